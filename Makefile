@@ -1,0 +1,64 @@
+# onestop — the commands a developer and ops need. `make demo` and `make test` bootstrap themselves.
+SHELL := /bin/bash
+PY_SYS ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo serve test test-unit test-integration test-e2e lint format bench build validate clean
+
+$(PY):
+	@command -v $(PY_SYS) >/dev/null || { echo "need $(PY_SYS) (the Lambda runtime's Python)"; exit 1; }
+	$(PY_SYS) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml layers/core/requirements.txt | $(PY)
+	$(VENV)/bin/pip install -q -e '.[ocr,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## run the whole flow end to end on the embedded local stack and print what happened
+	$(PY) -m infra.local demo --moto-port 0 --api-port 0 --out demo-output
+
+serve: $(STAMP)  ## run the local stack until Ctrl-C (API on :3000, AWS on :4566)
+	$(PY) -m infra.local serve
+
+test: $(STAMP)  ## every test: unit, integration (moto), e2e (local stack over HTTP), infrastructure
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests/integration -q
+
+test-e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e -q
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
+	$(PY) -m bench
+
+validate: $(STAMP)  ## sam validate --lint and cfn-lint
+	$(VENV)/bin/sam validate --lint --region us-east-1
+	$(VENV)/bin/cfn-lint template.yaml
+
+build: $(STAMP)  ## sam build (the ingest image needs Docker: `make build` builds the zip functions without it)
+	@if docker info >/dev/null 2>&1; then $(VENV)/bin/sam build; \
+	else echo "no Docker engine: building the zip functions only"; \
+	$(VENV)/bin/sam build ApiFunction IssueFunction VerifyFunction SchedulerFunction; fi
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache demo-output test-artifacts

@@ -1,0 +1,1 @@
+"""Operations tooling: the local stack, PKI bootstrap, redrive. Not shipped in any Lambda layer."""

@@ -1,0 +1,381 @@
+"""API Gateway HTTP API (payload v2) emulation, with routes, JWT auth and CORS from template.yaml.
+
+Also hosts the local identity provider (the stand-in for Cognito): `POST /_local/token` issues an
+RS256 JWT with Cognito-style claims; protected routes verify it exactly as the HttpApi JWT
+authorizer does (signature, issuer, audience, expiry) and hand the claims to the function in
+`requestContext.authorizer.jwt.claims`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+_TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HttpApi route: method (or ANY), path template, target function, whether it needs a JWT."""
+
+    method: str
+    path: str
+    function: str
+    authorized: bool
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        pattern = ""
+        for part in re.split(r"(\{[^}]+\})", self.path):
+            if part.startswith("{") and part.endswith("+}"):
+                pattern += f"(?P<{_group(part[1:-2])}>.+)"
+            elif part.startswith("{"):
+                pattern += f"(?P<{_group(part[1:-1])}>[^/]+)"
+            else:
+                pattern += re.escape(part)
+        found = re.fullmatch(pattern, path)
+        if not found:
+            return None
+        names = re.findall(r"\{([^}+]+)\+?\}", self.path)
+        return {
+            name + ("+" if f"{{{name}+}}" in self.path else ""): found.group(_group(name)) for name in names
+        }
+
+    def specificity(self) -> tuple[int, int, int]:
+        """API Gateway prefers literal segments, then parameters, then greedy paths; exact method over ANY."""
+        segments = self.path.strip("/").split("/")
+        greedy = any(s.endswith("+}") for s in segments)
+        literals = sum(1 for s in segments if not s.startswith("{"))
+        return (0 if greedy else 1, literals, 1 if self.method != "ANY" else 0)
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def routes_from_api(body: Mapping[str, Any], function_for_uri: Callable[[Any], str]) -> list[Route]:
+    """Routes from the OpenAPI body that samtranslator generates for an AWS::Serverless::HttpApi."""
+    routes = []
+    for path, methods in body.get("paths", {}).items():
+        for method, spec in methods.items():
+            integration = spec.get("x-amazon-apigateway-integration")
+            if not integration:
+                continue
+            verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+            security = spec.get("security") or [{"default": []}]
+            authorized = not any("NONE" in entry for entry in security)
+            routes.append(Route(verb, path, function_for_uri(integration["uri"]), authorized))
+    return sorted(routes, key=lambda r: r.specificity(), reverse=True)
+
+
+@dataclass
+class LocalIdentityProvider:
+    """Issues and verifies Cognito-style JWTs with a key made at start-up."""
+
+    issuer: str
+    audience: str
+    token_ttl_s: int = 3600
+    _key: rsa.RSAPrivateKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def issue(self, sub: str, groups: Sequence[str], name: str = "", email: str = "") -> str:
+        now = int(time.time())
+        claims = {
+            "sub": sub,
+            "cognito:groups": list(groups),
+            "cognito:username": sub,
+            "name": name or sub,
+            "email": email or f"{sub}@local.test",
+            "iss": self.issuer,
+            "aud": self.audience,
+            "token_use": "id",
+            "iat": now,
+            "exp": now + self.token_ttl_s,
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": "local"})
+
+    def verify(self, token: str) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            self._key.public_key(),
+            algorithms=["RS256"],
+            audience=self.audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        return claims
+
+    def public_pem(self) -> str:
+        return (
+            self._key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+
+def _claims_as_api_gateway(claims: Mapping[str, Any]) -> dict[str, str]:
+    """HTTP API hands claims over as strings; arrays become "[a b]" (observed AWS behaviour)."""
+    out = {}
+    for key, value in claims.items():
+        if isinstance(value, list):
+            out[key] = "[" + " ".join(str(v) for v in value) + "]"
+        else:
+            out[key] = str(value)
+    return out
+
+
+@dataclass
+class CorsConfig:
+    """The HttpApi CorsConfiguration."""
+
+    allow_origins: list[str]
+    allow_headers: list[str]
+    allow_methods: list[str]
+    max_age: int
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any], resolve: Callable[[Any], Any]) -> CorsConfig | None:
+        cors = body.get("x-amazon-apigateway-cors")
+        if not cors:
+            return None
+        cors = resolve(cors)
+
+        def as_list(value: Any) -> list[str]:
+            return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value or [])
+
+        return cls(
+            allow_origins=as_list(cors.get("allowOrigins")),
+            allow_headers=[h.lower() for h in as_list(cors.get("allowHeaders"))],
+            allow_methods=as_list(cors.get("allowMethods")),
+            max_age=int(cors.get("maxAge", 0)),
+        )
+
+    def allows(self, origin: str) -> bool:
+        return "*" in self.allow_origins or origin in self.allow_origins
+
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+class HttpApiGateway:
+    """A WSGI app that turns HTTP requests into v2 events for the route's function."""
+
+    def __init__(
+        self,
+        routes: list[Route],
+        invoke: Invoke,
+        idp: LocalIdentityProvider,
+        cors: CorsConfig | None,
+        static_dirs: Mapping[str, Path] | None = None,
+        extra_handlers: Mapping[str, Callable[[Request], Response]] | None = None,
+    ) -> None:
+        self.routes = routes
+        self.invoke = invoke
+        self.idp = idp
+        self.cors = cors
+        self.static_dirs = dict(static_dirs or {})
+        self.extra_handlers = dict(extra_handlers or {})
+        self.requests_served = 0
+
+    # WSGI entry point
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        self.requests_served += 1
+        origin = request.headers.get("Origin")
+        if request.path == "/_local/token" and request.method == "POST":
+            response = self._issue_token(request)
+        elif request.path in self.extra_handlers:
+            response = self.extra_handlers[request.path](request)
+        elif request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
+            response = self._preflight(origin)
+        elif static := self._static(request):
+            response = static
+        else:
+            response = self._route(request)
+        if origin and self.cors and self.cors.allows(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    def _issue_token(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        sub = str(body.get("sub") or "")
+        groups = body.get("groups") or []
+        if not sub or not isinstance(groups, list):
+            return _json(400, {"message": "give sub and groups, e.g. {\"sub\": \"alice\", \"groups\": [\"applicant\"]}"})
+        token = self.idp.issue(sub, [str(g) for g in groups], str(body.get("name") or ""))
+        return _json(200, {"id_token": token, "token_type": "Bearer", "expires_in": self.idp.token_ttl_s})
+
+    def _preflight(self, origin: str) -> Response:
+        if not self.cors or not self.cors.allows(origin):
+            return Response(status=204)
+        response = Response(status=204)
+        response.headers["Access-Control-Allow-Methods"] = ",".join(self.cors.allow_methods)
+        response.headers["Access-Control-Allow-Headers"] = ",".join(self.cors.allow_headers)
+        response.headers["Access-Control-Max-Age"] = str(self.cors.max_age)
+        return response
+
+    def _static(self, request: Request) -> Response | None:
+        if request.method != "GET":
+            return None
+        for prefix, folder in self.static_dirs.items():
+            if request.path == prefix.rstrip("/"):
+                return Response(status=301, headers={"Location": prefix})
+            if request.path.startswith(prefix):
+                relative = request.path[len(prefix) :] or "index.html"
+                target = (folder / relative).resolve()
+                if folder.resolve() not in target.parents or not target.is_file():
+                    return _json(404, {"message": "Not Found"})
+                import mimetypes
+
+                mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                return Response(target.read_bytes(), status=200, mimetype=mime)
+        return None
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        for route in self.routes:
+            params = route.match(request.method, path)
+            if params is None:
+                continue
+            claims: dict[str, Any] | None = None
+            if route.authorized:
+                header = request.headers.get("Authorization", "")
+                token = header[7:] if header.lower().startswith("bearer ") else header
+                if not token:
+                    return _json(401, {"message": "Unauthorized"})
+                try:
+                    claims = self.idp.verify(token)
+                except jwt.PyJWTError:
+                    return _json(401, {"message": "Unauthorized"})
+            event = self._event(request, route, params, claims)
+            try:
+                result = self.invoke(route.function, event)
+            except Exception as exc:  # API Gateway answers 500 when the integration fails
+                return _json(500, {"message": "Internal Server Error", "error": str(exc)[:500]})
+            return _response_from_result(result)
+        return _json(404, {"message": "Not Found"})
+
+    def _event(
+        self, request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        raw = request.get_data()
+        content_type = request.headers.get("Content-Type", "")
+        is_text = not raw or any(content_type.startswith(t) for t in _TEXT_TYPES)
+        now = datetime.now(UTC)
+        headers: dict[str, str] = {}
+        for key, value in request.headers.items():
+            key = key.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        query: dict[str, str] = {}
+        for key in request.args:
+            query[key] = ",".join(request.args.getlist(key))
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route.route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query_string.decode(),
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": request.host,
+                "domainPrefix": "local",
+                "http": {
+                    "method": request.method,
+                    "path": request.path,
+                    "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                    "userAgent": request.headers.get("User-Agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": route.route_key,
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "isBase64Encoded": not is_text,
+        }
+        if request.cookies:
+            event["cookies"] = [f"{k}={v}" for k, v in request.cookies.items()]
+        if query:
+            event["queryStringParameters"] = query
+        if params:
+            event["pathParameters"] = params
+        if raw:
+            event["body"] = raw.decode("utf-8", errors="replace") if is_text else base64.b64encode(raw).decode()
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {
+                "jwt": {"claims": _claims_as_api_gateway(claims), "scopes": None}
+            }
+        return event
+
+
+def _json(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _response_from_result(result: Any) -> Response:
+    """Apply API Gateway's payload v2 response rules."""
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        response = Response(data, status=int(result["statusCode"]))
+        response.headers.pop("Content-Type", None)
+        for key, value in (result.get("headers") or {}).items():
+            response.headers[key] = str(value)
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.add(key, str(value))
+        for cookie in result.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        if "Content-Type" not in response.headers:
+            response.headers["Content-Type"] = "application/json"
+        return response
+    # A bare value: API Gateway serialises it as JSON with 200.
+    return _json(200, result)
+
+
+class ServerThread:
+    """A werkzeug server on its own thread."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{port}", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_port)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)

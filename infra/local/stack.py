@@ -1,0 +1,434 @@
+"""The embedded local stack: moto server + the template's resources + Lambda/API Gateway wiring."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from werkzeug.wrappers import Request, Response
+
+from .gateway import CorsConfig, HttpApiGateway, LocalIdentityProvider, Route, ServerThread, routes_from_api
+from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
+from .provision import provision
+from .runtime import FunctionSpec, LocalRuntime
+from .template import REPO_ROOT, Resolver, function_sources, load_sam_template, parameter_values, translate
+
+log = logging.getLogger("infra.local")
+
+ACCOUNT_ID = "123456789012"
+LOCAL_AUDIENCE = "onestop-local-portal"
+
+
+class PortInUse(RuntimeError):
+    """A port the stack needs is taken."""
+
+
+@dataclass
+class StackConfig:
+    """How to run the local stack. Ports 0 pick free ports (tests)."""
+
+    host: str = "127.0.0.1"
+    moto_port: int = 4566
+    api_port: int = 3000
+    region: str = "us-east-1"
+    stage: str = "dev"
+    state_dir: Path | None = None
+    retry_delay_s: int = 1
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    warm: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An AWS::Scheduler::Schedule: run on demand locally."""
+
+    name: str
+    function: str
+    expression: str
+    payload: Any
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _check_port(host: str, port: int, what: str, flag: str) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(
+                f"port {port} on {host} is in use, so the {what} cannot start. Is another local stack "
+                f"running (stop it with Ctrl-C), or choose another port with {flag}."
+            ) from exc
+
+
+class LocalStack:
+    """Start with `start()`, stop with `stop()`; or use it as a context manager."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self._owns_state_dir = self.config.state_dir is None
+        self.state_dir = Path(self.config.state_dir or tempfile.mkdtemp(prefix="onestop-local-"))
+        self._stop = threading.Event()
+        self._moto: Any = None
+        self._gateway: ServerThread | None = None
+        self.runtime: LocalRuntime | None = None
+        self.pollers: list[SqsPoller | RulePoller] = []
+        self.schedules: dict[str, Schedule] = {}
+        self.routes: list[Route] = []
+        self.functions: dict[str, FunctionSpec] = {}
+        self.outputs: dict[str, Any] = {}
+        self.resolver: Resolver | None = None
+        self.cfn: dict[str, Any] = {}
+        self.startup_s: float | None = None
+        self.idp: LocalIdentityProvider | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.moto_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client pointed at the embedded AWS."""
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name=self.config.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+            config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+        )
+
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        cfg = self.config
+        if cfg.moto_port == 0:
+            cfg.moto_port = _free_port(cfg.host)
+        if cfg.api_port == 0:
+            cfg.api_port = _free_port(cfg.host)
+        _check_port(cfg.host, cfg.moto_port, "embedded AWS (moto)", "--moto-port")
+        _check_port(cfg.host, cfg.api_port, "HTTP API", "--api-port")
+        try:
+            self._start_moto()
+            self._build()
+            self._start_wiring()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_s = time.monotonic() - started
+        return self
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.moto_port, verbose=False)
+        self._moto.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex((self.config.host, self.config.moto_port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("the embedded AWS (moto server) did not start within 10 s")
+
+    def _build(self) -> None:
+        cfg = self.config
+        sam = load_sam_template()
+        cfn = translate(sam, cfg.region)
+        self.cfn = cfn
+        overrides = {
+            "Stage": cfg.stage,
+            "PublicBaseUrl": self.api_url,
+            "PortalOrigin": self.api_url,
+            **cfg.parameter_overrides,
+        }
+        params = parameter_values(cfn, overrides, cfg.region, ACCOUNT_ID)
+        resolver = Resolver(parameters=params, conditions_src=cfn.get("Conditions", {}))
+        self.resolver = resolver
+        resources = cfn["Resources"]
+        # Functions are not created in moto, but others refer to their names and ARNs.
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::Lambda::Function":
+                name = resolver.resolve(resource["Properties"].get("FunctionName", logical_id))
+                resolver.refs[logical_id] = name
+                resolver.attrs[(logical_id, "Arn")] = f"arn:aws:lambda:{cfg.region}:{ACCOUNT_ID}:function:{name}"
+        provision(cfn, resolver, self.client)
+        sources = function_sources(sam)
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            props = resource["Properties"]
+            env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+            source = sources[logical_id]
+            self.functions[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                function_name=resolver.refs[logical_id],
+                module=source.module,
+                handler=source.handler,
+                timeout_s=int(props.get("Timeout", 3)),
+                memory_mb=int(props.get("MemorySize", 128)),
+                environment={k: str(v) for k, v in env.items()},
+            )
+        self.outputs = {
+            name: self._try_resolve(spec["Value"]) for name, spec in cfn.get("Outputs", {}).items()
+        }
+
+    def _try_resolve(self, value: Any) -> Any:
+        assert self.resolver is not None
+        try:
+            return self.resolver.resolve(value)
+        except KeyError:
+            return None  # an output about a resource that is not emulated (e.g. the Cognito domain)
+
+    def base_env(self) -> dict[str, str]:
+        """The environment every local function starts from (the template adds its own variables)."""
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+        keep.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_REGION": self.config.region,
+                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+                "POWERTOOLS_DEV": "false",
+                "ONESTOP_LOCAL_STATE_DIR": str(self.state_dir),
+                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "layers" / "core")]),
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+            if key in os.environ:
+                keep[key] = os.environ[key]
+        return keep
+
+    def _function_for_arn(self, arn: str) -> str:
+        for logical_id in self.functions:
+            assert self.resolver is not None
+            if self.resolver.attrs[(logical_id, "Arn")] == arn:
+                return logical_id
+        raise KeyError(f"no function with ARN {arn}")
+
+    def _start_wiring(self) -> None:
+        cfg = self.config
+        assert self.resolver is not None
+        resolver = self.resolver
+        self.runtime = LocalRuntime(self.functions, self.base_env())
+        sqs = self.client("sqs")
+        events = self.client("events")
+        for logical_id, resource in self.cfn["Resources"].items():
+            props = resource.get("Properties", {})
+            kind = resource["Type"]
+            if kind == "AWS::Lambda::EventSourceMapping":
+                p = resolver.resolve(props)
+                queue_arn = p["EventSourceArn"]
+                queue_name = queue_arn.split(":")[5]
+                mapping = SqsMapping(
+                    name=logical_id,
+                    function=self._function_logical(p["FunctionName"]),
+                    queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                    queue_arn=queue_arn,
+                    batch_size=int(p.get("BatchSize", 10)),
+                    window_s=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+                    report_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
+                )
+                self.pollers.append(
+                    SqsPoller(mapping, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s, cfg.region)
+                )
+            elif kind == "AWS::Events::Rule":
+                p = resolver.resolve(props)
+                for target in p.get("Targets", []):
+                    tap_name = f"onestop-local-tap-{logical_id}-{target['Id']}"[:80]
+                    tap_url = sqs.create_queue(QueueName=tap_name)["QueueUrl"]
+                    tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])[
+                        "Attributes"
+                    ]["QueueArn"]
+                    bus = p.get("EventBusName", "default")
+                    events.put_rule(Name=logical_id, EventBusName=bus, EventPattern=json.dumps(p["EventPattern"]))
+                    events.put_targets(Rule=logical_id, EventBusName=bus, Targets=[{"Id": "local-tap", "Arn": tap_arn}])
+                    retry = target.get("RetryPolicy", {})
+                    wiring = RuleWiring(
+                        name=logical_id,
+                        function=self._function_for_arn(target["Arn"]),
+                        bus=bus,
+                        pattern=p["EventPattern"],
+                        tap_queue_url=tap_url,
+                        dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
+                        max_attempts=int(retry.get("MaximumRetryAttempts", 185)),
+                    )
+                    self.pollers.append(RulePoller(wiring, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s))
+            elif kind == "AWS::Scheduler::Schedule":
+                p = resolver.resolve({k: v for k, v in props.items() if k != "Target"})
+                target = props["Target"]
+                function = self._function_for_arn(resolver.resolve(target["Arn"]))
+                payload = json.loads(target["Input"]) if "Input" in target else {}
+                self.schedules[logical_id] = Schedule(logical_id, function, p["ScheduleExpression"], payload)
+        api_bodies = [
+            (logical_id, r["Properties"]["Body"])
+            for logical_id, r in self.cfn["Resources"].items()
+            if r["Type"] == "AWS::ApiGatewayV2::Api"
+        ]
+        for _, body in api_bodies:
+            self.routes.extend(routes_from_api(body, self._function_for_uri))
+        self.routes.sort(key=lambda r: r.specificity(), reverse=True)
+        cors = CorsConfig.from_api(api_bodies[0][1], resolver.resolve) if api_bodies else None
+        self.idp = LocalIdentityProvider(issuer=f"{self.api_url}/_local/idp", audience=LOCAL_AUDIENCE)
+        static = {"/web/": REPO_ROOT / "web"} if (REPO_ROOT / "web").is_dir() else {}
+        extra: dict[str, Callable[[Request], Response]] = {"/_local/health": self._health}
+        for name in self.schedules:
+            extra[f"/_local/schedules/{name}"] = self._schedule_endpoint(name)
+        gateway = HttpApiGateway(self.routes, self.invoke, self.idp, cors, static, extra)
+        self._gateway = ServerThread(gateway, cfg.host, cfg.api_port)
+        self._gateway.start()
+        for poller in self.pollers:
+            poller.start()
+        for logical_id in self.config.warm:
+            self.runtime.workers[logical_id].warm()
+        self._after_start()
+
+    def _after_start(self) -> None:
+        """One-time set-up that AWS would have from ops: the bureau's PKI over the KMS seal key."""
+        bootstrap = _optional_pki_bootstrap()
+        if bootstrap is not None:
+            bootstrap(self)
+
+    def _function_logical(self, name_or_arn: str) -> str:
+        for logical_id, spec in self.functions.items():
+            if name_or_arn in (spec.function_name, logical_id) or name_or_arn.endswith(f":{spec.function_name}"):
+                return logical_id
+        raise KeyError(name_or_arn)
+
+    def _function_for_uri(self, uri: Any) -> str:
+        text = uri["Fn::Sub"] if isinstance(uri, dict) else str(uri)
+        found = re.search(r"\$\{(\w+)\.Arn\}", text)
+        if not found:
+            raise ValueError(f"cannot find the function in integration uri {uri!r}")
+        return found.group(1)
+
+    def _health(self, request: Request) -> Response:
+        return Response(json.dumps(self.describe(), ensure_ascii=False), mimetype="application/json")
+
+    def _schedule_endpoint(self, name: str) -> Callable[[Request], Response]:
+        def run(request: Request) -> Response:
+            if request.method != "POST":
+                return Response(status=405)
+            result = self.run_schedule(name)
+            return Response(json.dumps(result, default=str, ensure_ascii=False), mimetype="application/json")
+
+        return run
+
+    # ------------------------------------------------------------------ operations
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        assert self.runtime is not None
+        return self.runtime.invoke(function, event)
+
+    def run_schedule(self, name: str) -> Any:
+        schedule = self.schedules[name]
+        return self.invoke(schedule.function, schedule.payload)
+
+    def token(self, sub: str, groups: list[str], name: str = "") -> str:
+        assert self.idp is not None
+        return self.idp.issue(sub, groups, name)
+
+    def wait_idle(self, timeout_s: float = 120.0) -> bool:
+        """Wait until every wired queue is empty and no poller is delivering."""
+        sqs = self.client("sqs")
+        urls = [p.mapping.queue_url for p in self.pollers if isinstance(p, SqsPoller)]
+        urls += [p.wiring.tap_queue_url for p in self.pollers if isinstance(p, RulePoller)]
+        deadline = time.monotonic() + timeout_s
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            pending = 0
+            for url in urls:
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                pending += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            busy = any(p.busy for p in self.pollers)
+            if pending == 0 and not busy:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 0.5:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.2)
+        return False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "api_url": self.api_url,
+            "aws_endpoint": self.moto_url,
+            "region": self.config.region,
+            "state_dir": str(self.state_dir),
+            "functions": {k: v.module for k, v in self.functions.items()},
+            "routes": [r.route_key + ("" if r.authorized else " (public)") for r in self.routes],
+            "event_sources": [p.name for p in self.pollers],
+            "schedules": {k: v.expression for k, v in self.schedules.items()},
+            "outputs": self.outputs,
+            "startup_s": self.startup_s,
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+        for poller in self.pollers:
+            poller.join(5)
+        if self._gateway is not None:
+            self._gateway.stop()
+            self._gateway = None
+        if self.runtime is not None:
+            self.runtime.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._owns_state_dir and self.state_dir.exists():
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def environment_for_clients(self) -> Mapping[str, str]:
+        """Environment variables that point a process (a test, a script) at this stack."""
+        env = self.base_env()
+        any_function = next(iter(self.functions.values()), None)
+        if any_function is not None:
+            env.update(any_function.environment)
+        return env
+
+
+def _optional_pki_bootstrap() -> Callable[[LocalStack], None] | None:
+    """The PKI bootstrap lives in infra.pki; the stack runs it when it is present."""
+    try:
+        from infra.pki.local import bootstrap_local_stack
+    except ImportError as exc:
+        if "infra.pki" not in str(exc):
+            raise
+        print("note: infra.pki not present; licences cannot be sealed in this stack", file=sys.stderr)
+        return None
+    return bootstrap_local_stack

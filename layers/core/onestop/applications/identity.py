@@ -1,0 +1,182 @@
+"""Who is calling: a Principal built from the claims of a verified JWT.
+
+In AWS the HTTP API's JWT authorizer (Cognito) verifies the token and hands the claims to the
+function in `requestContext.authorizer.jwt.claims`. HTTP API (payload 2.0) flattens array claims
+to a string such as "[reviewer applicant]", so groups are parsed from either form. The local stack
+verifies its dev tokens with `verify_bearer_token` and puts the claims in the same place, so the
+handler has exactly one way to learn who is calling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from onestop.errors import Forbidden, Unauthorized
+
+GROUPS_CLAIM = "cognito:groups"
+
+
+class Role(StrEnum):
+    """What a principal may do. An admin may do what a reviewer may."""
+
+    APPLICANT = "applicant"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller. `sub` is None for an anonymous caller."""
+
+    sub: str | None
+    name: str | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    groups: tuple[str, ...] = ()
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        return cls(sub=None)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.sub is None
+
+    @property
+    def is_reviewer(self) -> bool:
+        return bool(self.roles & {Role.REVIEWER, Role.ADMIN})
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names this caller."""
+        return self.sub or "anonymous"
+
+    @property
+    def primary_role(self) -> str:
+        for role in (Role.ADMIN, Role.REVIEWER, Role.APPLICANT):
+            if role in self.roles:
+                return role.value
+        return "anonymous"
+
+    def require_authenticated(self) -> Principal:
+        if self.is_anonymous:
+            raise Unauthorized(
+                "authentication_required",
+                "请先登录后再操作（缺少或无效的身份令牌）。",
+                "Sign in first: the request carries no valid identity token.",
+            )
+        return self
+
+    def require_reviewer(self) -> Principal:
+        self.require_authenticated()
+        if not self.is_reviewer:
+            raise Forbidden(
+                "reviewer_role_required",
+                "该操作仅限审批人员。",
+                "Only reviewers may do this.",
+            )
+        return self
+
+
+def parse_groups(value: Any) -> tuple[str, ...]:
+    """Group names from a claim that may be a list, a JSON array string or "[a b]" / "a,b" text."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("[") and '"' in text:
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, list):
+                return _clean(str(v) for v in loaded)
+        text = text.removeprefix("[").removesuffix("]")
+        return _clean(text.replace(",", " ").split())
+    if isinstance(value, Iterable):
+        return _clean(str(v) for v in value)
+    return ()
+
+
+def _clean(names: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in names:
+        cleaned = name.strip().strip("'\"").strip()
+        if cleaned and cleaned not in out:
+            out.append(cleaned)
+    return tuple(out)
+
+
+def roles_from_groups(groups: Sequence[str]) -> frozenset[Role]:
+    """Known groups map to roles; a signed-in user in no known group is an applicant (self sign-up)."""
+    known = {r.value: r for r in Role}
+    roles = {known[g.lower()] for g in groups if g.lower() in known}
+    return frozenset(roles or {Role.APPLICANT})
+
+
+def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
+    """The principal for verified claims; anonymous when there are none or no subject."""
+    if not claims:
+        return Principal.anonymous()
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub.strip():
+        return Principal.anonymous()
+    groups = parse_groups(claims.get(GROUPS_CLAIM))
+    name = next(
+        (
+            str(claims[k])
+            for k in ("name", "cognito:username", "preferred_username", "username", "email")
+            if claims.get(k)
+        ),
+        None,
+    )
+    return Principal(sub=sub.strip(), name=name, roles=roles_from_groups(groups), groups=groups)
+
+
+def claims_from_event(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The JWT authorizer's claims in an API Gateway HTTP API (payload 2.0) event, if any."""
+    context = event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    jwt = authorizer.get("jwt") or {}
+    claims = jwt.get("claims")
+    return claims if isinstance(claims, Mapping) else None
+
+
+def principal_from_event(event: Mapping[str, Any]) -> Principal:
+    """The caller of an HTTP API event (anonymous when the route had no authorizer claims)."""
+    return principal_from_claims(claims_from_event(event))
+
+
+def verify_bearer_token(
+    token: str,
+    key: Any,
+    *,
+    audience: str | None = None,
+    issuer: str | None = None,
+    algorithms: Sequence[str] = ("RS256", "ES256"),
+) -> dict[str, Any]:
+    """Verify a JWT the way the API Gateway JWT authorizer does (signature, exp, iss, aud).
+
+    For the local stack, which stands in for the authorizer; raises Unauthorized with zh/en.
+    """
+    import jwt  # PyJWT; imported here because only the local stack needs it
+
+    options = {"require": ["exp", "sub"], "verify_aud": audience is not None}
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key=key, algorithms=list(algorithms), audience=audience, issuer=issuer, options=options
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(
+            "invalid_token",
+            "身份令牌无效或已过期，请重新登录。",
+            f"The identity token is invalid or expired ({type(exc).__name__}); sign in again.",
+        ) from exc
+    return claims

@@ -1,0 +1,190 @@
+"""Applications, their materials and their audit trail: storage-neutral domain records.
+
+The records are pydantic models so that the repository can store them as plain maps and read back
+what other functions (ingest, issue) wrote, ignoring attributes this module does not know.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.errors import Reason
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (the one clock the service reads unless a test passes another)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a `Z`, to the second: sorts as text, which the GSI sort keys rely on."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ApplicationStatus(StrEnum):
+    """Where an application is in its life."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    CORRECTION_REQUESTED = "correction_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+# The applicant may still change materials only in these states.
+EDITABLE_STATUSES = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.CORRECTION_REQUESTED})
+
+
+class MaterialStatus(StrEnum):
+    """Processing state of one uploaded file (the ingest function moves it on)."""
+
+    AWAITING_UPLOAD = "awaiting_upload"
+    PROCESSING = "processing"
+    CATALOGUED = "catalogued"
+    NEEDS_ATTENTION = "needs_attention"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class _Record(BaseModel):
+    # Other functions add attributes to the same items; reading must not fail on them.
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
+
+
+class Applicant(_Record):
+    """Who applies: an enterprise (by USCC) or a person (by resident ID number)."""
+
+    kind: Literal["enterprise", "person"]
+    code: str = Field(description="USCC for an enterprise, resident ID number for a person")
+    name: str
+
+
+class Contact(_Record):
+    """How the bureau reaches the applicant about this application."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class DeadlineInfo(_Record):
+    """A due time in working days, with what the clock knew about the calendar."""
+
+    due: datetime
+    working_days: int
+    calendar_known: bool
+    note_zh: str = ""
+    note_en: str = ""
+
+
+class Application(_Record):
+    """One application for one service item."""
+
+    id: str
+    item_code: str
+    item_name_zh: str
+    item_name_en: str
+    owner_sub: str
+    owner_name: str | None = None
+    applicant: Applicant
+    contact: Contact | None = None
+    status: ApplicationStatus
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None = None
+    # Licensing Law art. 32: tell the applicant within 5 days whether it is accepted or what to correct.
+    acceptance_due: DeadlineInfo | None = None
+    accepted_at: datetime | None = None
+    # The decision deadline: the item's promised limit in working days, counted from acceptance.
+    deadline: DeadlineInfo | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    correction_reasons: list[Reason] = Field(default_factory=list)
+    decision_reasons: list[Reason] = Field(default_factory=list)
+    comment: str | None = None
+    licence_id: str | None = None
+    pending_events: list[str] = Field(
+        default_factory=list,
+        description="domain events written but not yet published (a sweep may retry them)",
+    )
+
+    def queue_due(self) -> datetime | None:
+        """The due time that orders this application in the reviewer's queue."""
+        if self.status == ApplicationStatus.SUBMITTED and self.acceptance_due is not None:
+            return self.acceptance_due.due
+        if self.status == ApplicationStatus.CORRECTION_REQUESTED:
+            return None  # the clock waits for the applicant
+        return self.deadline.due if self.deadline is not None else None
+
+
+class Classification(_Record):
+    """What the ingest function decided the file is."""
+
+    material_type: str
+    confidence: float | None = None
+    reason_zh: str | None = None
+    reason_en: str | None = None
+
+
+class Declared(_Record):
+    """What the portal said about the file before uploading it."""
+
+    filename: str
+    content_type: str
+    size: int
+
+
+class Material(_Record):
+    """One uploaded (or e-licence sourced) file in a material slot of an application."""
+
+    application_id: str
+    slot: str
+    upload_id: str
+    status: MaterialStatus
+    source: Literal["upload", "elicence"] = "upload"
+    key: str | None = Field(default=None, description="object key the presigned POST fixed")
+    declared: Declared | None = None
+    reason: Reason | None = None
+    original: dict[str, Any] | None = None
+    classification: Classification | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    problems: list[Reason] = Field(default_factory=list)
+    normalised: dict[str, Any] | None = None
+    manifest_key: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class AuditEvent(_Record):
+    """One recorded change: who did what, from which state to which, and why."""
+
+    application_id: str
+    at: datetime
+    n: int = Field(description="the application version this event produced; orders the trail")
+    tag: str | None = Field(default=None, description="tells apart events that did not change the version")
+    actor: str
+    actor_role: str | None = None
+    action: str
+    from_status: ApplicationStatus | None = None
+    to_status: ApplicationStatus | None = None
+    reason: list[Reason] = Field(default_factory=list)
+    comment: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing and the opaque cursor of the next one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[T]
+    next_cursor: str | None = None

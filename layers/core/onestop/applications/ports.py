@@ -1,0 +1,82 @@
+"""What the applications service needs from storage and from the clock (`onestop.aws` implements storage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from .models import Application, ApplicationStatus, AuditEvent, Material, Page
+
+
+@dataclass(frozen=True)
+class ApplicationBundle:
+    """An application with everything stored under it, read together."""
+
+    application: Application
+    materials: list[Material]
+    events: list[AuditEvent]
+
+
+@dataclass(frozen=True)
+class QueueSlice:
+    """Applications in one status ordered by due time; each with the cursor that resumes after it."""
+
+    entries: list[tuple[Application, str]]
+    next_cursor: str | None
+
+
+class ApplicationRepository(Protocol):
+    """Persistence of applications, materials and audit events.
+
+    Every state change is conditional on the status and version the caller read: a transition that
+    lost a race or is no longer legal raises `onestop.errors.Conflict` carrying the current state.
+    """
+
+    def create(self, application: Application, event: AuditEvent) -> None: ...
+
+    def get(self, application_id: str) -> Application | None: ...
+
+    def load(self, application_id: str) -> ApplicationBundle | None: ...
+
+    def list_materials(self, application_id: str) -> list[Material]: ...
+
+    def transition(self, before: Application, after: Application, event: AuditEvent) -> None: ...
+
+    def add_material(self, application: Application, material: Material) -> None: ...
+
+    def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None: ...
+
+    def clear_pending_event(self, application_id: str, detail_type: str) -> None: ...
+
+    def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]: ...
+
+    def list_by_status(
+        self,
+        status: ApplicationStatus,
+        *,
+        limit: int,
+        cursor: str | None,
+        due_before: datetime | None = None,
+    ) -> QueueSlice: ...
+
+
+class Deadline(Protocol):
+    """What `WorkingDayClock.add_working_days` returns."""
+
+    @property
+    def due(self) -> datetime: ...
+    @property
+    def working_days(self) -> int: ...
+    @property
+    def calendar_known(self) -> bool: ...
+    @property
+    def note_zh(self) -> str: ...
+    @property
+    def note_en(self) -> str: ...
+
+
+class Clock(Protocol):
+    """Working-day arithmetic (`onestop.applications.clock.WorkingDayClock`)."""
+
+    def add_working_days(self, start: datetime, days: int) -> Deadline: ...

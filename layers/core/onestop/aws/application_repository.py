@@ -1,0 +1,415 @@
+"""DynamoDB implementation of the applications repository (the one table; see the item layout in DESIGN.md).
+
+Every state change is a transaction: the application item is updated only if its `status` and
+`version` are still what the caller read, and the audit event is written in the same transaction,
+so a change is never recorded without its event or the other way round. Listings use the GSIs
+(`ByOwner`, `ByStatusDeadline`) and partition queries; nothing scans.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from onestop.applications.models import (
+    EDITABLE_STATUSES,
+    Application,
+    ApplicationStatus,
+    AuditEvent,
+    Material,
+    Page,
+    iso,
+)
+from onestop.applications.ports import ApplicationBundle, QueueSlice
+from onestop.applications.state import conflict
+from onestop.errors import InvalidInput, NotFound, Reason
+
+from .clients import dynamodb_table
+
+_KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "type")
+_NO_DUE = "9999"
+
+
+def app_pk(application_id: str) -> str:
+    return f"APP#{application_id}"
+
+
+def material_sk(slot: str, upload_id: str) -> str:
+    return f"MAT#{slot}#{upload_id}"
+
+
+def event_sk(event: AuditEvent) -> str:
+    sk = f"EVT#{iso(event.at)}#{event.n:06d}"
+    return f"{sk}#{event.tag}" if event.tag else sk
+
+
+def status_sort_key(application: Application) -> str:
+    due = application.queue_due()
+    return f"{iso(due) if due else _NO_DUE}#{application.id}"
+
+
+def _to_dynamo(value: Any) -> Any:
+    """JSON-mode values to what DynamoDB stores: floats as Decimal, no empty strings in keys."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def _encode_key(key: Mapping[str, Any]) -> str:
+    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True, default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_key(cursor: str, *, index_pk: str, expected_pk: str, attrs: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        key = None
+    valid = (
+        isinstance(key, dict)
+        and set(key) == set(attrs)
+        and all(isinstance(v, str) for v in key.values())
+        and key.get(index_pk) == expected_pk
+    )
+    if not valid:
+        raise InvalidInput(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询。",
+            "The page cursor is not valid; start again from the first page.",
+            [Reason("invalid_cursor", "分页游标无效。", "Invalid page cursor.", "cursor")],
+        )
+    assert isinstance(key, dict)
+    return key
+
+
+class DynamoApplicationRepository:
+    """Applications, materials and audit events in the one onestop table."""
+
+    def __init__(self, table_name: str, table: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        return self._table if self._table is not None else dynamodb_table(self.table_name)
+
+    # ----------------------------------------------------------------- items
+
+    def _application_item(self, application: Application) -> dict[str, Any]:
+        data = application.model_dump(mode="json", exclude={"pending_events"})
+        item: dict[str, Any] = {
+            "PK": app_pk(application.id),
+            "SK": "META",
+            "type": "application",
+            "GSI1PK": f"STATUS#{application.status}",
+            "GSI1SK": status_sort_key(application),
+            "GSI3PK": f"OWNER#{application.owner_sub}",
+            "GSI3SK": f"{iso(application.created_at)}#{application.id}",
+            **_to_dynamo(data),
+        }
+        if application.pending_events:
+            item["pending_events"] = set(application.pending_events)
+        return item
+
+    @staticmethod
+    def _material_item(material: Material) -> dict[str, Any]:
+        return {
+            "PK": app_pk(material.application_id),
+            "SK": material_sk(material.slot, material.upload_id),
+            "type": "material",
+            **_to_dynamo(material.model_dump(mode="json")),
+        }
+
+    @staticmethod
+    def _event_item(event: AuditEvent) -> dict[str, Any]:
+        return {
+            "PK": app_pk(event.application_id),
+            "SK": event_sk(event),
+            "type": "event",
+            **_to_dynamo(event.model_dump(mode="json")),
+        }
+
+    @staticmethod
+    def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: _from_dynamo(v) for k, v in item.items() if k not in _KEY_ATTRS}
+
+    def _to_application(self, item: Mapping[str, Any]) -> Application:
+        return Application.model_validate(self._plain(item))
+
+    def _to_material(self, item: Mapping[str, Any]) -> Material:
+        return Material.model_validate(self._plain(item))
+
+    def _to_event(self, item: Mapping[str, Any]) -> AuditEvent:
+        return AuditEvent.model_validate(self._plain(item))
+
+    # ----------------------------------------------------------------- reads
+
+    def get(self, application_id: str) -> Application | None:
+        reply = self.table.get_item(Key={"PK": app_pk(application_id), "SK": "META"}, ConsistentRead=True)
+        item = reply.get("Item")
+        return self._to_application(item) if item else None
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            reply = self.table.query(**kwargs)
+            yield from reply.get("Items", [])
+            if "LastEvaluatedKey" not in reply:
+                return
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    def load(self, application_id: str) -> ApplicationBundle | None:
+        # One partition query reads the application with its materials and events consistently.
+        application: Application | None = None
+        materials: list[Material] = []
+        events: list[AuditEvent] = []
+        for item in self._query(KeyConditionExpression=Key("PK").eq(app_pk(application_id)), ConsistentRead=True):
+            sk = item["SK"]
+            if sk == "META":
+                application = self._to_application(item)
+            elif sk.startswith("MAT#"):
+                materials.append(self._to_material(item))
+            elif sk.startswith("EVT#"):
+                events.append(self._to_event(item))
+        if application is None:
+            return None
+        return ApplicationBundle(application, materials, events)
+
+    def list_materials(self, application_id: str) -> list[Material]:
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("MAT#")
+        return [self._to_material(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)]
+
+    def list_events(self, application_id: str) -> list[AuditEvent]:
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("EVT#")
+        return [self._to_event(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)]
+
+    def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]:
+        owner_pk = f"OWNER#{owner_sub}"
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByOwner",
+            "KeyConditionExpression": Key("GSI3PK").eq(owner_pk),
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_key(
+                cursor, index_pk="GSI3PK", expected_pk=owner_pk, attrs=("PK", "SK", "GSI3PK", "GSI3SK")
+            )
+        reply = self.table.query(**kwargs)
+        items = [self._to_application(i) for i in reply.get("Items", [])]
+        last = reply.get("LastEvaluatedKey")
+        return Page[Application](items=items, next_cursor=_encode_key(last) if last else None)
+
+    def list_by_status(
+        self,
+        status: ApplicationStatus,
+        *,
+        limit: int,
+        cursor: str | None,
+        due_before: datetime | None = None,
+    ) -> QueueSlice:
+        status_pk = f"STATUS#{status.value}"
+        condition = Key("GSI1PK").eq(status_pk)
+        if due_before is not None:
+            # Sort keys start with the due time, so "due before" is a key condition, not a filter.
+            condition = condition & Key("GSI1SK").lt(iso(due_before))
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByStatusDeadline",
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": True,  # earliest due first
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_key(
+                cursor, index_pk="GSI1PK", expected_pk=status_pk, attrs=("PK", "SK", "GSI1PK", "GSI1SK")
+            )
+        reply = self.table.query(**kwargs)
+        entries = [
+            (
+                self._to_application(i),
+                _encode_key({k: i[k] for k in ("PK", "SK", "GSI1PK", "GSI1SK")}),
+            )
+            for i in reply.get("Items", [])
+        ]
+        last = reply.get("LastEvaluatedKey")
+        return QueueSlice(entries=entries, next_cursor=_encode_key(last) if last else None)
+
+    # ----------------------------------------------------------------- writes
+
+    def _transact(self, items: list[dict[str, Any]], *, application_id: str, action: str) -> None:
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise
+            current = self.get(application_id)
+            if current is None:
+                raise NotFound("application_not_found", "申请不存在。", "No such application.") from exc
+            raise conflict(ApplicationStatus(current.status), current.version, action) from exc
+
+    def create(self, application: Application, event: AuditEvent) -> None:
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._application_item(application),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._event_item(event),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ],
+            application_id=application.id,
+            action="create",
+        )
+
+    def transition(self, before: Application, after: Application, event: AuditEvent) -> None:
+        """Write `after` over `before` only if the stored status and version are still `before`'s."""
+        if after.version != before.version + 1 or after.id != before.id:
+            raise ValueError("a transition moves exactly one version forward on the same application")
+        old = before.model_dump(mode="json", exclude={"pending_events"})
+        new = after.model_dump(mode="json", exclude={"pending_events"})
+        names: dict[str, str] = {"#status": "status", "#version": "version"}
+        values: dict[str, Any] = {
+            ":from_status": ApplicationStatus(before.status).value,
+            ":from_version": before.version,
+            ":gsi1pk": f"STATUS#{after.status}",
+            ":gsi1sk": status_sort_key(after),
+        }
+        sets = ["GSI1PK = :gsi1pk", "GSI1SK = :gsi1sk"]
+        removes: list[str] = []
+        for i, (name, value) in enumerate(sorted(new.items())):
+            if old.get(name) == value and name not in {"status", "version"}:
+                continue  # only what changed: attributes other functions own stay untouched
+            names[f"#a{i}"] = name
+            if value is None:
+                removes.append(f"#a{i}")
+            else:
+                sets.append(f"#a{i} = :v{i}")
+                values[f":v{i}"] = _to_dynamo(value)
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        added = set(after.pending_events) - set(before.pending_events)
+        if added:
+            names["#pending"] = "pending_events"
+            values[":pending"] = added
+            expression += " ADD #pending :pending"
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {"PK": app_pk(before.id), "SK": "META"},
+                        "UpdateExpression": expression,
+                        "ConditionExpression": "#status = :from_status AND #version = :from_version",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._event_item(event),
+                        "ConditionExpression": "attribute_not_exists(SK)",
+                    }
+                },
+            ],
+            application_id=before.id,
+            action=event.action,
+        )
+
+    def _editable_check(self, application: Application) -> dict[str, Any]:
+        # Materials change only while the application is editable and unchanged since it was read.
+        values: dict[str, Any] = {":version": application.version}
+        placeholders = []
+        for i, status in enumerate(sorted(s.value for s in EDITABLE_STATUSES)):
+            values[f":s{i}"] = status
+            placeholders.append(f":s{i}")
+        return {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": {"PK": app_pk(application.id), "SK": "META"},
+                "ConditionExpression": f"#status IN ({', '.join(placeholders)}) AND #version = :version",
+                "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def add_material(self, application: Application, material: Material) -> None:
+        self._transact(
+            [
+                self._editable_check(application),
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._material_item(material),
+                        "ConditionExpression": "attribute_not_exists(SK)",
+                    }
+                },
+            ],
+            application_id=application.id,
+            action="upload",
+        )
+
+    def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None:
+        self._transact(
+            [
+                self._editable_check(application),
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": {"PK": app_pk(application.id), "SK": material_sk(material.slot, material.upload_id)},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._event_item(event),
+                        "ConditionExpression": "attribute_not_exists(SK)",
+                    }
+                },
+            ],
+            application_id=application.id,
+            action="remove material",
+        )
+
+    def clear_pending_event(self, application_id: str, detail_type: str) -> None:
+        self.table.update_item(
+            Key={"PK": app_pk(application_id), "SK": "META"},
+            UpdateExpression="DELETE #pending :done",
+            ExpressionAttributeNames={"#pending": "pending_events"},
+            ExpressionAttributeValues={":done": {detail_type}},
+        )

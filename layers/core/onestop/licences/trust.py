@@ -1,0 +1,220 @@
+"""The published PKI: trust anchors and seal certificates, read from a BlobStore.
+
+Layout under the PKI prefix of the licences bucket (written by `python -m infra.pki`):
+
+    <prefix>index.json              which certificates exist, which seal is current, KMS key ids
+    <prefix>roots/<sha256>.pem      bureau root certificates (trust anchors), never deleted
+    <prefix>seals/<sha256>.pem      seal certificates, never deleted: old licences keep validating
+
+The issue function takes the *current* seal certificate and its chain from here; verifiers take all
+roots as trust anchors (and all seal certificates as intermediates-to-know).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from pyhanko_certvalidator import ValidationContext
+
+from onestop.ports import BlobStore
+
+from .pki import load_pem_certificates, sha256_fingerprint, to_asn1
+
+INDEX_NAME = "index.json"
+INDEX_FORMAT = 1
+
+
+class PkiError(RuntimeError):
+    """The published PKI is missing or inconsistent (an operator must run `python -m infra.pki`)."""
+
+
+def _norm_prefix(prefix: str) -> str:
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def index_key(prefix: str) -> str:
+    return f"{_norm_prefix(prefix)}{INDEX_NAME}"
+
+
+def root_key(prefix: str, sha256: str) -> str:
+    return f"{_norm_prefix(prefix)}roots/{sha256}.pem"
+
+
+def seal_key(prefix: str, sha256: str) -> str:
+    return f"{_norm_prefix(prefix)}seals/{sha256}.pem"
+
+
+@dataclass(frozen=True)
+class RootEntry:
+    """One trust anchor as listed in the index."""
+
+    sha256: str
+    key: str
+    subject: str
+    not_before: str
+    not_after: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SealEntry:
+    """One seal certificate as listed in the index, with the KMS key it certifies."""
+
+    sha256: str
+    key: str
+    issuer_sha256: str
+    kms_key_id: str
+    kms_key_arn: str | None
+    subject: str
+    not_before: str
+    not_after: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PkiIndex:
+    """The JSON index (format 1)."""
+
+    roots: tuple[RootEntry, ...]
+    seals: tuple[SealEntry, ...]
+    current_seal: str | None
+    updated_at: str
+
+    def to_json(self) -> bytes:
+        doc = {
+            "format": INDEX_FORMAT,
+            "updated_at": self.updated_at,
+            "current_seal": self.current_seal,
+            "roots": [r.as_dict() for r in self.roots],
+            "seals": [s.as_dict() for s in self.seals],
+        }
+        return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> PkiIndex:
+        doc: Mapping[str, Any] = json.loads(data)
+        if doc.get("format") != INDEX_FORMAT:
+            raise PkiError(f"unknown PKI index format {doc.get('format')!r}")
+        return cls(
+            roots=tuple(RootEntry(**r) for r in doc.get("roots", [])),
+            seals=tuple(SealEntry(**s) for s in doc.get("seals", [])),
+            current_seal=doc.get("current_seal"),
+            updated_at=doc.get("updated_at", ""),
+        )
+
+    @classmethod
+    def empty(cls) -> PkiIndex:
+        return cls((), (), None, "")
+
+
+def describe(cert: x509.Certificate) -> tuple[str, str, str]:
+    """(subject, not_before, not_after) as the index records them."""
+    return (
+        cert.subject.rfc4514_string(),
+        cert.not_valid_before_utc.isoformat(),
+        cert.not_valid_after_utc.isoformat(),
+    )
+
+
+@dataclass(frozen=True)
+class SealCertificate:
+    """A seal certificate with the KMS key it certifies and the chain up to its root."""
+
+    cert: asn1_x509.Certificate
+    sha256: str
+    kms_key_id: str
+    kms_key_arn: str | None
+    chain: tuple[asn1_x509.Certificate, ...]  # issuer(s), root last
+
+    @property
+    def signing_key_id(self) -> str:
+        """The exact key to sign with: the ARN when known (an alias may already point at a newer key)."""
+        return self.kms_key_arn or self.kms_key_id
+
+
+@dataclass(frozen=True)
+class PkiTrust:
+    """Everything issue and verify need from the PKI."""
+
+    roots: tuple[asn1_x509.Certificate, ...]
+    seals: tuple[SealCertificate, ...]
+    current: SealCertificate | None
+    index: PkiIndex = field(repr=False)
+
+    def current_seal(self) -> SealCertificate:
+        if self.current is None:
+            raise PkiError("no current seal certificate is published; run `python -m infra.pki bootstrap`")
+        return self.current
+
+    def seal_by_sha256(self, sha256: str) -> SealCertificate | None:
+        return next((s for s in self.seals if s.sha256 == sha256), None)
+
+    def validation_context(self, *, moment: datetime | None = None, **kwargs: Any) -> ValidationContext:
+        """A pyHanko context trusting exactly the bureau roots (no network fetching).
+
+        `moment` validates "as of" a time, e.g. the registry's issued_at for an old licence whose
+        seal certificate has since expired (the registry is the bureau's own record of when).
+        """
+        return ValidationContext(
+            trust_roots=list(self.roots),
+            other_certs=[s.cert for s in self.seals],
+            allow_fetching=False,
+            moment=moment,
+            **kwargs,
+        )
+
+
+def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
+    """Read the index and every certificate it lists; check fingerprints and issuers."""
+    try:
+        index = PkiIndex.from_json(store.get(index_key(prefix)).body)
+    except PkiError:
+        raise
+    except Exception as exc:  # NotFound, malformed JSON, …: all mean "PKI not bootstrapped"
+        raise PkiError(f"cannot read the PKI index {index_key(prefix)} in {store.name}: {exc}") from exc
+
+    def read_cert(key: str, sha256: str) -> x509.Certificate:
+        certs = load_pem_certificates(store.get(key).body)
+        if len(certs) != 1 or sha256_fingerprint(certs[0]) != sha256:
+            raise PkiError(f"{key} does not hold the certificate {sha256} the index lists")
+        return certs[0]
+
+    roots = {r.sha256: read_cert(r.key, r.sha256) for r in index.roots}
+    seals: list[SealCertificate] = []
+    for entry in index.seals:
+        cert = read_cert(entry.key, entry.sha256)
+        root = roots.get(entry.issuer_sha256)
+        if root is None:
+            raise PkiError(f"seal certificate {entry.sha256} names an unpublished root {entry.issuer_sha256}")
+        try:
+            cert.verify_directly_issued_by(root)
+        except Exception as exc:
+            raise PkiError(f"seal certificate {entry.sha256} is not signed by root {entry.issuer_sha256}") from exc
+        seals.append(
+            SealCertificate(
+                cert=to_asn1(cert),
+                sha256=entry.sha256,
+                kms_key_id=entry.kms_key_id,
+                kms_key_arn=entry.kms_key_arn,
+                chain=(to_asn1(root),),
+            )
+        )
+    current = next((s for s in seals if s.sha256 == index.current_seal), None)
+    if index.current_seal and current is None:
+        raise PkiError(f"the current seal {index.current_seal} is not among the published seal certificates")
+    return PkiTrust(
+        roots=tuple(to_asn1(c) for c in roots.values()),
+        seals=tuple(seals),
+        current=current,
+        index=index,
+    )

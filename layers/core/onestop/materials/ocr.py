@@ -1,0 +1,369 @@
+"""OCR engines behind one protocol: RapidOCR (default) and PaddleOCR (optional), both PP-OCR on onnxruntime.
+
+Engines are heavy (model sessions); `get_rapid_engine()` builds one per process and reuses it across
+warm invocations. Nothing here downloads anything: the RapidOCR wheel bundles its ONNX models and
+the PaddleOCR engine takes local model directories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+Point = tuple[float, float]
+Box = tuple[Point, Point, Point, Point]
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One recognised text line. `box` runs clockwise from the text's own top-left corner, in pixels
+    of the image that was passed in (so an upside-down line has its first point bottom-right)."""
+
+    text: str
+    box: Box
+    confidence: float
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Recognises text lines in an RGB image (H x W x 3, uint8) and returns them in reading order."""
+
+    name: str
+
+    def recognise(self, image: np.ndarray) -> list[OcrLine]: ...
+
+    def versions(self) -> dict[str, str]:
+        """Engine, runtime and model identities for the manifest."""
+        ...
+
+
+# --- reading order ---------------------------------------------------------------------------------
+
+
+def _upright(box: Box, width: int, height: int, upside_down: bool) -> Box:
+    if not upside_down:
+        return box
+    p0, p1, p2, p3 = box
+    flip = lambda p: (width - 1 - p[0], height - 1 - p[1])  # noqa: E731
+    return (flip(p0), flip(p1), flip(p2), flip(p3))
+
+
+def reading_order(
+    lines: Sequence[OcrLine], width: int, height: int, upside_down: bool = False
+) -> list[OcrLine]:
+    """Rows top to bottom, left to right inside a row, judged in the page's upright frame.
+
+    Two lines share a row when their vertical centres are closer than half a typical line height,
+    which tolerates a few degrees of skew.
+    """
+    if not lines:
+        return []
+    keyed = []
+    for line in lines:
+        box = _upright(line.box, width, height, upside_down)
+        ys = [p[1] for p in box]
+        xs = [p[0] for p in box]
+        keyed.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), line))
+    heights = sorted(k[1] for k in keyed)
+    tolerance = max(4.0, heights[len(heights) // 2] * 0.5)
+    keyed.sort(key=lambda k: k[0])
+    rows: list[list[tuple[float, float, float, OcrLine]]] = []
+    for item in keyed:
+        if rows and abs(item[0] - rows[-1][0][0]) <= tolerance:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return [item[3] for row in rows for item in sorted(row, key=lambda k: k[2])]
+
+
+def _as_box(points: Any) -> Box:
+    pts = [(float(p[0]), float(p[1])) for p in points]
+    return (pts[0], pts[1], pts[2], pts[3])
+
+
+# --- RapidOCR ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RapidOcrSettings:
+    """Tuned by bench/bench_ocr.py on a 2-vCPU machine (see docs/benchmarks.md).
+
+    The detector upscales small images until their shorter side is `det_limit_side_len` ("min"),
+    which small photos and screenshots need; `max_side_len` caps the longer side of large pages.
+    """
+
+    intra_op_threads: int = 0  # 0 = one per available CPU
+    det_limit_side_len: int = 736
+    det_limit_type: str = "min"
+    max_side_len: int = 2000
+    text_score: float = 0.5
+    # Lines whose mean score is below this are retried with the page turned 180 degrees.
+    rotate_retry_below: float = 0.75
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class RapidOcrEngine:
+    """PP-OCR det + cls + rec through RapidOCR and onnxruntime, with the models its wheel bundles."""
+
+    name = "rapidocr"
+
+    def __init__(self, settings: RapidOcrSettings | None = None) -> None:
+        from rapidocr import RapidOCR  # heavy: onnxruntime + OpenCV
+
+        self.settings = settings or RapidOcrSettings()
+        threads = self.settings.intra_op_threads or _cpu_count()
+        import rapidocr
+
+        self._model_dir = Path(rapidocr.__file__).parent / "models"
+        models = self._bundled_models()
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Global.text_score": self.settings.text_score,
+            "Global.max_side_len": self.settings.max_side_len,
+            "Det.limit_side_len": self.settings.det_limit_side_len,
+            "Det.limit_type": self.settings.det_limit_type,
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # Explicit paths: RapidOCR would otherwise resolve (and maybe download) models by name.
+            "Det.model_path": str(models["det"]),
+            "Cls.model_path": str(models["cls"]),
+            "Rec.model_path": str(models["rec"]),
+        }
+        self._ocr = RapidOCR(params=params)
+        self._lock = threading.Lock()
+        self._versions: dict[str, str] | None = None
+
+    def _bundled_models(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for path in sorted(self._model_dir.glob("*.onnx")):
+            stem = path.stem.lower()
+            for task in ("det", "rec", "cls"):
+                if f"_{task}" in stem and task not in found:
+                    found[task] = path
+        missing = {"det", "rec", "cls"} - set(found)
+        if missing:
+            raise RuntimeError(
+                f"rapidocr wheel has no bundled {sorted(missing)} model in {self._model_dir}; "
+                "install a rapidocr wheel that ships its models (no download at run time)"
+            )
+        return found
+
+    def versions(self) -> dict[str, str]:
+        if self._versions is None:
+            import onnxruntime
+
+            out = {
+                "engine": "rapidocr",
+                "rapidocr": importlib.metadata.version("rapidocr"),
+                "onnxruntime": onnxruntime.__version__,
+            }
+            for task, path in self._bundled_models().items():
+                out[f"{task}_model"] = f"{path.name} sha256:{_file_digest(path)[:16]}"
+            self._versions = out
+        return dict(self._versions)
+
+    def _run(self, bgr: np.ndarray, use_det: bool = True) -> tuple[list[OcrLine], list[tuple[str, float]]]:
+        """One pass; returns the lines (unordered) and the classifier's per-box (label, score)."""
+        ocr = self._ocr
+        with self._lock:  # RapidOCR keeps per-call state on the instance
+            ocr.update_params(use_det=use_det, use_cls=True, use_rec=True)
+            img, op_record = ocr.preprocess_img(bgr)
+            det, cls, rec, crops = ocr.run_ocr_steps(img, op_record)
+            out = ocr.build_final_output(bgr, det, cls, rec, crops, op_record)
+            ocr.update_params(use_det=True)
+        labels = list(getattr(cls, "cls_res", None) or [])
+        txts = getattr(out, "txts", None)
+        scores = getattr(out, "scores", None)
+        if not txts or scores is None:
+            return [], labels
+        boxes = getattr(out, "boxes", None)
+        lines = []
+        height, width = bgr.shape[:2]
+        whole: Box = ((0.0, 0.0), (width - 1.0, 0.0), (width - 1.0, height - 1.0), (0.0, height - 1.0))
+        for i, (text, score) in enumerate(zip(txts, scores, strict=True)):
+            if not text.strip():
+                continue
+            box = _as_box(boxes[i]) if boxes is not None and len(boxes) > i else whole
+            lines.append(OcrLine(text=text.strip(), box=box, confidence=float(score)))
+        return lines, labels
+
+    def recognise(self, image: np.ndarray) -> list[OcrLine]:
+        rgb = _as_rgb(image)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        height, width = bgr.shape[:2]
+        lines, labels = self._run(bgr)
+        if not lines and _line_shaped(width, height):
+            # A single cropped text line gives the detector too little context; read it whole.
+            lines, labels = self._run(bgr, use_det=False)
+            lines = [line for line in lines if line.confidence >= 0.8]
+            return lines
+        upside_down = _mostly_upside_down(labels)
+        if upside_down:
+            # Detector boxes run from the image's top-left; make them start at the text's top-left.
+            lines = [OcrLine(ln.text, (ln.box[2], ln.box[3], ln.box[0], ln.box[1]), ln.confidence) for ln in lines]
+        if lines and _mean_confidence(lines) < self.settings.rotate_retry_below:
+            # Low confidence: maybe the classifier misjudged a turned page; try it turned round.
+            turned = np.ascontiguousarray(bgr[::-1, ::-1])
+            turned_lines, _ = self._run(turned)
+            if _mean_confidence(turned_lines) > _mean_confidence(lines) + 0.05:
+                lines = [
+                    OcrLine(line.text, _upright(line.box, width, height, True), line.confidence)
+                    for line in turned_lines
+                ]
+                upside_down = True
+        return reading_order(lines, width, height, upside_down)
+
+
+def _mean_confidence(lines: Sequence[OcrLine]) -> float:
+    if not lines:
+        return 0.0
+    weight = sum(max(1, len(line.text)) for line in lines)
+    return sum(line.confidence * max(1, len(line.text)) for line in lines) / weight
+
+
+def _mostly_upside_down(labels: Sequence[tuple[str, float]]) -> bool:
+    """The text-line classifier votes per line; the page is upside down when most lines say 180."""
+    if not labels:
+        return False
+    turned = sum(score for label, score in labels if "180" in str(label))
+    upright = sum(score for label, score in labels if "180" not in str(label))
+    return turned > upright
+
+
+def _line_shaped(width: int, height: int) -> bool:
+    return height <= 96 and width >= 2 * height
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return np.stack([image] * 3, axis=-1)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise ValueError(f"expected an RGB image (H x W x 3), got shape {image.shape}")
+
+
+_RAPID: RapidOcrEngine | None = None
+_RAPID_LOCK = threading.Lock()
+
+
+def get_rapid_engine() -> RapidOcrEngine:
+    """The process-wide RapidOCR engine, built on first use (model sessions load once per container)."""
+    global _RAPID
+    if _RAPID is None:
+        with _RAPID_LOCK:
+            if _RAPID is None:
+                _RAPID = RapidOcrEngine()
+    return _RAPID
+
+
+# --- PaddleOCR (optional) ---------------------------------------------------------------------------
+
+
+def paddleocr_available() -> bool:
+    """True when the optional `paddleocr` package is installed."""
+    try:
+        importlib.metadata.version("paddleocr")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class PaddleModelDirs:
+    """Local PP-OCR model directories (each holding inference.onnx + inference.yml)."""
+
+    det: Path
+    rec: Path
+    cls: Path | None = None
+    det_name: str = "PP-OCRv5_mobile_det"
+    rec_name: str = "PP-OCRv5_mobile_rec"
+    cls_name: str = "PP-LCNet_x1_0_textline_ori"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PaddleOcrEngine:
+    """`paddleocr` 3.x with `engine="onnxruntime"` on local model directories (optional extra).
+
+    Constructed only when the package is installed; it never downloads models.
+    """
+
+    name = "paddleocr"
+
+    def __init__(self, models: PaddleModelDirs) -> None:
+        if not paddleocr_available():
+            raise RuntimeError("paddleocr is not installed (optional extra); use RapidOcrEngine")
+        for path in (models.det, models.rec, *([models.cls] if models.cls else [])):
+            if not (Path(path) / "inference.onnx").is_file():
+                raise FileNotFoundError(f"{path} has no inference.onnx")
+        from paddleocr import PaddleOCR
+
+        kwargs: dict[str, Any] = {
+            "engine": "onnxruntime",
+            "text_detection_model_dir": str(models.det),
+            "text_detection_model_name": models.det_name,
+            "text_recognition_model_dir": str(models.rec),
+            "text_recognition_model_name": models.rec_name,
+            "use_doc_orientation_classify": False,
+            "use_doc_unwarping": False,
+            "use_textline_orientation": models.cls is not None,
+        }
+        if models.cls is not None:
+            kwargs["textline_orientation_model_dir"] = str(models.cls)
+            kwargs["textline_orientation_model_name"] = models.cls_name
+        kwargs.update(models.extra)
+        self._models = models
+        self._ocr = PaddleOCR(**kwargs)
+        self._lock = threading.Lock()
+
+    def versions(self) -> dict[str, str]:
+        out = {"engine": "paddleocr", "paddleocr": importlib.metadata.version("paddleocr")}
+        try:
+            import onnxruntime
+
+            out["onnxruntime"] = onnxruntime.__version__
+        except ImportError:  # pragma: no cover
+            pass
+        out["det_model"] = self._models.det_name
+        out["rec_model"] = self._models.rec_name
+        if self._models.cls is not None:
+            out["cls_model"] = self._models.cls_name
+        return out
+
+    def recognise(self, image: np.ndarray) -> list[OcrLine]:
+        rgb = _as_rgb(image)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        with self._lock:
+            results = list(self._ocr.predict(bgr))
+        lines: list[OcrLine] = []
+        for result in results:
+            data = result.json.get("res", result.json) if hasattr(result, "json") else result
+            texts = data.get("rec_texts", [])
+            scores = data.get("rec_scores", [])
+            polys = data.get("rec_polys", data.get("dt_polys", []))
+            for text, score, poly in zip(texts, scores, polys, strict=False):
+                if str(text).strip():
+                    lines.append(OcrLine(str(text).strip(), _as_box(poly), float(score)))
+        height, width = bgr.shape[:2]
+        return reading_order(lines, width, height)

@@ -1,0 +1,208 @@
+"""Text of an uploaded PDF: the real text layer where there is one, rendered page images elsewhere.
+
+Parsing an untrusted PDF can loop (xref /Prev cycles), recurse (self-referencing form XObjects) or
+inflate (zlib bombs). It therefore runs in a child process (`_pdfworker`) with a wall-clock timeout and
+an address-space limit: measured cost ~0.3-0.4 s of interpreter start per PDF, small next to OCR and
+the price of never hanging or exhausting the ingest function (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from onestop.errors import Reason
+
+from ._pdfworker import is_real_text, text_quality
+from .limits import Deadline, Limits
+
+__all__ = ["PdfAnalysis", "PdfRejected", "analyse_pdf", "is_real_text", "text_quality"]
+
+PASSWORD_PROTECTED = Reason(
+    "pdf_password_protected",
+    "PDF 有密码保护，请上传未加密的版本",
+    "the PDF is password-protected; upload an unprotected copy",
+)
+CORRUPT = Reason(
+    "pdf_corrupt",
+    "PDF 文件已损坏或不是有效的 PDF，无法打开；请重新导出或扫描后上传。",
+    "The PDF is damaged or not a valid PDF and cannot be opened; export or scan it again and upload it.",
+)
+TOO_COMPLEX = Reason(
+    "pdf_too_complex",
+    "PDF 文件结构异常或过于复杂，无法在限定时间和内存内处理；请重新导出（如“打印为 PDF”）后上传。",
+    "The PDF's structure is abnormal or too complex to process within the time and memory limits; "
+    "re-export it (for example with 'print to PDF') and upload it again.",
+)
+NO_PAGES = Reason(
+    "pdf_no_pages",
+    "PDF 文件没有任何页面；请上传包含材料内容的文件。",
+    "The PDF has no pages; upload a file that contains the document.",
+)
+
+
+def too_many_pages(pages: int, limit: int) -> Reason:
+    return Reason(
+        "pdf_too_many_pages",
+        f"PDF 共 {pages} 页，超过单个材料 {limit} 页的上限；请只上传该材料本身，或拆分后分别上传。",
+        f"The PDF has {pages} pages, over the limit of {limit} for one material; upload only this "
+        "document, or split it.",
+    )
+
+
+class PdfRejected(Exception):
+    """The PDF cannot be used; `reason` tells the applicant what to do."""
+
+    def __init__(self, reason: Reason, details: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{reason.code}: {reason.en}")
+        self.reason = reason
+        self.details = details
+
+
+@dataclass(frozen=True)
+class PdfAnalysis:
+    """What the worker found. `images` holds rendered RGB pages (by index) that need OCR."""
+
+    pages: int
+    page_text: tuple[str, ...]
+    page_real: tuple[bool, ...]
+    images: dict[int, np.ndarray]
+    clean_pdf: bytes | None
+    parser: str
+    encrypted: bool
+    opened_with_empty_password: bool
+    removed_attachments: tuple[str, ...]
+    removed_active_content: int
+    errors: tuple[str, ...] = ()
+    notes: tuple[Reason, ...] = field(default=())
+
+
+def _worker_env(params: dict[str, object]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # One thread for any native library the child touches; it only parses.
+    env["OMP_NUM_THREADS"] = "1"
+    env["ONESTOP_PDFWORKER_PARAMS"] = json.dumps(params)
+    return env
+
+
+def _load_page(outdir: Path, info: dict[str, int | str]) -> np.ndarray:
+    raw = np.frombuffer((outdir / str(info["file"])).read_bytes(), dtype=np.uint8)
+    height, width, stride = int(info["height"]), int(info["width"]), int(info["stride"])
+    channels = int(info["channels"])
+    rows = raw[: height * stride].reshape(height, stride)[:, : width * channels]
+    pixels = rows.reshape(height, width, channels)
+    mode = str(info["mode"])
+    if channels == 1:
+        return np.repeat(pixels, 3, axis=2)
+    rgb = pixels[:, :, :3]
+    if mode.startswith("BGR"):
+        rgb = rgb[:, :, ::-1]
+    return np.ascontiguousarray(rgb)
+
+
+def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -> PdfAnalysis:
+    """Run the worker on `data`; raise `PdfRejected` for encrypted, corrupt, oversized or hostile files."""
+    params = {
+        "max_pages": limits.max_pages,
+        "max_ocr_pages": limits.max_ocr_pages,
+        "render_dpi": limits.render_dpi,
+        "max_render_pixels": limits.max_render_pixels,
+        "memory_bytes": limits.pdf_worker_memory_bytes,
+    }
+    timeout = limits.pdf_worker_timeout_s
+    if deadline is not None:
+        timeout = max(1.0, min(timeout, deadline.remaining))
+    with tempfile.TemporaryDirectory(prefix="onestop-pdf-") as tmp:
+        outdir = Path(tmp)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "onestop.materials._pdfworker", str(outdir)],
+                input=data,
+                capture_output=True,
+                timeout=timeout,
+                env=_worker_env(params),
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise PdfRejected(TOO_COMPLEX, (f"worker timed out after {timeout:.0f} s",)) from exc
+        result_file = outdir / "result.json"
+        if proc.returncode != 0 or not result_file.exists():
+            tail = proc.stderr.decode("utf-8", "replace")[-500:]
+            raise PdfRejected(TOO_COMPLEX, (f"worker exit {proc.returncode}", tail))
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+        status = result.get("status")
+        errors = tuple(result.get("errors", ()))
+        if status == "password_protected":
+            raise PdfRejected(PASSWORD_PROTECTED, errors)
+        if status == "corrupt":
+            raise PdfRejected(CORRUPT, errors)
+        if status == "memory":
+            raise PdfRejected(TOO_COMPLEX, errors)
+        if status == "no_pages":
+            raise PdfRejected(NO_PAGES, errors)
+        if status == "too_many_pages":
+            raise PdfRejected(too_many_pages(int(result["pages"]), limits.max_pages), errors)
+        images = {int(info["index"]): _load_page(outdir, info) for info in result.get("rendered", [])}
+        clean = (outdir / "clean.pdf").read_bytes() if result.get("clean") else None
+    notes: list[Reason] = []
+    if result.get("opened_with_empty_password"):
+        notes.append(
+            Reason(
+                "pdf_encrypted_no_password",
+                "PDF 已加密但无需密码即可打开（可能限制了打印或复制）；规范化后的文件已去除加密。",
+                "The PDF is encrypted but opens without a password (it may restrict printing or copying); "
+                "the normalised copy is not encrypted.",
+            )
+        )
+    if result.get("removed_attachments"):
+        names = "、".join(result["removed_attachments"][:5])
+        notes.append(
+            Reason(
+                "pdf_attachments_removed",
+                f"PDF 内嵌的附件（{names}）未纳入规范化文件；如附件是材料的一部分，请单独上传。",
+                f"Files embedded in the PDF ({', '.join(result['removed_attachments'][:5])}) were left out of "
+                "the normalised copy; upload them separately if they are part of the material.",
+            )
+        )
+    if result.get("removed_active_content"):
+        notes.append(
+            Reason(
+                "pdf_active_content_removed",
+                "PDF 中的脚本或自动动作已被移除。",
+                "Scripts and automatic actions in the PDF were removed.",
+            )
+        )
+    unrendered = [i for i, real in enumerate(result["page_real"]) if not real and i not in images]
+    if unrendered:
+        shown = ", ".join(str(i + 1) for i in unrendered[:10])
+        notes.append(
+            Reason(
+                "pdf_pages_not_ocr",
+                f"第 {shown} 页没有可用的文字层，且未能识别（页数超过识别上限或无法渲染）。",
+                f"Page(s) {shown} have no usable text layer and were not OCR'd (over the OCR page limit "
+                "or could not be rendered).",
+            )
+        )
+    return PdfAnalysis(
+        pages=int(result["pages"]),
+        page_text=tuple(result["page_text"]),
+        page_real=tuple(bool(x) for x in result["page_real"]),
+        images=images,
+        clean_pdf=clean,
+        parser=str(result.get("parser")),
+        encrypted=bool(result.get("encrypted")),
+        opened_with_empty_password=bool(result.get("opened_with_empty_password")),
+        removed_attachments=tuple(result.get("removed_attachments", ())),
+        removed_active_content=int(result.get("removed_active_content", 0)),
+        errors=errors,
+        notes=tuple(notes),
+    )
