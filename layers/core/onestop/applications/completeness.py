@@ -93,13 +93,19 @@ def _bad_reason(requirement: MaterialRequirement, material: Material) -> Reason:
     }[status]
     return Reason(
         f"material_{status.value}",
-        f"「{requirement.name_zh}」：{label_zh}{verdict_zh}" + (f"（{why_zh}）" if why_zh else "") + "，请重新上传。",
-        f"'{requirement.name_en}': {label_en} {verdict_en}" + (f" ({why_en})" if why_en else "") + "; upload it again.",
+        f"「{requirement.name_zh}」：{label_zh}{verdict_zh}"
+        + (f"（{why_zh}）" if why_zh else "")
+        + "，请重新上传。",
+        f"'{requirement.name_en}': {label_en} {verdict_en}"
+        + (f" ({why_en})" if why_en else "")
+        + "; upload it again.",
         _slot_field(requirement),
     )
 
 
-def _slot_reasons(requirement: MaterialRequirement, applicant: Applicant, materials: list[Material]) -> list[Reason]:
+def _slot_reasons(
+    requirement: MaterialRequirement, applicant: Applicant, materials: list[Material]
+) -> list[Reason]:
     good: list[Material] = []
     bad: list[Reason] = []
     processing: list[Material] = []
@@ -155,7 +161,8 @@ def _slot_reasons(requirement: MaterialRequirement, applicant: Applicant, materi
                 out.append(
                     Reason(
                         "material_too_few",
-                        f"「{requirement.name_zh}」至少需要 {needed} 份，目前只有 {len(good)} 份，请补充上传。",
+                        f"「{requirement.name_zh}」至少需要 {needed} 份，"
+                        f"目前只有 {len(good)} 份，请补充上传。",
                         f"'{requirement.name_en}' needs at least {needed} files; there are {len(good)}. "
                         "Upload the rest.",
                         _slot_field(requirement),
@@ -165,8 +172,10 @@ def _slot_reasons(requirement: MaterialRequirement, applicant: Applicant, materi
         out.append(
             Reason(
                 "material_too_many",
-                f"「{requirement.name_zh}」最多 {requirement.max_count} 份，目前有 {len(good)} 份，请删除多余的文件。",
-                f"'{requirement.name_en}' takes at most {requirement.max_count} files; there are {len(good)}. "
+                f"「{requirement.name_zh}」最多 {requirement.max_count} 份，"
+                f"目前有 {len(good)} 份，请删除多余的文件。",
+                f"'{requirement.name_en}' takes at most {requirement.max_count} files; "
+                f"there are {len(good)}. "
                 "Remove the extra ones.",
                 _slot_field(requirement),
             )
@@ -174,11 +183,15 @@ def _slot_reasons(requirement: MaterialRequirement, applicant: Applicant, materi
     return out
 
 
-def check_completeness(item: ServiceItem, applicant: Applicant, materials: Sequence[Material]) -> list[Reason]:
+def check_completeness(
+    item: ServiceItem, applicant: Applicant, materials: Sequence[Material]
+) -> list[Reason]:
     """Every problem that stops submission, in the item's slot order (empty: complete)."""
     reasons: list[Reason] = []
     for requirement in item.materials:
-        reasons.extend(_slot_reasons(requirement, applicant, [m for m in materials if m.slot == requirement.slot]))
+        reasons.extend(
+            _slot_reasons(requirement, applicant, [m for m in materials if m.slot == requirement.slot])
+        )
     return reasons
 
 

@@ -2,9 +2,9 @@
 
 In AWS the HTTP API's JWT authorizer (Cognito) verifies the token and hands the claims to the
 function in `requestContext.authorizer.jwt.claims`. HTTP API (payload 2.0) flattens array claims
-to a string such as "[reviewer applicant]", so groups are parsed from either form. The local stack
-verifies its dev tokens with `verify_bearer_token` and puts the claims in the same place, so the
-handler has exactly one way to learn who is calling.
+to a string such as "[reviewer applicant]", so groups are parsed from either form. The local stack's
+gateway verifies its dev tokens the same way and puts the claims in the same place, so the handler
+has exactly one way to learn who is calling.
 """
 
 from __future__ import annotations
@@ -153,30 +153,3 @@ def principal_from_event(event: Mapping[str, Any]) -> Principal:
     """The caller of an HTTP API event (anonymous when the route had no authorizer claims)."""
     return principal_from_claims(claims_from_event(event))
 
-
-def verify_bearer_token(
-    token: str,
-    key: Any,
-    *,
-    audience: str | None = None,
-    issuer: str | None = None,
-    algorithms: Sequence[str] = ("RS256", "ES256"),
-) -> dict[str, Any]:
-    """Verify a JWT the way the API Gateway JWT authorizer does (signature, exp, iss, aud).
-
-    For the local stack, which stands in for the authorizer; raises Unauthorized with zh/en.
-    """
-    import jwt  # PyJWT; imported here because only the local stack needs it
-
-    options = {"require": ["exp", "sub"], "verify_aud": audience is not None}
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token, key=key, algorithms=list(algorithms), audience=audience, issuer=issuer, options=options
-        )
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(
-            "invalid_token",
-            "身份令牌无效或已过期，请重新登录。",
-            f"The identity token is invalid or expired ({type(exc).__name__}); sign in again.",
-        ) from exc
-    return claims

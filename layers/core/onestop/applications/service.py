@@ -29,8 +29,8 @@ from .models import (
     ApplicationStatus,
     AuditEvent,
     Contact,
-    Declared,
     DeadlineInfo,
+    Declared,
     Material,
     MaterialStatus,
     Page,
@@ -47,8 +47,18 @@ FORMAT_CONTENT_TYPES = {
     "png": "image/png",
     "tiff": "image/tiff",
 }
-EXTENSION_FORMATS = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
-CONTENT_TYPE_FORMATS = {v: k for k, v in FORMAT_CONTENT_TYPES.items()} | {"image/jpg": "jpeg", "image/pjpeg": "jpeg"}
+EXTENSION_FORMATS = {
+    ".pdf": "pdf",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".png": "png",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+}
+CONTENT_TYPE_FORMATS = {v: k for k, v in FORMAT_CONTENT_TYPES.items()} | {
+    "image/jpg": "jpeg",
+    "image/pjpeg": "jpeg",
+}
 
 # Online depths at which an application can be made online (III: online application with
 # pre-review; IV: fully online, zero visits). I and II only publish guidance and forms.
@@ -157,8 +167,8 @@ def _deadline_info(deadline: Any) -> DeadlineInfo:
         due=deadline.due,
         working_days=deadline.working_days,
         calendar_known=deadline.calendar_known,
-        note_zh=deadline.note_zh,
-        note_en=deadline.note_en,
+        note_zh=deadline.note_zh or "",
+        note_en=deadline.note_en or "",
     )
 
 
@@ -269,7 +279,9 @@ class ApplicationService:
         metrics.add_metric(name="ApplicationCreated", unit="Count", value=1)
         return application
 
-    def list_mine(self, principal: Principal, *, limit: int = 20, cursor: str | None = None) -> Page[Application]:
+    def list_mine(
+        self, principal: Principal, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[Application]:
         """The caller's own applications, newest first."""
         principal.require_authenticated()
         assert principal.sub is not None
@@ -337,15 +349,16 @@ class ApplicationService:
             expires_in=post.expires_in,
             max_bytes=max_bytes,
             instructions_zh=(
-                f"请在 {minutes} 分钟内向 url 发送 multipart/form-data 格式的 POST 请求：先原样附上 fields 中的"
-                f"全部字段，最后附上文件字段 file。文件类型须为 {content_type}，大小不超过 {max_bytes} 字节。"
+                f"请在 {minutes} 分钟内向 url 发送 multipart/form-data 格式的 POST 请求："
+                "先原样附上 fields 中的全部字段，最后附上文件字段 file。"
+                f"文件类型须为 {content_type}，大小不超过 {max_bytes} 字节。"
                 "上传后系统将自动识别，可在申请详情中查看处理状态。"
             ),
             instructions_en=(
-                f"Within {minutes} minutes, POST multipart/form-data to url: every entry of fields exactly as "
-                f"given, then the file itself as the last field, named file. The file must be {content_type} "
-                f"and at most {max_bytes} bytes. It is checked automatically after upload; follow its status "
-                "on the application."
+                f"Within {minutes} minutes, POST multipart/form-data to url: every entry of fields "
+                "exactly as given, then the file itself as the last field, named file. "
+                f"The file must be {content_type} and at most {max_bytes} bytes. It is checked "
+                "automatically after upload; follow its status on the application."
             ),
         )
 
@@ -354,7 +367,11 @@ class ApplicationService:
         application = self._owned(principal, application_id)
         self._require_editable(application, "remove material")
         material = next(
-            (m for m in self.repository.list_materials(application.id) if m.slot == slot and m.upload_id == upload_id),
+            (
+                m
+                for m in self.repository.list_materials(application.id)
+                if m.slot == slot and m.upload_id == upload_id
+            ),
             None,
         )
         if material is None:
@@ -484,7 +501,8 @@ class ApplicationService:
                 current,
                 application.version,
                 action.value,
-                zh=f"申请已被他人更新（当前版本 {application.version}，您看到的是 {expected_version}），请刷新后再决定。",
+                zh=f"申请已被他人更新（当前版本 {application.version}，"
+                f"您看到的是 {expected_version}），请刷新后再决定。",
                 en=f"The application changed since you read it (version {application.version}, you saw "
                 f"{expected_version}); reload it before deciding.",
             )
@@ -559,7 +577,9 @@ class ApplicationService:
         try:
             self.publisher.publish(detail_type, detail)
         except Exception:
-            logger.exception("event not published", extra={"detail_type": detail_type, "application": application.id})
+            logger.exception(
+                "event not published", extra={"detail_type": detail_type, "application": application.id}
+            )
             metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
             return application
         try:
@@ -591,7 +611,8 @@ class ApplicationService:
                 "reasons": [r.as_dict() for r in application.decision_reasons],
             }
         if action is Action.ACCEPT:
-            assert application.accepted_at is not None and application.deadline is not None
+            assert application.accepted_at is not None
+            assert application.deadline is not None
             return base | {
                 "accepted_at": iso(application.accepted_at),
                 "deadline": iso(application.deadline.due),
@@ -633,7 +654,14 @@ class ApplicationService:
     def _check_applicant(applicant: ApplicantInput, problems: list[Reason]) -> Applicant | None:
         name = applicant.name.strip()
         if not name:
-            problems.append(Reason("applicant_name_missing", "请填写申请人名称。", "Enter the applicant's name.", "applicant.name"))
+            problems.append(
+                Reason(
+                    "applicant_name_missing",
+                    "请填写申请人名称。",
+                    "Enter the applicant's name.",
+                    "applicant.name",
+                )
+            )
         if applicant.kind == "enterprise":
             code = "".join((applicant.uscc or "").split()).upper()
             field_name, check = "applicant.uscc", validate_uscc
@@ -644,12 +672,15 @@ class ApplicationService:
             check(code)
         except DomainError as exc:
             problems.extend(
-                Reason(d.code, d.zh, d.en, field_name) for d in (exc.details or [Reason(exc.code, exc.zh, exc.en)])
+                Reason(d.code, d.zh, d.en, field_name)
+                for d in (exc.details or [Reason(exc.code, exc.zh, exc.en)])
             )
             return None
         if not name:
             return None
-        return Applicant(kind="enterprise" if applicant.kind == "enterprise" else "person", code=code, name=name)
+        return Applicant(
+            kind="enterprise" if applicant.kind == "enterprise" else "person", code=code, name=name
+        )
 
     @staticmethod
     def _requirement(item: ServiceItem, slot: str) -> MaterialRequirement:
@@ -683,7 +714,8 @@ class ApplicationService:
             problems.append(
                 Reason(
                     "format_not_accepted",
-                    f"「{requirement.name_zh}」只接受以下文件类型：{accepted_types}；您提交的是 {content_type}。",
+                    f"「{requirement.name_zh}」只接受以下文件类型：{accepted_types}；"
+                    f"您提交的是 {content_type}。",
                     f"'{requirement.name_en}' accepts only {accepted_types}; this is {content_type}.",
                     "content_type",
                 )
@@ -700,13 +732,22 @@ class ApplicationService:
                 )
             )
         if problems:
-            raise InvalidInput("invalid_upload", "上传请求有误。", "The upload request is not valid.", problems)
+            raise InvalidInput(
+                "invalid_upload", "上传请求有误。", "The upload request is not valid.", problems
+            )
         if size > max_bytes:
             raise PayloadTooLarge(
                 "file_too_large",
                 f"「{requirement.name_zh}」单个文件不能超过 {max_bytes} 字节，您的文件为 {size} 字节。",
                 f"Files for '{requirement.name_en}' may be at most {max_bytes} bytes; this one is {size}.",
-                [Reason("file_too_large", f"不能超过 {max_bytes} 字节。", f"At most {max_bytes} bytes.", "size")],
+                [
+                    Reason(
+                        "file_too_large",
+                        f"不能超过 {max_bytes} 字节。",
+                        f"At most {max_bytes} bytes.",
+                        "size",
+                    )
+                ],
                 extra={"max_bytes": max_bytes},
             )
 
@@ -732,7 +773,9 @@ class ApplicationService:
             )
 
     @staticmethod
-    def _reviewer_reasons(item: ServiceItem, reasons: Sequence[ReasonInput], *, required: bool) -> list[Reason]:
+    def _reviewer_reasons(
+        item: ServiceItem, reasons: Sequence[ReasonInput], *, required: bool
+    ) -> list[Reason]:
         slots = {r.slot: r for r in item.materials}
         problems: list[Reason] = []
         out: list[Reason] = []

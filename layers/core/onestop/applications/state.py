@@ -62,8 +62,12 @@ TRANSITIONS: dict[Action, Transition] = {
         "要求补正",
         "request correction",
     ),
-    Action.APPROVE: Transition(frozenset({S.ACCEPTED}), S.APPROVED, Actor.REVIEWER, False, "准予许可", "approve"),
-    Action.REJECT: Transition(frozenset({S.ACCEPTED}), S.REJECTED, Actor.REVIEWER, True, "不予许可", "reject"),
+    Action.APPROVE: Transition(
+        frozenset({S.ACCEPTED}), S.APPROVED, Actor.REVIEWER, False, "准予许可", "approve"
+    ),
+    Action.REJECT: Transition(
+        frozenset({S.ACCEPTED}), S.REJECTED, Actor.REVIEWER, True, "不予许可", "reject"
+    ),
     Action.WITHDRAW: Transition(
         frozenset({S.DRAFT, S.SUBMITTED, S.ACCEPTED, S.CORRECTION_REQUESTED}),
         S.WITHDRAWN,
@@ -88,7 +92,9 @@ STATUS_NAMES: dict[S, tuple[str, str]] = {
 REVIEWER_ACTIONS = tuple(a for a, t in TRANSITIONS.items() if t.actor is Actor.REVIEWER)
 
 
-def conflict(current: S, version: int | None, action: str, *, zh: str | None = None, en: str | None = None) -> Conflict:
+def conflict(
+    current: S, version: int | None, action: str, *, zh: str | None = None, en: str | None = None
+) -> Conflict:
     """The 409 for an action the current state does not allow (or that lost a race)."""
     name_zh, name_en = STATUS_NAMES[current]
     return Conflict(

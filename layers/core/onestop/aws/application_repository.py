@@ -27,6 +27,7 @@ from onestop.applications.models import (
     Material,
     Page,
     iso,
+    iso_precise,
 )
 from onestop.applications.ports import ApplicationBundle, QueueSlice
 from onestop.applications.state import conflict
@@ -128,7 +129,7 @@ class DynamoApplicationRepository:
             "GSI1PK": f"STATUS#{application.status}",
             "GSI1SK": status_sort_key(application),
             "GSI3PK": f"OWNER#{application.owner_sub}",
-            "GSI3SK": f"{iso(application.created_at)}#{application.id}",
+            "GSI3SK": f"{iso_precise(application.created_at)}#{application.id}",
             **_to_dynamo(data),
         }
         if application.pending_events:
@@ -186,7 +187,9 @@ class DynamoApplicationRepository:
         application: Application | None = None
         materials: list[Material] = []
         events: list[AuditEvent] = []
-        for item in self._query(KeyConditionExpression=Key("PK").eq(app_pk(application_id)), ConsistentRead=True):
+        for item in self._query(
+            KeyConditionExpression=Key("PK").eq(app_pk(application_id)), ConsistentRead=True
+        ):
             sk = item["SK"]
             if sk == "META":
                 application = self._to_application(item)
@@ -200,7 +203,9 @@ class DynamoApplicationRepository:
 
     def list_materials(self, application_id: str) -> list[Material]:
         condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("MAT#")
-        return [self._to_material(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)]
+        return [
+            self._to_material(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)
+        ]
 
     def list_events(self, application_id: str) -> list[AuditEvent]:
         condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("EVT#")
@@ -391,7 +396,10 @@ class DynamoApplicationRepository:
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": {"PK": app_pk(application.id), "SK": material_sk(material.slot, material.upload_id)},
+                        "Key": {
+                            "PK": app_pk(application.id),
+                            "SK": material_sk(material.slot, material.upload_id),
+                        },
                     }
                 },
                 {

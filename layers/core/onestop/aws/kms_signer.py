@@ -100,7 +100,9 @@ class KmsSigner(Signer):
 
 
 def _unavailable(exc: Exception) -> Unavailable:
-    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+    code = (
+        exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+    )
     return Unavailable(
         "seal_key_unavailable",
         "电子印章密钥服务暂时不可用，证照未签发，请稍后重试。",

@@ -224,7 +224,7 @@ class ServiceItem(_Model):
     online_depth: OnlineDepth
     visits_required: int = Field(ge=0, le=5)
     fee: str = Field(min_length=1)
-    applicant_kinds: list[ApplicantKind] = Field(default_factory=lambda: ["enterprise"])
+    applicant_kinds: list[ApplicantKind] = Field(default_factory=lambda: list[ApplicantKind](["enterprise"]))
     # Incomplete materials: tell everything missing at once within this many working days (补正告知).
     correction_notice_days: int = Field(default=5, ge=0, le=20)
     on_site_review: bool = False
@@ -310,9 +310,13 @@ class Catalogue(_Model):
     def _cross_references(self) -> Catalogue:
         problems: list[str] = []
         type_codes = [t.code for t in self.material_types]
-        problems += [f"material type {c!r} defined twice" for c in sorted(set(type_codes)) if type_codes.count(c) > 1]
+        problems += [
+            f"material type {c!r} defined twice" for c in sorted(set(type_codes)) if type_codes.count(c) > 1
+        ]
         item_codes = [i.code for i in self.items]
-        problems += [f"item code {c!r} used twice" for c in sorted(set(item_codes)) if item_codes.count(c) > 1]
+        problems += [
+            f"item code {c!r} used twice" for c in sorted(set(item_codes)) if item_codes.count(c) > 1
+        ]
         issued: dict[str, list[ServiceItem]] = {}
         for i in self.items:
             if i.licence is not None:
@@ -321,7 +325,8 @@ class Catalogue(_Model):
             first = [i.code for i in issuers if i.licence and i.licence.issues == "new"]
             if len(first) != 1:
                 problems.append(
-                    f"licence type {type_code}: exactly one item must issue it new (issues: new), found {first}"
+                    f"licence type {type_code}: exactly one item must issue it new (issues: new), "
+                    f"found {first}"
                 )
             names = {(i.licence.name_zh, i.licence.name_en) for i in issuers if i.licence}
             if len(names) > 1:
@@ -333,7 +338,8 @@ class Catalogue(_Model):
                 mt = types.get(m.material_type)
                 if mt is None:
                     problems.append(
-                        f"{where}: unknown material type {m.material_type!r} (known: {', '.join(sorted(types))})"
+                        f"{where}: unknown material type {m.material_type!r} "
+                        f"(known: {', '.join(sorted(types))})"
                     )
                     continue
                 extra = sorted(set(m.formats) - set(mt.formats))

@@ -242,7 +242,11 @@ def load_pem_certificates(data: bytes) -> list[x509.Certificate]:
 
 def sha256_fingerprint(cert: x509.Certificate | asn1_x509.Certificate) -> str:
     """Lower-case hex SHA-256 of the DER certificate (how records and the index name certificates)."""
-    der = cert.dump() if isinstance(cert, asn1_x509.Certificate) else cert.public_bytes(serialization.Encoding.DER)
+    der = (
+        cert.dump()
+        if isinstance(cert, asn1_x509.Certificate)
+        else cert.public_bytes(serialization.Encoding.DER)
+    )
     return hashlib.sha256(der).hexdigest()
 
 

@@ -253,7 +253,12 @@ def _draw_seal(c: Canvas, w: _Writer, bureau_name: str) -> tuple[int, int, int, 
     w.text(cx, cy - r * 0.55, SEAL_SUBTITLE, 8.5, align="centre", colour=SEAL_RED, bold=True)
     c.restoreState()
     pad = 3
-    return (int(cx - r - pad), int(cy - r - pad), int(math.ceil(cx + r + pad)), int(math.ceil(cy + r + pad)))
+    return (
+        math.floor(cx - r - pad),
+        math.floor(cy - r - pad),
+        math.ceil(cx + r + pad),
+        math.ceil(cy + r + pad),
+    )
 
 
 def render_licence(meta: LicenceMetadata, *, verify_url: str) -> RenderedLicence:

@@ -199,7 +199,9 @@ def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
         try:
             cert.verify_directly_issued_by(root)
         except Exception as exc:
-            raise PkiError(f"seal certificate {entry.sha256} is not signed by root {entry.issuer_sha256}") from exc
+            raise PkiError(
+                f"seal certificate {entry.sha256} is not signed by root {entry.issuer_sha256}"
+            ) from exc
         seals.append(
             SealCertificate(
                 cert=to_asn1(cert),

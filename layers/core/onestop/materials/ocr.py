@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -66,11 +67,22 @@ def reading_order(
     """
     if not lines:
         return []
+    boxes = [_upright(line.box, width, height, upside_down) for line in lines]
+    # Undo the page's skew (median baseline angle of the wider lines) before grouping into rows.
+    angles = sorted(
+        math.atan2(b[1][1] - b[0][1], b[1][0] - b[0][0])
+        for b in boxes
+        if math.dist(b[0], b[1]) > 2 * max(1.0, math.dist(b[0], b[3]))
+    )
+    angle = angles[len(angles) // 2] if angles else 0.0
+    if abs(angle) > math.radians(20):  # not a skew: vertical text or a mis-read box
+        angle = 0.0
+    cos_a, sin_a = math.cos(-angle), math.sin(-angle)
     keyed = []
-    for line in lines:
-        box = _upright(line.box, width, height, upside_down)
-        ys = [p[1] for p in box]
-        xs = [p[0] for p in box]
+    for line, box in zip(lines, boxes, strict=True):
+        pts = [(x * cos_a - y * sin_a, x * sin_a + y * cos_a) for x, y in box]
+        ys = [p[1] for p in pts]
+        xs = [p[0] for p in pts]
         keyed.append(((min(ys) + max(ys)) / 2, max(ys) - min(ys), min(xs), line))
     heights = sorted(k[1] for k in keyed)
     tolerance = max(4.0, heights[len(heights) // 2] * 0.5)
@@ -96,14 +108,18 @@ def _as_box(points: Any) -> Box:
 class RapidOcrSettings:
     """Tuned by bench/bench_ocr.py on a 2-vCPU machine (see docs/benchmarks.md).
 
-    The detector upscales small images until their shorter side is `det_limit_side_len` ("min"),
-    which small photos and screenshots need; `max_side_len` caps the longer side of large pages.
+    The detector sees the page with its longer side capped at `det_limit_side_len` ("max"); images
+    whose longer side is under `upscale_below` are first enlarged to `upscale_to` so that small
+    photos and screenshots keep legible strokes. Recognition reads crops of the page capped at
+    `max_side_len`, so capping the detector's input costs little accuracy.
     """
 
     intra_op_threads: int = 0  # 0 = one per available CPU
-    det_limit_side_len: int = 736
-    det_limit_type: str = "min"
+    det_limit_side_len: int = 1280
+    det_limit_type: str = "max"
     max_side_len: int = 2000
+    upscale_below: int = 800
+    upscale_to: int = 960
     text_score: float = 0.5
     # Lines whose mean score is below this are retried with the page turned 180 degrees.
     rotate_retry_below: float = 0.75
@@ -209,11 +225,27 @@ class RapidOcrEngine:
             lines.append(OcrLine(text=text.strip(), box=box, confidence=float(score)))
         return lines, labels
 
+    def _run_scaled(self, bgr: np.ndarray) -> tuple[list[OcrLine], list[tuple[str, float]]]:
+        height, width = bgr.shape[:2]
+        longer = max(height, width)
+        if longer >= self.settings.upscale_below or _line_shaped(width, height):
+            return self._run(bgr)
+        import cv2
+
+        factor = self.settings.upscale_to / longer
+        big = cv2.resize(bgr, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_CUBIC)
+        lines, labels = self._run(big)
+        shrink = lambda p: (p[0] / factor, p[1] / factor)  # noqa: E731
+        return [
+            OcrLine(ln.text, (shrink(ln.box[0]), shrink(ln.box[1]), shrink(ln.box[2]), shrink(ln.box[3])), ln.confidence)
+            for ln in lines
+        ], labels
+
     def recognise(self, image: np.ndarray) -> list[OcrLine]:
         rgb = _as_rgb(image)
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         height, width = bgr.shape[:2]
-        lines, labels = self._run(bgr)
+        lines, labels = self._run_scaled(bgr)
         if not lines and _line_shaped(width, height):
             # A single cropped text line gives the detector too little context; read it whole.
             lines, labels = self._run(bgr, use_det=False)
@@ -226,7 +258,7 @@ class RapidOcrEngine:
         if lines and _mean_confidence(lines) < self.settings.rotate_retry_below:
             # Low confidence: maybe the classifier misjudged a turned page; try it turned round.
             turned = np.ascontiguousarray(bgr[::-1, ::-1])
-            turned_lines, _ = self._run(turned)
+            turned_lines, _ = self._run_scaled(turned)
             if _mean_confidence(turned_lines) > _mean_confidence(lines) + 0.05:
                 lines = [
                     OcrLine(line.text, _upright(line.box, width, height, True), line.confidence)
@@ -350,6 +382,22 @@ class PaddleOcrEngine:
         if self._models.cls is not None:
             out["cls_model"] = self._models.cls_name
         return out
+
+    def _run_scaled(self, bgr: np.ndarray) -> tuple[list[OcrLine], list[tuple[str, float]]]:
+        height, width = bgr.shape[:2]
+        longer = max(height, width)
+        if longer >= self.settings.upscale_below or _line_shaped(width, height):
+            return self._run(bgr)
+        import cv2
+
+        factor = self.settings.upscale_to / longer
+        big = cv2.resize(bgr, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_CUBIC)
+        lines, labels = self._run(big)
+        shrink = lambda p: (p[0] / factor, p[1] / factor)  # noqa: E731
+        return [
+            OcrLine(ln.text, (shrink(ln.box[0]), shrink(ln.box[1]), shrink(ln.box[2]), shrink(ln.box[3])), ln.confidence)
+            for ln in lines
+        ], labels
 
     def recognise(self, image: np.ndarray) -> list[OcrLine]:
         rgb = _as_rgb(image)

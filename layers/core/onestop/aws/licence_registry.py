@@ -1,0 +1,306 @@
+"""DynamoDB implementation of `onestop.licences.registry.LicenceRegistry` (the one table).
+
+Items:
+- record:  PK ``LIC#<licence id>``  SK ``META``; GSI2 (ByHolder) keys are set only once the licence
+  is valid, so the holder index never shows a record still being issued;
+- claim:   PK ``APP#<application id>``  SK ``LICENCE`` (licence_id): one approval, one licence;
+- audit:   PK ``LIC#<licence id>``  SK ``EVT#<ISO time>#<action>`` (actor, action, from/to, reason);
+- counter: PK ``SEQ#licence``  SK ``<yyyy>`` (n), the per-year serial.
+
+Every state change is a conditional write (inside a transaction together with its audit item), so
+that a duplicate or stale request fails instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from onestop.errors import NotFound
+from onestop.licences.models import (
+    Action,
+    AuditEntry,
+    LicenceRecord,
+    LicenceStatus,
+    StoredPdf,
+    illegal_transition,
+)
+from onestop.licences.registry import AlreadyReserved
+
+from .clients import dynamodb_table
+
+META = "META"
+CLAIM_SK = "LICENCE"
+COUNTER_PK = "SEQ#licence"
+
+
+def record_pk(licence_id: str) -> str:
+    return f"LIC#{licence_id}"
+
+
+def claim_pk(application_id: str) -> str:
+    return f"APP#{application_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _holder_keys(record: LicenceRecord) -> dict[str, str]:
+    issued = record.issued_at or record.reserved_at
+    return {"GSI2PK": f"HOLDER#{record.holder_code}", "GSI2SK": f"{_iso(issued)}#{record.licence_id}"}
+
+
+def _cancel_codes(exc: ClientError) -> list[str]:
+    reasons = exc.response.get("CancellationReasons") or []
+    return [str(r.get("Code", "None")) for r in reasons]
+
+
+class DynamoLicenceRegistry:
+    """The licence registry in the single onestop table."""
+
+    def __init__(self, table_name: str, table: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        return self._table if self._table is not None else dynamodb_table(self.table_name)
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            next(iter(item.values()))["TableName"] = self.table_name
+        self.table.meta.client.transact_write_items(TransactItems=items)
+
+    def _audit_put(self, licence_id: str, entry: AuditEntry) -> dict[str, Any]:
+        return {
+            "Put": {
+                "Item": {
+                    "PK": record_pk(licence_id),
+                    "SK": f"EVT#{_iso(entry.at)}#{entry.action.value}",
+                    "entity": "licence_event",
+                    "licence_id": licence_id,
+                    **entry.as_dict(),
+                }
+            }
+        }
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, licence_id: str) -> LicenceRecord | None:
+        reply = self.table.get_item(Key={"PK": record_pk(licence_id), "SK": META}, ConsistentRead=True)
+        item = reply.get("Item")
+        return LicenceRecord.from_dict(item) if item else None
+
+    def licence_for_application(self, application_id: str) -> str | None:
+        reply = self.table.get_item(Key={"PK": claim_pk(application_id), "SK": CLAIM_SK}, ConsistentRead=True)
+        item = reply.get("Item")
+        return str(item["licence_id"]) if item else None
+
+    def by_holder(self, holder_code: str) -> list[LicenceRecord]:
+        out: list[LicenceRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByHolder",
+            "KeyConditionExpression": "GSI2PK = :h",
+            "ExpressionAttributeValues": {":h": f"HOLDER#{holder_code}"},
+            "ScanIndexForward": False,
+        }
+        while True:
+            reply = self.table.query(**kwargs)
+            out.extend(LicenceRecord.from_dict(i) for i in reply.get("Items", []))
+            if "LastEvaluatedKey" not in reply:
+                break
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        return [r for r in out if r.visible]
+
+    def audit_trail(self, licence_id: str) -> list[Mapping[str, Any]]:
+        """The audit items of a licence, oldest first."""
+        reply = self.table.query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :evt)",
+            ExpressionAttributeValues={":pk": record_pk(licence_id), ":evt": "EVT#"},
+        )
+        items: list[Mapping[str, Any]] = reply.get("Items", [])
+        return items
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def next_serial(self, year: int) -> int:
+        reply = self.table.update_item(
+            Key={"PK": COUNTER_PK, "SK": str(year)},
+            UpdateExpression="ADD #n :one SET entity = :entity",
+            ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":one": 1, ":entity": "counter"},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(reply["Attributes"]["n"])
+
+    def reserve(self, record: LicenceRecord, *, guard_application: bool) -> None:
+        item = {
+            "PK": record_pk(record.licence_id),
+            "SK": META,
+            "entity": "licence",
+            "application_id": record.application_id,
+            "holder_code": record.holder_code,
+            "updated_at": _iso(record.reserved_at),
+            **record.as_dict(),
+        }
+        items: list[dict[str, Any]] = []
+        if guard_application:
+            items.append(
+                {
+                    "Put": {
+                        "Item": {
+                            "PK": claim_pk(record.application_id),
+                            "SK": CLAIM_SK,
+                            "entity": "licence_claim",
+                            "application_id": record.application_id,
+                            "licence_id": record.licence_id,
+                            "created_at": _iso(record.reserved_at),
+                        },
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        items.append({"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}})
+        items.extend(self._audit_put(record.licence_id, e) for e in record.history)
+        try:
+            self._transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = _cancel_codes(exc)
+            if guard_application and (not codes or codes[0] == "ConditionalCheckFailed"):
+                existing = self.licence_for_application(record.application_id)
+                if existing:
+                    raise AlreadyReserved(existing) from exc
+            if self.get(record.licence_id) is not None:
+                raise AlreadyReserved(record.licence_id) from exc
+            raise
+
+    def complete(
+        self,
+        licence_id: str,
+        *,
+        pdf: StoredPdf,
+        seal_cert_sha256: str,
+        issued_at: datetime,
+        entry: AuditEntry,
+        supersede: tuple[str, AuditEntry] | None = None,
+    ) -> LicenceRecord:
+        current = self.get(licence_id)
+        if current is None:
+            raise NotFound("licence_not_found", "未找到该电子证照。", "No such e-licence.")
+        holder = _holder_keys(current.with_entry(entry, issued_at=issued_at))
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": {"PK": record_pk(licence_id), "SK": META},
+                    "UpdateExpression": (
+                        "SET #s = :valid, pdf = :pdf, seal_cert_sha256 = :seal, issued_at = :iat, "
+                        "history = list_append(history, :e), event_published = :false, "
+                        "GSI2PK = :g2pk, GSI2SK = :g2sk, updated_at = :iat"
+                    ),
+                    "ConditionExpression": "#s = :issuing",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":valid": LicenceStatus.VALID.value,
+                        ":issuing": LicenceStatus.ISSUING.value,
+                        ":pdf": pdf.as_dict(),
+                        ":seal": seal_cert_sha256,
+                        ":iat": _iso(issued_at),
+                        ":e": [entry.as_dict()],
+                        ":false": False,
+                        ":g2pk": holder["GSI2PK"],
+                        ":g2sk": holder["GSI2SK"],
+                    },
+                }
+            },
+            self._audit_put(licence_id, entry),
+        ]
+        if supersede is not None:
+            old_id, old_entry = supersede
+            items.append(
+                {
+                    "Update": {
+                        "Key": {"PK": record_pk(old_id), "SK": META},
+                        "UpdateExpression": (
+                            "SET #s = :superseded, superseded_by = :new, "
+                            "history = list_append(history, :e), updated_at = :at"
+                        ),
+                        "ConditionExpression": "#s = :valid",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":superseded": LicenceStatus.SUPERSEDED.value,
+                            ":valid": LicenceStatus.VALID.value,
+                            ":new": licence_id,
+                            ":e": [old_entry.as_dict()],
+                            ":at": _iso(old_entry.at),
+                        },
+                    }
+                }
+            )
+            items.append(self._audit_put(old_id, old_entry))
+        try:
+            self._transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            now_record = self.get(licence_id)
+            if now_record is not None and now_record.status is not LicenceStatus.ISSUING:
+                raise illegal_transition(licence_id, Action.ISSUE, now_record.status) from exc
+            if supersede is not None:
+                old = self.get(supersede[0])
+                if old is not None and old.status is not LicenceStatus.VALID:
+                    raise illegal_transition(supersede[0], Action.SUPERSEDE, old.status) from exc
+            raise
+        done = self.get(licence_id)
+        assert done is not None
+        return done
+
+    def transition(
+        self, licence_id: str, *, allowed_from: frozenset[LicenceStatus], entry: AuditEntry
+    ) -> LicenceRecord:
+        allowed = sorted(s.value for s in allowed_from)
+        placeholders = [f":from{i}" for i in range(len(allowed))]
+        values: dict[str, Any] = dict(zip(placeholders, allowed, strict=True))
+        values.update({":to": entry.to_status.value, ":e": [entry.as_dict()], ":at": _iso(entry.at)})
+        items = [
+            {
+                "Update": {
+                    "Key": {"PK": record_pk(licence_id), "SK": META},
+                    "UpdateExpression": "SET #s = :to, history = list_append(history, :e), updated_at = :at",
+                    "ConditionExpression": f"attribute_exists(PK) AND #s IN ({', '.join(placeholders)})",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            self._audit_put(licence_id, entry),
+        ]
+        try:
+            self._transact(items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            current = self.get(licence_id)
+            if current is None or not current.visible:
+                raise NotFound(
+                    "licence_not_found",
+                    "未找到该电子证照。",
+                    "No such e-licence.",
+                    extra={"licence_id": licence_id},
+                ) from exc
+            raise illegal_transition(licence_id, entry.action, current.status) from exc
+        done = self.get(licence_id)
+        assert done is not None
+        return done
+
+    def mark_published(self, licence_id: str) -> None:
+        self.table.update_item(
+            Key={"PK": record_pk(licence_id), "SK": META},
+            UpdateExpression="SET event_published = :true",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":true": True},
+        )

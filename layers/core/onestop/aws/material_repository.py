@@ -1,0 +1,221 @@
+"""DynamoDB implementation of `materials.service.MaterialRepository` (the one-table material items).
+
+Item: PK `APP#<application id>`, SK `MAT#<slot>#<upload id>`. Every write is conditional, so a
+duplicated or replayed S3 event never processes an object version twice and never overwrites a
+finished material with `failed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from onestop.applications.models import Applicant
+from onestop.errors import Reason
+from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
+
+from .clients import dynamodb_table
+
+_OPEN = ("awaiting_upload", "processing", "failed")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dynamo(value: Any) -> Any:
+    """Floats become Decimals (DynamoDB has no float); None values are dropped from maps."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, Mapping):
+        return {str(k): _dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_dynamo(v) for v in value]
+    return value
+
+
+def _reason(reason: Reason) -> dict[str, str]:
+    return {"code": reason.code, "zh": reason.zh, "en": reason.en}
+
+
+def _problem(reason: Reason) -> dict[str, str]:
+    out = {"code": reason.code, "zh": reason.zh, "en": reason.en}
+    if reason.field:
+        out["field"] = reason.field
+    return out
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoMaterialRepository:
+    """Material records in the onestop table."""
+
+    def __init__(self, table_name: str, table: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        return self._table if self._table is not None else dynamodb_table(self.table_name)
+
+    @staticmethod
+    def key(ref: MaterialRef) -> dict[str, str]:
+        return {"PK": f"APP#{ref.application_id}", "SK": f"MAT#{ref.slot}#{ref.upload_id}"}
+
+    def get(self, ref: MaterialRef) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.table.get_item(Key=self.key(ref), ConsistentRead=True).get("Item")
+        return item
+
+    def context(self, ref: MaterialRef) -> MaterialContext:
+        item = self.get(ref) or {}
+        app = (
+            self.table.get_item(Key={"PK": f"APP#{ref.application_id}", "SK": "META"}).get("Item") or {}
+        )
+        applicant = None
+        if isinstance(app.get("applicant"), Mapping):
+            try:
+                applicant = Applicant.model_validate(app["applicant"])
+            except ValueError:
+                applicant = None
+        expected = item.get("material_type") or item.get("expected_material_type")
+        declared = item.get("declared")
+        if isinstance(declared, Mapping) and "size" in declared:
+            declared = {**declared, "size": int(declared["size"])}
+        return MaterialContext(
+            applicant=applicant,
+            item_code=app.get("item_code"),
+            expected_material_type=str(expected) if expected else None,
+            declared=declared if isinstance(declared, Mapping) else None,
+            status=item.get("status"),
+        )
+
+    def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
+        now = _now()
+        condition = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)"
+        values: dict[str, Any] = {
+            ":awaiting": _OPEN[0],
+            ":processing": _OPEN[1],
+            ":failed": _OPEN[2],
+        }
+        version = original.get("version_id")
+        if version:
+            # A new version of the object under the same key is new work.
+            condition += " OR attribute_not_exists(#original.#version) OR #original.#version <> :version"
+            values[":version"] = version
+        values.update(
+            {
+                ":app": ref.application_id,
+                ":slot": ref.slot,
+                ":upload": ref.upload_id,
+                ":source": "upload",
+                ":now": now,
+                ":original": _dynamo(dict(original)),
+            }
+        )
+        try:
+            self.table.update_item(
+                Key=self.key(ref),
+                UpdateExpression=(
+                    "SET #status = :processing, application_id = :app, slot = :slot, upload_id = :upload, "
+                    "#source = if_not_exists(#source, :source), created_at = if_not_exists(created_at, :now), "
+                    "updated_at = :now, #original = :original REMOVE #reason"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#source": "source",
+                    "#original": "original",
+                    "#reason": "reason",
+                    **({"#version": "version_id"} if version else {}),
+                },
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
+        names = {"#status": "status", "#original": "original", "#fields": "fields", "#reason": "reason"}
+        values: dict[str, Any] = {
+            ":status": result.status,
+            ":processing": "processing",
+            ":now": _now(),
+            ":original": _dynamo(dict(result.original)),
+            ":fields": _dynamo(dict(result.fields)),
+            ":problems": [_problem(p) for p in result.problems],
+        }
+        sets = [
+            "#status = :status",
+            "updated_at = :now",
+            "#original = :original",
+            "#fields = :fields",
+            "problems = :problems",
+        ]
+        removes = []
+        for name, value in (
+            ("classification", result.classification),
+            ("normalised", result.normalised),
+            ("manifest_key", result.manifest_key),
+        ):
+            if value is None:
+                removes.append(name)
+            else:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = _dynamo(value)
+        if result.reason is None:
+            removes.append("#reason")
+        else:
+            sets.append("#reason = :reason")
+            values[":reason"] = _reason(result.reason)
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self.table.update_item(
+                Key=self.key(ref),
+                UpdateExpression=expression,
+                ConditionExpression="#status = :processing",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
+        now = _now()
+        try:
+            self.table.update_item(
+                Key=self.key(ref),
+                UpdateExpression=(
+                    "SET #status = :failed, #reason = :reason, application_id = :app, slot = :slot, "
+                    "upload_id = :upload, #source = if_not_exists(#source, :source), "
+                    "created_at = if_not_exists(created_at, :now), updated_at = :now"
+                ),
+                ConditionExpression="attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)",
+                ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
+                ExpressionAttributeValues={
+                    ":failed": "failed",
+                    ":awaiting": "awaiting_upload",
+                    ":processing": "processing",
+                    ":reason": _reason(reason),
+                    ":app": ref.application_id,
+                    ":slot": ref.slot,
+                    ":upload": ref.upload_id,
+                    ":source": "upload",
+                    ":now": now,
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,64 @@
+"""Builds the HTTP API: one Powertools resolver with every router, CORS, OpenAPI and Swagger UI."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
+
+from onestop import __version__
+
+from . import routes_applications, routes_catalogue, routes_review
+from .errors import register_error_handlers
+
+TITLE = "onestop API"
+DESCRIPTION = (
+    "Service catalogue, applications with presigned uploads and the one-time completeness notice "
+    "(一次性告知), and the reviewer queue. Errors: `{code, message: {zh, en}, details: [{code, zh, en, "
+    "field}]}`. Sign-in: a JWT (Cognito) in `Authorization: Bearer …`; "
+    "groups `applicant`, `reviewer`, `admin`."
+)
+TAGS = [
+    Tag(name="catalogue", description="public: service items and their material lists"),
+    Tag(name="applications", description="applicant: own applications, uploads, submission"),
+    Tag(name="review", description="reviewer: queue and decisions"),
+]
+
+
+def build_api() -> APIGatewayHttpResolver:
+    """A fresh resolver with every route; the Lambda builds it once at import."""
+    app = APIGatewayHttpResolver(
+        enable_validation=True,
+        cors=CORSConfig(
+            allow_origin="*",  # bearer tokens, no cookies: any portal origin may call
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        ),
+    )
+    app.configure_openapi(
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        tags=TAGS,
+        security_schemes={
+            "bearerAuth": HTTPBearer(bearerFormat="JWT", description="Cognito ID or access token")
+        },
+    )
+    app.include_router(routes_catalogue.router)
+    app.include_router(routes_applications.router)
+    app.include_router(routes_review.router)
+    register_error_handlers(app)
+
+    @cache
+    def spec() -> str:
+        # Routes are fixed once built, so the document is generated once per container.
+        return app.get_openapi_json_schema()
+
+    # No return annotation: Powertools would validate the (already serialised) document against it.
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document():  # type: ignore[no-untyped-def]
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=spec())
+
+    app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
+    return app

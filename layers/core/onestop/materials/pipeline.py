@@ -1,0 +1,372 @@
+"""One upload in, one outcome out: sniff, text (text layer or OCR), classify, fields, normalise, manifest.
+
+Pure: no AWS, no clock other than the processing budget. Bad input never raises; it ends in an
+outcome with status "rejected" and a reason the applicant can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from onestop.errors import Reason
+from onestop.observability import logger
+
+from .classify import CONFIDENT, Classification, classify, low_confidence_problem, mismatch_problem, type_name
+from .fields import ApplicantLike, extract_fields
+from .images import ImageRejected, load_image
+from .limits import DEFAULT_LIMITS, Deadline, Limits
+from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer
+from .ocr import OcrEngine, get_rapid_engine
+from .pdftext import PdfRejected, analyse_pdf, text_quality
+from .sniff import Sniffed, sniff
+
+CATALOGUED = "catalogued"
+NEEDS_ATTENTION = "needs_attention"
+REJECTED = "rejected"
+
+_EXTENSIONS = {
+    "pdf": {".pdf"},
+    "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+    "png": {".png"},
+    "tiff": {".tif", ".tiff"},
+}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the portal said about the file; informative only, never trusted."""
+
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+    @classmethod
+    def of(cls, value: Declared | Mapping[str, Any] | None) -> Declared:
+        if value is None:
+            return cls()
+        if isinstance(value, Declared):
+            return value
+        size = value.get("size")
+        return cls(value.get("filename"), value.get("content_type"), int(size) if size is not None else None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"filename": self.filename, "content_type": self.content_type, "size": self.size}
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """Everything the service stores about one processed upload."""
+
+    status: str
+    reason: Reason
+    sniffed: Sniffed
+    sha256: str
+    size: int
+    pages: int = 0
+    classification: Classification | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    problems: tuple[Reason, ...] = ()
+    notes: tuple[Reason, ...] = ()
+    text: str = ""
+    normalised_pdf: bytes | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.code)
+        self.reason = reason
+
+
+def _empty() -> Reason:
+    return Reason("file_empty", "文件是空的；请重新上传。", "The file is empty; upload it again.")
+
+
+def _too_large(size: int, limit: int) -> Reason:
+    return Reason(
+        "file_too_large",
+        f"文件大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限；请压缩或降低扫描分辨率后上传。",
+        f"The file is {size / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit; compress it or "
+        "scan at a lower resolution.",
+    )
+
+
+def _unsupported(sniffed: Sniffed) -> Reason:
+    kind = {"unknown": "无法识别的格式", "empty": "空文件"}.get(sniffed.kind, sniffed.kind.upper())
+    kind_en = {"unknown": "an unrecognised format", "empty": "an empty file"}.get(
+        sniffed.kind, sniffed.kind.upper()
+    )
+    return Reason(
+        "unsupported_type",
+        f"文件实际格式为{kind}，只接受 PDF、JPEG、PNG 或 TIFF；请转换格式后上传。",
+        f"The file is actually {kind_en}; only PDF, JPEG, PNG or TIFF are accepted. Convert it and upload again.",
+    )
+
+
+def _time_exceeded(budget: float) -> Reason:
+    return Reason(
+        "processing_time_exceeded",
+        f"文件过于复杂，无法在 {budget:.0f} 秒内处理完；请减少页数或降低分辨率后重新上传。",
+        f"The file is too complex to process within {budget:.0f} seconds; upload fewer pages or a lower "
+        "resolution.",
+    )
+
+
+NOT_A_DOCUMENT = Reason(
+    "not_a_document",
+    "文件中没有可识别的文字，不像是一份材料（空白页、纯色图片或照片）；请上传材料的清晰扫描件或照片。",
+    "No readable text was found; this does not look like a document (blank page, plain image or photo). "
+    "Upload a clear scan or photo of the document.",
+)
+
+
+def _declared_mismatch(declared: Declared, sniffed: Sniffed) -> Reason | None:
+    suffix = PurePosixPath(declared.filename or "").suffix.lower()
+    claimed = (declared.content_type or "").split(";")[0].strip().lower()
+    ext_ok = not suffix or suffix in _EXTENSIONS.get(sniffed.kind, set())
+    type_ok = not claimed or claimed == sniffed.mime or (sniffed.kind == "jpeg" and claimed == "image/jpg")
+    if ext_ok and type_ok:
+        return None
+    said = " / ".join(x for x in (suffix, claimed) if x)
+    return Reason(
+        "declared_type_mismatch",
+        f"文件声明的类型（{said}）与实际内容（{sniffed.mime}）不符，已按实际内容处理。",
+        f"The declared type ({said}) differs from the actual content ({sniffed.mime}); processed as the latter.",
+    )
+
+
+class _Run:
+    """State of one run: timings, notes, the budget."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.deadline = Deadline(limits.time_budget_s)
+        self.timings: dict[str, float] = {}
+        self.notes: list[Reason] = []
+        self.sources: list[str] = []
+        self._mark = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self._mark
+        self._mark = now
+
+    def check_time(self) -> None:
+        if self.deadline.expired:
+            raise _Rejected(_time_exceeded(self.limits.time_budget_s))
+
+
+def _engine(engine: OcrEngine | None) -> OcrEngine:
+    return engine if engine is not None else get_rapid_engine()
+
+
+def _pdf_text(
+    data: bytes, run: _Run, engine: OcrEngine | None
+) -> tuple[list[str], int, bytes | None, dict[int, PageText]]:
+    try:
+        analysis = analyse_pdf(data, run.limits, run.deadline)
+    except PdfRejected as exc:
+        logger.info("pdf rejected", extra={"code": exc.reason.code, "details": list(exc.details)[:3]})
+        raise _Rejected(exc.reason) from exc
+    run.lap("pdf_analyse")
+    run.notes.extend(analysis.notes)
+    lines: list[str] = []
+    overlays: dict[int, PageText] = {}
+    for index in range(analysis.pages):
+        text = analysis.page_text[index]
+        source = "text_layer" if analysis.page_real[index] else "none"
+        image = analysis.images.get(index)
+        if image is not None:
+            run.check_time()
+            ocr_lines = _engine(engine).recognise(image)
+            ocr_text = "\n".join(line.text for line in ocr_lines)
+            if text_quality(ocr_text)["meaningful"] >= text_quality(text)["meaningful"] * 0.5 or not text:
+                text, source = ocr_text, "ocr"
+                overlays[index] = PageText(int(image.shape[1]), int(image.shape[0]), tuple(ocr_lines))
+            run.lap("ocr")
+        run.sources.append(source)
+        lines.extend(line for line in text.splitlines() if line.strip())
+    normalised = analysis.clean_pdf
+    if normalised is not None and overlays:
+        try:
+            normalised = stamp_text_layer(normalised, overlays)
+        except Exception as exc:  # the text layer is a convenience; the page images are what count
+            logger.warning("text layer not added", extra={"error": repr(exc)})
+            run.notes.append(_no_text_layer())
+        run.lap("normalise")
+    return lines, analysis.pages, normalised, overlays
+
+
+def _no_text_layer() -> Reason:
+    return Reason(
+        "text_layer_not_added",
+        "未能为规范化 PDF 添加可检索的文字层。",
+        "The searchable text layer could not be added to the normalised PDF.",
+    )
+
+
+def _image_text(
+    data: bytes, sniffed: Sniffed, run: _Run, engine: OcrEngine | None
+) -> tuple[list[str], int, bytes | None]:
+    try:
+        loaded = load_image(data, run.limits)
+    except ImageRejected as exc:
+        raise _Rejected(exc.reason) from exc
+    run.notes.extend(loaded.notes)
+    run.lap("image_load")
+    run.check_time()
+    ocr_lines = _engine(engine).recognise(loaded.rgb)
+    run.lap("ocr")
+    run.sources.append("ocr")
+    try:
+        pdf, notes = image_to_pdf(data, sniffed, loaded)
+        run.notes.extend(notes)
+    except Exception as exc:
+        logger.warning("image not wrapped", extra={"error": repr(exc)})
+        raise _Rejected(
+            Reason(
+                "image_unconvertible",
+                "图片无法转换为 PDF；请另存为常见的 JPEG 或 PNG 后重新上传。",
+                "The image could not be converted to PDF; save it as an ordinary JPEG or PNG and upload it again.",
+            )
+        ) from exc
+    try:
+        pdf = stamp_text_layer(pdf, {0: PageText(loaded.width, loaded.height, tuple(ocr_lines))})
+    except Exception as exc:
+        logger.warning("text layer not added", extra={"error": repr(exc)})
+        run.notes.append(_no_text_layer())
+    run.lap("normalise")
+    return [line.text for line in ocr_lines], 1, pdf
+
+
+def _decide(
+    result: Classification, expected: str | None
+) -> tuple[str, list[Reason]]:
+    """The type to read fields as, and the classification problems."""
+    problems: list[Reason] = []
+    if expected and result.material_type not in (expected, "other") and result.confidence >= 0.3:
+        problems.append(mismatch_problem(result.material_type, expected))
+        return result.material_type, problems
+    if result.material_type == "other" and expected in (None, "other"):
+        if expected is None:
+            problems.append(low_confidence_problem(result))
+        return "other", problems
+    if result.confidence < CONFIDENT:
+        problems.append(low_confidence_problem(result))
+        return expected or result.material_type, problems
+    return result.material_type, problems
+
+
+def process_upload(
+    data: bytes,
+    *,
+    declared: Declared | Mapping[str, Any] | None = None,
+    expected_material_type: str | None = None,
+    applicant: ApplicantLike | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    engine: OcrEngine | None = None,
+) -> IngestOutcome:
+    """Process one uploaded file. `engine` defaults to the process-wide RapidOCR engine (built lazily)."""
+    run = _Run(limits)
+    declared_ = Declared.of(declared)
+    sniffed = sniff(data) if data else Sniffed("empty")
+    classification: Classification | None = None
+    fields: dict[str, str] = {}
+    problems: list[Reason] = []
+    pages = 0
+    normalised: bytes | None = None
+    lines: list[str] = []
+    try:
+        if not data or sniffed.kind == "empty":
+            raise _Rejected(_empty())
+        if len(data) > limits.max_bytes:
+            raise _Rejected(_too_large(len(data), limits.max_bytes))
+        mismatch = _declared_mismatch(declared_, sniffed)
+        if mismatch is not None and sniffed.accepted:
+            run.notes.append(mismatch)
+        if not sniffed.accepted:
+            raise _Rejected(_unsupported(sniffed))
+        run.lap("sniff")
+        if sniffed.kind == "pdf":
+            lines, pages, normalised, _ = _pdf_text(data[sniffed.offset :], run, engine)
+        else:
+            lines, pages, normalised = _image_text(data, sniffed, run, engine)
+        run.check_time()
+        text = "\n".join(lines)
+        classification = classify(text)
+        if not classification.is_document:
+            raise _Rejected(NOT_A_DOCUMENT)
+        read_as, problems = _decide(classification, expected_material_type)
+        extracted = extract_fields(read_as, lines, applicant)
+        fields = extracted.values
+        problems.extend(extracted.problems)
+        if normalised is None:
+            problems.append(
+                Reason(
+                    "normalisation_failed",
+                    "未能生成规范化 PDF，请人工查看原件。",
+                    "No normalised PDF could be produced; a reviewer should look at the original.",
+                )
+            )
+        run.lap("classify_fields")
+        if problems:
+            status = NEEDS_ATTENTION
+            reason = Reason(
+                "needs_attention",
+                f"需要人工核对：{problems[0].zh}",
+                f"Needs a reviewer's attention: {problems[0].en}",
+                problems[0].field,
+            )
+        else:
+            status = CATALOGUED
+            zh, en = type_name(classification.material_type)
+            reason = Reason("catalogued", f"已编目为{zh}。", f"Catalogued as a {en}.")
+    except _Rejected as rejected:
+        status, reason = REJECTED, rejected.reason
+        normalised = None
+        problems = []
+        fields = {}
+        text = "\n".join(lines)
+    run.timings["total"] = run.deadline.elapsed
+    versions: dict[str, str] | None = None
+    if "ocr" in run.sources and engine is not None:
+        versions = engine.versions()
+    elif "ocr" in run.sources:
+        versions = get_rapid_engine().versions()
+    manifest = build_manifest(
+        original=data,
+        normalised=normalised,
+        sniffed=sniffed,
+        pages=pages,
+        status=status,
+        reason=reason,
+        engine_versions=versions,
+        classification=classification.as_dict() if classification and status != REJECTED else None,
+        fields=fields,
+        problems=problems,
+        notes=run.notes,
+        timings=run.timings,
+        text_sources=run.sources,
+        declared=declared_.as_dict(),
+    )
+    return IngestOutcome(
+        status=status,
+        reason=reason,
+        sniffed=sniffed,
+        sha256=sha256_hex(data),
+        size=len(data),
+        pages=pages,
+        classification=classification if status != REJECTED else None,
+        fields=fields,
+        problems=tuple(problems),
+        notes=tuple(run.notes),
+        text=text,
+        normalised_pdf=normalised,
+        manifest=manifest,
+        timings=dict(run.timings),
+    )

@@ -1,0 +1,289 @@
+"""Ingest one uploaded object: read it, run the pipeline, store the catalogued material, tell the bus.
+
+Storage, records and events come in as ports, so this runs the same against AWS, moto or fakes.
+Transient storage errors propagate: the queue delivers the message again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from onestop.errors import NotFound, PayloadTooLarge, Reason
+from onestop.observability import logger
+from onestop.ports import BlobStore, EventPublisher
+
+from .classify import MATERIAL_TYPES
+from .fields import ApplicantLike
+from .limits import DEFAULT_LIMITS, Limits
+from .ocr import OcrEngine
+from .pipeline import REJECTED, Declared, IngestOutcome, process_upload
+from .sniff import sniff
+
+_KEY = re.compile(r"^uploads/(?P<app>[^/]+)/(?P<slot>[^/]+)/(?P<upload>[^/]+)/(?P<name>[^/]+)$")
+
+
+@dataclass(frozen=True)
+class MaterialRef:
+    """Which material an upload belongs to, read from its object key."""
+
+    application_id: str
+    slot: str
+    upload_id: str
+    filename: str = ""
+
+    @classmethod
+    def from_key(cls, key: str) -> MaterialRef | None:
+        """`uploads/<application id>/<slot code>/<upload id>/<sanitised filename>`, or None."""
+        m = _KEY.match(key)
+        if not m:
+            return None
+        return cls(m["app"], m["slot"], m["upload"], unquote(m["name"]))
+
+    @property
+    def catalogue_prefix(self) -> str:
+        return f"catalogue/{self.application_id}/{self.slot}/{self.upload_id}/"
+
+
+@dataclass(frozen=True)
+class MaterialContext:
+    """What the records say about the material before processing."""
+
+    applicant: ApplicantLike | None = None
+    item_code: str | None = None
+    expected_material_type: str | None = None
+    declared: Mapping[str, Any] | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class MaterialResult:
+    """What processing wrote to the material record."""
+
+    status: str
+    reason: Reason | None
+    original: Mapping[str, Any]
+    classification: Mapping[str, Any] | None
+    fields: Mapping[str, str]
+    problems: tuple[Reason, ...]
+    normalised: Mapping[str, Any] | None
+    manifest_key: str | None
+
+
+class MaterialRepository(Protocol):
+    """The material records of applications (`onestop.aws.material_repository` implements it)."""
+
+    def context(self, ref: MaterialRef) -> MaterialContext:
+        """Applicant, expected type and current status of the material (defaults when unknown)."""
+        ...
+
+    def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
+        """Mark the material `processing`; False when this object version was already processed."""
+        ...
+
+    def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
+        """Store the outcome; False when another delivery already completed it."""
+        ...
+
+    def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
+        """Mark `failed` (unless already finished), with a reference support staff can trace."""
+        ...
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Summary returned to the handler (and cached by its idempotency layer): JSON-serialisable."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    status: str
+    reason_code: str | None = None
+    skipped: bool = False
+    application_id: str | None = None
+    slot: str | None = None
+    upload_id: str | None = None
+    manifest_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "version_id": self.version_id,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "skipped": self.skipped,
+            "application_id": self.application_id,
+            "slot": self.slot,
+            "upload_id": self.upload_id,
+            "manifest_key": self.manifest_key,
+        }
+
+
+class UploadMissing(NotFound):
+    """The notified object is gone (deleted, or its version expired); retried, then marked failed."""
+
+
+def failed_reason(reference: str) -> Reason:
+    return Reason(
+        "processing_failed",
+        f"文件处理失败（参考号 {reference}），请稍后重新上传；如仍失败，请凭参考号联系我们。",
+        f"Processing the file failed (reference {reference}); upload it again later, and quote the "
+        "reference if it keeps failing.",
+    )
+
+
+def _original(bucket: str, key: str, version_id: str | None, size: int, sha: str | None, kind: str | None) -> dict:
+    out: dict[str, Any] = {"bucket": bucket, "key": key, "version_id": version_id, "size": size}
+    if sha is not None:
+        out["sha256"] = sha
+    if kind is not None:
+        out["sniffed_type"] = kind
+    return out
+
+
+def _too_large_outcome(size: int, limits: Limits) -> IngestOutcome:
+    # Reuse the pipeline's wording without downloading: process_upload checks size before anything else.
+    from .pipeline import _too_large
+
+    reason = _too_large(size, limits.max_bytes)
+    return IngestOutcome(status=REJECTED, reason=reason, sniffed=sniff(b""), sha256="", size=size)
+
+
+def ingest_object(
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    *,
+    uploads: BlobStore,
+    materials: BlobStore,
+    repository: MaterialRepository,
+    publisher: EventPublisher,
+    engine: OcrEngine | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    expected_type_of: Callable[[MaterialRef, MaterialContext], str | None] | None = None,
+) -> IngestResult:
+    """Process the uploaded object `bucket/key@version_id` into a catalogued (or rejected) material."""
+    ref = MaterialRef.from_key(key)
+    if ref is None:
+        logger.warning("not an upload key; ignored", extra={"bucket": bucket, "key": key})
+        return IngestResult(bucket, key, version_id, status="ignored", skipped=True)
+    base = {"application_id": ref.application_id, "slot": ref.slot, "upload_id": ref.upload_id}
+    head = uploads.head(key, version_id)
+    if head is None:
+        raise UploadMissing(
+            "upload_missing",
+            "上传的文件已不存在。",
+            "The uploaded file no longer exists.",
+            extra={"bucket": bucket, "key": key, "version_id": version_id},
+        )
+    version_id = version_id or head.version_id
+    original = _original(bucket, key, version_id, head.size, None, None)
+    if not repository.begin_processing(ref, original):
+        logger.info("already processed; skipped", extra={"key": key, "version_id": version_id})
+        return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
+    context = repository.context(ref)
+    expected = context.expected_material_type
+    if expected_type_of is not None:
+        expected = expected_type_of(ref, context) or expected
+    if expected is None and ref.slot in MATERIAL_TYPES:
+        expected = ref.slot
+    declared = dict(context.declared or {}) or {"filename": ref.filename, "content_type": head.content_type}
+
+    if head.size > limits.max_bytes:
+        outcome = _too_large_outcome(head.size, limits)
+    else:
+        try:
+            stored = uploads.get(key, version_id, max_bytes=limits.max_bytes)
+        except PayloadTooLarge:  # grew between head and get (a new version under the same key)
+            outcome = _too_large_outcome(head.size, limits)
+        except NotFound as exc:
+            raise UploadMissing(exc.code, exc.zh, exc.en, extra={"key": key}) from exc
+        else:
+            outcome = process_upload(
+                stored.body,
+                declared=Declared.of(declared),
+                expected_material_type=expected,
+                applicant=context.applicant,
+                limits=limits,
+                engine=engine,
+            )
+    original = _original(
+        bucket, key, version_id, outcome.size, outcome.sha256 or None, outcome.sniffed.mime if outcome.sha256 else None
+    )
+
+    prefix = ref.catalogue_prefix
+    normalised = None
+    if outcome.normalised_pdf is not None:
+        pdf_key = prefix + "material.pdf"
+        materials.put(pdf_key, outcome.normalised_pdf, "application/pdf", metadata=_meta(base))
+        normalised = {
+            "bucket": materials.name,
+            "key": pdf_key,
+            "sha256": outcome.manifest.get("normalised", {}).get("sha256"),
+            "pages": outcome.pages,
+        }
+    manifest_key = prefix + "manifest.json"
+    manifest = dict(outcome.manifest)
+    manifest["material"] = {**base, "original": original, "normalised": normalised}
+    materials.put(
+        manifest_key,
+        json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"),
+        "application/json",
+        metadata=_meta(base),
+    )
+    classification = outcome.classification.as_dict() if outcome.classification is not None else None
+    result = MaterialResult(
+        status=outcome.status,
+        reason=None if outcome.status == "catalogued" and not outcome.problems else outcome.reason,
+        original=original,
+        classification=classification,
+        fields=outcome.fields,
+        problems=outcome.problems,
+        normalised=normalised,
+        manifest_key=manifest_key,
+    )
+    if not repository.complete(ref, result):
+        logger.info("completed by another delivery", extra={"key": key})
+        return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
+    if outcome.status == REJECTED:
+        publisher.publish(
+            "MaterialRejected",
+            {**base, "status": outcome.status, "reason": outcome.reason.as_dict(), "manifest_key": manifest_key},
+        )
+    else:
+        publisher.publish(
+            "MaterialCatalogued",
+            {
+                **base,
+                "status": outcome.status,
+                "material_type": classification["material_type"] if classification else None,
+                "confidence": classification["confidence"] if classification else None,
+                "problems": [p.as_dict() for p in outcome.problems],
+                "normalised": normalised,
+                "manifest_key": manifest_key,
+            },
+        )
+    logger.info(
+        "material processed",
+        extra={**base, "status": outcome.status, "reason": outcome.reason.code, "timings": outcome.timings},
+    )
+    return IngestResult(
+        bucket,
+        key,
+        version_id,
+        status=outcome.status,
+        reason_code=outcome.reason.code,
+        manifest_key=manifest_key,
+        **base,
+    )
+
+
+def _meta(base: Mapping[str, str]) -> dict[str, str]:
+    # S3 user metadata is ASCII; ids are ASCII by construction, escape anything else.
+    return {k.replace("_", "-"): v.encode("ascii", "backslashreplace").decode() for k, v in base.items()}

@@ -1,0 +1,31 @@
+"""Shared fixtures: corpus location, AWS isolation for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """../shared/corpus (see its MANIFEST.md for the source and licence of every file)."""
+    if not CORPUS.is_dir():
+        pytest.fail(f"the shared test corpus is missing at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach real AWS: dummy credentials and a region, whatever the machine has."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", os.environ.get("ONESTOP_TEST_REGION", "us-east-1"))
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "OnestopTest")

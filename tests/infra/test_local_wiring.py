@@ -1,0 +1,96 @@
+"""Every function and event source in template.yaml is wired in the local stack."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from infra.local import LocalStack, StackConfig
+from infra.local.provision import NOT_EMULATED, PROVISIONED_TYPES, WIRED_TYPES, UnknownResourceType, check_types
+from infra.local.template import function_sources, load_sam_template, translate
+
+pytestmark = pytest.mark.xdist_group("stack")
+
+# How each SAM event type shows up in the local stack.
+EVENT_TYPES = {"HttpApi", "SQS", "EventBridgeRule", "ScheduleV2"}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalStack(StackConfig(moto_port=0, api_port=0)) as running:
+        yield running
+
+
+def test_every_resource_type_is_handled() -> None:
+    cfn = translate(load_sam_template(), "us-east-1")
+    check_types(cfn["Resources"])
+    assert not (PROVISIONED_TYPES & WIRED_TYPES)
+    assert not (set(NOT_EMULATED) & (PROVISIONED_TYPES | WIRED_TYPES))
+
+
+def test_unknown_resource_type_stops_the_stack() -> None:
+    with pytest.raises(UnknownResourceType, match="AWS::RDS::DBInstance"):
+        check_types({"Db": {"Type": "AWS::RDS::DBInstance"}})
+
+
+def test_every_function_is_importable_and_wired(stack: LocalStack) -> None:
+    sam = load_sam_template()
+    sources = function_sources(sam)
+    assert set(stack.functions) == set(sources)
+    for logical_id, source in sources.items():
+        module = importlib.import_module(source.module)
+        assert callable(getattr(module, source.handler)), logical_id
+        assert stack.functions[logical_id].environment["TABLE_NAME"]
+
+
+def test_every_event_source_is_wired(stack: LocalStack) -> None:
+    sam = load_sam_template()
+    routes = {(r.method, r.path, r.function) for r in stack.routes}
+    pollers = {p.name for p in stack.pollers}
+    for logical_id, resource in sam["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event_name, event in resource["Properties"].get("Events", {}).items():
+            kind, props = event["Type"], event["Properties"]
+            assert kind in EVENT_TYPES, f"{logical_id}.{event_name}: event type {kind} is not wired locally"
+            if kind == "HttpApi":
+                assert (props["Method"].upper(), props["Path"], logical_id) in routes
+            elif kind == "SQS":
+                assert f"sqs-{logical_id}{event_name}" in pollers
+            elif kind == "EventBridgeRule":
+                assert f"rule-{logical_id}{event_name}" in pollers
+            elif kind == "ScheduleV2":
+                assert f"{logical_id}{event_name}" in stack.schedules
+
+
+def test_resources_come_from_the_template(stack: LocalStack) -> None:
+    s3 = stack.client("s3")
+    uploads = stack.outputs["UploadsBucketName"]
+    licences = stack.outputs["LicencesBucketName"]
+    assert s3.get_bucket_versioning(Bucket=licences)["Status"] == "Enabled"
+    lock = s3.get_object_lock_configuration(Bucket=licences)["ObjectLockConfiguration"]
+    assert lock["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
+    notification = s3.get_bucket_notification_configuration(Bucket=uploads)["QueueConfigurations"]
+    assert notification[0]["QueueArn"].endswith(":onestop-uploads-dev")
+    table = stack.client("dynamodb").describe_table(TableName=stack.outputs["MainTableName"])["Table"]
+    assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} >= {"ByStatusDeadline", "ByHolder"}
+    key = stack.client("kms").describe_key(KeyId=stack.outputs["SealKeyAliasName"])["KeyMetadata"]
+    assert key["KeySpec"] == "ECC_NIST_P256"
+
+
+def test_port_in_use_is_a_clear_error(stack: LocalStack) -> None:
+    from infra.local import PortInUse
+
+    with pytest.raises(PortInUse, match="in use"):
+        LocalStack(StackConfig(moto_port=stack.config.moto_port, api_port=0)).start()
+
+
+def test_state_dir_is_temporary_and_removed() -> None:
+    local = LocalStack(StackConfig(moto_port=0, api_port=0))
+    state: Path = local.state_dir
+    assert state.is_dir()
+    local.start()
+    local.stop()
+    assert not state.exists()

@@ -1,0 +1,123 @@
+"""template.yaml is valid SAM and CloudFormation, and its zip functions build (sam build, offline)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.local.template import load_sam_template, translate
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ZIP_FUNCTIONS = ["ApiFunction", "IssueFunction", "VerifyFunction", "SchedulerFunction"]
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+pytestmark = pytest.mark.xdist_group("sam")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _tree_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def test_cfn_lint_passes() -> None:
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), "template.yaml"], cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes() -> None:
+    result = subprocess.run(
+        [str(BIN / "sam"), "validate", "--lint", "--region", "us-east-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_template_declares_the_mission() -> None:
+    sam = load_sam_template()
+    resources = sam["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {*ZIP_FUNCTIONS, "IngestFunction"}
+    assert functions["IngestFunction"]["Properties"]["PackageType"] == "Image"
+    for name in ZIP_FUNCTIONS:
+        props = functions[name]["Properties"]
+        assert props["Runtime"] == "python3.11"
+        assert props["Layers"] == [{"Ref": "CoreLayer"}]
+        assert props.get("Policies"), f"{name} has no least-privilege policies"
+    assert resources["CoreLayer"]["Metadata"]["BuildMethod"] == "python3.11"
+    licences = resources["LicencesBucket"]["Properties"]
+    assert licences["ObjectLockEnabled"] is True
+    assert licences["VersioningConfiguration"]["Status"] == "Enabled"
+    queue = resources["UploadsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 2
+    ingest_events = functions["IngestFunction"]["Properties"]["Events"]["Uploads"]["Properties"]
+    assert ingest_events["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert resources["SealKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    assert resources["SealKey"]["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    table = resources["MainTable"]["Properties"]
+    assert {g["IndexName"] for g in table["GlobalSecondaryIndexes"]} >= {"ByStatusDeadline", "ByHolder"}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    for bucket in ("UploadsBucket", "MaterialsBucket", "LicencesBucket"):
+        block = resources[bucket]["Properties"]["PublicAccessBlockConfiguration"]
+        assert all(block.values()), bucket
+        policy = resources[f"{bucket}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in policy), bucket
+
+
+def test_translates_with_samtranslator() -> None:
+    cfn = translate(load_sam_template(), "us-east-1")
+    types = {r["Type"] for r in cfn["Resources"].values()}
+    assert {"AWS::Lambda::Function", "AWS::ApiGatewayV2::Api", "AWS::Lambda::EventSourceMapping"} <= types
+
+
+@pytest.mark.timeout(1500)
+def test_sam_build_zip_functions(tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """`sam build` each zip function by name (the ingest image needs Docker, absent here)."""
+    if shutil.which("pip", path=str(BIN)) is None:
+        pytest.fail("pip missing from the virtualenv")
+    build_dir = tmp_path / "build"
+    cache_dir = tmp_path / "cache"
+    sizes = {}
+    for name in ZIP_FUNCTIONS:
+        result = subprocess.run(
+            [
+                str(BIN / "sam"),
+                "build",
+                name,
+                "--build-dir",
+                str(build_dir),
+                "--cached",
+                "--cache-dir",
+                str(cache_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**_env(), "PATH": f"{BIN}:{os.environ['PATH']}"},
+            timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        function_size = _tree_size(build_dir / name)
+        layer_size = _tree_size(build_dir / "CoreLayer")
+        assert (build_dir / name / "app.py").is_file()
+        assert (build_dir / "CoreLayer" / "python" / "onestop" / "__init__.py").is_file()
+        sizes[name] = function_size + layer_size
+        assert sizes[name] < LAMBDA_UNZIPPED_LIMIT, f"{name}: {sizes[name]} bytes unzipped with its layer"
+    for name, size in sizes.items():
+        record_property(f"{name}_unzipped_bytes", size)
+        print(f"{name}: {size / 1e6:.1f} MB unzipped with the core layer")

@@ -1,0 +1,131 @@
+"""Public routes through the Lambda handler: catalogue, OpenAPI, Swagger UI, CORS, unknown routes."""
+
+from __future__ import annotations
+
+import pytest
+
+from onestop.catalogue import load_catalogue
+
+from .api_helpers import BIG_ITEM, Aws, Client, aws  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("aws")
+anonymous = Client(None)
+
+
+def test_list_items_is_public_and_lists_the_whole_catalogue() -> None:
+    reply = anonymous.get("/items")
+    assert reply.status == 200
+    codes = [i["code"] for i in reply.body["items"]]
+    assert codes == [i.code for i in load_catalogue().items]
+    assert reply.body["count"] == len(codes)
+    first = reply.body["items"][0]
+    assert first["name"] == first["name_zh"]
+    assert set(first["category_name"]) == {"zh", "en"}
+
+
+def test_search_by_words_category_and_language() -> None:
+    reply = anonymous.get("/items", query={"q": "labour", "lang": "en"})
+    assert reply.status == 200
+    assert [i["code"] for i in reply.body["items"]] == [BIG_ITEM]
+    assert reply.body["items"][0]["name"] == reply.body["items"][0]["name_en"]
+
+    reply = anonymous.get("/items", query={"category": "administrative_licensing"})
+    assert reply.status == 200
+    assert reply.body["items"]
+    assert {i["category"] for i in reply.body["items"]} == {"administrative_licensing"}
+
+
+def test_unknown_category_is_a_field_level_422() -> None:
+    reply = anonymous.get("/items", query={"category": "magic"})
+    assert reply.status == 422
+    assert reply.body["details"][0]["field"] == "category"
+    assert reply.body["details"][0]["zh"]
+    assert reply.body["details"][0]["en"]
+
+
+def test_item_detail_has_the_material_list() -> None:
+    reply = anonymous.get(f"/items/{BIG_ITEM}", query={"lang": "en"})
+    assert reply.status == 200
+    item = load_catalogue().item(BIG_ITEM)
+    assert [m["slot"] for m in reply.body["materials"]] == [m.slot for m in item.materials]
+    business = next(m for m in reply.body["materials"] if m["slot"] == "business_licence")
+    assert business["content_types"] == ["application/pdf", "image/jpeg", "image/png"]
+    assert business["name"] == business["name_en"]
+    assert reply.body["applicable_online"] is True
+    assert reply.body["legal_basis"]
+
+
+def test_unknown_item_is_404_in_both_languages() -> None:
+    reply = anonymous.get("/items/no-such-item")
+    assert reply.status == 404
+    assert reply.body["code"] == "item_not_found"
+    assert reply.body["message"]["zh"]
+    assert reply.body["message"]["en"]
+
+
+def test_malformed_item_code_is_422() -> None:
+    reply = anonymous.get("/items/NOT_A_CODE")
+    assert reply.status == 422
+    assert reply.body["details"][0]["field"] == "code"
+
+
+def test_openapi_document_lists_every_route() -> None:
+    reply = anonymous.get("/openapi.json")
+    assert reply.status == 200
+    spec = reply.body
+    assert spec["openapi"].startswith("3.")
+    operations = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert operations == {
+        ("GET", "/items"),
+        ("GET", "/items/{code}"),
+        ("POST", "/applications"),
+        ("GET", "/applications"),
+        ("GET", "/applications/{application_id}"),
+        ("POST", "/applications/{application_id}/materials/{slot}/uploads"),
+        ("DELETE", "/applications/{application_id}/materials/{slot}/uploads/{upload_id}"),
+        ("POST", "/applications/{application_id}/submit"),
+        ("POST", "/applications/{application_id}/withdraw"),
+        ("GET", "/review/queue"),
+        ("POST", "/applications/{application_id}/decision"),
+    }
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    assert "security" not in spec["paths"]["/items"]["get"]
+    assert spec["paths"]["/applications"]["post"]["security"] == [{"bearerAuth": []}]
+    # every error is documented with the one error shape
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            for code, response in op["responses"].items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"] == error_ref
+
+
+def test_swagger_ui_is_served_at_docs() -> None:
+    reply = anonymous.get("/docs")
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    assert "swagger" in reply.raw.lower()
+
+
+def test_cors_preflight_allows_the_portal_headers() -> None:
+    reply = anonymous.request(
+        "OPTIONS",
+        "/applications",
+        headers={"origin": "https://portal.example.gov.cn", "access-control-request-method": "POST"},
+    )
+    assert reply.status == 204
+    assert reply.headers["access-control-allow-origin"] == "*"
+    assert "Authorization" in reply.headers["access-control-allow-headers"]
+
+
+def test_unknown_route_is_404_with_zh_and_en() -> None:
+    reply = anonymous.get("/no/such/route")
+    assert reply.status == 404
+    assert reply.body["code"] == "route_not_found"
+    assert reply.body["message"]["zh"]
+    assert reply.body["message"]["en"]
+
+
+def test_catalogue_needs_no_table(aws: Aws) -> None:
+    aws.table.delete()
+    assert anonymous.get("/items").status == 200

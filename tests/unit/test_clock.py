@@ -1,0 +1,259 @@
+"""Working-day clock: weekends, official holidays and make-up days, pauses, the one extension."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import chinese_calendar
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onestop.applications.clock import SHANGHAI, Deadline, WorkingDayClock
+from onestop.errors import Conflict
+
+clock = WorkingDayClock()
+
+
+def at(y: int, m: int, d: int, hour: int = 10) -> datetime:
+    return datetime(y, m, d, hour, tzinfo=SHANGHAI)
+
+
+def due_date(deadline: Deadline) -> date:
+    return deadline.due.date()
+
+
+def test_due_is_end_of_day_in_shanghai() -> None:
+    dl = clock.add_working_days(at(2025, 3, 14), 1)
+    assert dl.due.tzinfo == SHANGHAI
+    assert dl.due.time() == time(23, 59, 59, 999999)
+    assert dl.due.utcoffset() == timedelta(hours=8)
+    assert dl.calendar_known
+    assert dl.note_zh is None
+    assert dl.note_en is None
+
+
+def test_weekend_is_skipped() -> None:
+    # 2025-03-14 is a Friday, no holiday nearby: day 1 is Monday the 17th.
+    assert date(2025, 3, 14).weekday() == 4
+    assert due_date(clock.add_working_days(at(2025, 3, 14), 1)) == date(2025, 3, 17)
+    assert due_date(clock.add_working_days(at(2025, 3, 15), 1)) == date(2025, 3, 17)  # from a Saturday
+    assert due_date(clock.add_working_days(at(2025, 3, 14), 5)) == date(2025, 3, 21)
+    assert not clock.is_working_day(date(2025, 3, 15))
+    assert not clock.is_working_day(date(2025, 3, 16))
+
+
+def test_start_time_of_day_and_timezone_do_not_shift_the_count() -> None:
+    # 2025-03-13 20:00 UTC is already Friday 04:00 in Shanghai: counting starts from Friday.
+    utc_evening = datetime(2025, 3, 13, 20, tzinfo=UTC)
+    assert due_date(clock.add_working_days(utc_evening, 1)) == date(2025, 3, 17)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.add_working_days(datetime(2025, 3, 14, 10), 1)
+
+
+def test_national_day_2025_with_make_up_days() -> None:
+    # Official schedule (via chinese_calendar): 1-8 October off; Sunday 28 September and Saturday
+    # 11 October are make-up working days.
+    assert chinese_calendar.is_workday(date(2025, 9, 28))
+    assert chinese_calendar.is_workday(date(2025, 10, 11))
+    assert not any(chinese_calendar.is_workday(date(2025, 10, d)) for d in range(1, 9))
+    assert clock.is_working_day(date(2025, 9, 28))  # a Sunday
+    assert clock.is_working_day(date(2025, 10, 11))  # a Saturday
+    assert not clock.is_working_day(date(2025, 10, 1))  # a Wednesday
+    start = at(2025, 9, 26)  # Friday
+    assert due_date(clock.add_working_days(start, 1)) == date(2025, 9, 28)
+    assert due_date(clock.add_working_days(start, 3)) == date(2025, 9, 30)
+    assert due_date(clock.add_working_days(start, 4)) == date(2025, 10, 9)
+    assert due_date(clock.add_working_days(start, 6)) == date(2025, 10, 11)
+    assert due_date(clock.add_working_days(start, 7)) == date(2025, 10, 13)
+    assert clock.working_days_between(at(2025, 9, 30), at(2025, 10, 9)) == 1
+
+
+def test_national_day_2024() -> None:
+    # 1-7 October 2024 off; Sunday 29 September and Saturday 12 October worked.
+    assert chinese_calendar.is_workday(date(2024, 9, 29))
+    assert chinese_calendar.is_workday(date(2024, 10, 12))
+    start = at(2024, 9, 27)  # Friday
+    assert due_date(clock.add_working_days(start, 1)) == date(2024, 9, 29)
+    assert due_date(clock.add_working_days(start, 3)) == date(2024, 10, 8)
+    # 29, 30 Sep; 8, 9, 10, 11 Oct; then the make-up Saturday.
+    assert due_date(clock.add_working_days(start, 7)) == date(2024, 10, 12)
+
+
+def test_crossing_a_year_boundary() -> None:
+    # 1-3 January 2026 off, Sunday 4 January worked.
+    start = at(2025, 12, 24)
+    dl = clock.add_working_days(start, 10)
+    # 25, 26, 29, 30, 31 Dec; 4 (make-up Sunday), 5, 6, 7, 8 Jan.
+    assert due_date(dl) == date(2026, 1, 8)
+    assert dl.calendar_known
+    assert clock.working_days_between(start, dl.due) == 10
+
+
+def test_pause_for_correction_gives_the_days_back() -> None:
+    # 20 working days from Monday 2025-03-03 end on Monday 31 March.
+    dl = clock.add_working_days(at(2025, 3, 3), 20)
+    assert due_date(dl) == date(2025, 3, 31)
+    # Correction notice Monday 10 March, corrected materials Friday 14 March: Tue-Fri = 4 days back.
+    paused = clock.extend_for_pause(dl, at(2025, 3, 10, 9), at(2025, 3, 14, 17))
+    assert paused.paused_working_days == 4
+    assert paused.working_days == 24
+    # 1, 2, 3 April, then Qingming (4-6 April 2025) is off: Monday 7 April.
+    assert due_date(paused) == date(2025, 4, 7)
+    # A pause within one day gives nothing back; a second pause adds up.
+    assert clock.extend_for_pause(dl, at(2025, 3, 10, 9), at(2025, 3, 10, 17)) == dl
+    twice = clock.extend_for_pause(paused, at(2025, 3, 17), at(2025, 3, 18))
+    assert twice.paused_working_days == 5
+    assert due_date(twice) == date(2025, 4, 8)
+    with pytest.raises(ValueError, match="before it starts"):
+        clock.extend_for_pause(dl, at(2025, 3, 14), at(2025, 3, 10))
+
+
+def test_one_extension_of_20_plus_10() -> None:
+    dl = clock.add_working_days(at(2025, 11, 3), 20)
+    assert due_date(dl) == date(2025, 12, 1)
+    longer = clock.extend(dl, 10, "案情复杂，需组织专家评审")
+    assert due_date(longer) == date(2025, 12, 15)
+    assert longer.working_days == 30
+    assert longer.extension_days == 10
+    assert longer.extension_reason == "案情复杂，需组织专家评审"
+    with pytest.raises(Conflict) as exc:
+        clock.extend(longer, 5, "again")
+    assert exc.value.code == "deadline_already_extended"
+    with pytest.raises(ValueError, match="reason"):
+        clock.extend(dl, 10, "  ")
+    with pytest.raises(ValueError, match="at least one"):
+        clock.extend(dl, 0, "x")
+
+
+def test_unknown_future_year_falls_back_to_weekends_and_says_so() -> None:
+    assert not clock.calendar_known(2031)
+    assert date(2031, 3, 3).weekday() == 0
+    dl = clock.add_working_days(at(2031, 3, 3), 5)
+    assert due_date(dl) == date(2031, 3, 10)
+    assert not dl.calendar_known
+    assert dl.unknown_years == (2031,)
+    assert dl.note_zh is not None
+    assert "2031" in dl.note_zh
+    assert dl.note_en is not None
+    assert "2031" in dl.note_en
+    assert "weekends only" in dl.note_en
+    # 1 October 2031 is a Wednesday: counted as a working day under the fallback.
+    assert clock.is_working_day(date(2031, 10, 1))
+
+
+def test_last_known_year_into_unknown_year() -> None:
+    last_known = max(y for y in range(2020, 2040) if clock.calendar_known(y))
+    start = at(last_known, 12, 20)
+    dl = clock.add_working_days(start, 15)
+    assert not dl.calendar_known
+    assert dl.unknown_years == (last_known + 1,)
+    # An extension inside known time keeps the earlier note; the years merge, not duplicate.
+    ext = clock.extend(dl, 3, "reason")
+    assert ext.unknown_years == (last_known + 1,)
+    assert ext.note_en == dl.note_en
+
+
+def test_extension_into_unknown_year_clears_calendar_known() -> None:
+    last_known = max(y for y in range(2020, 2040) if clock.calendar_known(y))
+    dl = clock.add_working_days(at(last_known, 12, 1), 10)
+    assert dl.calendar_known
+    ext = clock.extend(dl, 20, "reason")
+    assert not ext.calendar_known
+    assert ext.note_zh is not None
+
+
+def test_remaining_and_overdue() -> None:
+    dl = clock.add_working_days(at(2025, 3, 3), 20)  # Monday 31 March
+    assert clock.remaining(dl.due, at(2025, 3, 3)) == 20
+    assert clock.remaining(dl.due, at(2025, 3, 28)) == 1  # Friday before: at risk
+    assert clock.remaining(dl.due, at(2025, 3, 29)) == 1  # Saturday before
+    assert clock.remaining(dl.due, at(2025, 3, 31, 23)) == 0  # the last day itself
+    assert not clock.is_overdue(dl.due, at(2025, 3, 31, 23))
+    assert clock.is_overdue(dl.due, at(2025, 4, 1, 0))
+    assert clock.remaining(dl.due, at(2025, 4, 1, 0)) == -1
+    assert clock.remaining(dl.due, at(2025, 4, 3)) == -3
+    # Qingming weekend: overdue but no working day elapsed yet still reads as overdue.
+    dl_thu = clock.add_working_days(at(2025, 4, 2), 1)  # Thursday 3 April
+    assert clock.remaining(dl_thu.due, at(2025, 4, 5)) == -1
+
+
+def test_deadline_round_trips_through_dict() -> None:
+    dl = clock.extend(clock.add_working_days(at(2030, 12, 20), 5), 2, "专家评审")
+    data = dl.as_dict()
+    assert data["due"].endswith("+08:00")
+    assert Deadline.from_dict(data) == dl
+
+
+def test_rejects_non_positive_limits() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        clock.add_working_days(at(2025, 1, 1), 0)
+
+
+# ---------------------------------------------------------------- properties
+
+starts = st.datetimes(
+    min_value=datetime(2023, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(SHANGHAI)
+)
+limits = st.integers(min_value=1, max_value=60)
+
+
+@settings(max_examples=200)
+@given(start=starts, n=limits)
+def test_adding_then_counting_back_gives_n(start: datetime, n: int) -> None:
+    dl = clock.add_working_days(start, n)
+    assert clock.working_days_between(start, dl.due) == n
+    assert clock.working_days_between(dl.due, start) == -n
+    assert clock.remaining(dl.due, start) == n
+    assert dl.working_days == n
+
+
+@settings(max_examples=200)
+@given(start=starts, n=limits)
+def test_due_is_always_a_working_day_at_end_of_day(start: datetime, n: int) -> None:
+    dl = clock.add_working_days(start, n)
+    assert clock.is_working_day(dl.due.date())
+    assert dl.due.time() == time(23, 59, 59, 999999)
+    assert dl.due.date() > start.astimezone(SHANGHAI).date()
+    first_counted = start.astimezone(SHANGHAI).date() + timedelta(days=1)
+    years = range(first_counted.year, dl.due.year + 1)
+    assert dl.calendar_known == all(clock.calendar_known(y) for y in years)
+    assert dl.calendar_known == (not dl.unknown_years)
+
+
+@settings(max_examples=200)
+@given(start=starts, n=limits)
+def test_monotonic_in_n(start: datetime, n: int) -> None:
+    assert clock.add_working_days(start, n + 1).due > clock.add_working_days(start, n).due
+
+
+@settings(max_examples=100)
+@given(start=starts, n=limits, k=st.integers(min_value=1, max_value=15))
+def test_extension_equals_adding_the_sum(start: datetime, n: int, k: int) -> None:
+    assert (
+        clock.extend(clock.add_working_days(start, n), k, "r").due == clock.add_working_days(start, n + k).due
+    )
+
+
+@settings(max_examples=100)
+@given(
+    start=starts,
+    n=limits,
+    pause_offset=st.integers(min_value=0, max_value=30),
+    pause_len=st.integers(min_value=0, max_value=30),
+)
+def test_pause_adds_exactly_the_paused_working_days(
+    start: datetime, n: int, pause_offset: int, pause_len: int
+) -> None:
+    dl = clock.add_working_days(start, n)
+    paused_from = start + timedelta(days=pause_offset)
+    resumed = paused_from + timedelta(days=pause_len)
+    moved = clock.extend_for_pause(dl, paused_from, resumed)
+    paused = clock.working_days_between(paused_from, resumed)
+    assert moved.paused_working_days == paused
+    assert clock.working_days_between(start, moved.due) == n + paused
+
+
+@settings(max_examples=100)
+@given(d=st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31)))
+def test_known_years_follow_the_official_calendar(d: date) -> None:
+    assert clock.is_working_day(d) == chinese_calendar.is_workday(d)
