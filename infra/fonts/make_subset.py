@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import re
 from pathlib import Path
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--text-file", type=Path, action="append", default=[], help="more text to cover")
     args = parser.parse_args(argv)
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "BDF not subset; dropped" noise
 
     chars, beyond = wanted_characters(args.text_file)
     glyphs, missing = make_subset(chars, args.source, args.index, args.output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import time
@@ -25,6 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger("infra.local")
 
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
@@ -278,7 +281,8 @@ class HttpApiGateway:
             try:
                 result = self.invoke(route.function, event)
             except Exception as exc:  # API Gateway answers 500 when the integration fails
-                return _json(500, {"message": "Internal Server Error", "error": str(exc)[:500]})
+                log.error("%s failed: %s\n%s", route.function, exc, getattr(exc, "trace", ""))
+                return _json(500, {"message": "Internal Server Error"})
             return _response_from_result(result)
         return _json(404, {"message": "Not Found"})
 

@@ -131,7 +131,9 @@ class SqsPoller(_Poller):
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
         except Exception as exc:
             self.invocations += 1
-            log.warning("%s: invocation failed, batch of %d kept: %s", m.function, len(records), exc)
+            log.warning(
+                "%s: invocation failed, batch of %d kept: %s\n%s", m.function, len(records), exc, getattr(exc, "trace", "")
+            )
             failed = {r["messageId"] for r in records}
         for msg in messages:
             if msg["MessageId"] in failed:

@@ -183,8 +183,17 @@ def _bucket(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[s
     r.attrs[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
 
 
+def _is_tls_only(statement: Mapping[str, Any]) -> bool:
+    return "aws:SecureTransport" in statement.get("Condition", {}).get("Bool", {})
+
+
 def _bucket_policy(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
-    client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
+    # moto enforces bucket policies, and the local endpoint is plain HTTP on loopback: TLS-only
+    # denies would refuse every request, so they are left out locally (cfn-lint and AWS check them).
+    document = dict(p["PolicyDocument"])
+    document["Statement"] = [s for s in document["Statement"] if not _is_tls_only(s)]
+    if document["Statement"]:
+        client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(document))
     r.refs[logical_id] = p["Bucket"]
 
 

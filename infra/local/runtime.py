@@ -128,7 +128,13 @@ class FunctionWorker:
         if not parent.poll(120):
             process.kill()
             raise InvocationError(self.spec.logical_id, "InitTimeout", "handler did not initialise in 120 s")
-        reply = parent.recv()
+        try:
+            reply = parent.recv()
+        except EOFError as exc:
+            process.join(5)
+            raise InvocationError(
+                self.spec.logical_id, "Runtime.ExitError", f"worker exited during init (code {process.exitcode})"
+            ) from exc
         if reply[0] == "init_error":
             process.join(5)
             raise InvocationError(self.spec.logical_id, reply[1], reply[2], reply[3])

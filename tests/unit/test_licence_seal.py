@@ -4,13 +4,18 @@ valid and trusted, whole file covered; a one-byte change and text-altering incre
 from __future__ import annotations
 
 import io
+import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from onestop.identifiers.licence_id import make_licence_id
+from onestop.licences.issuance import issue_licence
 from onestop.licences.models import HolderKind, LicenceMetadata
 from onestop.licences.pki import (
     BureauIdentity,
@@ -34,10 +39,17 @@ from pypdf import PdfReader, PdfWriter
 from reportlab.pdfgen.canvas import Canvas
 
 from tests.unit.test_licence_support import (
+    APPROVED_AT,
     BUREAU,
     BUREAU_USCC,
     HOLDER_USCC,
+    ISSUER,
+    OIL_LICENCE,
     TYPE_CODE,
+    MemoryBlobStore,
+    MemoryRegistry,
+    RecordingPublisher,
+    approval,
     assert_pdfsig_trusted,
     assert_pyhanko_trusted,
     pdfsig,
@@ -226,3 +238,68 @@ def test_timestamped_seal_is_pades_b_t(pki: DevPki, rendered: RenderedLicence) -
     assert status.timestamp_validity.valid
     assert status.timestamp_validity.trusted
     assert_pdfsig_trusted(out.pdf, cert_pem(pki.root_cert))
+
+
+class _TsaHandler(BaseHTTPRequestHandler):
+    """An RFC 3161 endpoint on localhost backed by pyHanko's test TSA."""
+
+    stamper: DummyTimeStamper
+    requests = 0
+
+    def do_POST(self) -> None:
+        type(self).requests += 1
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        reply = self.stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_configured_tsa_url_gives_b_t_through_the_issue_path(pki: DevPki) -> None:
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa_cert = issue_timestamping_certificate(
+        root_cert=pki.root_cert,
+        root_key=pki.root_key,
+        public_key=tsa_key.public_key(),
+        bureau=BUREAU,
+        now=datetime.now(UTC),
+    )
+    key_der = tsa_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _TsaHandler.stamper = DummyTimeStamper(
+        tsa_cert=to_asn1(tsa_cert), tsa_key=asn1_keys.PrivateKeyInfo.load(key_der)
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TsaHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        issuer = replace(ISSUER, tsa_url=f"http://127.0.0.1:{server.server_address[1]}/tsa")
+        store, registry = MemoryBlobStore(), MemoryRegistry()
+        for app in ("app-ts-1", "app-ts-2"):
+            issue_licence(
+                approval(app),
+                licence_type=OIL_LICENCE,
+                issuer=issuer,
+                registry=registry,
+                store=store,
+                signer=LocalKeySigner.from_dev_pki(pki),
+                publisher=RecordingPublisher(),
+                now=APPROVED_AT,
+            )
+    finally:
+        server.shutdown()
+    assert _TsaHandler.requests == 3  # one size probe for the cached client, then one per licence
+    assert len(store.versions) == 2
+    for versions in store.versions.values():
+        body = versions[-1][1]
+        status = pyhanko_status(body, [to_asn1(pki.root_cert)])
+        assert_pyhanko_trusted(status)
+        assert status.timestamp_validity is not None
+        assert status.timestamp_validity.trusted
+        assert_pdfsig_trusted(body, cert_pem(pki.root_cert))

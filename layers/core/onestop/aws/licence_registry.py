@@ -75,12 +75,14 @@ class DynamoLicenceRegistry:
             next(iter(item.values()))["TableName"] = self.table_name
         self.table.meta.client.transact_write_items(TransactItems=items)
 
-    def _audit_put(self, licence_id: str, entry: AuditEntry) -> dict[str, Any]:
+    def _audit_put(self, licence_id: str, entry: AuditEntry, seq: int) -> dict[str, Any]:
+        """The audit item of the `seq`-th history entry (seq keeps equal timestamps in order)."""
         return {
             "Put": {
                 "Item": {
                     "PK": record_pk(licence_id),
-                    "SK": f"EVT#{_iso(entry.at)}#{entry.action.value}",
+                    "SK": f"EVT#{_iso(entry.at)}#{seq:03d}",
+                    "seq": seq,
                     "entity": "licence_event",
                     "licence_id": licence_id,
                     **entry.as_dict(),
@@ -165,7 +167,7 @@ class DynamoLicenceRegistry:
                 }
             )
         items.append({"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}})
-        items.extend(self._audit_put(record.licence_id, e) for e in record.history)
+        items.extend(self._audit_put(record.licence_id, e, i) for i, e in enumerate(record.history))
         try:
             self._transact(items)
         except ClientError as exc:
@@ -218,10 +220,13 @@ class DynamoLicenceRegistry:
                     },
                 }
             },
-            self._audit_put(licence_id, entry),
+            self._audit_put(licence_id, entry, len(current.history)),
         ]
         if supersede is not None:
             old_id, old_entry = supersede
+            old = self.get(old_id)
+            if old is None:
+                raise NotFound("licence_not_found", "未找到该电子证照。", "No such e-licence.")
             items.append(
                 {
                     "Update": {
@@ -242,7 +247,7 @@ class DynamoLicenceRegistry:
                     }
                 }
             )
-            items.append(self._audit_put(old_id, old_entry))
+            items.append(self._audit_put(old_id, old_entry, len(old.history)))
         try:
             self._transact(items)
         except ClientError as exc:
@@ -265,25 +270,9 @@ class DynamoLicenceRegistry:
     ) -> LicenceRecord:
         allowed = sorted(s.value for s in allowed_from)
         placeholders = [f":from{i}" for i in range(len(allowed))]
-        values: dict[str, Any] = dict(zip(placeholders, allowed, strict=True))
-        values.update({":to": entry.to_status.value, ":e": [entry.as_dict()], ":at": _iso(entry.at)})
-        items = [
-            {
-                "Update": {
-                    "Key": {"PK": record_pk(licence_id), "SK": META},
-                    "UpdateExpression": "SET #s = :to, history = list_append(history, :e), updated_at = :at",
-                    "ConditionExpression": f"attribute_exists(PK) AND #s IN ({', '.join(placeholders)})",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": values,
-                }
-            },
-            self._audit_put(licence_id, entry),
-        ]
-        try:
-            self._transact(items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
+        # Optimistic lock on the history length: two concurrent changes that are both allowed from
+        # the statuses they read cannot both land on the same history position.
+        for _attempt in range(3):
             current = self.get(licence_id)
             if current is None or not current.visible:
                 raise NotFound(
@@ -291,11 +280,36 @@ class DynamoLicenceRegistry:
                     "未找到该电子证照。",
                     "No such e-licence.",
                     extra={"licence_id": licence_id},
-                ) from exc
-            raise illegal_transition(licence_id, entry.action, current.status) from exc
-        done = self.get(licence_id)
-        assert done is not None
-        return done
+                )
+            if current.status.value not in allowed:
+                raise illegal_transition(licence_id, entry.action, current.status)
+            values: dict[str, Any] = dict(zip(placeholders, allowed, strict=True))
+            values.update(
+                {
+                    ":to": entry.to_status.value,
+                    ":e": [entry.as_dict()],
+                    ":at": _iso(entry.at),
+                    ":n": len(current.history),
+                }
+            )
+            update = {
+                "Key": {"PK": record_pk(licence_id), "SK": META},
+                "UpdateExpression": "SET #s = :to, history = list_append(history, :e), updated_at = :at",
+                "ConditionExpression": f"#s IN ({', '.join(placeholders)}) AND size(history) = :n",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values,
+            }
+            try:
+                self._transact([{"Update": update}, self._audit_put(licence_id, entry, len(current.history))])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                continue  # someone else changed it between our read and write: look again
+            done = self.get(licence_id)
+            assert done is not None
+            return done
+        current = self.get(licence_id)
+        raise illegal_transition(licence_id, entry.action, current.status if current else LicenceStatus.OTHER)
 
     def mark_published(self, licence_id: str) -> None:
         self.table.update_item(

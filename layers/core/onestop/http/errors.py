@@ -138,6 +138,23 @@ def _route_needs_sign_in(app: APIGatewayHttpResolver) -> bool:
     return bool(route is not None and route.security)
 
 
+def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    """Methods some route takes on `path` (for 405 + Allow when the path exists but not the method)."""
+    # Powertools keeps its route table private; read it defensively so an upgrade degrades to 404.
+    routes = list(getattr(app, "_static_routes", [])) + list(getattr(app, "_dynamic_routes", []))
+    methods = {
+        str(getattr(r, "method", "")).upper()
+        for r in routes
+        if getattr(r, "rule", None) is not None
+        and r.rule.match(path)
+        and getattr(r, "include_in_schema", True)
+    }
+    methods.discard("")
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
+
+
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     """Install every error mapping on `app` (one call in `build_api`)."""
 
@@ -186,25 +203,22 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(exc: RequestUnsupportedContentType) -> Response:
-        return json_response(
-            415,
-            error_body(
-                "unsupported_media_type",
-                "请求体须为 application/json。",
-                "The request body must be application/json.",
-                [
-                    Reason(
-                        "unsupported_media_type",
-                        "内容类型不受支持。",
-                        "Unsupported content type.",
-                        "content-type",
-                    )
-                ],
-            ),
-        )
+        return unsupported_media_type()
 
     @app.exception_handler(NotFoundError)
     def _no_route(exc: NotFoundError) -> Response:
+        allowed = allowed_methods(app, app.current_event.path)
+        if allowed:
+            response = json_response(
+                405,
+                error_body(
+                    "method_not_allowed",
+                    f"该接口不支持此请求方法，可用：{', '.join(allowed)}。",
+                    f"This route does not take that method; it takes {', '.join(allowed)}.",
+                ),
+            )
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return json_response(
             404,
             error_body(
@@ -237,7 +251,31 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        # Powertools parses multipart bodies itself and raises a bare ValueError on a missing
+        # boundary; the API takes JSON only, so that is the client's content type, not our fault.
+        content_type = (app.current_event.headers or {}).get("content-type", "")
+        if isinstance(exc, ValueError) and content_type.lower().startswith("multipart/"):
+            return unsupported_media_type()
         return unexpected_error_response(exc)
+
+
+def unsupported_media_type() -> Response:
+    return json_response(
+        415,
+        error_body(
+            "unsupported_media_type",
+            "请求体须为 application/json。",
+            "The request body must be application/json.",
+            [
+                Reason(
+                    "unsupported_media_type",
+                    "内容类型不受支持。",
+                    "Unsupported content type.",
+                    "content-type",
+                )
+            ],
+        ),
+    )
 
 
 def unexpected_error_response(exc: BaseException) -> Response:

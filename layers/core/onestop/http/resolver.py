@@ -11,6 +11,7 @@ from onestop import __version__
 
 from . import routes_applications, routes_catalogue, routes_review
 from .errors import register_error_handlers
+from .middlewares import reject_unknown_query_parameters
 
 TITLE = "onestop API"
 DESCRIPTION = (
@@ -48,6 +49,7 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)
+    app.use(middlewares=[reject_unknown_query_parameters])
     register_error_handlers(app)
 
     @cache

@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import io
 from dataclasses import dataclass
+from functools import cache
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
@@ -40,7 +41,14 @@ class SealedPdf:
 
 def timestamper_for(tsa_url: str | None, timeout: int = 10) -> TimeStamper | None:
     """An RFC 3161 client when a TSA is configured (PAdES B-T), else None (PAdES B-B)."""
-    return HTTPTimeStamper(str(tsa_url), timeout=timeout) if tsa_url else None
+    return _http_timestamper(str(tsa_url), timeout) if tsa_url else None
+
+
+@cache
+def _http_timestamper(url: str, timeout: int) -> TimeStamper:
+    # One per URL and process: pyHanko sizes the signature with a dummy timestamp token it fetches
+    # once and caches on the instance; a fresh instance per licence would double the TSA round trips.
+    return HTTPTimeStamper(url, timeout=timeout)
 
 
 async def seal_pdf_async(

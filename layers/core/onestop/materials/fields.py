@@ -83,8 +83,9 @@ _LABELS: dict[str, tuple[_Label, ...]] = {
         _Label("_date", r"申请日期"),
     ),
     "site_certificate": (
-        _Label("lessor", r"出租方|出租人|甲方"),
-        _Label("lessee", r"承租方|承租人|乙方"),
+        # "出租方（甲方）": the role in brackets belongs to the label (text is NFKC: brackets are ASCII).
+        _Label("lessor", r"出租[方人](?:\s*\([^)]{0,6}\))?|甲方(?:\s*\([^)]{0,6}\))?"),
+        _Label("lessee", r"承租[方人](?:\s*\([^)]{0,6}\))?|乙方(?:\s*\([^)]{0,6}\))?"),
         _Label("lease_term", r"租赁期限|租期"),
         _Label("address", r"(?:房屋|场地)?(?:坐落|地址|位置)", multiline=True),
     ),

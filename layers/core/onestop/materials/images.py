@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from onestop.errors import Reason
 
 from .limits import Limits, pixel_limit
+from .sniff import sniff
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -96,6 +97,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def load_image(data: bytes, limits: Limits) -> LoadedImage:
     """Decode `data` under `limits`; raise `ImageRejected` for bombs, truncated and unreadable files."""
     notes: list[Reason] = []
+    sniffed = sniff(data)
+    if sniffed.kind == "jpeg" and sniffed.offset:
+        data = data[sniffed.offset :]  # junk before the SOI marker; Pillow wants the marker first
     try:
         with pixel_limit(limits.max_pixels):
             image = Image.open(io.BytesIO(data))

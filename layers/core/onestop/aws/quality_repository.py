@@ -1,0 +1,419 @@
+"""DynamoDB access for the quality package: deadline flags, reviews, rectification cases, KPI reads.
+
+Items (the one table; see DESIGN.md):
+- review:  PK `APP#<application id>`, SK `REVIEW`; index keys GSI1PK `REVIEWS#<yyyy-mm>` (the month in
+  Asia/Shanghai) and GSI1SK `<created ISO>#<application id>`, so the reviews of a period are one
+  query per month;
+- case:    PK `CASE#<case id>`, SK `META`; index keys GSI1PK `CASES#<case status>` and GSI1SK
+  `<due ISO>#<case id>`, so the cases of a status come out by deadline;
+- the sweep's flag is the attribute `deadline_flag` = {level, due, status, kind, flagged_at,
+  published} on the application item (PK `APP#<id>`, SK `META`).
+Reviews and cases share the `ByStatusDeadline` index with applications under their own partition
+prefixes (`REVIEWS#`, `CASES#`), which never collide with the applications' `STATUS#`.
+
+Nothing here scans. Every write is conditional; a failed condition becomes Conflict (or, for the
+sweep's flag, "already flagged").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from onestop.applications.clock import SHANGHAI
+from onestop.applications.models import Application, ApplicationStatus, Page, iso
+from onestop.errors import Conflict, InvalidInput, NotFound, Reason
+from onestop.quality.models import (
+    UNCLOSED_CASE_STATUSES,
+    CaseStatus,
+    DeadlineFlag,
+    FlagLevel,
+    RectificationCase,
+    Review,
+    SweepCandidate,
+)
+from onestop.quality.reviews import case_conflict
+
+from .clients import dynamodb_table
+
+INDEX = "ByStatusDeadline"
+REVIEW_SK = "REVIEW"
+LICENCE_CLAIM_SK = "LICENCE"
+_INDEX_KEYS = ("PK", "SK", "GSI1PK", "GSI1SK")
+_NOT_MODEL = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "type", "deadline_flag"}
+_BATCH = 100  # BatchGetItem's limit
+
+
+def app_pk(application_id: str) -> str:
+    return f"APP#{application_id}"
+
+
+def case_pk(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def review_partition(moment: datetime) -> str:
+    return f"REVIEWS#{moment.astimezone(SHANGHAI):%Y-%m}"
+
+
+def case_partition(status: CaseStatus | str) -> str:
+    return f"CASES#{CaseStatus(status).value}"
+
+
+def _months(start: datetime, end: datetime) -> list[str]:
+    """The `REVIEWS#<yyyy-mm>` partitions covering [start, end)."""
+    first = start.astimezone(SHANGHAI).date().replace(day=1)
+    last = (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    out: list[str] = []
+    month = first
+    while month <= last:
+        out.append(f"REVIEWS#{month:%Y-%m}")
+        month = (month + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_dynamo(v) for k, v in item.items() if k not in _NOT_MODEL}
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _encode_key(key: Mapping[str, Any]) -> str:
+    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_key(cursor: str, expected_pk: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        key = None
+    if not (
+        isinstance(key, dict)
+        and set(key) == set(_INDEX_KEYS)
+        and all(isinstance(v, str) for v in key.values())
+        and key.get("GSI1PK") == expected_pk
+    ):
+        raise InvalidInput(
+            "invalid_cursor",
+            "分页游标无效，请从第一页重新查询。",
+            "The page cursor is not valid; start again from the first page.",
+            [Reason("invalid_cursor", "分页游标无效。", "Invalid page cursor.", "cursor")],
+        )
+    return key
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {}).get("Code")
+    if error == "ConditionalCheckFailedException":
+        return True
+    if error == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return False
+
+
+class DynamoQualityRepository:
+    """Implements `SweepStore`, `ReviewStore` and `KpiSource` on the one onestop table."""
+
+    def __init__(self, table_name: str, table: Any | None = None) -> None:
+        self.table_name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        return self._table if self._table is not None else dynamodb_table(self.table_name)
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            reply = self.table.query(**kwargs)
+            yield from reply.get("Items", [])
+            if "LastEvaluatedKey" not in reply:
+                return
+            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+    # ----------------------------------------------------------------- sweep
+
+    def due_before(self, status: ApplicationStatus, before: datetime) -> Iterator[SweepCandidate]:
+        # Sort keys start with the due time, so "due before" is a key condition: the query reads
+        # only what is due soon or late, whatever the size of the status.
+        condition = Key("GSI1PK").eq(f"STATUS#{ApplicationStatus(status).value}") & Key("GSI1SK").lt(
+            iso(before)
+        )
+        for item in self._query(IndexName=INDEX, KeyConditionExpression=condition):
+            yield SweepCandidate(
+                application=Application.model_validate(_plain(item)),
+                sort_key=str(item["GSI1SK"]),
+                flag=DeadlineFlag.from_item(item.get("deadline_flag")),
+            )
+
+    def set_flag(
+        self, candidate: SweepCandidate, flag: DeadlineFlag, replaces: Collection[FlagLevel]
+    ) -> bool:
+        names = {"#status": "status", "#flag": "deadline_flag", "#due": "due", "#level": "level"}
+        values: dict[str, Any] = {
+            ":status": flag.status.value,
+            ":sk": candidate.sort_key,
+            ":flag": flag.as_item(),
+            ":due": flag.due,
+        }
+        allowed = ["attribute_not_exists(#flag)", "#flag.#due <> :due"]
+        if replaces:
+            placeholders = []
+            for i, level in enumerate(sorted(replaces)):
+                values[f":r{i}"] = level.value
+                placeholders.append(f":r{i}")
+            allowed.append(f"#flag.#level IN ({', '.join(placeholders)})")
+        try:
+            self.table.update_item(
+                Key={"PK": app_pk(candidate.application.id), "SK": "META"},
+                UpdateExpression="SET #flag = :flag",
+                # Still in this status under this due time, and not flagged (this high) for it yet.
+                ConditionExpression=f"#status = :status AND GSI1SK = :sk AND ({' OR '.join(allowed)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def mark_published(self, application_id: str, flag: DeadlineFlag) -> None:
+        try:
+            self.table.update_item(
+                Key={"PK": app_pk(application_id), "SK": "META"},
+                UpdateExpression="SET #flag.published = :yes",
+                ConditionExpression="#flag.#due = :due AND #flag.#level = :level",
+                ExpressionAttributeNames={"#flag": "deadline_flag", "#due": "due", "#level": "level"},
+                ExpressionAttributeValues={":yes": True, ":due": flag.due, ":level": flag.level.value},
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):  # replaced by a newer flag meanwhile: nothing to mark
+                raise
+
+    # ----------------------------------------------------------------- reviews and cases
+
+    @staticmethod
+    def _review_item(review: Review) -> dict[str, Any]:
+        return {
+            "PK": app_pk(review.application_id),
+            "SK": REVIEW_SK,
+            "type": "review",
+            "GSI1PK": review_partition(review.created_at),
+            "GSI1SK": f"{iso(review.created_at)}#{review.application_id}",
+            **_to_dynamo(review.model_dump(mode="json")),
+        }
+
+    @staticmethod
+    def _case_item(case: RectificationCase) -> dict[str, Any]:
+        return {
+            "PK": case_pk(case.id),
+            "SK": "META",
+            "type": "rectification_case",
+            "GSI1PK": case_partition(case.status),
+            "GSI1SK": f"{iso(case.deadline.due)}#{case.id}",
+            **_to_dynamo(case.model_dump(mode="json")),
+        }
+
+    def get_review(self, application_id: str) -> Review | None:
+        reply = self.table.get_item(Key={"PK": app_pk(application_id), "SK": REVIEW_SK}, ConsistentRead=True)
+        item = reply.get("Item")
+        return Review.model_validate(_plain(item)) if item else None
+
+    def create_review(self, review: Review, case: RectificationCase | None) -> None:
+        transact: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._review_item(review),
+                    "ConditionExpression": "attribute_not_exists(PK)",  # once per application
+                }
+            }
+        ]
+        if case is not None:
+            transact.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._case_item(case),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=transact)
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            raise Conflict(
+                "already_reviewed",
+                "该申请已经评价过，每件申请只能评价一次。",
+                "This application has already been rated; each application can be rated once.",
+            ) from exc
+
+    def get_case(self, case_id: str) -> RectificationCase | None:
+        reply = self.table.get_item(Key={"PK": case_pk(case_id), "SK": "META"}, ConsistentRead=True)
+        item = reply.get("Item")
+        return RectificationCase.model_validate(_plain(item)) if item else None
+
+    def list_cases(self, status: str, *, limit: int, cursor: str | None) -> Page[RectificationCase]:
+        partition = case_partition(status)
+        kwargs: dict[str, Any] = {
+            "IndexName": INDEX,
+            "KeyConditionExpression": Key("GSI1PK").eq(partition),
+            "ScanIndexForward": True,  # earliest deadline first
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_key(cursor, partition)
+        reply = self.table.query(**kwargs)
+        cases = [RectificationCase.model_validate(_plain(i)) for i in reply.get("Items", [])]
+        last = reply.get("LastEvaluatedKey")
+        return Page[RectificationCase](items=cases, next_cursor=_encode_key(last) if last else None)
+
+    def unclosed_cases(self) -> list[RectificationCase]:
+        out: list[RectificationCase] = []
+        for status in UNCLOSED_CASE_STATUSES:
+            condition = Key("GSI1PK").eq(case_partition(status))
+            out.extend(
+                RectificationCase.model_validate(_plain(i))
+                for i in self._query(IndexName=INDEX, KeyConditionExpression=condition)
+            )
+        return out
+
+    def update_case(self, before: RectificationCase, after: RectificationCase) -> None:
+        if after.version != before.version + 1 or after.id != before.id:
+            raise ValueError("a case step moves exactly one version forward on the same case")
+        item = self._case_item(after)
+        try:
+            self.table.put_item(
+                Item=item,
+                ConditionExpression="#status = :status AND #version = :version",
+                ExpressionAttributeNames={"#status": "status", "#version": "version"},
+                ExpressionAttributeValues={":status": before.status.value, ":version": before.version},
+            )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            current = self.get_case(before.id)
+            if current is None:
+                raise NotFound("case_not_found", "整改工单不存在。", "No such rectification case.") from exc
+            step = after.steps[-1].step if after.steps else None
+            if step is None:
+                raise
+            raise case_conflict(current, step) from exc
+
+    # ----------------------------------------------------------------- KPI reads
+
+    def applications(
+        self, status: ApplicationStatus, *, updated_since: datetime | None
+    ) -> Iterator[Application]:
+        # One status partition of the index, page by page. Finished statuses grow for ever, so they
+        # are filtered to recently changed applications (the filter saves transfer, not reads); a
+        # per-month index of decisions would make this proportional to the period instead.
+        kwargs: dict[str, Any] = {
+            "IndexName": INDEX,
+            "KeyConditionExpression": Key("GSI1PK").eq(f"STATUS#{ApplicationStatus(status).value}"),
+        }
+        if updated_since is not None:
+            kwargs["FilterExpression"] = Attr("updated_at").gte(iso(updated_since))
+        for item in self._query(**kwargs):
+            yield Application.model_validate(_plain(item))
+
+    def correction_times(self, application_id: str) -> list[datetime]:
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("EVT#")
+        items = self._query(
+            KeyConditionExpression=condition,
+            FilterExpression=Attr("action").eq("request_correction"),
+            ProjectionExpression="#at",
+            ExpressionAttributeNames={"#at": "at"},
+        )
+        return [_parse_time(str(i["at"])) for i in items if i.get("at")]
+
+    def reviews_between(self, start: datetime, end: datetime) -> Iterator[Review]:
+        for partition in _months(start, end):
+            condition = Key("GSI1PK").eq(partition) & Key("GSI1SK").between(iso(start), iso(end))
+            for item in self._query(IndexName=INDEX, KeyConditionExpression=condition):
+                yield Review.model_validate(_plain(item))
+
+    def _batch_get(
+        self, keys: list[dict[str, str]], projection: str, names: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        client = self.table.meta.client
+        deserializer = TypeDeserializer()
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(keys), _BATCH):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [{k: {"S": v} for k, v in key.items()} for key in keys[start : start + _BATCH]],
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": names,
+                }
+            }
+            while request:
+                reply = client.batch_get_item(RequestItems=request)
+                for raw in reply.get("Responses", {}).get(self.table_name, []):
+                    out.append({k: deserializer.deserialize(v) for k, v in raw.items()})
+                request = reply.get("UnprocessedKeys") or {}
+        return out
+
+    def issued_licences(self, applications: Sequence[Application]) -> set[str]:
+        licence_of: dict[str, str] = {a.id: a.licence_id for a in applications if a.licence_id}
+        missing = [a.id for a in applications if not a.licence_id]
+        if missing:
+            # The issue function claims one licence per application under PK APP#<id>, SK LICENCE.
+            claims = self._batch_get(
+                [{"PK": app_pk(i), "SK": LICENCE_CLAIM_SK} for i in missing],
+                "#pk, #lid",
+                {"#pk": "PK", "#lid": "licence_id"},
+            )
+            for claim in claims:
+                if claim.get("licence_id"):
+                    licence_of[str(claim["PK"]).removeprefix("APP#")] = str(claim["licence_id"])
+        if not licence_of:
+            return set()
+        records = self._batch_get(
+            [{"PK": f"LIC#{lid}", "SK": "META"} for lid in sorted(set(licence_of.values()))],
+            "#pk, #status, #issued",
+            {"#pk": "PK", "#status": "status", "#issued": "issued_at"},
+        )
+        issued = {
+            str(r["PK"]).removeprefix("LIC#")
+            for r in records
+            if r.get("issued_at") and r.get("status") != "issuing"
+        }
+        return {app_id for app_id, lid in licence_of.items() if lid in issued}

@@ -1,0 +1,36 @@
+"""Request checks Powertools' validation does not make."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+from onestop.errors import InvalidInput, Reason
+
+
+def reject_unknown_query_parameters(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """A query parameter the route does not declare is a 422, so that `?stauts=` is not silently ignored."""
+    route = app.context.get("_route")
+    func = getattr(route, "func", None)
+    # Only onestop's own routes: Powertools' not-found and Swagger handlers declare no parameters.
+    if route is None or not getattr(func, "__module__", "").startswith("onestop."):
+        return next_middleware(app)
+    declared = {f.alias for f in route.dependant.query_params}
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - declared)
+    if unknown:
+        known = ", ".join(sorted(declared)) or "—"
+        raise InvalidInput(
+            "unknown_query_parameter",
+            f"不支持的查询参数：{', '.join(unknown)}。可用参数：{known}。",
+            f"Unknown query parameter(s): {', '.join(unknown)}. This route takes: {known}.",
+            [
+                Reason(
+                    "unknown_query_parameter",
+                    f"{name}：不支持的参数。",
+                    f"{name}: not a parameter here.",
+                    name,
+                )
+                for name in unknown
+            ],
+        )
+    return next_middleware(app)

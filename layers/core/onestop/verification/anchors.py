@@ -1,0 +1,148 @@
+"""The certificates a verifier trusts: the bureau's roots, and the seal certificates it published.
+
+Built from the published PKI (`onestop.licences.trust.PkiTrust`, what the verify function reads from
+the licences bucket), from PEM files (the offline CLI), or from the `GET /trust` document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+
+from onestop.licences.trust import PkiTrust
+
+
+def fingerprint(cert: asn1_x509.Certificate) -> str:
+    """Lower-case hex SHA-256 of the DER certificate (as the PKI index names certificates)."""
+    return hashlib.sha256(cert.dump()).hexdigest()
+
+
+def load_pem_bundle(data: bytes) -> list[asn1_x509.Certificate]:
+    """Every certificate in PEM text (or one DER certificate); raises ValueError when there is none."""
+    if pem.detect(data):
+        certs = [
+            asn1_x509.Certificate.load(der)
+            for kind, _, der in pem.unarmor(data, multiple=True)
+            if kind == "CERTIFICATE"
+        ]
+    else:
+        certs = [asn1_x509.Certificate.load(data)]
+    for cert in certs:
+        _ = cert.native  # parse eagerly: a broken certificate fails here, not during a verification
+    if not certs:
+        raise ValueError("no certificate found")
+    return certs
+
+
+def to_pem(cert: asn1_x509.Certificate) -> str:
+    return pem.armor("CERTIFICATE", cert.dump()).decode("ascii")
+
+
+def _describe(cert: asn1_x509.Certificate, role: str, current: bool = False) -> dict[str, Any]:
+    validity = cert["tbs_certificate"]["validity"]
+    out: dict[str, Any] = {
+        "role": role,
+        "sha256": fingerprint(cert),
+        "subject": cert.subject.human_friendly,
+        "issuer": cert.issuer.human_friendly,
+        "serial_number": format(cert.serial_number, "x"),
+        "not_before": validity["not_before"].native.isoformat(),
+        "not_after": validity["not_after"].native.isoformat(),
+        "pem": to_pem(cert),
+    }
+    if role == "seal":
+        out["current"] = current
+    return out
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """Roots (trust anchors) and, when known, the published seal certificates.
+
+    When `seals` is not empty the signer must be one of them; a certificate that merely chains to the
+    root but was never published as a seal is refused.
+    """
+
+    roots: tuple[asn1_x509.Certificate, ...]
+    seals: tuple[asn1_x509.Certificate, ...] = ()
+    current_seal: str | None = None  # sha256 of the seal now in use (informational)
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            raise ValueError("at least one trust anchor (root certificate) is needed")
+
+    @classmethod
+    def from_pki(cls, trust: PkiTrust) -> TrustAnchors:
+        return cls(
+            roots=tuple(trust.roots),
+            seals=tuple(s.cert for s in trust.seals),
+            current_seal=trust.current.sha256 if trust.current else None,
+        )
+
+    @classmethod
+    def from_pem(cls, bundles: Iterable[bytes]) -> TrustAnchors:
+        """Every certificate given is a trust anchor (what `onestop verify --trust FILE` means)."""
+        roots = [cert for data in bundles for cert in load_pem_bundle(data)]
+        return cls(roots=tuple(roots))
+
+    @classmethod
+    def from_trust_document(cls, doc: Mapping[str, Any]) -> TrustAnchors:
+        """From the body of `GET /trust`."""
+        roots = [c for r in doc.get("roots", []) for c in load_pem_bundle(str(r["pem"]).encode("ascii"))]
+        seals = [c for s in doc.get("seals", []) for c in load_pem_bundle(str(s["pem"]).encode("ascii"))]
+        return cls(roots=tuple(roots), seals=tuple(seals), current_seal=doc.get("current_seal"))
+
+    @classmethod
+    def from_der(
+        cls, roots: Sequence[bytes], seals: Sequence[bytes] = (), current: str | None = None
+    ) -> TrustAnchors:
+        return cls(
+            roots=tuple(asn1_x509.Certificate.load(d) for d in roots),
+            seals=tuple(asn1_x509.Certificate.load(d) for d in seals),
+            current_seal=current,
+        )
+
+    def der(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+        """The certificates as DER (what crosses into the verification worker)."""
+        return tuple(c.dump() for c in self.roots), tuple(c.dump() for c in self.seals)
+
+    @property
+    def seal_fingerprints(self) -> frozenset[str]:
+        return frozenset(fingerprint(c) for c in self.seals)
+
+    def document(self, *, generated_at: datetime | None = None) -> dict[str, Any]:
+        """The public trust document (`GET /trust`): every root and seal with fingerprint, PEM, validity."""
+        out: dict[str, Any] = {
+            "roots": [_describe(c, "root") for c in self.roots],
+            "seals": [_describe(c, "seal", fingerprint(c) == self.current_seal) for c in self.seals],
+            "current_seal": self.current_seal,
+        }
+        if generated_at is not None:
+            out["generated_at"] = generated_at.isoformat()
+        return out
+
+
+def bundled_anchors() -> TrustAnchors | None:
+    """Trust anchors shipped inside the package (`onestop/verification/trust/*.pem`), if any.
+
+    The repository ships none (each deployment has its own root); a distribution for verifiers of one
+    bureau drops that bureau's root certificate there, so that `onestop verify` works offline.
+    """
+    folder = resources.files("onestop.verification").joinpath("trust")
+    if not folder.is_dir():
+        return None
+    bundles = [
+        entry.read_bytes()
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.is_file() and entry.name.endswith((".pem", ".crt"))
+    ]
+    if not bundles:
+        return None
+    return TrustAnchors.from_pem(bundles)

@@ -1,0 +1,206 @@
+"""The one verification core behind the API, the CLI and the web page.
+
+`verify_pdf` runs the PDF checks (integrity, issuer) in the sandboxed worker, then the identifier and
+status checks here (the registry look-up needs this process's AWS clients). `verify_licence_id`
+answers a look-up by number: identifier and status only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from onestop.errors import InvalidInput, Reason
+from onestop.identifiers.licence_id import parse_licence_id
+from onestop.licences.trust import PkiTrust
+
+from .anchors import TrustAnchors
+from .checks import PdfFacts, analyse_pdf, quiet_pyhanko
+from .report import Check, StatusReport, VerificationReport, failed
+from .sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from .status import (
+    RegistryLookup,
+    identifier_check,
+    lookup_entry,
+    registry_unavailable,
+    status_check,
+    status_offline,
+)
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VerifyLimits:
+    """Bounds for one verification. A genuine licence is ~40 KB and verifies in ~20 ms."""
+
+    max_bytes: int = 5 * MiB
+    timeout_s: float = 10.0
+    memory_bytes: int = 768 * MiB  # address space the worker may add to what it inherited
+    max_signatures: int = 8
+    isolate: bool = True  # parse in the forked worker (False: in this process, e.g. for benchmarks)
+
+
+DEFAULT_LIMITS = VerifyLimits()
+
+
+_SANDBOXES: dict[int, Sandbox] = {}
+_SANDBOX_LOCK = threading.Lock()
+
+
+def _sandbox(memory_bytes: int) -> Sandbox:
+    """One worker per memory cap, reused for the life of the process (a warm Lambda container)."""
+    with _SANDBOX_LOCK:
+        sandbox = _SANDBOXES.get(memory_bytes)
+        if sandbox is None:
+            sandbox = _SANDBOXES[memory_bytes] = Sandbox(memory_bytes=memory_bytes, on_start=quiet_pyhanko)
+        return sandbox
+
+
+def shutdown_sandboxes() -> None:
+    """Stop the worker processes (tests; a Lambda container simply freezes with its worker)."""
+    with _SANDBOX_LOCK:
+        for sandbox in _SANDBOXES.values():
+            sandbox.close()
+        _SANDBOXES.clear()
+
+
+def _now(now: datetime | None) -> datetime:
+    at = now or datetime.now(UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _anchors(trust: TrustAnchors | PkiTrust) -> TrustAnchors:
+    return trust if isinstance(trust, TrustAnchors) else TrustAnchors.from_pki(trust)
+
+
+def _pdf_facts(data: bytes, anchors: TrustAnchors, now: datetime, limits: VerifyLimits) -> PdfFacts:
+    roots, seals = anchors.der()
+    args = (data, roots, seals, now, limits.max_signatures)
+    if not limits.isolate:
+        return analyse_pdf(*args)
+    sandbox = _sandbox(limits.memory_bytes)
+    try:
+        return sandbox.run(analyse_pdf, args, limits.timeout_s)
+    except SandboxTimeout:
+        return _worker_failed(
+            "verification_timeout",
+            f"文件在{limits.timeout_s:g}秒内未能完成解析，可能是恶意构造的文件。",
+            f"The file could not be analysed within {limits.timeout_s:g} s; it may be maliciously crafted.",
+        )
+    except SandboxCrashed as exc:
+        return _worker_failed(
+            "verification_aborted",
+            "解析文件时超出资源限制或出错，文件可能是恶意构造的。",
+            "Analysing the file exceeded the resource limits or failed; it may be maliciously crafted.",
+            error=str(exc)[:300],
+        )
+
+
+def _worker_failed(code: str, zh: str, en: str, **details: str) -> PdfFacts:
+    return PdfFacts(
+        failed(Check.INTEGRITY, code, zh, en, **details),
+        failed(
+            Check.ISSUER,
+            "no_seal",
+            "文件没有可核验的电子印章，无法确认签发机关。",
+            "There is no seal to check, so the issuer cannot be established.",
+        ),
+        None,
+    )
+
+
+def verify_pdf(
+    data: bytes,
+    *,
+    trust: TrustAnchors | PkiTrust,
+    registry_lookup: RegistryLookup | None,
+    now: datetime | None = None,
+    limits: VerifyLimits = DEFAULT_LIMITS,
+) -> VerificationReport:
+    """Every check on a licence PDF. `registry_lookup` None means offline: status is `unknown`.
+
+    Never raises for anything about the file; a registry that fails makes the status `unknown`.
+    """
+    at = _now(now)
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) > limits.max_bytes:
+        facts = _worker_failed(
+            "file_too_large",
+            f"文件超过{limits.max_bytes // MiB} MB，不是电子证照原件（电子证照通常小于100 KB）。",
+            f"The file is over {limits.max_bytes // MiB} MB; it is not an original e-licence "
+            "(e-licences are usually under 100 KB).",
+        )
+    else:
+        facts = _pdf_facts(data, _anchors(trust), at, limits)
+    licence_id = facts.licence_id
+    identifier = identifier_check(licence_id)
+    face = dict(facts.face) if facts.face else {"source": "pdf", "licence_id": licence_id}
+    if registry_lookup is None:
+        status = status_offline()
+    elif not licence_id:
+        status = status_check(None, None, digest)
+    else:
+        try:
+            entry = lookup_entry(registry_lookup, licence_id, at)
+        except Exception as exc:  # the registry is down: say so, do not guess
+            status = registry_unavailable(f"{type(exc).__name__}: {exc}")
+        else:
+            status = status_check(licence_id, entry, digest, facts.sealed_sha256)
+            if entry is not None and status.passed:
+                # The file is the issued original: show the registry's full face data for it.
+                face = dict(entry.face)
+    return VerificationReport(
+        checks=(facts.integrity, facts.issuer, status, identifier),
+        licence=face,
+        sha256=digest,
+        size=len(data),
+        checked_at=at,
+    )
+
+
+def normalise_licence_id(licence_id: str) -> str:
+    """The canonical identifier, or InvalidInput (422) with the reasons in zh and en."""
+    text = (licence_id or "").strip()
+    if not text or len(text) > 200:
+        raise InvalidInput(
+            "licence_id_malformed",
+            "电子证照标识格式不正确。",
+            "The e-licence identifier is not well formed.",
+            [
+                Reason(
+                    "licence_id_length",
+                    "标识为空或过长。",
+                    "The identifier is empty or too long.",
+                    "licence_id",
+                )
+            ],
+        )
+    return parse_licence_id(text).value
+
+
+def verify_licence_id(
+    licence_id: str,
+    *,
+    registry_lookup: RegistryLookup,
+    now: datetime | None = None,
+    mask_person: bool = True,
+) -> StatusReport:
+    """Identifier and registry status of a licence number. Raises InvalidInput for a malformed id.
+
+    The face data of a natural person is masked (`mask_person`): anyone can look any number up.
+    """
+    at = _now(now)
+    canonical = normalise_licence_id(licence_id)
+    identifier = identifier_check(canonical)
+    try:
+        entry = lookup_entry(registry_lookup, canonical, at)
+    except Exception as exc:
+        return StatusReport(canonical, (identifier, registry_unavailable(f"{type(exc).__name__}: {exc}")),
+                            None, None, at)  # fmt: skip
+    status = status_check(canonical, entry, None)
+    public = entry.public(mask_person=mask_person) if entry is not None else None
+    licence = public.pop("licence") if public is not None else None
+    return StatusReport(canonical, (identifier, status), licence, public, at)

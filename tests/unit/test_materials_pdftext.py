@@ -1,0 +1,135 @@
+"""PDF text layer, encryption, malformed files, and the worker's time and memory guards.
+
+Corpus PDFs: pdfminer.six samples (MIT repo), py-pdf/pypdf resources (BSD-3), py-pdf/sample-files
+(CC-BY-SA-4.0), qpdf qtest files (Apache-2.0); see ../shared/corpus/MANIFEST.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onestop.materials.limits import Limits
+from onestop.materials.pdftext import PdfRejected, analyse_pdf, is_real_text, text_quality
+from tests.materials_specimens import text_pdf_bytes
+
+LIMITS = Limits()
+PDFS = "02_pdfs"
+
+
+def test_text_quality_spots_pypdf_cjk_mojibake() -> None:
+    # What pypdf 7.1 extracts from pdfminer issue_566_test_1 (the buyer is really 黎荣).
+    assert not is_real_text("ISSUE Date˖2019-4-25 Buyer˖哾㦓\n")
+    assert is_real_text("甲方：中国饮料有限公司（盖章）")
+    assert is_real_text("Lorem ipsum dolor sit amet")
+    assert not is_real_text("  1 \n")
+    assert text_quality("\ue000\ue001abc")["suspicious"] == 2
+
+
+@pytest.mark.timeout(60)
+def test_born_digital_text_layer_needs_no_rendering() -> None:
+    analysis = analyse_pdf(text_pdf_bytes(["营业执照", "统一社会信用代码 91440300MA5G7Q2K0X"]), LIMITS)
+    assert analysis.pages == 1
+    assert analysis.page_real == (True,)
+    assert "营业执照" in analysis.page_text[0]
+    assert analysis.images == {}
+    assert analysis.clean_pdf is not None and analysis.clean_pdf.startswith(b"%PDF")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "encrypted/pdfminer_rc4-40.pdf",
+        "encrypted/pypdf_r6-both-passwords_aes256.pdf",
+        "encrypted/sf_005_libreoffice-writer-password.pdf",
+    ],
+)
+def test_password_protected_rejected_with_the_actionable_reason(corpus: Path, name: str) -> None:
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf((corpus / PDFS / name).read_bytes(), LIMITS)
+    reason = info.value.reason
+    assert reason.code == "pdf_password_protected"
+    assert reason.zh == "PDF 有密码保护，请上传未加密的版本"
+    assert reason.en == "the PDF is password-protected; upload an unprotected copy"
+
+
+@pytest.mark.timeout(60)
+def test_empty_user_password_opens_and_is_flagged(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "encrypted/pypdf_r6-owner-password_aes256.pdf").read_bytes(), LIMITS)
+    assert analysis.encrypted and analysis.opened_with_empty_password
+    assert "pdf encryption test" in analysis.page_text[0]
+    assert "pdf_encrypted_no_password" in [n.code for n in analysis.notes]
+    assert analysis.clean_pdf is not None and b"/Encrypt" not in analysis.clean_pdf
+
+
+@pytest.mark.timeout(60)
+def test_xref_loop_terminates(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), LIMITS)
+    assert analysis.pages == 30
+    assert "Potato 0" in analysis.page_text[0]
+
+
+@pytest.mark.timeout(60)
+def test_recursive_xobjects_terminate(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "malformed/pdfminer_issue-1113-evil-xobjects.pdf").read_bytes(), LIMITS)
+    assert analysis.pages == 1
+    assert analysis.parser == "pdfium"  # pypdf finds no startxref; pdfium reconstructs
+
+
+@pytest.mark.timeout(60)
+def test_mojibake_page_is_rendered_for_ocr(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "cjk/pdfminer_issue_566_test_1_zh.pdf").read_bytes(), LIMITS)
+    assert analysis.page_real == (False,)
+    assert set(analysis.images) == {0}
+    image = analysis.images[0]
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype.name == "uint8"
+    assert 200 < int(image.mean()) < 256  # a white page with some ink, not garbage
+
+
+@pytest.mark.timeout(60)
+def test_attachments_left_out_and_flagged(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "normal/sf_025_with-attachment.pdf").read_bytes(), LIMITS)
+    assert analysis.removed_attachments == ("image.png",)
+    assert analysis.clean_pdf is not None and b"/EmbeddedFiles" not in analysis.clean_pdf
+    assert "pdf_attachments_removed" in [n.code for n in analysis.notes]
+
+
+@pytest.mark.timeout(60)
+def test_javascript_open_action_removed(corpus: Path) -> None:
+    analysis = analyse_pdf((corpus / PDFS / "malformed/pypdf_issue-297_broken-xref.pdf").read_bytes(), LIMITS)
+    assert "test example" in analysis.page_text[0]
+    assert analysis.removed_active_content >= 1
+    assert analysis.clean_pdf is not None and b"/JavaScript" not in analysis.clean_pdf
+
+
+@pytest.mark.timeout(60)
+def test_page_limit(corpus: Path) -> None:
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf((corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), Limits(max_pages=10))
+    assert info.value.reason.code == "pdf_too_many_pages"
+    assert "30" in info.value.reason.en
+
+
+@pytest.mark.timeout(60)
+def test_worker_timeout_is_a_rejection_not_a_hang(corpus: Path) -> None:
+    data = (corpus / PDFS / "normal/sf_001_minimal-document.pdf").read_bytes()
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(data, Limits(pdf_worker_timeout_s=0.01))
+    assert info.value.reason.code == "pdf_too_complex"
+
+
+@pytest.mark.timeout(60)
+def test_worker_memory_limit_is_a_rejection(corpus: Path) -> None:
+    data = (corpus / PDFS / "normal/sf_001_minimal-document.pdf").read_bytes()
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(data, Limits(pdf_worker_memory_bytes=40 * 1024 * 1024))
+    assert info.value.reason.code == "pdf_too_complex"
+
+
+@pytest.mark.timeout(60)
+def test_garbage_after_header_is_corrupt() -> None:
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 4, LIMITS)
+    assert info.value.reason.code == "pdf_corrupt"

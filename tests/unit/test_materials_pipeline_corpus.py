@@ -1,0 +1,83 @@
+"""Every file in ../shared/corpus/02_pdfs and 04_tricky_images ends in its expected status, with a reason,
+under time and memory bounds (pytest-timeout is a guard here, not a speed assertion).
+
+Sources and licences per file: ../shared/corpus/MANIFEST.md (pdfminer.six, pypdf, py-pdf/sample-files,
+qpdf, Pillow).
+"""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import pytest
+
+from onestop.materials.limits import Limits
+from onestop.materials.ocr import OcrEngine, get_rapid_engine
+from onestop.materials.pipeline import process_upload
+from tests.materials_expectations import PDFS, TRICKY_IMAGES, Expected
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def engine() -> OcrEngine:
+    return get_rapid_engine()
+
+
+def _check(data: bytes, name: str, expected: Expected, engine: OcrEngine, limits: Limits | None = None) -> None:
+    outcome = process_upload(data, declared={"filename": Path(name).name}, engine=engine, limits=limits or Limits())
+    assert (outcome.status, outcome.reason.code) == (expected.status, expected.reason), outcome.reason.en
+    assert outcome.reason.zh and outcome.reason.en
+    if expected.text is not None:
+        assert expected.text in outcome.text
+    if expected.note is not None:
+        assert expected.note in [n.code for n in outcome.notes]
+    manifest = outcome.manifest
+    assert manifest["status"] == outcome.status
+    assert manifest["original"]["sha256"] == outcome.sha256
+    if outcome.status == "rejected":
+        assert outcome.normalised_pdf is None and manifest["normalised"] is None
+    else:
+        assert outcome.normalised_pdf is not None and outcome.normalised_pdf.startswith(b"%PDF")
+        assert manifest["normalised"]["pages"] == outcome.pages >= 1
+
+
+def test_expectations_cover_the_corpus(corpus: Path) -> None:
+    pdfs = {str(p.relative_to(corpus / "02_pdfs")) for p in (corpus / "02_pdfs").rglob("*.pdf")}
+    images = {p.name for p in (corpus / "04_tricky_images").iterdir() if p.is_file()}
+    assert pdfs == set(PDFS)
+    assert images == set(TRICKY_IMAGES)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", sorted(PDFS))
+def test_pdf_corpus(corpus: Path, engine: OcrEngine, name: str) -> None:
+    _check((corpus / "02_pdfs" / name).read_bytes(), name, PDFS[name], engine)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", sorted(TRICKY_IMAGES))
+def test_tricky_images(corpus: Path, engine: OcrEngine, name: str) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _check((corpus / "04_tricky_images" / name).read_bytes(), name, TRICKY_IMAGES[name], engine)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 512, f"peak memory grew by {grown_mib:.0f} MiB"
+
+
+@pytest.mark.timeout(60)
+def test_generic_pdf_into_an_other_slot_is_catalogued(corpus: Path, engine: OcrEngine) -> None:
+    data = (corpus / "02_pdfs/normal/sf_001_minimal-document.pdf").read_bytes()
+    outcome = process_upload(data, expected_material_type="other", engine=engine)
+    assert outcome.status == "catalogued"
+    assert outcome.reason.code == "catalogued"
+
+
+@pytest.mark.timeout(60)
+def test_size_and_empty_and_time_budget(corpus: Path, engine: OcrEngine) -> None:
+    assert process_upload(b"", engine=engine).reason.code == "file_empty"
+    data = (corpus / "02_pdfs/normal/sf_001_minimal-document.pdf").read_bytes()
+    too_big = process_upload(data, engine=engine, limits=Limits(max_bytes=1000))
+    assert (too_big.status, too_big.reason.code) == ("rejected", "file_too_large")
+    slow = process_upload(data, engine=engine, limits=Limits(time_budget_s=0.0))
+    assert (slow.status, slow.reason.code) == ("rejected", "processing_time_exceeded")
