@@ -46,7 +46,12 @@ def dlq_of(sqs: Any, source_url: str) -> str:
 
 
 def redrive(
-    queue: str, dlq: str | None = None, *, max_messages: int | None = None, dry_run: bool = False, sqs: Any = None
+    queue: str,
+    dlq: str | None = None,
+    *,
+    max_messages: int | None = None,
+    dry_run: bool = False,
+    sqs: Any = None,
 ) -> RedriveResult:
     """Move up to `max_messages` (all when None) from the DLQ to `queue`."""
     sqs = sqs or client("sqs")

@@ -31,7 +31,9 @@ PDFS: dict[str, Expected] = {
         "needs_attention", "needs_attention", "pdf encryption test", note="pdf_encrypted_no_password"
     ),
     "encrypted/sf_005_libreoffice-writer-password.pdf": Expected("rejected", "pdf_password_protected"),
-    "malformed/pdfminer_issue-1113-evil-xobjects.pdf": Expected("needs_attention", "needs_attention", "Hello world"),
+    "malformed/pdfminer_issue-1113-evil-xobjects.pdf": Expected(
+        "needs_attention", "needs_attention", "Hello world"
+    ),
     "malformed/pdfminer_zen_of_python_corrupted.pdf": Expected(
         "needs_attention", "needs_attention", "Beautiful is better than ugly"
     ),

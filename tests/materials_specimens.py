@@ -11,10 +11,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
 from onestop.identifiers.resident_id import id_check_char
 from onestop.identifiers.uscc import compose_uscc
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -33,7 +32,8 @@ def cjk_font_path() -> Path:
         if path.is_file():
             return path
     raise FontMissing(
-        "no CJK font found; install the Debian package fonts-wqy-zenhei (apt-get install -y fonts-wqy-zenhei) "
+        "no CJK font found; install the Debian package fonts-wqy-zenhei "
+        "(apt-get install -y fonts-wqy-zenhei) "
         f"— looked for {', '.join(str(p) for p in FONT_CANDIDATES)}"
     )
 
@@ -179,7 +179,11 @@ def application_form() -> Specimen:
     )
 
 
-SPECIMENS = {"business_licence": business_licence, "resident_id_card": resident_id_card, "application_form": application_form}
+SPECIMENS = {
+    "business_licence": business_licence,
+    "resident_id_card": resident_id_card,
+    "application_form": application_form,
+}
 
 # --- degradations ------------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ as reference before the message moves to the dead-letter queue. Powertools idemp
 bucket + key + version (or ETag) makes duplicated and replayed notifications do no work twice.
 
 Environment: TABLE_NAME, IDEMPOTENCY_TABLE_NAME, UPLOADS_BUCKET, MATERIALS_BUCKET, EVENT_BUS_NAME
-(via onestop.settings), INGEST_MAX_RECEIVE (default 3), INGEST_IDEMPOTENCY_TTL_SECONDS (default 7 days).
+UPLOAD_MAX_BYTES (via onestop.settings), INGEST_MAX_RECEIVE (default 3),
+INGEST_IDEMPOTENCY_TTL_SECONDS (default 7 days).
 """
 
 from __future__ import annotations
@@ -25,15 +26,18 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.material_repository import DynamoMaterialRepository
 from onestop.aws.s3 import S3BlobStore
+from onestop.materials.limits import Limits
 from onestop.materials.service import MaterialRef, failed_reason, ingest_object
 from onestop.observability import logger
 from onestop.settings import get_settings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report failures per record even when every record failed (Powertools would otherwise raise, and the
+# whole batch would be retried without per-record receive counts mattering to us any differently);
+# failures still show in the logs, and the dead-letter queue's depth alarm catches poison messages.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _max_receive() -> int:
@@ -56,6 +60,7 @@ def _ingest(upload: dict[str, Any]) -> dict[str, Any]:
         materials=S3BlobStore(settings.materials_bucket),
         repository=DynamoMaterialRepository(settings.table_name),
         publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        limits=Limits(max_bytes=settings.upload_max_bytes),
     )
     return result.as_dict()
 
@@ -124,7 +129,9 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     return results
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> Any:
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         _idempotency_config().register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

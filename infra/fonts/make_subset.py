@@ -98,6 +98,7 @@ def make_subset(chars: set[str], source: Path, index: int, output: Path) -> tupl
         elif rec.nameID == 6:
             rec.string = "OnestopCJK-Regular"
     output.parent.mkdir(parents=True, exist_ok=True)
+    font.recalcTimestamp = False  # same input, same bytes: re-running does not churn the repository
     font.save(str(output))
     return int(font["maxp"].numGlyphs), missing
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from onestop.aws.clients import client
 from onestop.aws.s3 import S3BlobStore
+from onestop.catalogue import load_catalogue
 from onestop.licences.pki import (
     BureauIdentity,
     cert_pem,
@@ -28,7 +29,6 @@ from onestop.licences.pki import (
     public_key_der,
     sha256_fingerprint,
 )
-from onestop.settings import get_settings
 
 from .bootstrap import bootstrap, ensure_root, kms_public_key, publish, read_index
 
@@ -36,11 +36,11 @@ DEFAULT_ROOT_DIR = Path(".local/pki-root")
 
 
 def _bureau(args: argparse.Namespace) -> BureauIdentity:
-    s = get_settings()
+    authority = load_catalogue().authority
     return BureauIdentity(
-        name_zh=args.bureau_name_zh or s.bureau_name_zh,
-        name_en=args.bureau_name_en or s.bureau_name_en,
-        uscc=args.bureau_uscc or s.bureau_uscc,
+        name_zh=args.bureau_name_zh or authority.name_zh,
+        name_en=args.bureau_name_en or authority.name_en,
+        uscc=args.bureau_uscc or authority.uscc,
     )
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from onestop.aws.s3 import S3BlobStore
+from onestop.catalogue import load_catalogue
 from onestop.licences.pki import BureauIdentity
-from onestop.settings import Settings
 
 from .bootstrap import BootstrapResult, bootstrap
 
@@ -25,11 +25,6 @@ class StackLike(Protocol):
     def environment_for_clients(self) -> Any: ...
 
 
-def _setting(env: Any, name: str) -> str:
-    value = env.get(name.upper())
-    return str(value) if value else str(Settings.model_fields[name].default)
-
-
 def bootstrap_local_stack(stack: StackLike) -> BootstrapResult:
     """Root CA kept in the stack's state directory; seal certificate over the stack's KMS key."""
     env = stack.environment_for_clients()
@@ -38,11 +33,8 @@ def bootstrap_local_stack(stack: StackLike) -> BootstrapResult:
     key_id = outputs.get("SealKeyAliasName") or outputs.get("SealKeyArn") or env.get("SEAL_KEY_ID")
     if not bucket or not key_id:
         raise RuntimeError("the local stack has no licences bucket or seal key to bootstrap the PKI for")
-    bureau = BureauIdentity(
-        name_zh=_setting(env, "bureau_name_zh"),
-        name_en=_setting(env, "bureau_name_en"),
-        uscc=_setting(env, "bureau_uscc"),
-    )
+    authority = load_catalogue().authority
+    bureau = BureauIdentity(name_zh=authority.name_zh, name_en=authority.name_en, uscc=authority.uscc)
     return bootstrap(
         kms=stack.client("kms"),
         store=S3BlobStore(str(bucket), s3=stack.client("s3")),

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -227,9 +228,11 @@ class Aws:
         )
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """moto with the table, both buckets and the bus (its events captured in an SQS queue)."""
+@contextmanager
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """moto with the table, both buckets and the bus (its events captured in an SQS queue).
+
+    Each test module wraps this in its own `aws` fixture."""
     from onestop.http.context import reset_services
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -248,7 +251,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         table = create_table(ddb)
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (UPLOADS, MATERIALS):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "cn-north-1"})
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][

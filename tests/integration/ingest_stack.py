@@ -13,7 +13,6 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from moto import mock_aws
-
 from onestop.aws.clients import reset_clients
 from onestop.settings import reset_settings
 
@@ -43,7 +42,12 @@ class Stack:
 
     def s3_event(self, key: str, version_id: str | None, etag: str, size: int) -> dict[str, Any]:
         """The notification S3 sends: the key URL-encoded as S3 encodes it (spaces as '+')."""
-        obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag, "sequencer": "0A1B"}
+        obj: dict[str, Any] = {
+            "key": quote_plus(key, safe="/"),
+            "size": size,
+            "eTag": etag,
+            "sequencer": "0A1B",
+        }
         if version_id:
             obj["versionId"] = version_id
         return {
@@ -58,7 +62,9 @@ class Stack:
             ]
         }
 
-    def sqs_event(self, body: dict[str, Any], receive_count: int = 1, message_id: str | None = None) -> dict[str, Any]:
+    def sqs_event(
+        self, body: dict[str, Any], receive_count: int = 1, message_id: str | None = None
+    ) -> dict[str, Any]:
         return {
             "Records": [
                 {
@@ -108,7 +114,9 @@ class Stack:
         return items
 
     def catalogue_versions(self, prefix: str) -> list[dict[str, Any]]:
-        versions: list[dict[str, Any]] = self.s3.list_object_versions(Bucket=MATERIALS, Prefix=prefix).get("Versions", [])
+        versions: list[dict[str, Any]] = self.s3.list_object_versions(Bucket=MATERIALS, Prefix=prefix).get(
+            "Versions", []
+        )
         return versions
 
     def events(self) -> list[dict[str, Any]]:
@@ -146,8 +154,8 @@ def _gsi(name: str, n: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def open_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """Generator behind the `stack` fixture of the ingest tests (one moto world per test)."""
     for name, value in {
         "TABLE_NAME": TABLE,
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
@@ -166,12 +174,17 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         app.reset()
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         attributes = [{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")]
-        attributes += [{"AttributeName": f"GSI{i}{p}", "AttributeType": "S"} for i in (1, 2, 3) for p in ("PK", "SK")]
+        attributes += [
+            {"AttributeName": f"GSI{i}{p}", "AttributeType": "S"} for i in (1, 2, 3) for p in ("PK", "SK")
+        ]
         dynamodb.create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=attributes,
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
             GlobalSecondaryIndexes=[_gsi("ByStatusDeadline", 1), _gsi("ByHolder", 2), _gsi("ByOwner", 3)],
         )
         dynamodb.create_table(
@@ -186,7 +199,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         sqs = boto3.client("sqs", region_name="us-east-1")
         dlq_url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         queue_url = sqs.create_queue(
             QueueName=QUEUE,
             Attributes={
@@ -194,12 +209,18 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE}),
             },
         )["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         tap_url = sqs.create_queue(QueueName="events-tap")["QueueUrl"]
-        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         events = boto3.client("events", region_name="us-east-1")
         events.create_event_bus(Name=BUS)
-        events.put_rule(Name="all-onestop", EventBusName=BUS, EventPattern=json.dumps({"source": ["onestop"]}))
+        events.put_rule(
+            Name="all-onestop", EventBusName=BUS, EventPattern=json.dumps({"source": ["onestop"]})
+        )
         events.put_targets(Rule="all-onestop", EventBusName=BUS, Targets=[{"Id": "tap", "Arn": tap_arn}])
         table = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
         yield Stack(s3, sqs, table, queue_url, dlq_url, queue_arn, tap_url)

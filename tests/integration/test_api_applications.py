@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-
 from onestop.catalogue import load_catalogue
 
 from .api_helpers import (
@@ -21,12 +21,19 @@ from .api_helpers import (
     USCC_A,
     Aws,
     Client,
-    aws,  # noqa: F401
     catalogued,
     enterprise_body,
+    moto_aws,
     new_application,
     upload_ticket,
 )
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_aws(monkeypatch) as stack:
+        yield stack
+
 
 alice = Client("alice-sub")
 
@@ -108,7 +115,10 @@ def test_unknown_item_and_bad_uscc_are_reported_together(aws: Aws) -> None:
 def test_person_cannot_apply_for_an_enterprise_only_item(aws: Aws) -> None:
     reply = alice.post(
         "/applications",
-        body={"item_code": SMALL_ITEM, "applicant": {"kind": "person", "id_number": ID_PERSON, "name": "李四"}},
+        body={
+            "item_code": SMALL_ITEM,
+            "applicant": {"kind": "person", "id_number": ID_PERSON, "name": "李四"},
+        },
     )
     assert reply.status == 422
     assert [d["field"] for d in reply.body["details"]] == ["applicant.kind"]
@@ -118,7 +128,9 @@ def test_item_not_applicable_online_is_refused(aws: Aws, monkeypatch: pytest.Mon
     from onestop.http.context import application_service
 
     service = application_service()
-    offline = service.catalogue.item(SMALL_ITEM).model_copy(update={"online_depth": "II", "visits_required": 1})
+    offline = service.catalogue.item(SMALL_ITEM).model_copy(
+        update={"online_depth": "II", "visits_required": 1}
+    )
 
     class OfflineCatalogue:
         def item(self, code: str) -> Any:
@@ -206,7 +218,9 @@ def test_get_gives_a_download_link_for_the_normalised_pdf(aws: Aws) -> None:
     upload_id = catalogued(aws, alice, app["id"], "business_licence", "business_licence")
     key = f"catalogue/{app['id']}/business_licence/{upload_id}/material.pdf"
     aws.s3.put_object(Bucket=MATERIALS, Key=key, Body=b"%PDF-1.7")
-    aws.set_material(app["id"], "business_licence", upload_id, normalised={"bucket": MATERIALS, "key": key, "pages": 1})
+    aws.set_material(
+        app["id"], "business_licence", upload_id, normalised={"bucket": MATERIALS, "key": key, "pages": 1}
+    )
     [material] = alice.get(f"/applications/{app['id']}").body["materials"]
     assert material["pages"] == 1
     assert requests.get(material["download_url"], timeout=10).content == b"%PDF-1.7"
@@ -249,9 +263,15 @@ def test_upload_ticket_is_a_well_formed_presigned_post_that_lands_the_file(aws: 
     assert {"x-amz-meta-slot": "business_licence"} in conditions
     assert {"x-amz-meta-upload-id": upload_id} in conditions
     # the material record waits for the upload
-    stored = aws.table.get_item(Key={"PK": f"APP#{app['id']}", "SK": f"MAT#business_licence#{upload_id}"})["Item"]
+    stored = aws.table.get_item(Key={"PK": f"APP#{app['id']}", "SK": f"MAT#business_licence#{upload_id}"})[
+        "Item"
+    ]
     assert stored["status"] == "awaiting_upload"
-    assert stored["declared"] == {"filename": "../营业执照 副本.PDF", "content_type": "application/pdf", "size": 9}
+    assert stored["declared"] == {
+        "filename": "../营业执照 副本.PDF",
+        "content_type": "application/pdf",
+        "size": 9,
+    }
     # a real multipart POST (moto intercepts requests in-process) lands the object where the policy said
     posted = requests.post(
         ticket["url"],
@@ -262,15 +282,31 @@ def test_upload_ticket_is_a_well_formed_presigned_post_that_lands_the_file(aws: 
     assert posted.status_code in (200, 201, 204), posted.text
     head = aws.s3.head_object(Bucket=UPLOADS, Key=ticket["key"])
     assert head["ContentType"] == "application/pdf"
-    assert head["Metadata"] == {"application-id": app["id"], "slot": "business_licence", "upload-id": upload_id}
+    assert head["Metadata"] == {
+        "application-id": app["id"],
+        "slot": "business_licence",
+        "upload-id": upload_id,
+    }
 
 
 @pytest.mark.parametrize(
     ("slot", "upload", "status", "code", "field"),
     [
         ("no_such_slot", {}, 422, "unknown_material_slot", "slot"),
-        ("business_licence", {"content_type": "image/gif", "filename": "a.gif"}, 422, "invalid_upload", "content_type"),
-        ("business_licence", {"content_type": "application/pdf", "filename": "a.png"}, 422, "invalid_upload", "filename"),
+        (
+            "business_licence",
+            {"content_type": "image/gif", "filename": "a.gif"},
+            422,
+            "invalid_upload",
+            "content_type",
+        ),
+        (
+            "business_licence",
+            {"content_type": "application/pdf", "filename": "a.png"},
+            422,
+            "invalid_upload",
+            "filename",
+        ),
         ("business_licence", {"size": 10 * 1024 * 1024 + 1}, 413, "file_too_large", "size"),
         ("business_licence", {"size": 0}, 422, "validation_failed", "size"),
     ],
@@ -294,7 +330,9 @@ def test_too_many_uploads_for_a_slot_is_409_until_one_is_removed(aws: Aws) -> No
     second = upload_ticket(alice, app["id"], "business_licence")
     assert second.status == 409
     assert_bilingual_error(second.body, "too_many_uploads")
-    removed = alice.delete(f"/applications/{app['id']}/materials/business_licence/uploads/{first.body['upload_id']}")
+    removed = alice.delete(
+        f"/applications/{app['id']}/materials/business_licence/uploads/{first.body['upload_id']}"
+    )
     assert removed.status == 204
     assert upload_ticket(alice, app["id"], "business_licence").status == 201
     trail = alice.get(f"/applications/{app['id']}").body["audit_trail"]
@@ -365,7 +403,10 @@ def test_submit_complete_application(aws: Aws) -> None:
     assert reply.status == 200, reply.body
     assert reply.body["status"] == "submitted"
     assert reply.body["version"] == 2
-    assert reply.body["acceptance_due"]["working_days"] == load_catalogue().item(SMALL_ITEM).correction_notice_days
+    assert (
+        reply.body["acceptance_due"]["working_days"]
+        == load_catalogue().item(SMALL_ITEM).correction_notice_days
+    )
     stored = aws.table.get_item(Key={"PK": f"APP#{app['id']}", "SK": "META"})["Item"]
     assert stored["GSI1PK"] == "STATUS#submitted"
     assert not stored["GSI1SK"].startswith("9999")
@@ -397,3 +438,27 @@ def test_withdraw_once(aws: Aws) -> None:
     assert again.body["current"]["status"] == "withdrawn"
     trail = alice.get(f"/applications/{app['id']}").body["audit_trail"]
     assert trail[-1]["comment"] == "填错了事项"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "status"),
+    [
+        ("text/plain", "hello", 415),
+        ("multipart/form-data", '{"item_code": "x"}', 415),
+        ("application/json", "null", 400),
+    ],
+)
+def test_bodies_must_be_json_objects(aws: Aws, content_type: str, raw: str, status: int) -> None:
+    reply = alice.post("/applications", raw_body=raw, headers={"content-type": content_type})
+    assert reply.status == status
+    assert reply.body["message"]["zh"]
+    assert reply.body["message"]["en"]
+    assert items_in_table(aws) == []
+
+
+def test_withdraw_takes_no_body_or_an_object(aws: Aws) -> None:
+    first = new_application(alice)
+    assert alice.post(f"/applications/{first['id']}/withdraw").status == 200
+    second = new_application(alice)
+    assert alice.post(f"/applications/{second['id']}/withdraw", raw_body="[null]").status == 422
+    assert alice.post(f"/applications/{second['id']}/withdraw", body={}).status == 200

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
+import pytest
 from onestop.catalogue import load_catalogue
 
-from .api_helpers import BIG_ITEM, Aws, Client, aws  # noqa: F401
+from .api_helpers import BIG_ITEM, Aws, Client, moto_aws
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_aws(monkeypatch) as stack:
+        yield stack
+
 
 pytestmark = pytest.mark.usefixtures("aws")
 anonymous = Client(None)
@@ -129,3 +137,18 @@ def test_unknown_route_is_404_with_zh_and_en() -> None:
 def test_catalogue_needs_no_table(aws: Aws) -> None:
     aws.table.delete()
     assert anonymous.get("/items").status == 200
+
+
+def test_known_route_with_another_method_is_405_with_allow() -> None:
+    reply = anonymous.request("PUT", "/items")
+    assert reply.status == 405
+    assert reply.headers["allow"] == "GET, OPTIONS"
+    assert reply.body["message"]["zh"]
+    assert reply.body["message"]["en"]
+
+
+def test_unknown_query_parameter_is_422_not_ignored() -> None:
+    reply = anonymous.get("/items", query={"categry": "public_service"})
+    assert reply.status == 422
+    assert reply.body["code"] == "unknown_query_parameter"
+    assert [d["field"] for d in reply.body["details"]] == ["categry"]

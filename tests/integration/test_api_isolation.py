@@ -3,9 +3,18 @@ anonymous callers only the catalogue (401, in zh and en)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from .api_helpers import USCC_B, Aws, Client, aws, new_application, upload_ticket  # noqa: F401
+from .api_helpers import USCC_B, Aws, Client, moto_aws, new_application, upload_ticket
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_aws(monkeypatch) as stack:
+        yield stack
+
 
 alice = Client("alice-sub")
 bob = Client("bob-sub")
@@ -84,7 +93,9 @@ def test_applicants_get_403_on_reviewer_routes(aws: Aws) -> None:
         ("POST", f"/applications/{'a' * 32}/decision", {"action": "approve"}),
     ],
 )
-def test_anonymous_gets_401_everywhere_but_the_catalogue(aws: Aws, method: str, path: str, body: object) -> None:
+def test_anonymous_gets_401_everywhere_but_the_catalogue(
+    aws: Aws, method: str, path: str, body: object
+) -> None:
     reply = anonymous.request(method, path, body=body)
     assert reply.status == 401
     assert reply.body["code"] == "authentication_required"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-
 from onestop.applications.clock import WorkingDayClock
 from onestop.applications.identity import principal_from_claims
 from onestop.applications.models import Application, ApplicationStatus, iso
@@ -27,11 +29,18 @@ from .api_helpers import (
     USCC_A,
     Aws,
     Client,
-    aws,  # noqa: F401
     catalogued,
     claims,
+    moto_aws,
     new_application,
 )
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_aws(monkeypatch) as stack:
+        yield stack
+
 
 alice = Client("alice-sub")
 reviewer = Client("reviewer-1", ("reviewer",))
@@ -65,6 +74,10 @@ def accepted(aws: Aws, when: datetime = T0) -> dict[str, Any]:
     reply = decide(app["id"], "accept")
     assert reply.status == 200, reply.body
     return dict(reply.body)
+
+
+def cursor_of(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
 
 
 def events_of(aws: Aws, detail_type: str) -> list[dict[str, Any]]:
@@ -109,9 +122,11 @@ def test_queue_pages_follow_the_same_order(aws: Aws) -> None:
         if not cursor:
             break
     assert seen == everything
-    bad = reviewer.get("/review/queue", query={"cursor": "garbage"})
-    assert bad.status == 422
-    assert bad.body["details"][0]["field"] == "cursor"
+    crafted = base64.urlsafe_b64encode(json.dumps({"submitted": 5, "accepted": None}).encode()).decode()
+    for cursor in ["garbage", crafted, cursor_of({"submitted": None})]:
+        bad = reviewer.get("/review/queue", query={"cursor": cursor})
+        assert bad.status == 422, cursor
+        assert bad.body["details"][0]["field"] == "cursor"
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -135,7 +150,13 @@ def test_accept_sets_the_deadline_from_the_promised_limit(aws: Aws) -> None:
 
 def test_correction_then_resubmission(aws: Aws) -> None:
     app = submitted(aws)
-    reasons = [{"zh": "营业执照复印件不清晰", "en": "The business licence copy is illegible", "slot": "business_licence"}]
+    reasons = [
+        {
+            "zh": "营业执照复印件不清晰",
+            "en": "The business licence copy is illegible",
+            "slot": "business_licence",
+        }
+    ]
     reply = decide(app["id"], "request_correction", reasons=reasons)
     assert reply.status == 200
     assert reply.body["status"] == "correction_requested"

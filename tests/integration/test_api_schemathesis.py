@@ -22,7 +22,14 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .api_helpers import Aws, Client, LambdaContext, aws, claims, new_application  # noqa: F401
+from .api_helpers import Aws, Client, LambdaContext, claims, moto_aws, new_application
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with moto_aws(monkeypatch) as stack:
+        yield stack
+
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
@@ -31,7 +38,7 @@ def _claims_from_header(value: str) -> dict[str, str] | None:
     # Stands in for the authorizer's verification: "Bearer test:<sub>:<groups>".
     if not value.startswith("Bearer test:"):
         return None
-    _, sub, groups = (value[len("Bearer ") :].split(":", 2) + [""])[:3]
+    _, sub, groups = [*value[len("Bearer ") :].split(":", 2), ""][:3]
     return claims(sub, tuple(g for g in groups.split(",") if g)) if sub else None
 
 
@@ -109,13 +116,20 @@ def live_application(aws: Aws) -> Iterator[str]:
     _state.clear()
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
-def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case, live_application: str) -> None:
+def test_no_server_errors_and_responses_match_the_schema(
+    case: schemathesis.Case, live_application: str
+) -> None:
     params = case.path_parameters or {}
     # Only well-formed ids are replaced: malformed ones are schemathesis' negative cases.
     if re.fullmatch(r"[0-9a-f]{32}", str(params.get("application_id", ""))):

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from onestop.aws.material_repository import DynamoMaterialRepository
+from onestop.settings import reset_settings
 
 from functions.ingest import app
 from infra.redrive import redrive
-from onestop.aws.material_repository import DynamoMaterialRepository
-from tests.integration.ingest_stack import DLQ, MATERIALS, QUEUE, Context, Stack, stack  # noqa: F401
+from tests.integration.ingest_stack import DLQ, MATERIALS, QUEUE, Context, Stack, open_stack
 from tests.materials_specimens import LICENCE_USCC, SPECIMENS, jpeg_bytes, text_pdf_bytes
 
 pytestmark = [pytest.mark.timeout(180)]
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    yield from open_stack(monkeypatch)
+
 
 APP_ID = "A20240001"
 
@@ -22,7 +30,9 @@ def _licence_pdf() -> bytes:
     return text_pdf_bytes(list(SPECIMENS["business_licence"]().lines))
 
 
-def _deliver(stack: Stack, body: dict[str, Any], receive_count: int = 1, message_id: str | None = None) -> dict:
+def _deliver(
+    stack: Stack, body: dict[str, Any], receive_count: int = 1, message_id: str | None = None
+) -> dict:
     reply: dict = app.lambda_handler(stack.sqs_event(body, receive_count, message_id), Context())
     return reply
 
@@ -96,14 +106,17 @@ def test_rejected_upload_is_recorded_with_reason_and_event(stack: Stack) -> None
     (item,) = stack.materials_of(APP_ID)
     assert item["status"] == "rejected"
     assert item["reason"]["code"] == "unsupported_type"
-    assert item["reason"]["zh"] and item["reason"]["en"]
+    assert item["reason"]["zh"]
+    assert item["reason"]["en"]
     assert "normalised" not in item
     events = stack.events()
     assert [e["detail-type"] for e in events] == ["MaterialRejected"]
     assert events[0]["detail"]["reason"]["code"] == "unsupported_type"
 
 
-def test_oversized_object_rejected_from_head_without_download(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oversized_object_rejected_from_head_without_download(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from onestop.aws.s3 import S3BlobStore
 
     def no_get(*args: Any, **kwargs: Any) -> Any:
@@ -111,10 +124,7 @@ def test_oversized_object_rejected_from_head_without_download(stack: Stack, monk
 
     monkeypatch.setattr(S3BlobStore, "get", no_get)
     monkeypatch.setenv("UPLOAD_MAX_BYTES", "1000")
-    from onestop.materials import service
-
-    monkeypatch.setattr(service, "DEFAULT_LIMITS", service.Limits(max_bytes=1000))
-    monkeypatch.setattr(service.ingest_object, "__kwdefaults__", {**service.ingest_object.__kwdefaults__, "limits": service.Limits(max_bytes=1000)})
+    reset_settings()
     key = f"uploads/{APP_ID}/business_licence/U5/big.pdf"
     put = stack.upload(key, b"%PDF-1.7\n" + b"0" * 5000, "application/pdf")
     _deliver(stack, stack.s3_event(key, put["version_id"], put["etag"], put["size"]))
@@ -133,10 +143,13 @@ def test_vanished_object_fails_then_marks_material_failed_on_last_receive(stack:
     (item,) = stack.materials_of(APP_ID)
     assert item["status"] == "failed"
     assert item["reason"]["code"] == "processing_failed"
-    assert "m-1" in item["reason"]["en"] and "m-1" in item["reason"]["zh"]
+    assert "m-1" in item["reason"]["en"]
+    assert "m-1" in item["reason"]["zh"]
 
 
-def test_repository_error_is_retried_and_poison_ends_failed(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repository_error_is_retried_and_poison_ends_failed(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(self: Any, ref: Any, result: Any) -> bool:
         raise RuntimeError("DynamoDB is having a bad day")
 
@@ -155,14 +168,20 @@ def test_repository_error_is_retried_and_poison_ends_failed(stack: Stack, monkey
     assert stack.events() == []
 
 
-def test_real_queue_poison_goes_to_dlq_and_redrive_replays_it(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_queue_poison_goes_to_dlq_and_redrive_replays_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = f"uploads/{APP_ID}/business_licence/U8/licence.pdf"
     put = stack.upload(key, _licence_pdf(), "application/pdf")
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(stack.s3_event(key, put["version_id"], put["etag"], put["size"])))
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=json.dumps(stack.s3_event(key, put["version_id"], put["etag"], put["size"])),
+    )
 
     def broken(self: Any, ref: Any, result: Any) -> bool:
         raise RuntimeError("transient")
 
+    working = DynamoMaterialRepository.complete
     monkeypatch.setattr(DynamoMaterialRepository, "complete", broken)
     # Lambda's poller: receive, invoke, delete what succeeded; failures become visible again.
     for _ in range(5):
@@ -176,18 +195,38 @@ def test_real_queue_poison_goes_to_dlq_and_redrive_replays_it(stack: Stack, monk
         for message in messages:
             if message["MessageId"] not in failed:
                 stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    dlq = stack.sqs.get_queue_attributes(QueueUrl=stack.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    dlq = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
     assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "1"
     (item,) = stack.materials_of(APP_ID)
     assert item["status"] == "failed"
 
     # The fault is fixed; ops redrive the DLQ and the material is processed.
-    monkeypatch.undo()
+    monkeypatch.setattr(DynamoMaterialRepository, "complete", working)
     result = redrive(QUEUE, sqs=stack.sqs)
-    assert result.moved == 1 and result.dlq_url.endswith(DLQ)
+    assert result.moved == 1
+    assert result.dlq_url.endswith(DLQ)
     messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"]).get("Messages", [])
     assert len(messages) == 1
     assert app.lambda_handler(stack.sqs_event_from(messages), Context()) == {"batchItemFailures": []}
     (item,) = stack.materials_of(APP_ID)
     assert item["status"] == "catalogued"
     assert "reason" not in item
+
+
+def test_redrive_command_line(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.redrive import main
+
+    for n in range(3):
+        stack.sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=json.dumps({"n": n}))
+    assert main(["--queue", QUEUE, "--dry-run"]) == 0
+    assert "would move 3 message(s)" in capsys.readouterr().out
+    assert main(["--queue", QUEUE, "--dlq", DLQ, "--max", "2"]) == 0
+    assert "moved 2 message(s)" in capsys.readouterr().out
+    depth = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    moved = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["n"] for m in moved) in ([0, 1], [0, 2], [1, 2])

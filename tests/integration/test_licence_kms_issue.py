@@ -258,7 +258,8 @@ def test_local_stack_hook(cloud: Cloud, tmp_path: Path) -> None:
             self.state_dir = tmp_path / "state"
 
         def client(self, service: str) -> Any:
-            return boto3.client(service)
+            factory: Any = boto3.client
+            return factory(service)
 
         def environment_for_clients(self) -> dict[str, str]:
             return {"PKI_PREFIX": "pki/", "BUREAU_NAME_ZH": BUREAU.name_zh, "BUREAU_USCC": BUREAU.uscc}

@@ -4,7 +4,9 @@ atomic supersede, illegal transitions as 409s carrying the current status, the h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -41,7 +43,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoLicenceRegistry]
     reset_clients()
 
 
-def _record(licence_id: str, application_id: str = "app-1", **changes: object) -> LicenceRecord:
+def _record(licence_id: str, application_id: str = "app-1", **changes: Any) -> LicenceRecord:
     meta = LicenceMetadata(
         licence_id=licence_id,
         number="440300-1",
@@ -66,7 +68,7 @@ def _record(licence_id: str, application_id: str = "app-1", **changes: object) -
     )
     entry = AuditEntry(AT, "onestop:issue", Action.RESERVE, None, LicenceStatus.ISSUING, "approved")
     base = LicenceRecord(metadata=meta, status=LicenceStatus.ISSUING, reserved_at=AT, history=(entry,))
-    return LicenceRecord(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def _issue_entry(at: datetime = AT) -> AuditEntry:
@@ -74,11 +76,19 @@ def _issue_entry(at: datetime = AT) -> AuditEntry:
 
 
 def _complete(
-    registry: DynamoLicenceRegistry, licence_id: str, at: datetime = AT + timedelta(seconds=1), **kw: object
+    registry: DynamoLicenceRegistry,
+    licence_id: str,
+    at: datetime = AT + timedelta(seconds=1),
+    supersede: tuple[str, AuditEntry] | None = None,
 ) -> LicenceRecord:
     return registry.complete(
-        licence_id, pdf=PDF, seal_cert_sha256="cd" * 32, issued_at=at, entry=_issue_entry(at), **kw
-    )  # type: ignore[arg-type]
+        licence_id,
+        pdf=PDF,
+        seal_cert_sha256="cd" * 32,
+        issued_at=at,
+        entry=_issue_entry(at),
+        supersede=supersede,
+    )
 
 
 def test_counter_is_per_year_and_atomic(registry: DynamoLicenceRegistry) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from onestop.applications.completeness import check_completeness, notice
-from onestop.applications.models import Applicant, Material, MaterialStatus
+from onestop.applications.models import Applicant, Classification, Declared, Material, MaterialStatus
 from onestop.catalogue import ServiceItem, load_catalogue
 from onestop.errors import Reason
 from onestop.identifiers.uscc import compose_uscc
@@ -29,7 +28,7 @@ def material(slot: str, status: MaterialStatus, n: int = 0, **extra: Any) -> Mat
         slot=slot,
         upload_id=f"{n:032x}",
         status=status,
-        declared={"filename": f"{slot}-{n}.pdf", "content_type": "application/pdf", "size": 100},
+        declared=Declared(filename=f"{slot}-{n}.pdf", content_type="application/pdf", size=100),
         **extra,
     )
 
@@ -40,7 +39,7 @@ def good(item: ServiceItem, slot: str, n: int = 0, fields: dict[str, str] | None
         slot,
         MaterialStatus.CATALOGUED,
         n,
-        classification={"material_type": req.material_type, "confidence": 0.95},
+        classification=Classification(material_type=req.material_type, confidence=0.95),
         fields=fields or {},
     )
 
@@ -82,7 +81,7 @@ def test_every_kind_of_problem_is_reported_in_one_pass(big_item: ServiceItem) ->
     by_slot["articles_of_association"] = material(
         "articles_of_association",
         MaterialStatus.CATALOGUED,
-        classification={"material_type": "resident_id_card", "confidence": 0.9},
+        classification=Classification(material_type="resident_id_card", confidence=0.9),
     )
     # someone else's business licence
     by_slot["business_licence"] = good(big_item, "business_licence", fields={"uscc": OTHER_USCC})

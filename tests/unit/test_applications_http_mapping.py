@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import pytest
-
 from onestop.applications.service import sanitise_filename
 from onestop.errors import Conflict, InvalidInput, Reason
 from onestop.http.errors import domain_error_response, validation_reasons
@@ -39,7 +38,7 @@ def test_sanitised_names_never_leave_their_folder() -> None:
 
 
 def test_validation_errors_become_field_level_messages() -> None:
-    errors = [
+    errors: list[dict[str, Any]] = [
         {"type": "missing", "loc": ("body", "applicant", "enterprise", "uscc"), "msg": "Field required"},
         {"type": "string_too_long", "loc": ("body", "item_code"), "ctx": {"max_length": 100}},
         {"type": "less_than_equal", "loc": ("query", "limit"), "ctx": {"le": 100}},
@@ -48,13 +47,19 @@ def test_validation_errors_become_field_level_messages() -> None:
         {"type": "something_new", "loc": ("body",)},
     ]
     reasons = validation_reasons(errors)
-    assert [r.field for r in reasons] == ["applicant.uscc", "item_code", "limit", "colour", "reasons[0].zh", "body"]
+    assert [r.field for r in reasons] == [
+        "applicant.uscc",
+        "item_code",
+        "limit",
+        "colour",
+        "reasons[0].zh",
+        "body",
+    ]
     assert reasons[1].zh.endswith("不能超过 100 个字符。")
     assert reasons[1].en.endswith("At most 100 characters.")
     assert "100" in reasons[2].en
     for r in reasons:
-        assert r.zh
-        assert r.en
+        assert r.field is not None
         assert r.field in r.zh
         assert r.field in r.en
 
@@ -64,13 +69,15 @@ def test_domain_errors_keep_status_and_carry_both_languages() -> None:
         InvalidInput("bad", "错", "wrong", [Reason("x", "甲", "a", "applicant.uscc")])
     )
     assert response.status_code == 422
-    body = response.body if isinstance(response.body, dict) else json.loads(response.body)
-    assert body == {
+    assert response.body == {
         "code": "bad",
         "message": {"zh": "错", "en": "wrong"},
         "details": [{"code": "x", "zh": "甲", "en": "a", "field": "applicant.uscc"}],
     }
-    conflict = domain_error_response(Conflict("c", "冲突", "conflict", extra={"current": {"status": "approved"}}))
+    conflict = domain_error_response(
+        Conflict("c", "冲突", "conflict", extra={"current": {"status": "approved"}})
+    )
     assert conflict.status_code == 409
+    assert isinstance(conflict.body, dict)
     assert conflict.body["current"] == {"status": "approved"}
     assert conflict.body["details"] == []

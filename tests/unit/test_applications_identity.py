@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from onestop.applications.identity import (
     Principal,
     Role,
@@ -28,7 +27,9 @@ from onestop.errors import Forbidden, Unauthorized
         ("", ()),
     ],
 )
-def test_groups_are_parsed_from_every_shape_the_authorizer_uses(claim: object, expected: tuple[str, ...]) -> None:
+def test_groups_are_parsed_from_every_shape_the_authorizer_uses(
+    claim: object, expected: tuple[str, ...]
+) -> None:
     assert parse_groups(claim) == expected
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from onestop.applications.models import ApplicationStatus as S
 from onestop.applications.state import (
     REVIEWER_ACTIONS,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from onestop.errors import Conflict, InvalidInput
 from onestop.identifiers.licence_id import parse_licence_id
-from onestop.licences.issuance import LicenceType, issue_licence, pdf_key
+from onestop.licences.issuance import ApprovalFacts, LicenceType, issue_licence, pdf_key
 from onestop.licences.lifecycle import get_licence
-from onestop.licences.models import HolderKind, LicenceStatus
+from onestop.licences.models import HolderKind, LicenceRecord, LicenceStatus
 from onestop.licences.pki import DevPki, cert_pem, make_dev_pki, sha256_fingerprint, to_asn1
 from onestop.licences.signers import LocalKeySigner
 
@@ -45,7 +47,9 @@ class Ports:
         self.publisher = RecordingPublisher()
         self.signer = LocalKeySigner.from_dev_pki(pki)
 
-    def issue(self, facts=None, licence_type=OIL_LICENCE, **kw):  # type: ignore[no-untyped-def]
+    def issue(
+        self, facts: ApprovalFacts | None = None, licence_type: LicenceType = OIL_LICENCE, **kw: Any
+    ) -> LicenceRecord:
         return issue_licence(
             facts or approval(),
             licence_type=licence_type,
@@ -180,15 +184,11 @@ def test_crash_before_publishing_publishes_on_retry(ports: Ports) -> None:
     assert ports.store.puts == 1
 
 
-def test_a_concurrent_winner_is_returned(ports: Ports) -> None:
+def test_a_concurrent_winner_is_returned(ports: Ports, monkeypatch: pytest.MonkeyPatch) -> None:
     winner = ports.issue()
     # a second worker that read "no claim yet" before the winner reserved
-    original = ports.registry.licence_for_application
-    ports.registry.licence_for_application = lambda _app: None  # type: ignore[method-assign]
-    try:
-        loser = ports.issue()
-    finally:
-        ports.registry.licence_for_application = original  # type: ignore[method-assign]
+    monkeypatch.setattr(ports.registry, "licence_for_application", lambda _app: None)
+    loser = ports.issue()
     assert loser.licence_id == winner.licence_id
     assert ports.store.puts == 1
 
@@ -237,3 +237,20 @@ def test_new_version_without_a_current_licence_is_a_conflict(ports: Ports) -> No
     with pytest.raises(Conflict) as err:
         ports.issue(licence_type=replace(OIL_LICENCE, issues="new_version"))
     assert err.value.code == "licence_predecessor_missing"
+
+
+def test_the_licence_is_dated_by_the_approval_not_by_a_late_retry(ports: Ports) -> None:
+    late = datetime(2025, 3, 20, 1, 0, tzinfo=UTC)
+    record = issue_licence(
+        approval(approved_at=datetime(2025, 3, 13, 17, 0, tzinfo=UTC)),  # 14 March, 01:00 in Beijing
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=ports.registry,
+        store=ports.store,
+        signer=ports.signer,
+        publisher=ports.publisher,
+        now=late,
+    )
+    assert record.metadata.issue_date.isoformat() == "2025-03-14"
+    assert record.metadata.valid_from.isoformat() == "2025-03-14"
+    assert record.issued_at == late

@@ -4,7 +4,9 @@ change issue a new sealed version and supersede the old one atomically."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from onestop.errors import Conflict, InvalidInput, NotFound
@@ -70,10 +72,10 @@ class World:
     def lid(self) -> str:
         return self.licence.licence_id
 
-    def status(self, **kw):  # type: ignore[no-untyped-def]
+    def status(self, **kw: Any) -> dict[str, Any]:
         return {"registry": self.registry, "publisher": self.publisher, "now": LATER, **kw}
 
-    def version(self, **kw):  # type: ignore[no-untyped-def]
+    def version(self, **kw: Any) -> dict[str, Any]:
         base = {
             "issuer": ISSUER,
             "registry": self.registry,
@@ -120,7 +122,7 @@ def test_suspend_then_reinstate_with_audit(world: World) -> None:
         (withdraw_licence, LicenceStatus.WITHDRAWN),
     ],
 )
-def test_terminal_changes(world: World, change, status: LicenceStatus) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_changes(world: World, change: Callable[..., LicenceRecord], status: LicenceStatus) -> None:
     record = change(world.lid, actor="admin-zhao", reason="依法处理", reason_code="law", **world.status())
     assert record.status is status
     assert record.history[-1].reason_code == "law"

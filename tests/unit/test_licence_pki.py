@@ -14,7 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from onestop.licences.issuance import issue_licence
+from onestop.licences.models import LicenceRecord
 from onestop.licences.pki import (
+    DevPki,
     build_root_ca,
     cert_pem,
     issue_seal_certificate,
@@ -147,7 +149,7 @@ def test_seal_from_another_root_is_refused_on_publish() -> None:
         )
 
 
-def _issue(pki, store, registry, app_id):  # type: ignore[no-untyped-def]
+def _issue(pki: DevPki, store: MemoryBlobStore, registry: MemoryRegistry, app_id: str) -> LicenceRecord:
     return issue_licence(
         approval(app_id),
         licence_type=OIL_LICENCE,
@@ -192,9 +194,11 @@ def test_rotation_keeps_old_licences_valid() -> None:
     assert len(trust.roots) == 2
     assert len(trust.seals) == 3
     assert trust.current_seal().sha256 == sha256_fingerprint(new_root.seal_cert)
+    assert old_licence.seal_cert_sha256 is not None
     assert trust.seal_by_sha256(old_licence.seal_cert_sha256) is not None
     new_licence = _issue(new_root, store, registry, "app-new")
     for licence in (old_licence, new_licence):
+        assert licence.pdf is not None
         body = store.get(licence.pdf.key).body
         status = pyhanko_status(body, list(trust.roots))
         assert_pyhanko_trusted(status)
@@ -208,6 +212,7 @@ def test_validation_context_can_validate_as_of_issue_time() -> None:
     publish(store, "pki/", root_cert=pki.root_cert, seal_cert=pki.seal_cert, kms_key_id="k", kms_key_arn=None)
     trust = load_trust(store, "pki/")
     licence = _issue(pki, store, MemoryRegistry(), "app-1")
+    assert licence.pdf is not None
     body = store.get(licence.pdf.key).body
     sig = PdfFileReader(io.BytesIO(body)).embedded_signatures[0]
     ten_years_on = datetime.now(UTC) + timedelta(days=3650)  # the seal certificate has expired by then

@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pypdfium2
 import pytest
-from fontTools.ttLib import TTFont
 from onestop.identifiers.licence_id import make_licence_id
 from onestop.licences.models import HolderKind, LicenceMetadata
 from onestop.licences.render import FONT_FILE, render_licence
 from pypdf import PdfReader
+from reportlab.pdfbase.ttfonts import TTFontFile
 
 from tests.unit.test_licence_support import BUREAU_USCC, HOLDER_USCC, PERSON_ID, TYPE_CODE, require_tool
 
@@ -156,11 +156,11 @@ def test_person_holder_and_long_term_validity() -> None:
 
 def test_shipped_font_is_small_and_covers_gb2312_level_1_and_the_catalogue() -> None:
     font_file = resources.files("onestop.licences").joinpath("fonts", FONT_FILE)
-    data = font_file.read_bytes()
-    assert len(data) < 5 * 1024 * 1024
-    font = TTFont(io.BytesIO(data))
-    assert "glyf" in font  # TrueType outlines: reportlab cannot embed CFF
-    cmap = font.getBestCmap()
+    with resources.as_file(font_file) as path:
+        assert path.stat().st_size < 5 * 1024 * 1024
+        font = TTFontFile(str(path))
+    assert "glyf" in font.table  # TrueType outlines: reportlab cannot embed CFF
+    cmap = font.charToGlyph
     # GB 2312 level 1: rows 16-55; row 55 ends at D7F9
     level1 = {
         bytes([hi, lo]).decode("gb2312")
@@ -176,3 +176,15 @@ def test_shipped_font_is_small_and_covers_gb2312_level_1_and_the_catalogue() -> 
     names = "".join(item.name_zh + (item.licence.name_zh if item.licence else "") for item in catalogue.items)
     missing = {c for c in names if not c.isascii() and ord(c) not in cmap}
     assert not missing, f"re-run infra/fonts/make_subset.py: {''.join(sorted(missing))}"
+
+
+def test_too_many_item_lines_are_left_off_and_reported_never_the_essentials() -> None:
+    extra = tuple((f"附加事项{i}", "深圳市南山区深南大道9999号" * 3) for i in range(8))
+    out = render_licence(_meta(extra=extra), verify_url=VERIFY_URL)
+    assert out.omitted_rows
+    assert set(out.omitted_rows) <= {label for label, _ in extra}
+    text = _pdftotext(out.pdf)
+    for needle in ("有效期限", "颁发机构", "颁发日期", "Version 001", "附加事项0"):
+        assert needle in text
+    for label in out.omitted_rows:
+        assert label not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -192,7 +193,9 @@ def _text_overlay_with_pypdf(sealed: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("tamper", [_text_overlay_with_pyhanko, _text_overlay_with_pypdf])
-def test_incremental_update_that_alters_the_text_is_caught(pki: DevPki, sealed: SealedPdf, tamper) -> None:  # type: ignore[no-untyped-def]
+def test_incremental_update_that_alters_the_text_is_caught(
+    pki: DevPki, sealed: SealedPdf, tamper: Callable[[bytes], bytes]
+) -> None:
     forged = tamper(sealed.pdf)
     assert forged.startswith(sealed.pdf)  # an incremental update: the signed bytes are untouched
     status = pyhanko_status(forged, [to_asn1(pki.root_cert)])

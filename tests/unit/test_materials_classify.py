@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
 from onestop.materials.classify import MATERIAL_TYPES, classify, mismatch_problem
 
-LICENCE = "营业执照\n统一社会信用代码 91440300MA5G7Q2K0X\n名称 深圳市示例科技有限公司\n法定代表人 张三\n成立日期 2019年03月15日"
-ID_CARD = "姓名 李小梅\n性别 女 民族 汉\n出生 1990年1月2日\n住址 广东省深圳市\n公民身份号码 440304199001020026"
+LICENCE = (
+    "营业执照\n统一社会信用代码 91440300MA5G7Q2K0X\n名称 深圳市示例科技有限公司\n"
+    "法定代表人 张三\n成立日期 2019年03月15日"
+)
+ID_CARD = (
+    "姓名 李小梅\n性别 女 民族 汉\n出生 1990年1月2日\n住址 广东省深圳市\n公民身份号码 440304199001020026"
+)
 
 
 @pytest.mark.parametrize(
@@ -29,7 +33,8 @@ def test_types_and_cues(text: str, code: str) -> None:
     assert result.material_type == code
     assert result.confidence >= 0.6
     assert result.cues, "the reason must name what matched"
-    assert result.cues[0] in result.reason_zh and result.cues[0] in result.reason_en
+    assert result.cues[0] in result.reason_zh
+    assert result.cues[0] in result.reason_en
     assert code in MATERIAL_TYPES
 
 
@@ -54,7 +59,8 @@ def test_mismatch_reason_says_what_it_looks_like_and_where_it_went() -> None:
     reason = mismatch_problem("resident_id_card", "business_licence")
     assert reason.code == "material_type_mismatch"
     assert "looks like a resident ID card, uploaded as the business licence" in reason.en
-    assert "居民身份证" in reason.zh and "营业执照" in reason.zh
+    assert "居民身份证" in reason.zh
+    assert "营业执照" in reason.zh
 
 
 def test_ambiguous_text_has_lower_confidence_than_clear_text() -> None:

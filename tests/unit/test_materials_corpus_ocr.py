@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from onestop.materials.images import load_image
 from onestop.materials.limits import Limits
 from onestop.materials.ocr import OcrEngine, OcrLine, get_rapid_engine
@@ -35,7 +34,11 @@ def char_accuracy(got: str, want: str) -> float:
 
 
 def _labels(corpus: Path) -> dict[str, dict[str, Any]]:
-    rows = [json.loads(line) for line in (corpus / IMAGES / "labels.jsonl").read_text("utf-8").splitlines() if line]
+    rows = [
+        json.loads(line)
+        for line in (corpus / IMAGES / "labels.jsonl").read_text("utf-8").splitlines()
+        if line
+    ]
     return {row["file"]: row for row in rows}
 
 
@@ -112,13 +115,16 @@ def test_empty_black_has_no_text_and_is_rejected(corpus: Path, engine: OcrEngine
     outcome = process_upload((corpus / IMAGES / "rapidocr_empty_black.jpg").read_bytes(), engine=engine)
     assert outcome.status == "rejected"
     assert outcome.reason.code == "not_a_document"
-    assert outcome.reason.zh and outcome.reason.en
+    assert outcome.reason.zh
+    assert outcome.reason.en
 
 
 @pytest.mark.timeout(120)
 def test_book_photo_full_text(corpus: Path, engine: OcrEngine, labels: dict) -> None:
     lines = _ocr(corpus, engine, "chineseocr_book_photo.jpeg")
-    assert char_accuracy("".join(ln.text for ln in lines), labels["chineseocr_book_photo.jpeg"]["text"]) > 0.95
+    assert (
+        char_accuracy("".join(ln.text for ln in lines), labels["chineseocr_book_photo.jpeg"]["text"]) > 0.95
+    )
 
 
 @pytest.mark.timeout(120)
@@ -131,7 +137,9 @@ def test_book_photo_full_text(corpus: Path, engine: OcrEngine, labels: dict) -> 
         ("invoice_vat_machine_photo_is_jpeg.png", 0.85),
     ],
 )
-def test_hand_transcribed_key_fields(corpus: Path, engine: OcrEngine, labels: dict, name: str, min_share: float) -> None:
+def test_hand_transcribed_key_fields(
+    corpus: Path, engine: OcrEngine, labels: dict, name: str, min_share: float
+) -> None:
     fields = labels[name]["fields"]
     text = norm("".join(ln.text for ln in _ocr(corpus, engine, name)))
     found = [key for key, value in fields.items() if norm(value) in text]
@@ -144,8 +152,11 @@ def test_id_card_specimen_upside_down_fields_and_flags(corpus: Path, engine: Ocr
     gt = labels[name]["fields"]
     lines = _ocr(corpus, engine, name)
     assert norm(lines[0].text).startswith("姓名")  # read in upright order although stored upside down
-    outcome = process_upload((corpus / IMAGES / name).read_bytes(), expected_material_type="resident_id_card", engine=engine)
-    assert outcome.classification is not None and outcome.classification.material_type == "resident_id_card"
+    outcome = process_upload(
+        (corpus / IMAGES / name).read_bytes(), expected_material_type="resident_id_card", engine=engine
+    )
+    assert outcome.classification is not None
+    assert outcome.classification.material_type == "resident_id_card"
     assert outcome.fields["person_name"] == gt["姓名"]
     assert outcome.fields["sex"] == gt["性别"]
     assert outcome.fields["ethnicity"] == gt["民族"]
@@ -163,7 +174,9 @@ def test_pipeline_applies_exif_and_transparency(corpus: Path, engine: OcrEngine)
         ("rapidocr_img_exif_orientation.jpg", "exif_orientation_applied"),
         ("rapidocr_black_font_transparent.png", "transparency_flattened"),
     ):
-        outcome = process_upload((corpus / IMAGES / name).read_bytes(), expected_material_type="other", engine=engine)
+        outcome = process_upload(
+            (corpus / IMAGES / name).read_bytes(), expected_material_type="other", engine=engine
+        )
         assert norm(outcome.text) == norm("我是中国人"), name
         assert note in [n.code for n in outcome.notes]
         assert outcome.status == "catalogued"  # readable text, slot expects "other"

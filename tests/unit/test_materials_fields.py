@@ -52,7 +52,9 @@ def test_bad_uscc_check_is_a_problem_and_the_value_is_kept() -> None:
     assert result.values["uscc"] == wrong
     assert "uscc_check_char" in _codes(result)
     problem = next(p for p in result.problems if p.code == "uscc_check_char")
-    assert problem.field == "uscc" and problem.zh and problem.en
+    assert problem.field == "uscc"
+    assert problem.zh
+    assert problem.en
 
 
 def test_licence_uscc_must_be_the_applicants() -> None:
@@ -67,8 +69,10 @@ def test_licence_uscc_must_be_the_applicants() -> None:
 
 def test_id_card_specimen_fails_checksum_and_birth_date() -> None:
     # As OCR reads the chineseocr ID specimen (MIT): number 430512198908131367, 出生 2013-05-06.
-    lines = ["姓名代用名", "性别男", "民族汉", "出生2013年05月06日", "住址", "湖南省长沙市开福区巡道街", "幸福小区居民组",
-             "公民身份证号码", "430512198908131367"]  # fmt: skip
+    lines = [
+        *("姓名代用名", "性别男", "民族汉", "出生2013年05月06日", "住址"),
+        *("湖南省长沙市开福区巡道街", "幸福小区居民组", "公民身份证号码", "430512198908131367"),
+    ]
     result = extract_fields("resident_id_card", lines)
     assert result.values == {
         "person_name": "代用名",
@@ -89,7 +93,8 @@ def test_valid_id_card_same_row_labels_and_validity() -> None:
     person = Applicant(kind="person", code=PERSON, name="李小梅")
     result = extract_fields("resident_id_card", lines, person, today=date(2024, 1, 1))
     assert result.problems == ()
-    assert result.values["sex"] == "女" and result.values["ethnicity"] == "汉"
+    assert result.values["sex"] == "女"
+    assert result.values["ethnicity"] == "汉"
     assert result.values["birth_date"] == "1990-01-02"
     assert result.values["issuing_authority"] == "深圳市公安局福田分局"
     assert (result.values["valid_from"], result.values["valid_until"]) == ("2015-06-25", "2035-06-25")
@@ -111,7 +116,12 @@ def test_application_form_fields() -> None:
 
 
 def test_lease_fields() -> None:
-    lines = ["房屋租赁合同", "出租方（甲方）：王五", "承租方（乙方）：示例公司", "租赁期限：2024年1月1日至2026年12月31日"]
+    lines = [
+        "房屋租赁合同",
+        "出租方（甲方）：王五",
+        "承租方（乙方）：示例公司",
+        "租赁期限：2024年1月1日至2026年12月31日",
+    ]
     result = extract_fields("site_certificate", lines)
     assert result.values["lessee"] == "示例公司"
     assert result.values["lessor"] == "王五"

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from onestop.materials.images import ImageRejected, load_image
 from onestop.materials.limits import Limits, pixel_limit
+from PIL import Image
 
 LIMITS = Limits()
 
@@ -27,7 +26,12 @@ def _png_declaring(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.timeout(30)
@@ -36,7 +40,8 @@ def test_corpus_bombs_rejected_without_decoding(corpus: Path, name: str) -> None
     with pytest.raises(ImageRejected) as info:
         load_image((corpus / "04_tricky_images" / name).read_bytes(), LIMITS)
     assert info.value.reason.code == "image_too_large"
-    assert info.value.reason.zh and info.value.reason.en
+    assert info.value.reason.zh
+    assert info.value.reason.en
 
 
 @pytest.mark.timeout(30)
@@ -73,7 +78,7 @@ def test_pixel_limit_context_restores_global_and_errors_on_warning() -> None:
         # 15,000 pixels: Pillow only warns (it raises above 20,000); inside the context that is an error.
         with pytest.raises(Image.DecompressionBombWarning):
             Image.open(io.BytesIO(_png_declaring(150, 100)))
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,14 @@ import io
 from pathlib import Path
 
 import pypdfium2
-from PIL import Image
-from pypdf import PdfReader
-
 from onestop.errors import Reason
 from onestop.materials.images import load_image
 from onestop.materials.limits import Limits
 from onestop.materials.normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer
 from onestop.materials.ocr import OcrLine
 from onestop.materials.sniff import sniff
+from PIL import Image
+from pypdf import PdfReader
 
 
 def _jpeg(size: tuple[int, int] = (400, 200)) -> bytes:
@@ -65,11 +64,15 @@ def test_invisible_text_layer_is_extractable_and_placed_on_the_line() -> None:
     data = _jpeg((800, 400))
     loaded = load_image(data, Limits())
     pdf, _ = image_to_pdf(data, sniff(data), loaded)
-    line = OcrLine("统一社会信用代码 91440300", ((100.0, 100.0), (700.0, 100.0), (700.0, 150.0), (100.0, 150.0)), 0.99)
+    line = OcrLine(
+        "统一社会信用代码 91440300", ((100.0, 100.0), (700.0, 100.0), (700.0, 150.0), (100.0, 150.0)), 0.99
+    )
     upside = OcrLine("倒置文字", ((700.0, 350.0), (300.0, 350.0), (300.0, 300.0), (700.0, 300.0)), 0.99)
     stamped = stamp_text_layer(pdf, {0: PageText(800, 400, (line, upside))})
     text = PdfReader(io.BytesIO(stamped)).pages[0].extract_text()
-    assert "统一社会信用代码" in text and "91440300" in text and "倒置文字" in text
+    assert "统一社会信用代码" in text
+    assert "91440300" in text
+    assert "倒置文字" in text
     # pdfium agrees on where the characters are: the first one starts near x=100 px of 800.
     page = pypdfium2.PdfDocument(stamped)[0]
     textpage = page.get_textpage()

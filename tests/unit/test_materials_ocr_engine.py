@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from onestop.materials.ocr import (
     OcrEngine,
     OcrLine,
@@ -43,8 +42,16 @@ def test_reading_order_tolerates_skew() -> None:
         for col, x in enumerate((50, 400)):
             dy = x * t
             lines.append(
-                OcrLine(f"r{row}c{col}", ((x, y + dy), (x + 300, y + dy + 300 * t), (x + 300, y + dy + 300 * t + 30),
-                                           (x, y + dy + 30)), 0.99)  # fmt: skip
+                OcrLine(
+                    f"r{row}c{col}",
+                    (
+                        (x, y + dy),
+                        (x + 300, y + dy + 300 * t),
+                        (x + 300, y + dy + 300 * t + 30),
+                        (x, y + dy + 30),
+                    ),
+                    0.99,
+                )
             )
     ordered = [ln.text for ln in reading_order(lines[::-1], 800, 400)]
     assert ordered == ["r0c0", "r0c1", "r1c0", "r1c1", "r2c0", "r2c1"]

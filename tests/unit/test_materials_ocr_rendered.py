@@ -10,11 +10,11 @@ import io
 
 import numpy as np
 import pytest
-from pypdf import PdfReader
-
 from onestop.applications.models import Applicant
 from onestop.materials.ocr import OcrEngine, OcrLine, get_rapid_engine
 from onestop.materials.pipeline import process_upload
+from pypdf import PdfReader
+
 from tests.materials_specimens import (
     COMPANY,
     DEGRADATIONS,
@@ -54,7 +54,9 @@ def engine() -> OcrEngine:
 def test_rendered_documents(engine: OcrEngine, kind: str, degradation: str) -> None:
     specimen = SPECIMENS[kind]()
     upload = jpeg_bytes(DEGRADATIONS[degradation](specimen.image))
-    outcome = process_upload(upload, declared={"filename": "scan.jpg"}, expected_material_type=kind, engine=engine)
+    outcome = process_upload(
+        upload, declared={"filename": "scan.jpg"}, expected_material_type=kind, engine=engine
+    )
     assert outcome.classification is not None
     assert outcome.classification.material_type == kind
     got = {name: outcome.fields.get(name) for name in KEY_FIELDS[kind]}
@@ -68,7 +70,8 @@ def test_wrong_slot_is_flagged(engine: OcrEngine) -> None:
     card = SPECIMENS["resident_id_card"]()
     outcome = process_upload(png_bytes(card.image), expected_material_type="business_licence", engine=engine)
     assert outcome.status == "needs_attention"
-    assert outcome.classification is not None and outcome.classification.material_type == "resident_id_card"
+    assert outcome.classification is not None
+    assert outcome.classification.material_type == "resident_id_card"
     assert "looks like a resident ID card, uploaded as the business licence" in outcome.reason.en
     assert outcome.fields["id_number"] == PERSON_ID  # read as what it is
 
@@ -96,7 +99,9 @@ def test_licence_of_another_enterprise_is_flagged(engine: OcrEngine) -> None:
 
 @pytest.mark.timeout(120)
 def test_photo_without_text_is_rejected_as_non_document(engine: OcrEngine) -> None:
-    outcome = process_upload(jpeg_bytes(random_noise_photo()), expected_material_type="business_licence", engine=engine)
+    outcome = process_upload(
+        jpeg_bytes(random_noise_photo()), expected_material_type="business_licence", engine=engine
+    )
     assert outcome.status == "rejected"
     assert outcome.reason.code == "not_a_document"
     assert outcome.normalised_pdf is None
@@ -105,7 +110,9 @@ def test_photo_without_text_is_rejected_as_non_document(engine: OcrEngine) -> No
 @pytest.mark.timeout(120)
 def test_scanned_pdf_is_ocrd_and_made_searchable(engine: OcrEngine) -> None:
     specimen = SPECIMENS["business_licence"]()
-    outcome = process_upload(scanned_pdf_bytes(specimen.image), expected_material_type="business_licence", engine=engine)
+    outcome = process_upload(
+        scanned_pdf_bytes(specimen.image), expected_material_type="business_licence", engine=engine
+    )
     assert outcome.status == "catalogued"
     assert outcome.fields["uscc"] == LICENCE_USCC
     assert outcome.manifest["text_sources"] == ["ocr"]

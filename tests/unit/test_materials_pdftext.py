@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from onestop.materials.limits import Limits
 from onestop.materials.pdftext import PdfRejected, analyse_pdf, is_real_text, text_quality
+
 from tests.materials_specimens import text_pdf_bytes
 
 LIMITS = Limits()
@@ -34,7 +34,8 @@ def test_born_digital_text_layer_needs_no_rendering() -> None:
     assert analysis.page_real == (True,)
     assert "营业执照" in analysis.page_text[0]
     assert analysis.images == {}
-    assert analysis.clean_pdf is not None and analysis.clean_pdf.startswith(b"%PDF")
+    assert analysis.clean_pdf is not None
+    assert analysis.clean_pdf.startswith(b"%PDF")
 
 
 @pytest.mark.timeout(60)
@@ -57,11 +58,15 @@ def test_password_protected_rejected_with_the_actionable_reason(corpus: Path, na
 
 @pytest.mark.timeout(60)
 def test_empty_user_password_opens_and_is_flagged(corpus: Path) -> None:
-    analysis = analyse_pdf((corpus / PDFS / "encrypted/pypdf_r6-owner-password_aes256.pdf").read_bytes(), LIMITS)
-    assert analysis.encrypted and analysis.opened_with_empty_password
+    analysis = analyse_pdf(
+        (corpus / PDFS / "encrypted/pypdf_r6-owner-password_aes256.pdf").read_bytes(), LIMITS
+    )
+    assert analysis.encrypted
+    assert analysis.opened_with_empty_password
     assert "pdf encryption test" in analysis.page_text[0]
     assert "pdf_encrypted_no_password" in [n.code for n in analysis.notes]
-    assert analysis.clean_pdf is not None and b"/Encrypt" not in analysis.clean_pdf
+    assert analysis.clean_pdf is not None
+    assert b"/Encrypt" not in analysis.clean_pdf
 
 
 @pytest.mark.timeout(60)
@@ -73,7 +78,9 @@ def test_xref_loop_terminates(corpus: Path) -> None:
 
 @pytest.mark.timeout(60)
 def test_recursive_xobjects_terminate(corpus: Path) -> None:
-    analysis = analyse_pdf((corpus / PDFS / "malformed/pdfminer_issue-1113-evil-xobjects.pdf").read_bytes(), LIMITS)
+    analysis = analyse_pdf(
+        (corpus / PDFS / "malformed/pdfminer_issue-1113-evil-xobjects.pdf").read_bytes(), LIMITS
+    )
     assert analysis.pages == 1
     assert analysis.parser == "pdfium"  # pypdf finds no startxref; pdfium reconstructs
 
@@ -84,7 +91,9 @@ def test_mojibake_page_is_rendered_for_ocr(corpus: Path) -> None:
     assert analysis.page_real == (False,)
     assert set(analysis.images) == {0}
     image = analysis.images[0]
-    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype.name == "uint8"
+    assert image.ndim == 3
+    assert image.shape[2] == 3
+    assert image.dtype.name == "uint8"
     assert 200 < int(image.mean()) < 256  # a white page with some ink, not garbage
 
 
@@ -92,7 +101,8 @@ def test_mojibake_page_is_rendered_for_ocr(corpus: Path) -> None:
 def test_attachments_left_out_and_flagged(corpus: Path) -> None:
     analysis = analyse_pdf((corpus / PDFS / "normal/sf_025_with-attachment.pdf").read_bytes(), LIMITS)
     assert analysis.removed_attachments == ("image.png",)
-    assert analysis.clean_pdf is not None and b"/EmbeddedFiles" not in analysis.clean_pdf
+    assert analysis.clean_pdf is not None
+    assert b"/EmbeddedFiles" not in analysis.clean_pdf
     assert "pdf_attachments_removed" in [n.code for n in analysis.notes]
 
 
@@ -101,13 +111,16 @@ def test_javascript_open_action_removed(corpus: Path) -> None:
     analysis = analyse_pdf((corpus / PDFS / "malformed/pypdf_issue-297_broken-xref.pdf").read_bytes(), LIMITS)
     assert "test example" in analysis.page_text[0]
     assert analysis.removed_active_content >= 1
-    assert analysis.clean_pdf is not None and b"/JavaScript" not in analysis.clean_pdf
+    assert analysis.clean_pdf is not None
+    assert b"/JavaScript" not in analysis.clean_pdf
 
 
 @pytest.mark.timeout(60)
 def test_page_limit(corpus: Path) -> None:
     with pytest.raises(PdfRejected) as info:
-        analyse_pdf((corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), Limits(max_pages=10))
+        analyse_pdf(
+            (corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), Limits(max_pages=10)
+        )
     assert info.value.reason.code == "pdf_too_many_pages"
     assert "30" in info.value.reason.en
 

@@ -11,10 +11,10 @@ import resource
 from pathlib import Path
 
 import pytest
-
 from onestop.materials.limits import Limits
 from onestop.materials.ocr import OcrEngine, get_rapid_engine
 from onestop.materials.pipeline import process_upload
+
 from tests.materials_expectations import PDFS, TRICKY_IMAGES, Expected
 
 pytestmark = [pytest.mark.slow]
@@ -25,10 +25,15 @@ def engine() -> OcrEngine:
     return get_rapid_engine()
 
 
-def _check(data: bytes, name: str, expected: Expected, engine: OcrEngine, limits: Limits | None = None) -> None:
-    outcome = process_upload(data, declared={"filename": Path(name).name}, engine=engine, limits=limits or Limits())
+def _check(
+    data: bytes, name: str, expected: Expected, engine: OcrEngine, limits: Limits | None = None
+) -> None:
+    outcome = process_upload(
+        data, declared={"filename": Path(name).name}, engine=engine, limits=limits or Limits()
+    )
     assert (outcome.status, outcome.reason.code) == (expected.status, expected.reason), outcome.reason.en
-    assert outcome.reason.zh and outcome.reason.en
+    assert outcome.reason.zh
+    assert outcome.reason.en
     if expected.text is not None:
         assert expected.text in outcome.text
     if expected.note is not None:
@@ -37,9 +42,11 @@ def _check(data: bytes, name: str, expected: Expected, engine: OcrEngine, limits
     assert manifest["status"] == outcome.status
     assert manifest["original"]["sha256"] == outcome.sha256
     if outcome.status == "rejected":
-        assert outcome.normalised_pdf is None and manifest["normalised"] is None
+        assert outcome.normalised_pdf is None
+        assert manifest["normalised"] is None
     else:
-        assert outcome.normalised_pdf is not None and outcome.normalised_pdf.startswith(b"%PDF")
+        assert outcome.normalised_pdf is not None
+        assert outcome.normalised_pdf.startswith(b"%PDF")
         assert manifest["normalised"]["pages"] == outcome.pages >= 1
 
 

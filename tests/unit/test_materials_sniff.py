@@ -6,9 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from onestop.materials.sniff import sniff
+from PIL import Image
 
 
 def _image_bytes(fmt: str) -> bytes:

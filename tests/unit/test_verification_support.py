@@ -19,13 +19,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.stamp import NoOpStampStyle
-
 from onestop.identifiers.licence_id import make_licence_id
 from onestop.identifiers.uscc import compose_uscc
 from onestop.licences.models import (
@@ -42,6 +35,12 @@ from onestop.licences.render import render_licence
 from onestop.licences.seal import SEAL_FIELD, seal_pdf
 from onestop.licences.signers import LocalKeySigner
 from onestop.verification import TrustAnchors
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.stamp import NoOpStampStyle
 
 CORPUS = Path("/work/shared/corpus")
 SIGNATURES = CORPUS / "03_signatures" / "pyhanko"
@@ -124,7 +123,9 @@ def record_for(
     """The registry record of `licence`, optionally moved to another status at `changed_at`."""
     issued_at = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
     history = [
-        AuditEntry(issued_at, "onestop:issue", Action.ISSUE, LicenceStatus.ISSUING, LicenceStatus.VALID, "issued")
+        AuditEntry(
+            issued_at, "onestop:issue", Action.ISSUE, LicenceStatus.ISSUING, LicenceStatus.VALID, "issued"
+        )
     ]
     if status is not LicenceStatus.VALID:
         action = {
@@ -141,7 +142,9 @@ def record_for(
         status=status,
         reserved_at=issued_at,
         issued_at=issued_at,
-        pdf=StoredPdf("licences", f"licences/{licence.meta.licence_id}.pdf", "v1", sha256 or licence.sha256, 1),
+        pdf=StoredPdf(
+            "licences", f"licences/{licence.meta.licence_id}.pdf", "v1", sha256 or licence.sha256, 1
+        ),
         seal_cert_sha256=None,
         superseded_by=superseded_by,
         history=tuple(history),
@@ -301,7 +304,9 @@ def overlay_content(pdf: bytes) -> bytes:
     ref = writer.add_object(generic.StreamObject(stream_data=FORGED_TEXT))
     contents = page.raw_get("/Contents")
     array = (
-        generic.ArrayObject(list(contents)) if isinstance(contents, generic.ArrayObject) else generic.ArrayObject([contents])
+        generic.ArrayObject(list(contents))
+        if isinstance(contents, generic.ArrayObject)
+        else generic.ArrayObject([contents])
     )
     array.append(ref)
     page[generic.NameObject("/Contents")] = array
@@ -316,7 +321,9 @@ def replace_content(pdf: bytes) -> bytes:
     if isinstance(ref, generic.ArrayObject):
         ref = ref[0]
     old = ref.get_object()
-    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(stream_data=old.data + b"\n" + FORGED_TEXT)
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+        stream_data=old.data + b"\n" + FORGED_TEXT
+    )
     return _write(writer)
 
 
@@ -387,7 +394,9 @@ def shadow_licence(licence: Licence) -> tuple[bytes, bytes]:
     if isinstance(ref, generic.ArrayObject):
         ref = ref[0]
     genuine = ref.get_object().data
-    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(stream_data=genuine + b"\n" + FORGED_TEXT)
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+        stream_data=genuine + b"\n" + FORGED_TEXT
+    )
     with_hidden = _write(writer)
     forged_offset = with_hidden.rindex(f"\n{ref.idnum} {ref.generation} obj".encode()) + 1
     writer = IncrementalPdfFileWriter(io.BytesIO(with_hidden))
@@ -411,5 +420,3 @@ def shadow_licence(licence: Licence) -> tuple[bytes, bytes]:
     ).encode()
     body += f"startxref\n{xref_at}\n%%EOF\n".encode()
     return sealed, bytes(body)
-
-

@@ -1,11 +1,14 @@
-"""The one Logger, Tracer and Metrics used by every function and module."""
+"""The one Logger, Tracer and Metrics used by every function and module.
+
+The service name comes from POWERTOOLS_SERVICE_NAME, which template.yaml sets per function: passing
+`service=` here would override it and put every metric under one `service` dimension, out of reach
+of the dashboard and alarms that select by function.
+"""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-# Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
-# (set per function in template.yaml); these defaults only apply to tests and scripts.
-logger = Logger(service="onestop")
-tracer = Tracer(service="onestop")
-metrics = Metrics(namespace="Onestop", service="onestop")
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Onestop")

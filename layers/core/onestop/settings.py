@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     event_bus_name: str = Field(default="onestop")
     event_source: str = Field(default="onestop")
     seal_key_id: str = Field(default="alias/onestop-seal", description="KMS key id, ARN or alias of the seal")
-    pki_prefix: str = Field(default="pki/", description="key prefix of the PKI objects in the licences bucket")
+    pki_prefix: str = Field(default="pki/", description="PKI objects prefix in the licences bucket")
     public_base_url: HttpUrl = Field(
         default=HttpUrl("https://onestop.example.gov.cn"),
         description="where third parties verify licences; printed in the licence QR code",
@@ -32,10 +32,13 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = Field(default=600, gt=0, le=3600)
     download_url_ttl_seconds: int = Field(default=300, gt=0, le=3600)
     tsa_url: HttpUrl | None = Field(default=None, description="RFC 3161 timestamp authority for PAdES B-T")
-    bureau_name_zh: str = Field(default="深圳市商务局")
-    bureau_name_en: str = Field(default="Shenzhen Municipal Commerce Bureau")
-    bureau_uscc: str = Field(default="11440300MB2C92041L", description="issuing authority's USCC")
-    division_code: str = Field(default="440300", description="administrative division code")
+    # The bureau's own identity (names, USCC, division code) is data: the catalogue's `authority`.
+
+    @field_validator("tsa_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # CloudFormation cannot omit a variable conditionally with ease; an empty string means "none".
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)

@@ -152,4 +152,3 @@ def claims_from_event(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def principal_from_event(event: Mapping[str, Any]) -> Principal:
     """The caller of an HTTP API event (anonymous when the route had no authorizer claims)."""
     return principal_from_claims(claims_from_event(event))
-

@@ -318,7 +318,7 @@ class ApplicationService:
         now = self.now()
         upload_id = self.new_id()
         key = f"uploads/{application.id}/{slot}/{upload_id}/{sanitise_filename(filename)}"
-        content_type = FORMAT_CONTENT_TYPES[CONTENT_TYPE_FORMATS[content_type.lower()]]
+        content_type = FORMAT_CONTENT_TYPES[CONTENT_TYPE_FORMATS[content_type.strip().lower()]]
         # Presigning is local computation: nothing is stored until the record below is written, so a
         # refused write leaves no usable URL behind.
         post = self.uploads.presign_post(
@@ -442,7 +442,9 @@ class ApplicationService:
         due_before = now + self.config.at_risk_window if at_risk_only else None
         wanted = list(dict.fromkeys(ApplicationStatus(s) for s in statuses))
         state = _decode_cursor(cursor) if cursor else {s.value: None for s in wanted}
-        if set(state) != {s.value for s in wanted}:
+        if set(state) != {s.value for s in wanted} or any(
+            v is not None and not isinstance(v, str) for v in state.values()
+        ):
             raise _bad_cursor()
 
         fetched: list[tuple[ApplicationStatus, Application, str]] = []
@@ -664,12 +666,15 @@ class ApplicationService:
             )
         if applicant.kind == "enterprise":
             code = "".join((applicant.uscc or "").split()).upper()
-            field_name, check = "applicant.uscc", validate_uscc
+            field_name = "applicant.uscc"
         else:
             code = "".join((applicant.id_number or "").split()).upper()
-            field_name, check = "applicant.id_number", validate_resident_id
+            field_name = "applicant.id_number"
         try:
-            check(code)
+            if applicant.kind == "enterprise":
+                validate_uscc(code)
+            else:
+                validate_resident_id(code)
         except DomainError as exc:
             problems.extend(
                 Reason(d.code, d.zh, d.en, field_name)
@@ -878,10 +883,15 @@ class ApplicationService:
                     urls[material.upload_id] = self.materials_store.presign_get(
                         str(normalised["key"]), self.config.download_ttl_seconds
                     )
+        order = {r.slot: i for i, r in enumerate(item.materials)} if item is not None else {}
+        materials = sorted(
+            bundle.materials,
+            key=lambda m: (order.get(m.slot, len(order)), m.slot, m.created_at or application.created_at),
+        )
         return ApplicationDetail(
             application=application,
             item=item,
-            materials=bundle.materials,
+            materials=materials,
             events=sorted(bundle.events, key=lambda e: (e.n, e.at)),
             open_issues=issues,
             allowed_actions=actions,

@@ -237,7 +237,7 @@ class DynamoApplicationRepository:
         due_before: datetime | None = None,
     ) -> QueueSlice:
         status_pk = f"STATUS#{status.value}"
-        condition = Key("GSI1PK").eq(status_pk)
+        condition: Any = Key("GSI1PK").eq(status_pk)
         if due_before is not None:
             # Sort keys start with the due time, so "due before" is a key condition, not a filter.
             condition = condition & Key("GSI1SK").lt(iso(due_before))

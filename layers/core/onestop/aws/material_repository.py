@@ -21,6 +21,8 @@ from onestop.materials.service import MaterialContext, MaterialRef, MaterialResu
 from .clients import dynamodb_table
 
 _OPEN = ("awaiting_upload", "processing", "failed")
+# Only a material that is not finished may be (re)processed or marked failed.
+_STILL_OPEN = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)"
 
 
 def _now() -> str:
@@ -74,9 +76,7 @@ class DynamoMaterialRepository:
 
     def context(self, ref: MaterialRef) -> MaterialContext:
         item = self.get(ref) or {}
-        app = (
-            self.table.get_item(Key={"PK": f"APP#{ref.application_id}", "SK": "META"}).get("Item") or {}
-        )
+        app = self.table.get_item(Key={"PK": f"APP#{ref.application_id}", "SK": "META"}).get("Item") or {}
         applicant = None
         if isinstance(app.get("applicant"), Mapping):
             try:
@@ -97,7 +97,7 @@ class DynamoMaterialRepository:
 
     def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
         now = _now()
-        condition = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)"
+        condition = _STILL_OPEN
         values: dict[str, Any] = {
             ":awaiting": _OPEN[0],
             ":processing": _OPEN[1],
@@ -123,7 +123,8 @@ class DynamoMaterialRepository:
                 Key=self.key(ref),
                 UpdateExpression=(
                     "SET #status = :processing, application_id = :app, slot = :slot, upload_id = :upload, "
-                    "#source = if_not_exists(#source, :source), created_at = if_not_exists(created_at, :now), "
+                    "#source = if_not_exists(#source, :source), "
+                    "created_at = if_not_exists(created_at, :now), "
                     "updated_at = :now, #original = :original REMOVE #reason"
                 ),
                 ConditionExpression=condition,
@@ -200,7 +201,7 @@ class DynamoMaterialRepository:
                     "upload_id = :upload, #source = if_not_exists(#source, :source), "
                     "created_at = if_not_exists(created_at, :now), updated_at = :now"
                 ),
-                ConditionExpression="attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)",
+                ConditionExpression=_STILL_OPEN,
                 ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
                 ExpressionAttributeValues={
                     ":failed": "failed",

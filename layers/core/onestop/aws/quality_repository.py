@@ -26,7 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from onestop.applications.clock import SHANGHAI
@@ -183,7 +182,7 @@ class DynamoQualityRepository:
     def set_flag(
         self, candidate: SweepCandidate, flag: DeadlineFlag, replaces: Collection[FlagLevel]
     ) -> bool:
-        names = {"#status": "status", "#flag": "deadline_flag", "#due": "due", "#level": "level"}
+        names = {"#status": "status", "#flag": "deadline_flag", "#due": "due"}
         values: dict[str, Any] = {
             ":status": flag.status.value,
             ":sk": candidate.sort_key,
@@ -192,6 +191,7 @@ class DynamoQualityRepository:
         }
         allowed = ["attribute_not_exists(#flag)", "#flag.#due <> :due"]
         if replaces:
+            names["#level"] = "level"
             placeholders = []
             for i, level in enumerate(sorted(replaces)):
                 values[f":r{i}"] = level.value
@@ -373,21 +373,20 @@ class DynamoQualityRepository:
     def _batch_get(
         self, keys: list[dict[str, str]], projection: str, names: dict[str, str]
     ) -> list[dict[str, Any]]:
+        # The table resource's client (de)serialises attribute values itself, as for transactions.
         client = self.table.meta.client
-        deserializer = TypeDeserializer()
         out: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH):
             request: dict[str, Any] = {
                 self.table_name: {
-                    "Keys": [{k: {"S": v} for k, v in key.items()} for key in keys[start : start + _BATCH]],
+                    "Keys": keys[start : start + _BATCH],
                     "ProjectionExpression": projection,
                     "ExpressionAttributeNames": names,
                 }
             }
             while request:
                 reply = client.batch_get_item(RequestItems=request)
-                for raw in reply.get("Responses", {}).get(self.table_name, []):
-                    out.append({k: deserializer.deserialize(v) for k, v in raw.items()})
+                out.extend(reply.get("Responses", {}).get(self.table_name, []))
                 request = reply.get("UnprocessedKeys") or {}
         return out
 

@@ -16,7 +16,7 @@ from onestop.catalogue import Catalogue, load_catalogue
 from onestop.settings import get_settings
 
 # Declared on every route that needs a signed-in caller (OpenAPI `security`, and the 401-first rule).
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def current_principal(request: Request) -> Principal:

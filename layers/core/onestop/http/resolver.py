@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 
 from onestop import __version__
 
-from . import routes_applications, routes_catalogue, routes_review
+from . import routes_applications, routes_catalogue, routes_licences, routes_quality, routes_review
 from .errors import register_error_handlers
 from .middlewares import reject_unknown_query_parameters
 
@@ -20,17 +22,28 @@ DESCRIPTION = (
     "field}]}`. Sign-in: a JWT (Cognito) in `Authorization: Bearer …`; "
     "groups `applicant`, `reviewer`, `admin`."
 )
-TAGS = [
+TAGS: list[Tag | str] = [
     Tag(name="catalogue", description="public: service items and their material lists"),
     Tag(name="applications", description="applicant: own applications, uploads, submission"),
     Tag(name="review", description="reviewer: queue and decisions"),
+    Tag(name="licences", description="holder and reviewer: e-licences, their PDFs and lifecycle"),
+    Tag(name="quality", description="好差评 reviews, rectification cases of bad reviews, KPI reports"),
 ]
+
+
+def json_body(text: str) -> Any:
+    """Every request body of this API is a JSON object; a literal `null` is not an absent body."""
+    value = json.loads(text)
+    if value is None:
+        raise json.JSONDecodeError("null is not a request body", text, 0)
+    return value
 
 
 def build_api() -> APIGatewayHttpResolver:
     """A fresh resolver with every route; the Lambda builds it once at import."""
     app = APIGatewayHttpResolver(
         enable_validation=True,
+        json_body_deserializer=json_body,
         cors=CORSConfig(
             allow_origin="*",  # bearer tokens, no cookies: any portal origin may call
             allow_headers=["Authorization", "Content-Type"],
@@ -49,6 +62,8 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)
+    app.include_router(routes_licences.router)
+    app.include_router(routes_quality.router)
     app.use(middlewares=[reject_unknown_query_parameters])
     register_error_handlers(app)
 
@@ -59,7 +74,7 @@ def build_api() -> APIGatewayHttpResolver:
 
     # No return annotation: Powertools would validate the (already serialised) document against it.
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi_document():  # type: ignore[no-untyped-def]
+    def openapi_document():
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=spec())
 
     app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)

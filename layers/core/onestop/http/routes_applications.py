@@ -32,6 +32,8 @@ router = Router()
 
 Caller = Annotated[Principal, Depends(current_principal)]
 ApplicationId = Annotated[str, Path(pattern=APPLICATION_ID, description="application id (32 hex digits)")]
+# Not `WithdrawIn | None`: Powertools then lets any JSON array through as None.
+_NO_COMMENT = WithdrawIn()
 Slot = Annotated[str, Path(pattern=SLOT, max_length=64, description="material slot code of the item")]
 
 
@@ -119,7 +121,7 @@ def remove_upload(
     slot: Slot,
     upload_id: Annotated[str, Path(pattern=APPLICATION_ID, description="upload id (32 hex digits)")],
     caller: Caller,
-):  # type: ignore[no-untyped-def]  # no return annotation: a 204 has no body to validate
+):  # no return annotation: a 204 has no body to validate
     application_service().remove_upload(caller, application_id, slot, upload_id)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 
@@ -149,7 +151,7 @@ def submit_application(application_id: ApplicationId, caller: Caller) -> Applica
 def withdraw_application(
     application_id: ApplicationId,
     caller: Caller,
-    body: Annotated[WithdrawIn | None, Body()] = None,
+    body: Annotated[WithdrawIn, Body(description="optional; {} or no body at all")] = _NO_COMMENT,
 ) -> ApplicationSummary:
-    comment = body.comment if body else None
+    comment = body.comment
     return ApplicationSummary.of(application_service().withdraw(caller, application_id, comment))

@@ -59,6 +59,21 @@ class ErrorDetail(_Out):
         return cls(code=reason.code, zh=reason.zh, en=reason.en, field=reason.field)
 
 
+class CurrentState(_Out):
+    """Where the application stands now (in a 409)."""
+
+    status: str
+    version: int | None = None
+
+
+class NoticeOut(_Out):
+    """The one-time notice (一次性告知) as a whole text, numbered, in both languages."""
+
+    zh: str
+    en: str
+    count: int
+
+
 class ErrorResponse(_Out):
     """Every error the API returns has this shape."""
 
@@ -66,8 +81,11 @@ class ErrorResponse(_Out):
 
     code: str = Field(description="machine-readable error code")
     message: LocalisedText
-    details: list[ErrorDetail] = Field(default_factory=list)
-    reference: str | None = Field(default=None, description="quote this to support (server errors)")
+    details: list[ErrorDetail] = Field(default_factory=list, description="one entry per problem, by field")
+    current: CurrentState | None = Field(default=None, description="409: the application's current state")
+    notice: NoticeOut | None = Field(default=None, description="422 on submit: the one-time notice")
+    max_bytes: int | None = Field(default=None, description="413: the size limit")
+    reference: str | None = Field(default=None, description="500: quote this to support")
 
 
 # ----------------------------------------------------------------------------- catalogue

@@ -64,7 +64,7 @@ class ApprovalFacts:
     holder_kind: HolderKind
     holder_name: str
     holder_code: str  # USCC for an enterprise, resident ID number for a person
-    approved_at: datetime
+    approved_at: datetime  # the licence's issue date and validity start are this Beijing date
     approved_by: str
     extra: tuple[tuple[str, str], ...] = ()  # further printed lines, e.g. (("经营地址", "…"),)
 
@@ -106,13 +106,17 @@ class IssuerProfile:
     location: str | None = None  # printed in the signature's /Location
 
     @classmethod
-    def from_settings(cls, settings: Any) -> IssuerProfile:
-        """From `onestop.settings.get_settings()` (or anything with the same attribute names)."""
+    def from_settings(cls, settings: Any, authority: Any | None = None) -> IssuerProfile:
+        """The catalogue's authority (names, USCC, division) with the deployment's URLs from settings."""
+        if authority is None:
+            from onestop.catalogue import load_catalogue
+
+            authority = load_catalogue().authority
         return cls(
-            name_zh=settings.bureau_name_zh,
-            name_en=settings.bureau_name_en,
-            uscc=settings.bureau_uscc,
-            division_code=settings.division_code,
+            name_zh=authority.name_zh,
+            name_en=authority.name_en,
+            uscc=authority.uscc,
+            division_code=authority.division_code,
             public_base_url=str(settings.public_base_url),
             tsa_url=str(settings.tsa_url) if settings.tsa_url else None,
         )
@@ -214,7 +218,8 @@ def _reserve(
     registry: LicenceRegistry,
     at: datetime,
 ) -> LicenceRecord:
-    today = china_date(at)
+    # The licence is dated by the decision (approval), not by when this event happens to be handled.
+    today = china_date(approval.approved_at)
     _check_approval(approval, today)
     reason = f"申请已由 {approval.approved_by} 批准 / application approved by {approval.approved_by}"
     if licence_type.issues == "new_version":
@@ -420,6 +425,11 @@ def store_sealed_pdf(
         logger.warning(
             "licence text outside the embedded font; drawn with the fallback font",
             extra={"licence_id": meta.licence_id, "chars": "".join(sorted(rendered.fallback_chars))},
+        )
+    if rendered.omitted_rows:
+        logger.warning(
+            "licence lines left off for lack of space",
+            extra={"licence_id": meta.licence_id, "rows": list(rendered.omitted_rows)},
         )
     sealed = seal_pdf(
         rendered.pdf,

@@ -41,15 +41,18 @@ SEAL_RED = Color(0.86, 0.08, 0.08)
 SEAL_CENTRE = (440.0, 196.0)
 SEAL_RADIUS = 64.0
 SEAL_SUBTITLE = "电子证照专用章"
+ROWS_FLOOR = 272.0  # the field rows stay above the QR code and the seal
 
 
 @dataclass(frozen=True)
 class RenderedLicence:
-    """The unsigned PDF, where its seal is drawn, and characters the embedded font lacked."""
+    """The unsigned PDF, where its seal is drawn, characters the embedded font lacked, and labels of
+    item-specific lines that did not fit on the page."""
 
     pdf: bytes
     seal_box: tuple[int, int, int, int]  # llx, lly, urx, ury on page 1, PDF points
     fallback_chars: frozenset[str]
+    omitted_rows: tuple[str, ...] = ()
 
 
 @cache
@@ -295,30 +298,32 @@ def render_licence(meta: LicenceMetadata, *, verify_url: str) -> RenderedLicence
             f"  {meta.holder_kind.code_label_en}",
         ),
         ("关联事项", "Service item", meta.item_name, f"事项编码 Item code: {meta.item_code}"),
-        *((label, "", value, "") for label, value in meta.extra),
         ("有效期限", "Validity", valid_zh, valid_en),
         ("颁发机构", "Issuing authority", meta.issuer_name, f"{meta.issuer_name_en}  ({meta.issuer_code})"),
         ("颁发日期", "Date of issue", _zh_date(meta.issue_date), _en_date(meta.issue_date)),
         ("版本", "Version", f"第 {meta.version} 版", f"Version {meta.version:03d}"),
+        # item-specific lines last: if the page runs out, only these can be left off (and are reported)
+        *((label, "", value, "") for label, value in meta.extra),
     ]
     label_x, value_x = left, left + 118
     value_w = right - value_x
     y = 638.0
+    omitted: list[str] = []
     for label_zh, label_en, value, note in rows:
+        lines = w.wrap(value, 12.5, value_w)
+        notes = w.wrap(note, 8, value_w) if note else []
+        used = 16 * len(lines) + 10 * len(notes)
+        if y - max(used, 24) < ROWS_FLOOR:  # one page, and nothing drawn over the QR code or the seal
+            omitted.append(label_zh)
+            continue
         w.text(label_x, y, label_zh, 11.5, bold=True)
         if label_en:
             w.text(label_x, y - 12, label_en, 7.5, colour=GREY)
-        lines = w.wrap(value, 12.5, value_w)
         for i, line in enumerate(lines):
             w.text(value_x, y - i * 16, line, 12.5)
-        used = 16 * len(lines)
-        if note:
-            for i, line in enumerate(w.wrap(note, 8, value_w)):
-                w.text(value_x, y - used + 3 - i * 10, line, 8, colour=GREY)
-                used += 10
+        for i, line in enumerate(notes):
+            w.text(value_x, y - 16 * len(lines) + 3 - i * 10, line, 8, colour=GREY)
         y -= max(used, 24) + 12
-        if y < 300:  # one page: extra lines beyond this are cut, never overlaid on the seal
-            break
 
     # issuer and date half under the seal's rim, as on paper, clear of the star so both stay legible
     cx, cy = SEAL_CENTRE
@@ -342,4 +347,9 @@ def render_licence(meta: LicenceMetadata, *, verify_url: str) -> RenderedLicence
 
     c.showPage()
     c.save()
-    return RenderedLicence(pdf=buf.getvalue(), seal_box=seal_box, fallback_chars=frozenset(w.missing))
+    return RenderedLicence(
+        pdf=buf.getvalue(),
+        seal_box=seal_box,
+        fallback_chars=frozenset(w.missing),
+        omitted_rows=tuple(omitted),
+    )

@@ -46,9 +46,9 @@ def text_quality(text: str) -> dict[str, int]:
     for ch in text:
         code = ord(ch)
         category = unicodedata.category(ch)
-        if ch == "\ufffd" or category in ("Co", "Cs") or (category == "Cc" and ch not in "\n\r\t"):
-            suspicious += 1
-        elif 0x02B0 <= code <= 0x02FF:  # spacing modifier letters: typical of broken CMaps
+        broken = ch == "\ufffd" or category in ("Co", "Cs") or (category == "Cc" and ch not in "\n\r\t")
+        # Spacing modifier letters (U+02B0-02FF) stand in for CJK punctuation in broken CMaps.
+        if broken or 0x02B0 <= code <= 0x02FF:
             suspicious += 1
         elif _is_rare_cjk(ch):
             suspicious += 1
@@ -204,10 +204,10 @@ def _rewrite_pypdf(reader: Any, outdir: Path, result: dict[str, Any]) -> bool:
     root = root.get_object() if root is not None else {}
     names = root.get("/Names")
     names = names.get_object() if names is not None else {}
-    open_action = root.get("/OpenAction")
-    open_action = open_action.get_object() if open_action is not None else None
+    open_ref = root.get("/OpenAction")
+    open_action: Any = open_ref.get_object() if open_ref is not None else None
     # An /OpenAction that only sets the initial view is harmless; scripts and launches are not.
-    scripted_open = hasattr(open_action, "get") and open_action.get("/S") in _ACTIVE_ACTIONS
+    scripted_open = isinstance(open_action, dict) and open_action.get("/S") in _ACTIVE_ACTIONS
     if "/JavaScript" in names or scripted_open or "/AA" in root:
         result["removed_active_content"] += 1
     writer = PdfWriter()

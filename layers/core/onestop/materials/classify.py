@@ -246,7 +246,8 @@ def classify(text: str) -> Classification:
             "other",
             0.0,
             "未识别到文字，不像是一份文件（可能是空白页、纯色图片或照片）。",
-            "No readable text was found; this does not look like a document (blank page, plain image or photo).",
+            "No readable text was found; this does not look like a document "
+            "(blank page, plain image or photo).",
             is_document=False,
         )
     scores, matched = _score(flat)
@@ -286,7 +287,8 @@ def mismatch_problem(found: str, expected: str) -> Reason:
     return Reason(
         "material_type_mismatch",
         f"该文件看起来是{found_zh}，却作为{exp_zh}上传；请确认是否传错了文件。",
-        f"This looks like {article} {found_en}, uploaded as the {exp_en}; check that the right file was uploaded.",
+        f"This looks like {article} {found_en}, uploaded as the {exp_en}; "
+        "check that the right file was uploaded.",
         "material_type",
     )
 

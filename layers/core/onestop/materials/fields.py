@@ -220,7 +220,9 @@ def _same_name(a: str, b: str) -> bool:
     return flat(a) == flat(b)
 
 
-def _cross_check(values: Mapping[str, str], applicant: ApplicantLike | None, material_type: str) -> list[Reason]:
+def _cross_check(
+    values: Mapping[str, str], applicant: ApplicantLike | None, material_type: str
+) -> list[Reason]:
     if applicant is None:
         return []
     out: list[Reason] = []
@@ -300,7 +302,10 @@ def extract_fields(
             values[field] = value
 
     # Identifiers: prefer the labelled value, else any well-formed code in the text.
-    if material_type in ("business_licence", "name_preapproval", "application_form", "other") or "uscc" in raw:
+    if (
+        material_type in ("business_licence", "name_preapproval", "application_form", "other")
+        or "uscc" in raw
+    ):
         code = _find_uscc(raw.get("uscc", "")) or _find_uscc(text)
         if code:
             values["uscc"] = code
@@ -354,7 +359,8 @@ def extract_fields(
                     Reason(
                         "resident_id_sex_mismatch",
                         "公民身份号码第17位表示的性别与证件上的性别不一致。",
-                        "The sex encoded in the 17th digit of the number differs from the sex printed on the card.",
+                        "The sex encoded in the 17th digit of the number differs from the sex "
+                        "printed on the card.",
                         "sex",
                     )
                 )

@@ -142,7 +142,8 @@ def load_image(data: bytes, limits: Limits) -> LoadedImage:
             Reason(
                 "first_frame_only",
                 f"该图片包含 {frames} 帧，只处理了第一帧；多页文件请上传 PDF。",
-                f"The image has {frames} frames; only the first was used. Upload multi-page documents as PDF.",
+                f"The image has {frames} frames; only the first was used. "
+                "Upload multi-page documents as PDF.",
             )
         )
     if orientation not in (None, 1):

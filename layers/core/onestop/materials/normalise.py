@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from onestop.errors import Reason
+from onestop.observability import logger
 
 from .images import LoadedImage
 from .ocr import OcrLine
@@ -66,12 +67,10 @@ def image_to_pdf(data: bytes, sniffed: Sniffed, loaded: LoadedImage) -> tuple[by
     passthrough = not loaded.had_alpha and loaded.frames == 1
     if passthrough:
         try:
-            pdf = img2pdf.convert(
-                data[sniffed.offset :], layout_fun=layout, rotation=img2pdf.Rotation.auto
-            )
+            pdf = img2pdf.convert(data[sniffed.offset :], layout_fun=layout, rotation=img2pdf.Rotation.auto)
             return pdf, ()
-        except Exception:  # img2pdf refuses some valid images; fall back to a lossless re-encode
-            pass
+        except Exception as exc:  # img2pdf refuses some valid images; fall back to a lossless re-encode
+            logger.info("image not passed through; re-encoding losslessly", extra={"error": repr(exc)})
     pdf = img2pdf.convert(_png_bytes(loaded.rgb), layout_fun=layout, rotation=img2pdf.Rotation.none)
     note = Reason(
         "image_reencoded_lossless",
@@ -120,9 +119,7 @@ def _user_point(
     return x0 + du, y1 - dv
 
 
-def _line_ops(
-    line: OcrLine, box: tuple[float, float, float, float], rotate: int, scale: float
-) -> str | None:
+def _line_ops(line: OcrLine, box: tuple[float, float, float, float], rotate: int, scale: float) -> str | None:
     text = "".join(ch for ch in line.text if ord(ch) <= 0xFFFF and not 0xD800 <= ord(ch) <= 0xDFFF)
     if not text.strip():
         return None
@@ -241,11 +238,8 @@ def stamp_text_layer(pdf: bytes, pages: Mapping[int, PageText]) -> bytes:
         ops = [op for line in page_text.lines if (op := _line_ops(line, box, rotate, scale))]
         if not ops:
             continue
-        resources = _resources_of(page)
-        if resources is None:
-            resources = DictionaryObject()
-        else:
-            resources = DictionaryObject(dict(resources))
+        inherited = _resources_of(page)
+        resources = DictionaryObject() if inherited is None else DictionaryObject(dict(inherited))
         fonts = resources.get("/Font")
         fonts = DictionaryObject(dict(fonts.get_object())) if fonts is not None else DictionaryObject()
         fonts[NameObject(_FONT_NAME)] = font_ref
@@ -254,7 +248,7 @@ def stamp_text_layer(pdf: bytes, pages: Mapping[int, PageText]) -> bytes:
         contents = page.get("/Contents")
         existing: list[Any] = []
         if contents is not None:
-            raw = page.get_object().raw_get("/Contents")
+            raw = page.raw_get("/Contents")
             target = contents.get_object()
             existing = list(target) if isinstance(target, ArrayObject) else [raw]
         overlay = ("q\n" + "\n".join(ops) + "\nQ\n").encode("ascii")

@@ -237,7 +237,11 @@ class RapidOcrEngine:
         lines, labels = self._run(big)
         shrink = lambda p: (p[0] / factor, p[1] / factor)  # noqa: E731
         return [
-            OcrLine(ln.text, (shrink(ln.box[0]), shrink(ln.box[1]), shrink(ln.box[2]), shrink(ln.box[3])), ln.confidence)
+            OcrLine(
+                ln.text,
+                (shrink(ln.box[0]), shrink(ln.box[1]), shrink(ln.box[2]), shrink(ln.box[3])),
+                ln.confidence,
+            )
             for ln in lines
         ], labels
 
@@ -254,7 +258,9 @@ class RapidOcrEngine:
         upside_down = _mostly_upside_down(labels)
         if upside_down:
             # Detector boxes run from the image's top-left; make them start at the text's top-left.
-            lines = [OcrLine(ln.text, (ln.box[2], ln.box[3], ln.box[0], ln.box[1]), ln.confidence) for ln in lines]
+            lines = [
+                OcrLine(ln.text, (ln.box[2], ln.box[3], ln.box[0], ln.box[1]), ln.confidence) for ln in lines
+            ]
         if lines and _mean_confidence(lines) < self.settings.rotate_retry_below:
             # Low confidence: maybe the classifier misjudged a turned page; try it turned round.
             turned = np.ascontiguousarray(bgr[::-1, ::-1])
@@ -382,22 +388,6 @@ class PaddleOcrEngine:
         if self._models.cls is not None:
             out["cls_model"] = self._models.cls_name
         return out
-
-    def _run_scaled(self, bgr: np.ndarray) -> tuple[list[OcrLine], list[tuple[str, float]]]:
-        height, width = bgr.shape[:2]
-        longer = max(height, width)
-        if longer >= self.settings.upscale_below or _line_shaped(width, height):
-            return self._run(bgr)
-        import cv2
-
-        factor = self.settings.upscale_to / longer
-        big = cv2.resize(bgr, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_CUBIC)
-        lines, labels = self._run(big)
-        shrink = lambda p: (p[0] / factor, p[1] / factor)  # noqa: E731
-        return [
-            OcrLine(ln.text, (shrink(ln.box[0]), shrink(ln.box[1]), shrink(ln.box[2]), shrink(ln.box[3])), ln.confidence)
-            for ln in lines
-        ], labels
 
     def recognise(self, image: np.ndarray) -> list[OcrLine]:
         rgb = _as_rgb(image)

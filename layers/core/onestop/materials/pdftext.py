@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class PdfAnalysis:
     notes: tuple[Reason, ...] = field(default=())
 
 
-def _worker_env(params: dict[str, object]) -> dict[str, str]:
+def _worker_env(params: Mapping[str, object]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -165,11 +166,12 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
         )
     if result.get("removed_attachments"):
         names = "、".join(result["removed_attachments"][:5])
+        names_en = ", ".join(result["removed_attachments"][:5])
         notes.append(
             Reason(
                 "pdf_attachments_removed",
                 f"PDF 内嵌的附件（{names}）未纳入规范化文件；如附件是材料的一部分，请单独上传。",
-                f"Files embedded in the PDF ({', '.join(result['removed_attachments'][:5])}) were left out of "
+                f"Files embedded in the PDF ({names_en}) were left out of "
                 "the normalised copy; upload them separately if they are part of the material.",
             )
         )

@@ -90,7 +90,8 @@ def _empty() -> Reason:
 def _too_large(size: int, limit: int) -> Reason:
     return Reason(
         "file_too_large",
-        f"文件大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限；请压缩或降低扫描分辨率后上传。",
+        f"文件大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限；"
+        "请压缩或降低扫描分辨率后上传。",
         f"The file is {size / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit; compress it or "
         "scan at a lower resolution.",
     )
@@ -104,7 +105,8 @@ def _unsupported(sniffed: Sniffed) -> Reason:
     return Reason(
         "unsupported_type",
         f"文件实际格式为{kind}，只接受 PDF、JPEG、PNG 或 TIFF；请转换格式后上传。",
-        f"The file is actually {kind_en}; only PDF, JPEG, PNG or TIFF are accepted. Convert it and upload again.",
+        f"The file is actually {kind_en}; only PDF, JPEG, PNG or TIFF are accepted. "
+        "Convert it and upload again.",
     )
 
 
@@ -136,7 +138,8 @@ def _declared_mismatch(declared: Declared, sniffed: Sniffed) -> Reason | None:
     return Reason(
         "declared_type_mismatch",
         f"文件声明的类型（{said}）与实际内容（{sniffed.mime}）不符，已按实际内容处理。",
-        f"The declared type ({said}) differs from the actual content ({sniffed.mime}); processed as the latter.",
+        f"The declared type ({said}) differs from the actual content ({sniffed.mime}); "
+        "processed as the latter.",
     )
 
 
@@ -168,10 +171,12 @@ def _engine(engine: OcrEngine | None) -> OcrEngine:
 def _pdf_text(
     data: bytes, run: _Run, engine: OcrEngine | None
 ) -> tuple[list[str], int, bytes | None, dict[int, PageText]]:
+    run.check_time()
     try:
         analysis = analyse_pdf(data, run.limits, run.deadline)
     except PdfRejected as exc:
         logger.info("pdf rejected", extra={"code": exc.reason.code, "details": list(exc.details)[:3]})
+        run.check_time()  # the worker was stopped by the file's budget, not its own limit
         raise _Rejected(exc.reason) from exc
     run.lap("pdf_analyse")
     run.notes.extend(analysis.notes)
@@ -213,6 +218,7 @@ def _no_text_layer() -> Reason:
 def _image_text(
     data: bytes, sniffed: Sniffed, run: _Run, engine: OcrEngine | None
 ) -> tuple[list[str], int, bytes | None]:
+    run.check_time()
     try:
         loaded = load_image(data, run.limits)
     except ImageRejected as exc:
@@ -232,7 +238,8 @@ def _image_text(
             Reason(
                 "image_unconvertible",
                 "图片无法转换为 PDF；请另存为常见的 JPEG 或 PNG 后重新上传。",
-                "The image could not be converted to PDF; save it as an ordinary JPEG or PNG and upload it again.",
+                "The image could not be converted to PDF; save it as an ordinary JPEG or PNG "
+                "and upload it again.",
             )
         ) from exc
     try:
@@ -244,9 +251,7 @@ def _image_text(
     return [line.text for line in ocr_lines], 1, pdf
 
 
-def _decide(
-    result: Classification, expected: str | None
-) -> tuple[str, list[Reason]]:
+def _decide(result: Classification, expected: str | None) -> tuple[str, list[Reason]]:
     """The type to read fields as, and the classification problems."""
     problems: list[Reason] = []
     if expected and result.material_type not in (expected, "other") and result.confidence >= 0.3:

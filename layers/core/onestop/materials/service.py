@@ -138,7 +138,9 @@ def failed_reason(reference: str) -> Reason:
     )
 
 
-def _original(bucket: str, key: str, version_id: str | None, size: int, sha: str | None, kind: str | None) -> dict:
+def _original(
+    bucket: str, key: str, version_id: str | None, size: int, sha: str | None, kind: str | None
+) -> dict:
     out: dict[str, Any] = {"bucket": bucket, "key": key, "version_id": version_id, "size": size}
     if sha is not None:
         out["sha256"] = sha
@@ -173,7 +175,11 @@ def ingest_object(
     if ref is None:
         logger.warning("not an upload key; ignored", extra={"bucket": bucket, "key": key})
         return IngestResult(bucket, key, version_id, status="ignored", skipped=True)
-    base = {"application_id": ref.application_id, "slot": ref.slot, "upload_id": ref.upload_id}
+    base: dict[str, Any] = {
+        "application_id": ref.application_id,
+        "slot": ref.slot,
+        "upload_id": ref.upload_id,
+    }
     head = uploads.head(key, version_id)
     if head is None:
         raise UploadMissing(
@@ -214,7 +220,12 @@ def ingest_object(
                 engine=engine,
             )
     original = _original(
-        bucket, key, version_id, outcome.size, outcome.sha256 or None, outcome.sniffed.mime if outcome.sha256 else None
+        bucket,
+        key,
+        version_id,
+        outcome.size,
+        outcome.sha256 or None,
+        outcome.sniffed.mime if outcome.sha256 else None,
     )
 
     prefix = ref.catalogue_prefix
@@ -254,7 +265,12 @@ def ingest_object(
     if outcome.status == REJECTED:
         publisher.publish(
             "MaterialRejected",
-            {**base, "status": outcome.status, "reason": outcome.reason.as_dict(), "manifest_key": manifest_key},
+            {
+                **base,
+                "status": outcome.status,
+                "reason": outcome.reason.as_dict(),
+                "manifest_key": manifest_key,
+            },
         )
     else:
         publisher.publish(

@@ -335,7 +335,9 @@ def kpi_report(
     item_code: str | None = None,
 ) -> KpiReport:
     """The KPIs of `period` as of `now` (only `item_code` when given)."""
-    as_of = min(now, period.end_at)
+    # The last instant of the period (or now): a deadline due at the end of the period's last day
+    # has not been missed within the period.
+    as_of = min(now, period.end_at - timedelta(microseconds=1))
     report = _Report(source, catalogue, clock)
     since = period.start_at - UPDATED_MARGIN
     approved: list[Application] = []
@@ -530,8 +532,8 @@ def render_table(report: KpiReport, *, lang: str = "zh") -> str:
 
     title = (
         f"服务质量统计 Service KPIs {report.from_date.isoformat()} – {report.to_date.isoformat()}"
-        f"{' · ' + report.item if report.item else ''} (as of {report.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M} "
-        "Asia/Shanghai)"
+        f"{' · ' + report.item if report.item else ''}"
+        f" (as of {report.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M} Asia/Shanghai)"
     )
     rule = "-" * sum(widths) + "-" * 2 * (len(widths) - 1)
     out = [title, rule, line(head_zh), line(head_en), rule]

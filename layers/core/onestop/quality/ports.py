@@ -33,7 +33,7 @@ class ReviewStore(Protocol):
     def unclosed_cases(self) -> list[RectificationCase]: ...
 
     def update_case(self, before: RectificationCase, after: RectificationCase) -> None:
-        """Write `after` only if the stored case still has `before`'s status and version; Conflict otherwise."""
+        """Write `after` only if the stored case still has `before`'s status and version (else Conflict)."""
         ...
 
 

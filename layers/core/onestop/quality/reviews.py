@@ -263,7 +263,8 @@ class ReviewService:
             conflict = case_conflict(case, step)
             raise Conflict(
                 "case_changed",
-                f"整改工单已被他人更新（当前版本 {case.version}，您看到的是 {expected_version}），请刷新后再处理。",
+                f"整改工单已被他人更新（当前版本 {case.version}，您看到的是 {expected_version}），"
+                "请刷新后再处理。",
                 f"The case changed since you read it (version {case.version}, you saw {expected_version}); "
                 "reload it first.",
                 extra=conflict.extra,

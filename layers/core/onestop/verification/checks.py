@@ -244,6 +244,7 @@ def _analyse(data: bytes, anchors: TrustAnchors, now: datetime, max_signatures: 
     sealed_sha256 = None
     if integrity.passed and principal.emb is not None:
         integrity = _metadata_kept(integrity, face, _face(reader, revisions - 1))
+    if integrity.passed and principal.emb is not None:  # still: the metadata may have been rewritten
         covered_to = int(principal.emb.byte_range[2]) + int(principal.emb.byte_range[3])
         sealed_sha256 = hashlib.sha256(data[:covered_to]).hexdigest()
     return PdfFacts(integrity, issuer, face.get("licence_id"), face, sealed_sha256)
@@ -268,8 +269,8 @@ def _metadata_kept(integrity: CheckResult, sealed: dict[str, Any], current: dict
 
 
 def _with_details(result: CheckResult, **extra: Any) -> CheckResult:
-    return CheckResult(result.check, result.verdict, result.code, result.reason_zh, result.reason_en,
-                       {**result.details, **extra})  # fmt: skip
+    details = {**result.details, **extra}
+    return CheckResult(result.check, result.verdict, result.code, result.reason_zh, result.reason_en, details)
 
 
 def _principal(sigs: list[_Sig]) -> _Sig:
@@ -300,13 +301,13 @@ def _collect(reader: PdfFileReader, data: bytes, max_signatures: int) -> list[_S
             )
         sig = _Sig(str(fq_name), sig_object)
         sig.problem = _byte_range_problem(data, sig_object)
-        if sig.problem is None or sig.problem.code != "signature_empty":
+        if sig.problem is None or sig.problem.code != NOT_SIGNED[0]:
             try:
                 sig.emb = EmbeddedPdfSignature(reader, field_ref, fq_name)
             except Exception as exc:
                 sig.problem = sig.problem or _malformed_sig(f"{type(exc).__name__}: {str(exc)[:200]}")
         found.append(sig)
-    if found and all(s.problem is not None and s.problem.code == "signature_empty" for s in found):
+    if found and all(s.problem is not None and s.problem.code == NOT_SIGNED[0] for s in found):
         return []  # only empty placeholders: the document was never signed
     return sorted(found, key=lambda s: s.emb.signed_revision if s.emb is not None else 1 << 30)
 

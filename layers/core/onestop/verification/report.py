@@ -186,6 +186,12 @@ class StatusReport:
         }
 
 
+def _names_en(checks: list[CheckResult]) -> str:
+    names = [c.check.en.lower() for c in checks]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the {listed} check" + ("s" if len(names) > 1 else "")
+
+
 def summary(checks: Iterable[CheckResult]) -> dict[str, str]:
     """One sentence for the whole result, in both languages."""
     checks = list(checks)
@@ -195,14 +201,12 @@ def summary(checks: Iterable[CheckResult]) -> dict[str, str]:
         return {"zh": "核验通过：各项检查均通过。", "en": "Verified: every check passed."}
     if failing:
         names_zh = "、".join(c.check.zh for c in failing)
-        names_en = ", ".join(c.check.en.lower() for c in failing)
         return {
             "zh": f"核验未通过：{names_zh}检查未通过。",
-            "en": f"Not verified: the {names_en} check failed.",
+            "en": f"Not verified: {_names_en(failing)} failed.",
         }
     names_zh = "、".join(c.check.zh for c in open_)
-    names_en = ", ".join(c.check.en.lower() for c in open_)
     return {
         "zh": f"无法完成核验：{names_zh}暂时无法确认。",
-        "en": f"Not fully verified: the {names_en} check could not be made.",
+        "en": f"Not fully verified: {_names_en(open_)} could not be made.",
     }

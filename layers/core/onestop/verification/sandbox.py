@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -87,7 +89,11 @@ def _serve(conn: Connection, memory_bytes: int | None, on_start: Callable[[], No
 
 
 class Sandbox:
-    """Run module-level functions in a reusable forked worker with a deadline per job."""
+    """Run module-level functions in a reusable forked worker with a deadline per job.
+
+    The worker is a plain `os.fork` child talking over a `multiprocessing` pipe: `multiprocessing.Process`
+    refuses to start children from a daemonic process (which is what a local-stack function worker is).
+    """
 
     def __init__(
         self,
@@ -98,34 +104,58 @@ class Sandbox:
         self.memory_bytes = memory_bytes
         self._on_start = on_start
         self._lock = threading.Lock()
-        self._process: Any = None
+        self._pid: int | None = None
         self._conn: Connection | None = None
         self.started = 0  # workers forked so far (tests and metrics read it)
 
+    def _alive(self) -> bool:
+        if self._pid is None:
+            return False
+        try:
+            pid, _ = os.waitpid(self._pid, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        return pid == 0
+
     def _ensure(self) -> Connection:
-        if self._process is not None and self._process.is_alive() and self._conn is not None:
+        if self._conn is not None and self._alive():
             return self._conn
         self._stop()
-        ctx = mp.get_context("fork")
-        parent, child = ctx.Pipe(duplex=True)
-        process = ctx.Process(
-            target=_serve, args=(child, self.memory_bytes, self._on_start), name="onestop-verify", daemon=True
-        )
-        process.start()
+        parent, child = mp.Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the worker: never return into the caller's code
+            code = 0
+            try:
+                parent.close()
+                _serve(child, self.memory_bytes, self._on_start)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
         child.close()
-        self._process, self._conn = process, parent
+        self._pid, self._conn = pid, parent
         self.started += 1
         return parent
+
+    def _exit_code(self) -> int | None:
+        if self._pid is None:
+            return None
+        try:
+            pid, status = os.waitpid(self._pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        return os.waitstatus_to_exitcode(status) if pid else None
 
     def _stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(5)
-            self._process = None
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
 
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], timeout_s: float) -> T:
         """`fn(*args)` in the worker; raises SandboxTimeout or SandboxCrashed instead of hanging."""
@@ -145,7 +175,8 @@ class Sandbox:
             try:
                 reply = conn.recv()
             except (EOFError, OSError):
-                code = self._process.exitcode if self._process is not None else None
+                time.sleep(0.01)  # let the exit status land before asking for it
+                code = self._exit_code()
                 self._stop()
                 raise SandboxCrashed("WorkerDied", f"exit code {code}") from None
             if reply[0] == "ok":

@@ -34,7 +34,7 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True)
 class VerifyLimits:
-    """Bounds for one verification. A genuine licence is ~40 KB and verifies in ~20 ms."""
+    """Bounds for one verification. A genuine licence is ~40 KB and verifies in a few tens of ms."""
 
     max_bytes: int = 5 * MiB
     timeout_s: float = 10.0

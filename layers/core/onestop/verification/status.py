@@ -189,7 +189,7 @@ def _date(at: datetime | None) -> tuple[str, str]:
     if at is None:
         return "", ""
     d = china_date(at)
-    return f"（自{d.year}年{d.month}月{d.day}日起）", f" since {d.isoformat()}"
+    return f"（自{d.year}年{d.month}月{d.day}日起）", f" on {d.isoformat()}"
 
 
 def registry_unavailable(error: str) -> CheckResult:
@@ -288,6 +288,8 @@ def status_check(
         Check.STATUS,
         f"status_{entry.status.en.split()[0]}",
         f"证照状态为“{entry.status.zh}”{since_zh}，目前不是有效证照。",
-        f"The licence is {entry.status.en}{since_en}; it is not currently valid.",
+        f"The licence was {entry.status.en}{since_en}; it is not currently valid."
+        if since_en
+        else f"The licence is {entry.status.en}; it is not currently valid.",
         **details,
     )

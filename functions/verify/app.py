@@ -1,0 +1,18 @@
+"""Public verify function: POST /verify (a licence PDF), GET /verify/{licence_id}, GET /trust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from onestop.http.verify_api import build_verify_api
+from onestop.observability import logger, metrics, tracer
+
+app = build_verify_api()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

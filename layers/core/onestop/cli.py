@@ -1,0 +1,188 @@
+"""`onestop` console script. `onestop verify FILE.pdf` checks a licence offline, or online with --service.
+
+Exit codes: 0 every check passed; 1 a check failed; 2 usage error (bad arguments, unreadable file,
+no trust anchors); 3 nothing failed but something could not be checked (offline: the status; online:
+the service unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
+MARKS = {"pass": "✓", "fail": "✗", "unknown": "?"}
+HTTP_TIMEOUT_S = 15
+
+
+class UsageError(Exception):
+    """Something the user must fix before verifying (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onestop", description="onestop e-licence tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser(
+        "verify",
+        help="verify an e-licence PDF",
+        description=(
+            "Check that an e-licence PDF is unaltered and sealed by the bureau (offline, against the "
+            "bundled or given trust anchors), and with --service also its registered status. "
+            "Exit 0: every check passed; 1: a check failed; 2: usage error; 3: nothing failed but a "
+            "check could not be made (offline: the status)."
+        ),
+    )
+    verify.add_argument("file", type=Path, help="the licence PDF")
+    verify.add_argument(
+        "--trust",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PEM",
+        help="trust anchor certificate(s) in PEM (repeatable); replaces the bundled ones",
+    )
+    verify.add_argument(
+        "--service",
+        metavar="URL",
+        help="base URL of the verify service: fetches /trust (unless --trust) and the licence status",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def _http_json(url: str) -> Any:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - http(s) only
+    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as reply:  # noqa: S310
+        return json.loads(reply.read().decode("utf-8"))
+
+
+def _check_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise UsageError(f"--service must be an http(s) URL, not {url!r}")
+    return url.rstrip("/")
+
+
+def _anchors(trust_files: Sequence[Path], service: str | None) -> Any:
+    from onestop.verification import TrustAnchors, bundled_anchors
+
+    if trust_files:
+        try:
+            return TrustAnchors.from_pem([p.read_bytes() for p in trust_files])
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the trust anchors: {exc}") from exc
+    if service:
+        try:
+            return TrustAnchors.from_trust_document(_http_json(f"{service}/trust"))
+        except (OSError, ValueError, KeyError, urllib.error.URLError) as exc:
+            raise UsageError(f"cannot fetch the trust anchors from {service}/trust: {exc}") from exc
+    bundled = bundled_anchors()
+    if bundled is None:
+        raise UsageError(
+            "no trust anchors: give the bureau's root certificate with --trust ROOT.pem, "
+            "or the verify service with --service URL"
+        )
+    return bundled
+
+
+def _service_lookup(service: str) -> Any:
+    """A registry look-up backed by `GET /verify/{id}` of the service (same status logic as the API)."""
+    from onestop.verification import RegistryEntry
+
+    def lookup(licence_id: str) -> RegistryEntry | None:
+        doc = _http_json(f"{service}/verify/{quote(licence_id, safe='')}")
+        registry = doc.get("registry")
+        if not registry:
+            return None
+        return RegistryEntry.from_public({**registry, "licence": doc.get("licence") or {}})
+
+    return lookup
+
+
+def _print_report(report: Any, out: TextIO) -> None:
+    data = report.as_dict()
+    out.write(f"{data['summary']['zh']}  {data['summary']['en']}\n\n")
+    for check in data["checks"]:
+        mark = MARKS.get(check["verdict"], "?")
+        out.write(f" {mark} {check['name']['zh']} {check['name']['en']}\n")
+        out.write(f"     {check['reason_zh']}\n     {check['reason_en']}\n")
+    licence = data.get("licence") or {}
+    rows = [
+        ("证照标识 Identifier", licence.get("licence_id")),
+        ("证照名称 Name", licence.get("name_zh")),
+        ("证照编号 Number", licence.get("number")),
+        ("持证主体 Holder", licence.get("holder_name")),
+        ("持证主体代码 Holder code", licence.get("holder_code")),
+        ("颁发机构 Issuer", licence.get("issuer_name")),
+        ("有效期 Validity", _validity(licence)),
+    ]
+    shown = [(k, v) for k, v in rows if v]
+    if shown:
+        out.write("\n")
+        for label, value in shown:
+            out.write(f"   {label}: {value}\n")
+    out.write(f"\n   SHA-256: {data['file']['sha256']}\n")
+
+
+def _validity(licence: dict[str, Any]) -> str | None:
+    start, end = licence.get("valid_from"), licence.get("valid_until")
+    if not start:
+        return None
+    return f"{start} – {end or '长期 long-term'}"
+
+
+def _exit_code(report: Any) -> int:
+    verdicts = {c.verdict.value for c in report.checks}
+    if "fail" in verdicts:
+        return EXIT_FAILED
+    if "unknown" in verdicts:
+        return EXIT_UNCHECKED
+    return EXIT_OK
+
+
+def verify_command(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.verification import verify_pdf
+    from onestop.verification.checks import quiet_pyhanko
+
+    quiet_pyhanko()
+    service = _check_url(args.service) if args.service else None
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    anchors = _anchors(args.trust, service)
+    lookup = _service_lookup(service) if service else None
+    report = verify_pdf(data, trust=anchors, registry_lookup=lookup)
+    if args.json:
+        json.dump(report.as_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        _print_report(report, out)
+    return _exit_code(report)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage message
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        if args.command == "verify":
+            return verify_command(args, out)
+    except UsageError as exc:
+        sys.stderr.write(f"onestop verify: {exc}\n")
+        return EXIT_USAGE
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

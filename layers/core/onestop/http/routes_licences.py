@@ -1,0 +1,139 @@
+"""Licence routes: the holder's and reviewers' view with a short-lived download, and the lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.applications.identity import Principal
+from onestop.aws.events import EventBridgePublisher
+from onestop.aws.licence_registry import DynamoLicenceRegistry
+from onestop.aws.s3 import S3BlobStore
+from onestop.licences import lifecycle
+from onestop.licences.models import LicenceRecord, china_date
+from onestop.settings import get_settings
+
+from .context import BEARER, application_service, current_principal
+from .responses import responses
+
+router = Router()
+
+Caller = Annotated[Principal, Depends(current_principal)]
+LICENCE_ID = r"^1\.2\.156\.3005\.2\.[0-9A-Za-z.]{20,120}$"
+
+
+class LicenceOut(BaseModel):
+    """A licence version as its holder or a reviewer sees it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    licence_id: str
+    status: str
+    status_zh: str
+    status_en: str
+    metadata: dict[str, Any]
+    issued_at: str | None = None
+    pdf_sha256: str | None = None
+    seal_cert_sha256: str | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    download_url: str | None = Field(default=None, description="short-lived link to the sealed PDF")
+    history: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class LifecycleIn(BaseModel):
+    """A lifecycle action with its reason (recorded in the audit trail)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw"]
+    reason: str = Field(min_length=2, max_length=1000, description="why, in words the holder can act on")
+    reason_code: str | None = Field(default=None, max_length=100)
+
+
+@cache
+def _registry() -> DynamoLicenceRegistry:
+    return DynamoLicenceRegistry(get_settings().table_name)
+
+
+@cache
+def _store() -> S3BlobStore:
+    return S3BlobStore(get_settings().licences_bucket)
+
+
+@cache
+def _publisher() -> EventBridgePublisher:
+    settings = get_settings()
+    return EventBridgePublisher(settings.event_bus_name, settings.event_source)
+
+
+def _view(record: LicenceRecord) -> LicenceOut:
+    settings = get_settings()
+    out = LicenceOut(**record.public_view(china_date(datetime.now(UTC))))
+    if record.pdf is not None:
+        out.download_url = _store().presign_get(
+            record.pdf.key, settings.download_url_ttl_seconds, version_id=record.pdf.version_id
+        )
+    out.history = [entry.as_dict() for entry in record.history]
+    return out
+
+
+@router.get(
+    "/licences/<licence_id>",
+    summary="A licence: status, face data and a short-lived link to the sealed PDF",
+    description="For its holder (the applicant of the application it came from) and reviewers; 404 for others.",
+    tags=["licences"],
+    security=BEARER,
+    responses=responses(200, 404, 422, signed_in=True),
+)
+def get_licence(
+    licence_id: Annotated[str, Path(pattern=LICENCE_ID, description="GB/T 36904 licence identifier")],
+    caller: Caller,
+) -> LicenceOut:
+    caller.require_authenticated()
+    record = lifecycle.get_licence(_registry(), licence_id)
+    if not caller.is_reviewer:
+        # The holder is whoever may read the application; the same 404 hides everyone else's.
+        application_service().get(caller, record.application_id)
+    return _view(record)
+
+
+_ACTIONS: dict[str, Callable[..., LicenceRecord]] = {
+    "suspend": lifecycle.suspend_licence,
+    "reinstate": lifecycle.reinstate_licence,
+    "revoke": lifecycle.revoke_licence,
+    "cancel": lifecycle.cancel_licence,
+    "withdraw": lifecycle.withdraw_licence,
+}
+
+
+@router.post(
+    "/licences/<licence_id>/lifecycle",
+    summary="Suspend (暂扣), reinstate, revoke (撤销), cancel (注销) or withdraw (吊销) a licence",
+    description="Reviewers and admins; an action the current status does not allow is a 409 with that status.",
+    tags=["licences"],
+    security=BEARER,
+    responses=responses(200, 403, 404, 409, 422, signed_in=True),
+)
+def change_status(
+    licence_id: Annotated[str, Path(pattern=LICENCE_ID, description="GB/T 36904 licence identifier")],
+    body: LifecycleIn,
+    caller: Caller,
+) -> LicenceOut:
+    caller.require_reviewer()
+    record = _ACTIONS[body.action](
+        licence_id,
+        registry=_registry(),
+        publisher=_publisher(),
+        actor=caller.label,
+        reason=body.reason,
+        reason_code=body.reason_code,
+    )
+    return _view(record)

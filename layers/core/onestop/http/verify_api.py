@@ -1,0 +1,254 @@
+"""The public verify function: `POST /verify` (a PDF), `GET /verify/{licence_id}`, `GET /trust`.
+
+No sign-in. Every answer about a document is a verification report (200), whatever the verdict; only
+a request that cannot be a verification is an error: too large (413), not a PDF (415/422), a
+malformed licence number (422). Errors have the API's one shape (`onestop.http.errors`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+
+from onestop.errors import InvalidInput, PayloadTooLarge, Reason, Unavailable
+from onestop.observability import logger, metrics
+from onestop.verification import (
+    DEFAULT_LIMITS,
+    TrustAnchors,
+    VerifyLimits,
+    verify_licence_id,
+    verify_pdf,
+)
+from onestop.verification.status import RegistryLookup
+
+from .errors import error_body, json_response, register_error_handlers
+
+PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
+TRUST_TTL_S = 300.0
+WEB_PAGE = "/web/verify/index.html"  # explicit file: static hosts need not map "dir/" to index
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class VerifyDependencies:
+    """What the routes need; tests pass their own, the Lambda builds them from the settings."""
+
+    trust: Callable[[], TrustAnchors]
+    registry_lookup: RegistryLookup
+    now: Callable[[], datetime] = field(default=_now)
+    limits: VerifyLimits = DEFAULT_LIMITS
+    web_page: str = WEB_PAGE
+
+
+class CachedTrust:
+    """The published PKI, re-read at most every `ttl_s` seconds (a rotation shows within minutes)."""
+
+    def __init__(self, load: Callable[[], TrustAnchors], ttl_s: float = TRUST_TTL_S) -> None:
+        self._load = load
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._value: TrustAnchors | None = None
+        self._loaded_at = 0.0
+
+    def __call__(self) -> TrustAnchors:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._loaded_at > self._ttl_s:
+                try:
+                    self._value = self._load()
+                except Exception as exc:
+                    if self._value is not None:  # keep answering with the last good copy
+                        logger.warning("PKI reload failed; using the cached copy", extra={"error": str(exc)})
+                        return self._value
+                    raise Unavailable(
+                        "trust_unavailable",
+                        "暂时无法读取局方公布的证书，请稍后再试。",
+                        "The bureau's published certificates cannot be read right now; try again later.",
+                    ) from exc
+                self._loaded_at = time.monotonic()
+            return self._value
+
+
+def default_dependencies() -> VerifyDependencies:
+    """Wired to the licences bucket (PKI) and the table (registry) named in the settings."""
+    from onestop.aws.licence_registry import DynamoLicenceRegistry
+    from onestop.aws.s3 import S3BlobStore
+    from onestop.licences.trust import load_trust
+    from onestop.settings import get_settings
+
+    settings = get_settings()
+    store = S3BlobStore(settings.licences_bucket)
+    registry = DynamoLicenceRegistry(settings.table_name)
+    trust = CachedTrust(lambda: TrustAnchors.from_pki(load_trust(store, settings.pki_prefix)))
+    return VerifyDependencies(trust=trust, registry_lookup=registry.get)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    mb = limit // (1024 * 1024)
+    return PayloadTooLarge(
+        "pdf_too_large",
+        f"文件超过{mb} MB，不能直接上传核验。电子证照原件通常小于100 KB，请确认选择的文件是否正确。",
+        f"The file is over {mb} MB and cannot be sent for verification directly. An original e-licence is "
+        "usually under 100 KB; check that this is the right file.",
+        [
+            Reason(
+                "use_other_path",
+                "大文件请改用证照编号查询（GET /verify/{证照标识}），或使用离线核验工具 onestop verify。",
+                "For a large file, look the licence number up instead (GET /verify/{licence id}), or use "
+                "the offline tool `onestop verify`.",
+                "body",
+            )
+        ],
+        extra={"max_bytes": limit},
+    )
+
+
+def _not_pdf(detail_zh: str, detail_en: str) -> InvalidInput:
+    return InvalidInput(
+        "not_a_pdf",
+        "上传的内容不是PDF文件。请上传电子证照的PDF原件。",
+        "The upload is not a PDF. Send the e-licence's original PDF file.",
+        [Reason("not_a_pdf", detail_zh, detail_en, "body")],
+    )
+
+
+def _header(event: Any, name: str) -> str:
+    value = event.headers.get(name) if event.headers else None
+    return str(value or "")
+
+
+def read_pdf_body(event: Any, limit: int) -> bytes:
+    """The PDF bytes of a `POST /verify` event, or the 413 / 415 / 422 that explains what is wrong."""
+    content_type = _header(event, "content-type").split(";")[0].strip().lower()
+    if content_type not in PDF_TYPES:
+        raise _UnsupportedType(content_type)
+    body = event.body or ""
+    if event.is_base64_encoded:
+        if len(body) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding
+            raise _too_large(limit)
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise _not_pdf("请求体的Base64编码无效。", "The request body is not valid base64.") from None
+    else:
+        # API Gateway passes binary media base64-encoded; a text body means the bytes were mangled.
+        data = body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
+    if len(data) > limit:
+        raise _too_large(limit)
+    if not data:
+        raise _not_pdf("请求体为空。", "The request body is empty.")
+    if b"%PDF-" not in data[:1024]:
+        raise _not_pdf(
+            "文件开头没有PDF标识（%PDF-）。", "The file does not start with the PDF marker (%PDF-)."
+        )
+    return data
+
+
+class _UnsupportedType(Exception):
+    def __init__(self, content_type: str) -> None:
+        super().__init__(content_type)
+        self.content_type = content_type
+
+
+def build_verify_api(
+    deps: VerifyDependencies | Callable[[], VerifyDependencies] | None = None,
+) -> APIGatewayHttpResolver:
+    """The resolver of the verify function. Dependencies are built on first use, not at import."""
+    factory: Callable[[], VerifyDependencies]
+    if deps is None:
+        factory = default_dependencies
+    elif isinstance(deps, VerifyDependencies):
+        fixed = deps
+        factory = lambda: fixed  # noqa: E731 - a constant factory
+    else:
+        factory = deps
+    built: list[VerifyDependencies] = []
+    lock = threading.Lock()
+
+    def dependencies() -> VerifyDependencies:
+        with lock:
+            if not built:
+                built.append(factory())
+            return built[0]
+
+    app = APIGatewayHttpResolver(
+        cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Accept"], max_age=600),
+    )
+    register_error_handlers(app)
+
+    @app.exception_handler(_UnsupportedType)
+    def _unsupported(exc: _UnsupportedType) -> Response:
+        shown = exc.content_type or "（无）"
+        return json_response(
+            415,
+            error_body(
+                "unsupported_media_type",
+                f"请以 Content-Type: application/pdf 上传PDF文件（收到的是 {shown}）。",
+                f"Send the PDF with Content-Type: application/pdf (got {exc.content_type or 'none'}).",
+                [
+                    Reason(
+                        "unsupported_media_type",
+                        "内容类型不受支持。",
+                        "Unsupported content type.",
+                        "content-type",
+                    )
+                ],
+            ),
+        )
+
+    @app.post("/verify")
+    def verify_document() -> Response:
+        d = dependencies()
+        data = read_pdf_body(app.current_event, d.limits.max_bytes)
+        report = verify_pdf(
+            data, trust=d.trust(), registry_lookup=d.registry_lookup, now=d.now(), limits=d.limits
+        )
+        body = report.as_dict()
+        logger.info(
+            "licence PDF verified",
+            extra={
+                "valid": report.valid,
+                "sha256": report.sha256,
+                "verdicts": {c.check.value: c.code for c in report.checks},
+                "licence_id": report.licence.get("licence_id"),
+            },
+        )
+        metrics.add_metric(name="PdfVerified" if report.valid else "PdfRejected", unit="Count", value=1)
+        return Response(200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "no-store"})
+
+    @app.get("/verify/<licence_id>")
+    def verify_number(licence_id: str) -> Response:
+        d = dependencies()
+        text = unquote(licence_id)
+        accept = _header(app.current_event, "accept")
+        if "text/html" in accept and "application/json" not in accept:
+            # A person who scanned the licence's QR code: show the verification page, not JSON.
+            return Response(
+                302, content_types.TEXT_HTML, "", headers={"Location": f"{d.web_page}?id={quote(text)}"}
+            )
+        report = verify_licence_id(text, registry_lookup=d.registry_lookup, now=d.now())
+        metrics.add_metric(name="NumberVerified" if report.valid else "NumberRejected", unit="Count", value=1)
+        return Response(
+            200, content_types.APPLICATION_JSON, report.as_dict(), headers={"Cache-Control": "no-store"}
+        )
+
+    @app.get("/trust")
+    def trust_document() -> Response:
+        d = dependencies()
+        body = d.trust().document(generated_at=d.now())
+        return Response(
+            200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    return app

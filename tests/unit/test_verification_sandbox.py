@@ -1,0 +1,161 @@
+"""The verification worker: deadlines, crashes, memory caps, and hostile files that exercise them."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zlib
+from collections.abc import Iterator
+
+import pytest
+from onestop.verification import Check, Verdict, VerifyLimits, verify_pdf
+from onestop.verification.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from onestop.verification.service import shutdown_sandboxes
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from tests.unit import test_verification_support as S
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _double(x: int) -> int:
+    return 2 * x
+
+
+def _sleep(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _exit_hard() -> None:
+    os._exit(3)
+
+
+def _allocate(n_bytes: int) -> int:
+    return len(bytearray(n_bytes))
+
+
+def _raise() -> None:
+    raise ValueError("boom")
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(memory_bytes=256 * 1024 * 1024)
+    yield box
+    box.close()
+
+
+def test_runs_jobs_in_one_reused_worker(sandbox: Sandbox) -> None:
+    assert sandbox.run(_double, (21,), 10) == 42
+    first = sandbox.run(_pid, (), 10)
+    assert sandbox.run(_pid, (), 10) == first != os.getpid()
+    assert sandbox.started == 1
+
+
+def test_overrunning_job_is_killed_and_the_next_one_gets_a_fresh_worker(sandbox: Sandbox) -> None:
+    before = sandbox.run(_pid, (), 10)
+    with pytest.raises(SandboxTimeout):
+        sandbox.run(_sleep, (30,), 0.5)
+    after = sandbox.run(_pid, (), 10)
+    assert after != before
+    assert sandbox.started == 2
+
+
+def test_a_dying_worker_is_reported_and_replaced(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxCrashed) as caught:
+        sandbox.run(_exit_hard, (), 10)
+    assert caught.value.error_type == "WorkerDied"
+    assert sandbox.run(_double, (2,), 10) == 4
+
+
+def test_memory_cap_stops_a_runaway_allocation(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxCrashed) as caught:
+        sandbox.run(_allocate, (2 * 1024 * 1024 * 1024,), 30)
+    assert caught.value.error_type == "MemoryError"
+    assert sandbox.run(_allocate, (1024,), 10) == 1024
+
+
+def test_an_exception_in_the_job_is_reported_with_its_type(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxCrashed) as caught:
+        sandbox.run(_raise, (), 10)
+    assert caught.value.error_type == "ValueError"
+    assert sandbox.run(_double, (1,), 10) == 2
+
+
+# ----------------------------------------------------------------------------- through verify_pdf
+
+
+@pytest.fixture(scope="module")
+def licence() -> S.Licence:
+    return S.make_licence(S.make_pki())
+
+
+def test_verification_over_its_deadline_fails_integrity(licence: S.Licence) -> None:
+    report = verify_pdf(
+        licence.sealed, trust=licence.anchors, registry_lookup=None, limits=VerifyLimits(timeout_s=0.001)
+    )
+    assert report.result(Check.INTEGRITY).code == "verification_timeout"
+    assert not report.valid
+    # the next verification gets a fresh worker and succeeds
+    assert (
+        verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None).result(Check.INTEGRITY).passed
+    )
+
+
+def test_oversized_file_is_refused_before_parsing(licence: S.Licence) -> None:
+    report = verify_pdf(
+        licence.sealed, trust=licence.anchors, registry_lookup=None, limits=VerifyLimits(max_bytes=1024)
+    )
+    assert report.result(Check.INTEGRITY).code == "file_too_large"
+
+
+def test_in_process_mode_gives_the_same_report(licence: S.Licence) -> None:
+    isolated = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None)
+    inline = verify_pdf(
+        licence.sealed, trust=licence.anchors, registry_lookup=None, limits=VerifyLimits(isolate=False)
+    )
+    assert [(c.verdict, c.code) for c in inline.checks] == [(c.verdict, c.code) for c in isolated.checks]
+
+
+def _zlib_bomb_update(pdf: bytes, decoded_mb: int) -> bytes:
+    """An incremental update adding a page content stream that inflates to `decoded_mb` MB."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    compressor = zlib.compressobj(9)
+    chunk = b"\0" * (1024 * 1024)
+    encoded = b"".join(compressor.compress(chunk) for _ in range(decoded_mb)) + compressor.flush()
+    stream = generic.StreamObject(
+        {generic.NameObject("/Filter"): generic.NameObject("/FlateDecode")}, encoded_data=encoded
+    )
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page[generic.NameObject("/Contents")] = generic.ArrayObject(
+        [page.raw_get("/Contents"), writer.add_object(stream)]
+    )
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_zlib_bomb_in_an_update_fails_without_taking_the_function_down(licence: S.Licence) -> None:
+    bomb = _zlib_bomb_update(licence.sealed, 300)
+    assert len(bomb) < 2 * 1024 * 1024
+    report = verify_pdf(bomb, trust=licence.anchors, registry_lookup=None)
+    integrity = report.result(Check.INTEGRITY)
+    assert integrity.verdict is Verdict.FAIL
+    assert integrity.reason_zh
+    assert integrity.reason_en
+
+
+def test_shutdown_stops_the_shared_workers(licence: S.Licence) -> None:
+    verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None)
+    shutdown_sandboxes()
+    assert (
+        verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None).result(Check.INTEGRITY).passed
+    )

@@ -1,0 +1,213 @@
+// E-licence verification page: POST the PDF to /verify or GET /verify/{id}; show each check.
+// No framework. All text from the server goes in through textContent (never as HTML).
+"use strict";
+
+(function () {
+  const params = new URLSearchParams(window.location.search);
+  // The API lives on the same origin (local stack, API Gateway); ?api=https://… overrides it.
+  const API = (params.get("api") || "").replace(/\/+$/, "");
+  const MAX_BYTES = 5 * 1024 * 1024;
+  const MARK = { pass: "✓", fail: "✗", unknown: "?" };
+  const VERDICT = {
+    pass: "通过 passed",
+    fail: "未通过 failed",
+    unknown: "无法确认 not checked",
+  };
+  const FACE_ROWS = [
+    ["licence_id", "证照标识", "Identifier"],
+    ["name_zh", "证照名称", "Licence"],
+    ["number", "证照编号", "Number"],
+    ["holder_name", "持证主体", "Holder"],
+    ["holder_code", "持证主体代码", "Holder code"],
+    ["issuer_name", "颁发机构", "Issuing authority"],
+    ["issue_date", "颁发日期", "Date of issue"],
+    ["validity", "有效期限", "Validity"],
+    ["status", "状态", "Status"],
+  ];
+
+  const $ = (id) => document.getElementById(id);
+  const result = $("result");
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function setStatus(zh, en) {
+    const line = $("status-line");
+    line.textContent = "";
+    if (zh) {
+      line.append(el("span", "", zh + " "), el("span", "", en));
+      line.lastChild.lang = "en";
+    }
+  }
+
+  function clear() {
+    $("summary").textContent = "";
+    $("summary").dataset.valid = "";
+    $("checks").textContent = "";
+    $("face").textContent = "";
+    $("face-block").hidden = true;
+  }
+
+  function busy(zh, en) {
+    result.hidden = false;
+    result.setAttribute("aria-busy", "true");
+    clear();
+    setStatus(zh, en);
+  }
+
+  function done() {
+    result.setAttribute("aria-busy", "false");
+    setStatus("", "");
+    result.focus();
+  }
+
+  function showError(body, status) {
+    done();
+    const message = (body && body.message) || {};
+    const summary = $("summary");
+    summary.dataset.valid = "error";
+    summary.append(
+      el("span", "mark", "✗"),
+      el("span", "", " " + (message.zh || "请求失败。") + " "),
+      el("span", "", message.en || "The request failed (HTTP " + status + ")."),
+    );
+    summary.lastChild.lang = "en";
+    for (const d of (body && body.details) || []) {
+      const li = el("li", "check");
+      li.dataset.verdict = "fail";
+      li.append(el("p", "reason", d.zh), el("p", "reason", d.en));
+      li.lastChild.lang = "en";
+      $("checks").append(li);
+    }
+  }
+
+  function showReport(report) {
+    done();
+    const summary = $("summary");
+    summary.dataset.valid = report.valid ? "true" : "false";
+    summary.append(
+      el("span", "mark", report.valid ? "✓" : "✗"),
+      el("span", "", " " + report.summary.zh + " "),
+      el("span", "", report.summary.en),
+    );
+    summary.lastChild.lang = "en";
+    for (const c of report.checks) {
+      const li = el("li", "check");
+      li.dataset.check = c.check;
+      li.dataset.verdict = c.verdict;
+      const head = el("p", "check-name");
+      const mark = el("span", "mark", MARK[c.verdict] || "?");
+      mark.setAttribute("aria-hidden", "true");
+      const en = el("span", "", c.name.en);
+      en.lang = "en";
+      head.append(mark, el("span", "", " " + c.name.zh + " "), en, el("span", "verdict", "：" + VERDICT[c.verdict]));
+      const reasonEn = el("p", "reason", c.reason_en);
+      reasonEn.lang = "en";
+      li.append(head, el("p", "reason", c.reason_zh), reasonEn);
+      $("checks").append(li);
+    }
+    showFace(report);
+  }
+
+  function showFace(report) {
+    const face = Object.assign({}, report.licence || {});
+    if (face.valid_from) face.validity = face.valid_from + " – " + (face.valid_until || "长期 long-term");
+    if (report.registry) {
+      const r = report.registry;
+      face.status = r.status_zh + " " + r.status_en + (r.status_since ? "（" + r.status_since.slice(0, 10) + "）" : "");
+    }
+    const dl = $("face");
+    for (const [key, zh, en] of FACE_ROWS) {
+      if (!face[key]) continue;
+      const dt = el("dt", "", zh + " ");
+      const dtEn = el("span", "", en);
+      dtEn.lang = "en";
+      dt.append(dtEn);
+      const dd = el("dd", "", face[key]);
+      dd.dataset.field = key;
+      dl.append(dt, dd);
+    }
+    $("face-block").hidden = dl.childElementCount === 0;
+  }
+
+  async function call(url, options) {
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (err) {
+      showError({ message: { zh: "无法连接核验服务，请检查网络后重试。", en: "Cannot reach the verification service; check the connection and retry." } }, 0);
+      return;
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (err) {
+      body = null;
+    }
+    if (response.ok && body && body.checks) showReport(body);
+    else showError(body, response.status);
+  }
+
+  async function verifyFile(file) {
+    if (!file) return;
+    if (file.size > MAX_BYTES) {
+      result.hidden = false;
+      clear();
+      showError({ message: { zh: "文件超过5 MB，不是电子证照原件。", en: "The file is over 5 MB; it is not an original e-licence." } }, 413);
+      return;
+    }
+    busy("正在核验 " + file.name + "…", "Verifying " + file.name + "…");
+    const data = await file.arrayBuffer();
+    await call(API + "/verify", {
+      method: "POST",
+      headers: { "Content-Type": "application/pdf", Accept: "application/json" },
+      body: data,
+    });
+  }
+
+  async function lookUp(id) {
+    const text = id.trim();
+    if (!text) {
+      $("licence-id").focus();
+      return;
+    }
+    busy("正在查询…", "Looking up…");
+    await call(API + "/verify/" + encodeURIComponent(text), { headers: { Accept: "application/json" } });
+  }
+
+  $("pdf-file").addEventListener("change", (event) => verifyFile(event.target.files[0]));
+
+  const drop = $("drop");
+  ["dragenter", "dragover"].forEach((type) =>
+    drop.addEventListener(type, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    }),
+  );
+  ["dragleave", "drop"].forEach((type) => drop.addEventListener(type, () => drop.classList.remove("over")));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    verifyFile(file);
+  });
+
+  $("by-file").addEventListener("submit", (event) => event.preventDefault());
+  $("by-id").addEventListener("submit", (event) => {
+    event.preventDefault();
+    lookUp($("licence-id").value);
+  });
+
+  if (API) {
+    for (const a of document.querySelectorAll('a[href="../../trust"]')) a.href = API + "/trust";
+  }
+  // Opened from a licence's QR code: /verify/{id} redirects here with ?id=…
+  const initial = params.get("id");
+  if (initial) {
+    $("licence-id").value = initial;
+    lookUp(initial);
+  }
+})();
