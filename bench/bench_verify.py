@@ -101,23 +101,33 @@ def bare_pyhanko(data: bytes, anchors: TrustAnchors) -> bool:
     return bool(validate_pdf_signature(signature, context).bottom_line)
 
 
-def measure(name: str, fn: Callable[[], bool], n: int, warm: int = 5) -> dict[str, Any]:
-    for _ in range(warm):
-        assert fn(), f"{name}: the genuine licence did not verify"
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        ok = fn()
-        times.append(time.perf_counter() - start)
-        assert ok
-    median = statistics.median(times)
-    return {
-        "name": name,
-        "n": n,
-        "median_ms": round(median * 1000, 2),
-        "p90_ms": round(sorted(times)[int(0.9 * (n - 1))] * 1000, 2),
-        "per_second": round(1 / median, 1),
-    }
+def measure(variants: dict[str, Callable[[], bool]], n: int, warm: int = 5) -> list[dict[str, Any]]:
+    """Interleaved: each round runs every variant once, in rotating order, so that load from other
+    processes on the machine spreads evenly over the variants instead of biasing one of them."""
+    names = list(variants)
+    for name in names:
+        for _ in range(warm):
+            assert variants[name](), f"{name}: the genuine licence did not verify"
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(n):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            start = time.perf_counter()
+            ok = variants[name]()
+            times[name].append(time.perf_counter() - start)
+            assert ok
+    out = []
+    for name in names:
+        median = statistics.median(times[name])
+        out.append(
+            {
+                "name": name,
+                "n": n,
+                "median_ms": round(median * 1000, 2),
+                "p90_ms": round(sorted(times[name])[int(0.9 * (n - 1))] * 1000, 2),
+                "per_second": round(1 / median, 1),
+            }
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,11 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         limits = VerifyLimits(isolate=isolate)
         return lambda: verify_pdf(data, trust=anchors, registry_lookup=lookup, limits=limits).valid
 
-    results = [
-        measure("pyHanko validate_pdf_signature (bare)", lambda: bare_pyhanko(data, anchors), args.n),
-        measure("verify_pdf, in process", ours(False), args.n),
-        measure("verify_pdf, forked worker (default)", ours(True), args.n),
-    ]
+    results = measure(
+        {
+            "pyHanko validate_pdf_signature (bare)": lambda: bare_pyhanko(data, anchors),
+            "verify_pdf, in process": ours(False),
+            "verify_pdf, forked worker (default)": ours(True),
+        },
+        args.n,
+    )
     shutdown_sandboxes()
     meta = {"file_bytes": len(data), "cpu": args.cpu, "python": sys.version.split()[0]}
     if args.json:

@@ -14,6 +14,7 @@ from .stack import LocalStack, PortInUse, StackConfig
 
 def _config(args: argparse.Namespace) -> StackConfig:
     return StackConfig(
+        function_logs_to_files=args.command == "demo",
         host=args.host,
         moto_port=args.moto_port,
         api_port=args.api_port,

@@ -9,6 +9,7 @@ scheduler sweeps deadlines. Any step that does not do what it should makes the d
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -129,6 +130,16 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
     _upload(applicant, app_id, "application", "申请表.pdf", "application/pdf",
             samples.application_form_pdf(item["name_zh"], enterprise))
     _upload(applicant, app_id, "contract", "contract.pdf", "application/pdf", samples.contract_pdf(enterprise))
+
+    def processed(count: int) -> Callable[[], Any]:
+        def probe() -> Any:
+            detail = applicant.call("GET", f"/applications/{app_id}", (200,))
+            done = [m for m in detail["materials"] if m["status"] not in ("awaiting_upload", "processing")]
+            return detail if len(done) == len(detail["materials"]) == count else None
+
+        return probe
+
+    _wait("the first two materials to be catalogued", processed(2))
     notice = applicant.call("POST", f"/applications/{app_id}/submit", (422,))
     report.say(f"submit refused: {notice['message']['zh']} / {notice['message']['en']}")
     for detail in notice.get("details", []):
@@ -140,13 +151,8 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
 
     report.step("4. Ingestion: sniff, text/OCR, classify, validate fields, normalise, catalogue")
 
-    def all_processed() -> Any:
-        detail = applicant.call("GET", f"/applications/{app_id}", (200,))
-        done = [m for m in detail["materials"] if m["status"] not in ("awaiting_upload", "processing")]
-        return detail if len(done) == len(detail["materials"]) == 3 else None
-
     started = time.monotonic()
-    detail = _wait("the three materials to be catalogued", all_processed)
+    detail = _wait("the three materials to be catalogued", processed(3))
     report.say(f"all materials processed in {time.monotonic() - started:.1f} s")
     for m in detail["materials"]:
         cls = m.get("classification") or {}
@@ -255,7 +261,10 @@ def run_demo(config: StackConfig, out: Path) -> int:
         report.say(str(exc))
         code = 1
     finally:
+        out.mkdir(parents=True, exist_ok=True)
+        if stack.runtime is not None and stack.runtime.log_dir is not None:
+            shutil.copytree(stack.runtime.log_dir, out / "function-logs", dirs_exist_ok=True)
+            print(f"function logs (like CloudWatch Logs): {out / 'function-logs'}", flush=True)
         stack.stop()
-    out.mkdir(parents=True, exist_ok=True)
     (out / "report.txt").write_text("\n".join(report.lines) + "\n", encoding="utf-8")
     return code

@@ -15,6 +15,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -61,7 +62,15 @@ class _Context:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
-def _worker_main(conn: Connection, spec: FunctionSpec, base_env: Mapping[str, str]) -> None:
+def _worker_main(
+    conn: Connection, spec: FunctionSpec, base_env: Mapping[str, str], log_file: str | None = None
+) -> None:
+    if log_file:
+        # Like CloudWatch Logs: the function's stdout/stderr (Powertools JSON logs, EMF) go to its file.
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
     os.environ.clear()
     os.environ.update(base_env)
     os.environ.update(spec.environment)
@@ -105,8 +114,9 @@ def _worker_main(conn: Connection, spec: FunctionSpec, base_env: Mapping[str, st
 class FunctionWorker:
     """The parent side of one function's worker process."""
 
-    def __init__(self, spec: FunctionSpec, base_env: Mapping[str, str]) -> None:
+    def __init__(self, spec: FunctionSpec, base_env: Mapping[str, str], log_dir: Path | None = None) -> None:
         self.spec = spec
+        self.log_file = str(log_dir / f"{spec.logical_id}.log") if log_dir else None
         self._base_env = dict(base_env)
         self._lock = threading.Lock()
         self._process: Any = None
@@ -119,7 +129,9 @@ class FunctionWorker:
         parent, child = ctx.Pipe()
         started = time.monotonic()
         process = ctx.Process(
-            target=_worker_main, args=(child, self.spec, self._base_env), name=f"lambda-{self.spec.logical_id}"
+            target=_worker_main,
+            args=(child, self.spec, self._base_env, self.log_file),
+            name=f"lambda-{self.spec.logical_id}"
         )
         process.daemon = True
         process.start()
@@ -188,8 +200,15 @@ class FunctionWorker:
 class LocalRuntime:
     """All functions of the stack, by logical id."""
 
-    def __init__(self, specs: Mapping[str, FunctionSpec], base_env: Mapping[str, str]) -> None:
-        self.workers = {logical_id: FunctionWorker(spec, base_env) for logical_id, spec in specs.items()}
+    def __init__(
+        self, specs: Mapping[str, FunctionSpec], base_env: Mapping[str, str], log_dir: Path | None = None
+    ) -> None:
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir = log_dir
+        self.workers = {
+            logical_id: FunctionWorker(spec, base_env, log_dir) for logical_id, spec in specs.items()
+        }
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         return self.workers[logical_id].invoke(event)

@@ -50,6 +50,7 @@ class StackConfig:
     retry_delay_s: int = 1
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     warm: tuple[str, ...] = ()
+    function_logs_to_files: bool = False  # True: each function logs to <state dir>/logs/<id>.log
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ class LocalStack:
         cfg = self.config
         assert self.resolver is not None
         resolver = self.resolver
-        self.runtime = LocalRuntime(self.functions, self.base_env())
+        log_dir = self.state_dir / "logs" if cfg.function_logs_to_files else None
+        self.runtime = LocalRuntime(self.functions, self.base_env(), log_dir)
         sqs = self.client("sqs")
         events = self.client("events")
         for logical_id, resource in self.cfn["Resources"].items():

@@ -263,6 +263,14 @@ def test_seal_expired_at_signing_time_fails_issuer() -> None:
     assert report.result(Check.INTEGRITY).passed
 
 
+def test_seal_certificate_expired_since_signing_still_verifies(licence: S.Licence) -> None:
+    """Rotation: a licence sealed while its certificate was valid stays valid after the certificate ends."""
+    later = datetime.now(UTC) + timedelta(days=365 * 6)  # the seal certificate is valid for 5 years
+    report = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, now=later)
+    assert verdicts(report)["issuer"] == ("pass", "bureau_seal")
+    assert verdicts(report)["integrity"] == ("pass", "intact")
+
+
 def test_signing_time_in_the_future_fails_issuer(licence: S.Licence) -> None:
     past = datetime.now(UTC) - timedelta(days=30)
     report = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, now=past)

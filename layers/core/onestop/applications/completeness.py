@@ -16,6 +16,14 @@ from onestop.errors import Reason
 from .models import Applicant, Material, MaterialStatus
 
 _BAD = {MaterialStatus.REJECTED, MaterialStatus.FAILED, MaterialStatus.NEEDS_ATTENTION}
+# Problems the reviewer settles (is the machine's guess of the document type right?): they are shown
+# to the reviewer but must not hold up the applicant, who did nothing wrong.
+REVIEWER_ONLY_PROBLEMS = frozenset({"classification_uncertain", "normalisation_failed"})
+
+
+def _for_reviewer_only(material: Material) -> bool:
+    codes = {p.code for p in material.problems}
+    return bool(codes) and codes <= REVIEWER_ONLY_PROBLEMS
 
 # Material types that, in an application by this kind of applicant, identify the applicant itself;
 # the code read from the document must then be the applicant's own.
@@ -112,6 +120,8 @@ def _slot_reasons(
     waiting: list[Material] = []
     for material in materials:
         status = MaterialStatus(material.status)
+        if status == MaterialStatus.NEEDS_ATTENTION and _for_reviewer_only(material):
+            status = MaterialStatus.CATALOGUED
         if status == MaterialStatus.CATALOGUED:
             mismatch = _mismatch(requirement, applicant, material)
             if mismatch is None:

@@ -87,7 +87,7 @@ def _empty() -> Reason:
     return Reason("file_empty", "文件是空的；请重新上传。", "The file is empty; upload it again.")
 
 
-def _too_large(size: int, limit: int) -> Reason:
+def too_large_reason(size: int, limit: int) -> Reason:
     return Reason(
         "file_too_large",
         f"文件大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限；"
@@ -257,9 +257,10 @@ def _decide(result: Classification, expected: str | None) -> tuple[str, list[Rea
     if expected and result.material_type not in (expected, "other") and result.confidence >= 0.3:
         problems.append(mismatch_problem(result.material_type, expected))
         return result.material_type, problems
-    if result.material_type == "other" and expected in (None, "other"):
-        if expected is None:
-            problems.append(low_confidence_problem(result))
+    if expected == "other" and (result.material_type == "other" or result.confidence < CONFIDENT):
+        return "other", problems  # the slot takes any document: an unsure guess is not a problem
+    if result.material_type == "other" and expected is None:
+        problems.append(low_confidence_problem(result))
         return "other", problems
     if result.confidence < CONFIDENT:
         problems.append(low_confidence_problem(result))
@@ -290,7 +291,7 @@ def process_upload(
         if not data or sniffed.kind == "empty":
             raise _Rejected(_empty())
         if len(data) > limits.max_bytes:
-            raise _Rejected(_too_large(len(data), limits.max_bytes))
+            raise _Rejected(too_large_reason(len(data), limits.max_bytes))
         mismatch = _declared_mismatch(declared_, sniffed)
         if mismatch is not None and sniffed.accepted:
             run.notes.append(mismatch)

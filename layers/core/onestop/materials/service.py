@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from onestop.catalogue import load_catalogue
 from onestop.errors import NotFound, PayloadTooLarge, Reason
 from onestop.observability import logger
 from onestop.ports import BlobStore, EventPublisher
@@ -21,7 +22,7 @@ from .classify import MATERIAL_TYPES
 from .fields import ApplicantLike
 from .limits import DEFAULT_LIMITS, Limits
 from .ocr import OcrEngine
-from .pipeline import REJECTED, Declared, IngestOutcome, process_upload
+from .pipeline import REJECTED, Declared, IngestOutcome, process_upload, too_large_reason
 from .sniff import sniff
 
 _KEY = re.compile(r"^uploads/(?P<app>[^/]+)/(?P<slot>[^/]+)/(?P<upload>[^/]+)/(?P<name>[^/]+)$")
@@ -150,11 +151,26 @@ def _original(
 
 
 def _too_large_outcome(size: int, limits: Limits) -> IngestOutcome:
-    # Reuse the pipeline's wording without downloading: process_upload checks size before anything else.
-    from .pipeline import _too_large
+    """Rejected from the object's size alone: the body is never downloaded."""
+    reason = too_large_reason(size, limits.max_bytes)
+    manifest = {
+        "schema": "onestop.material-manifest/1",
+        "status": REJECTED,
+        "reason": reason.as_dict(),
+        "original": {"sha256": None, "size": size, "sniffed_type": None},
+        "normalised": None,
+    }
+    return IngestOutcome(
+        status=REJECTED, reason=reason, sniffed=sniff(b""), sha256="", size=size, manifest=manifest
+    )
 
-    reason = _too_large(size, limits.max_bytes)
-    return IngestOutcome(status=REJECTED, reason=reason, sniffed=sniff(b""), sha256="", size=size)
+
+def _slot_type(item_code: str, slot: str) -> str | None:
+    """The material type the service item's list expects in this slot (None if unknown)."""
+    try:
+        return load_catalogue().item(item_code).material(slot).material_type
+    except NotFound:
+        return None
 
 
 def ingest_object(
@@ -197,6 +213,8 @@ def ingest_object(
     expected = context.expected_material_type
     if expected_type_of is not None:
         expected = expected_type_of(ref, context) or expected
+    if expected is None and context.item_code:
+        expected = _slot_type(context.item_code, ref.slot)
     if expected is None and ref.slot in MATERIAL_TYPES:
         expected = ref.slot
     declared = dict(context.declared or {}) or {"filename": ref.filename, "content_type": head.content_type}

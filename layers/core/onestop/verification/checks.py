@@ -43,6 +43,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import ExpiredError, NotYetValidError
+from pyhanko_certvalidator.path import ValidationPath
 
 from onestop.identifiers.licence_id import ROOT as LICENCE_ID_ROOT
 
@@ -403,9 +404,18 @@ def _validate(sig: _Sig, anchors: TrustAnchors, now: datetime) -> None:
         except Exception as exc:  # e.g. encapsulated content in a detached signature
             sig.error = f"{type(exc).__name__}: {str(exc)[:300]}"
     sig.signing_time = _signing_time(sig.status, reported)
+    # pyHanko already validated the chain against the same anchors at the same moment when it calls
+    # the signature trusted: reuse that path instead of building it twice (the common, genuine case).
+    trusted_path = None
+    if (
+        sig.status is not None
+        and sig.status.trusted
+        and sig.signing_time == (min(reported, now) if reported else None)
+    ):
+        trusted_path = sig.status.validation_path
     try:
         sig.issuer = issuer_check(
-            emb.signer_cert, list(emb.other_embedded_certs), anchors, sig.signing_time, now
+            emb.signer_cert, list(emb.other_embedded_certs), anchors, sig.signing_time, now, trusted_path
         )
     except Exception as exc:
         sig.issuer = _issuer_fail(
@@ -568,8 +578,13 @@ def issuer_check(
     anchors: TrustAnchors,
     signing_time: datetime | None,
     now: datetime,
+    trusted_path: ValidationPath | None = None,
 ) -> CheckResult:
-    """Chain to an anchor, seal key usage, validity at signing time, and (when known) a published seal."""
+    """Chain to an anchor, seal key usage, validity at signing time, and (when known) a published seal.
+
+    `trusted_path`: a path pyHanko already validated for this certificate against these anchors at
+    `signing_time`; without one the path is built and validated here.
+    """
     at = signing_time or now
     details: dict[str, Any] = {
         "signer": _name(cert),
@@ -588,16 +603,8 @@ def issuer_check(
     validity = cert["tbs_certificate"]["validity"]
     not_before, not_after = validity["not_before"].native, validity["not_after"].native
     details.update(not_before=not_before.isoformat(), not_after=not_after.isoformat())
-    context = ValidationContext(
-        trust_roots=list(anchors.roots),
-        other_certs=[*anchors.seals, *embedded],
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-        moment=at,
-    )
-    validator = CertificateValidator(cert, intermediate_certs=list(embedded), validation_context=context)
     try:
-        path = _run(validator.async_validate_path())
+        path = trusted_path or _validate_path(cert, embedded, anchors, at)
     except (ExpiredError, NotYetValidError) as exc:
         return _issuer_fail(
             "certificate_not_valid_at_signing",
@@ -648,6 +655,24 @@ def issuer_check(
         "at signing time.",
         **details,
     )
+
+
+def _validate_path(
+    cert: asn1_x509.Certificate,
+    embedded: Sequence[asn1_x509.Certificate],
+    anchors: TrustAnchors,
+    at: datetime,
+) -> ValidationPath:
+    context = ValidationContext(
+        trust_roots=list(anchors.roots),
+        other_certs=[*anchors.seals, *embedded],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=at,
+    )
+    validator = CertificateValidator(cert, intermediate_certs=list(embedded), validation_context=context)
+    path: ValidationPath = _run(validator.async_validate_path())
+    return path
 
 
 def _organisation(cert: asn1_x509.Certificate) -> str:

@@ -288,8 +288,14 @@ def status_check(
         Check.STATUS,
         f"status_{entry.status.en.split()[0]}",
         f"证照状态为“{entry.status.zh}”{since_zh}，目前不是有效证照。",
-        f"The licence was {entry.status.en}{since_en}; it is not currently valid."
-        if since_en
-        else f"The licence is {entry.status.en}; it is not currently valid.",
+        _status_sentence_en(entry.status, since_en),
         **details,
     )
+
+
+def _status_sentence_en(status: LicenceStatus, since_en: str) -> str:
+    if not since_en:
+        return f"The licence is {status.en}; it is not currently valid."
+    if status is LicenceStatus.EXPIRED:
+        return f"The licence expired{since_en}; it is not currently valid."
+    return f"The licence was {status.en}{since_en}; it is not currently valid."
