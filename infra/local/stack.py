@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -88,7 +89,8 @@ class LocalStack:
         self._owns_state_dir = self.config.state_dir is None
         self.state_dir = Path(self.config.state_dir or tempfile.mkdtemp(prefix="onestop-local-"))
         self._stop = threading.Event()
-        self._moto: Any = None
+        self._moto: subprocess.Popen[bytes] | None = None
+        self._moto_log: Any = None
         self._gateway: ServerThread | None = None
         self.runtime: LocalRuntime | None = None
         self.pollers: list[SqsPoller | RulePoller] = []
@@ -148,18 +150,25 @@ class LocalStack:
         return self
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.moto_port, verbose=False)
-        self._moto.start()
-        deadline = time.monotonic() + 10
+        # Its own process: moto keeps its state in module globals, so two stacks in one process (tests)
+        # would share it; a process is also what "the embedded AWS" is to every function worker.
+        log = open(self.state_dir / "moto.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._moto_log = log
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", self.config.host, "-p", str(self.config.moto_port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
+        )
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            if self._moto.poll() is not None:
+                raise RuntimeError(f"the embedded AWS (moto server) exited; see {self.state_dir / 'moto.log'}")
             with socket.socket() as s:
                 if s.connect_ex((self.config.host, self.config.moto_port)) == 0:
                     return
             time.sleep(0.05)
-        raise RuntimeError("the embedded AWS (moto server) did not start within 10 s")
+        raise RuntimeError("the embedded AWS (moto server) did not start within 30 s")
 
     def _build(self) -> None:
         cfg = self.config
@@ -410,8 +419,13 @@ class LocalStack:
         if self.runtime is not None:
             self.runtime.stop()
         if self._moto is not None:
-            self._moto.stop()
+            self._moto.terminate()
+            try:
+                self._moto.wait(10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
             self._moto = None
+            self._moto_log.close()
         if self._owns_state_dir and self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
 

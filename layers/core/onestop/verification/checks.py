@@ -244,7 +244,8 @@ def _analyse(data: bytes, anchors: TrustAnchors, now: datetime, max_signatures: 
     face = _face(reader, sealed_rev)
     sealed_sha256 = None
     if integrity.passed and principal.emb is not None:
-        integrity = _metadata_kept(integrity, face, _face(reader, revisions - 1))
+        current = face if sealed_rev == revisions - 1 else _face(reader, revisions - 1)
+        integrity = _metadata_kept(integrity, face, current)
     if integrity.passed and principal.emb is not None:  # still: the metadata may have been rewritten
         covered_to = int(principal.emb.byte_range[2]) + int(principal.emb.byte_range[3])
         sealed_sha256 = hashlib.sha256(data[:covered_to]).hexdigest()
