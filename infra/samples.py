@@ -13,13 +13,12 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from onestop.identifiers import compose_uscc, id_check_char
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-
-from onestop.identifiers import compose_uscc, id_check_char
 
 FONT_NAME = "OnestopSampleCJK"
 

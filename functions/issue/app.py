@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from onestop.aws.composition import licence_issuer
 from onestop.observability import logger, metrics, tracer
 

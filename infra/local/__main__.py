@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
     parser.add_argument("command", choices=["serve", "demo", "template"], nargs="?", default="serve")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--moto-port", type=int, default=4566, help="embedded AWS endpoint port (0 = any free)")
+    parser.add_argument(
+        "--moto-port", type=int, default=4566, help="embedded AWS endpoint port (0 = any free)"
+    )
     parser.add_argument("--api-port", type=int, default=3000, help="HTTP API port (0 = any free)")
     parser.add_argument("--state-dir", help="keep state here instead of a temporary directory")
     parser.add_argument("--out", default="demo-output", help="demo: where to write licences and the report")

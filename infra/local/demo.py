@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from onestop.quality.kpis import KpiReport, render_table
 
 from infra import samples
 
@@ -89,7 +90,8 @@ def _upload(client: Client, app_id: str, slot: str, filename: str, content_type:
     return str(ticket["upload_id"])
 
 
-def scenario(stack: LocalStack, out: Path, report: Report) -> None:
+def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
+    """Run the flow; return the ids it created. Raises DemoFailure at the first step that misbehaves."""
     anonymous = Client(stack.api_url)
     applicant = Client(stack.api_url, stack.token("demo-applicant", ["applicant"], "星河技术 经办人"))
     reviewer = Client(stack.api_url, stack.token("demo-reviewer", ["reviewer"], "审查员 李"))
@@ -110,7 +112,10 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
         "POST",
         "/applications",
         (422,),
-        json={"item_code": ITEM_CODE, "applicant": {"kind": "enterprise", "uscc": "91440300MA5FQ1P38X", "name": "x"}},
+        json={
+            "item_code": ITEM_CODE,
+            "applicant": {"kind": "enterprise", "uscc": "91440300MA5FQ1P38X", "name": "x"},
+        },
     )
     report.say(f"a mistyped USCC is refused: {bad['message']['en']}")
     created = applicant.call(
@@ -127,9 +132,17 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
     report.say(f"application {app_id} created, status {created['status']}")
 
     report.step("3. Uploads through presigned POST, then submit: the one-time correction notice")
-    _upload(applicant, app_id, "application", "申请表.pdf", "application/pdf",
-            samples.application_form_pdf(item["name_zh"], enterprise))
-    _upload(applicant, app_id, "contract", "contract.pdf", "application/pdf", samples.contract_pdf(enterprise))
+    _upload(
+        applicant,
+        app_id,
+        "application",
+        "申请表.pdf",
+        "application/pdf",
+        samples.application_form_pdf(item["name_zh"], enterprise),
+    )
+    _upload(
+        applicant, app_id, "contract", "contract.pdf", "application/pdf", samples.contract_pdf(enterprise)
+    )
 
     def processed(count: int) -> Callable[[], Any]:
         def probe() -> Any:
@@ -146,7 +159,14 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
         report.say(f"  · {detail['zh']} — {detail['en']}")
     if not any("business_licence" in json.dumps(d) for d in notice.get("details", [])):
         raise DemoFailure("the notice does not name the missing business licence")
-    _upload(applicant, app_id, "business_licence", "营业执照.png", "image/png", samples.business_licence_png(enterprise))
+    _upload(
+        applicant,
+        app_id,
+        "business_licence",
+        "营业执照.png",
+        "image/png",
+        samples.business_licence_png(enterprise),
+    )
     report.say("business licence uploaded as a scanned image (goes through PP-OCR)")
 
     report.step("4. Ingestion: sniff, text/OCR, classify, validate fields, normalise, catalogue")
@@ -165,7 +185,9 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
             report.say(f"    problem: {p['en']}")
     licence_material = next(m for m in detail["materials"] if m["slot"] == "business_licence")
     if (licence_material.get("fields") or {}).get("uscc") != enterprise.uscc:
-        raise DemoFailure(f"OCR did not read the USCC off the business licence: {licence_material.get('fields')}")
+        raise DemoFailure(
+            f"OCR did not read the USCC off the business licence: {licence_material.get('fields')}"
+        )
 
     report.step("5. Submit, accept (deadline on the working-day clock), approve")
     submitted = applicant.call("POST", f"/applications/{app_id}/submit", (200,))
@@ -180,7 +202,10 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
     deadline = accepted.get("deadline") or {}
     report.say(f"accepted; decide by {deadline.get('due')} ({deadline.get('working_days')} working days)")
     approved = reviewer.call(
-        "POST", f"/applications/{app_id}/decision", (200,), json={"action": "approve", "comment": "材料齐全，符合规定"}
+        "POST",
+        f"/applications/{app_id}/decision",
+        (200,),
+        json={"action": "approve", "comment": "材料齐全，符合规定"},
     )
     report.say(f"approved: status {approved['status']}")
     again = reviewer.call("POST", f"/applications/{app_id}/decision", (409,), json={"action": "approve"})
@@ -221,11 +246,38 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> None:
     status = anonymous.call("GET", f"/verify/{licence_id}", (200,))
     report.say(f"status look-up: {status.get('status', {})}")
 
-    report.step("8. Deadline sweep (scheduler) and KPIs")
+    report.step("8. 好差评: the applicant rates the service")
+    indicators = dict.fromkeys(
+        ("overall_satisfaction", "efficiency", "guidance_accuracy", "convenience", "platform_usability"), 5
+    )
+    applicant.call(
+        "POST",
+        f"/applications/{app_id}/review",
+        (200, 201),
+        json={"level": "very_satisfied", "indicators": indicators, "comment": "全程网办，一次都没跑"},
+    )
+    again_review = applicant.call(
+        "POST",
+        f"/applications/{app_id}/review",
+        (409,),
+        json={"level": "satisfied", "indicators": indicators},
+    )
+    report.say(
+        f"rated 非常满意 (very satisfied); a second rating is refused: {again_review['message']['en']}"
+    )
+
+    report.step("9. Deadline sweep (scheduler) and KPIs")
     sweep = stack.run_schedule("SchedulerFunctionDailySweep")
-    report.say(f"daily sweep: {json.dumps(sweep, ensure_ascii=False)[:300]}")
+    report.say(
+        f"daily sweep: examined {sweep['examined']}, at risk {sweep['at_risk']}, overdue {sweep['overdue']}, "
+        f"open bad-review cases {sweep['cases_open']}"
+    )
     stats = reviewer.call("GET", "/stats", (200,))
-    report.say(f"KPIs: {json.dumps(stats, ensure_ascii=False)[:600]}")
+    for line in render_table(KpiReport.model_validate(stats)).splitlines():
+        report.say(line)
+    if stats["totals"]["licences_issued"] < 1:
+        raise DemoFailure("the KPI report does not count the licence this demo issued")
+    return {"application_id": app_id, "licence_id": str(licence_id)}
 
 
 def run_demo(config: StackConfig, out: Path) -> int:
@@ -240,21 +292,21 @@ def run_demo(config: StackConfig, out: Path) -> int:
     try:
         report.say(f"stack up in {stack.startup_s:.1f} s: API {stack.api_url}, AWS {stack.moto_url}")
         report.say(
-            f"{len(stack.functions)} functions, {len(stack.routes)} routes, {len(stack.pollers)} event sources, "
-            f"{len(stack.schedules)} schedules — all from template.yaml"
+            f"{len(stack.functions)} functions, {len(stack.routes)} routes, "
+            f"{len(stack.pollers)} event sources, {len(stack.schedules)} schedules — all from template.yaml"
         )
         scenario(stack, out, report)
         stack.wait_idle(30)
         dlq = stack.client("sqs").get_queue_attributes(
-            QueueUrl=stack.outputs["UploadsDeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+            QueueUrl=stack.outputs["UploadsDeadLetterQueueUrl"],
+            AttributeNames=["ApproximateNumberOfMessages"],
         )["Attributes"]["ApproximateNumberOfMessages"]
         report.step("Summary")
         report.say(f"uploads dead-letter queue: {dlq} message(s)")
-        for logical_id, worker in (stack.runtime.workers.items() if stack.runtime else []):
+        for logical_id, worker in stack.runtime.workers.items() if stack.runtime else []:
             if worker.invocations:
-                report.say(
-                    f"{logical_id:<18} {worker.invocations:>3} invocation(s), cold start {worker.cold_start_s or 0:.1f} s"
-                )
+                cold = worker.cold_start_s or 0.0
+                report.say(f"{logical_id:<18} {worker.invocations:>3} invocation(s), cold start {cold:.1f} s")
         report.say(f"demo finished in {time.monotonic() - report.started:.1f} s — OK")
     except DemoFailure as exc:
         report.step("FAILED")

@@ -231,7 +231,9 @@ class HttpApiGateway:
         sub = str(body.get("sub") or "")
         groups = body.get("groups") or []
         if not sub or not isinstance(groups, list):
-            return _json(400, {"message": "give sub and groups, e.g. {\"sub\": \"alice\", \"groups\": [\"applicant\"]}"})
+            return _json(
+                400, {"message": 'give sub and groups, e.g. {"sub": "alice", "groups": ["applicant"]}'}
+            )
         token = self.idp.issue(sub, [str(g) for g in groups], str(body.get("name") or ""))
         return _json(200, {"id_token": token, "token_type": "Bearer", "expires_in": self.idp.token_ttl_s})
 
@@ -333,7 +335,9 @@ class HttpApiGateway:
         if params:
             event["pathParameters"] = params
         if raw:
-            event["body"] = raw.decode("utf-8", errors="replace") if is_text else base64.b64encode(raw).decode()
+            event["body"] = (
+                raw.decode("utf-8", errors="replace") if is_text else base64.b64encode(raw).decode()
+            )
         if claims is not None:
             event["requestContext"]["authorizer"] = {
                 "jwt": {"claims": _claims_as_api_gateway(claims), "scopes": None}

@@ -14,10 +14,10 @@ event to the rule's dead-letter queue.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +80,13 @@ class SqsPoller(_Poller):
     """Drives one SQS event source mapping."""
 
     def __init__(
-        self, mapping: SqsMapping, sqs: Any, invoke: Invoke, stop: threading.Event, retry_delay_s: int, region: str
+        self,
+        mapping: SqsMapping,
+        sqs: Any,
+        invoke: Invoke,
+        stop: threading.Event,
+        retry_delay_s: int,
+        region: str,
     ) -> None:
         super().__init__(f"sqs-{mapping.name}", sqs, stop)
         self.mapping = mapping
@@ -132,14 +138,20 @@ class SqsPoller(_Poller):
         except Exception as exc:
             self.invocations += 1
             log.warning(
-                "%s: invocation failed, batch of %d kept: %s\n%s", m.function, len(records), exc, getattr(exc, "trace", "")
+                "%s: invocation failed, batch of %d kept: %s\n%s",
+                m.function,
+                len(records),
+                exc,
+                getattr(exc, "trace", ""),
             )
             failed = {r["messageId"] for r in records}
         for msg in messages:
             if msg["MessageId"] in failed:
                 self.failures += 1
                 self.sqs.change_message_visibility(
-                    QueueUrl=m.queue_url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=self.retry_delay_s
+                    QueueUrl=m.queue_url,
+                    ReceiptHandle=msg["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_delay_s,
                 )
             else:
                 self.sqs.delete_message(QueueUrl=m.queue_url, ReceiptHandle=msg["ReceiptHandle"])
@@ -182,7 +194,9 @@ class RulePoller(_Poller):
             if attempt <= w.max_attempts:
                 log.warning("%s: attempt %d failed, will retry: %s", w.function, attempt, exc)
                 self.sqs.change_message_visibility(
-                    QueueUrl=w.tap_queue_url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=self.retry_delay_s
+                    QueueUrl=w.tap_queue_url,
+                    ReceiptHandle=msg["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_delay_s,
                 )
                 return
             log.error("%s: giving up after %d attempts: %s", w.function, attempt, exc)

@@ -200,7 +200,12 @@ def _bucket_policy(logical_id: str, p: dict[str, Any], r: Resolver, client: Call
 def _queue(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
     sqs = client("sqs")
     attributes: dict[str, str] = {}
-    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+    for key in (
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+    ):
         if key in p:
             attributes[key] = str(p[key])
     if "RedrivePolicy" in p:
@@ -284,7 +289,9 @@ def _log_group(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable
     name = p["LogGroupName"]
     client("logs").create_log_group(logGroupName=name)
     r.refs[logical_id] = name
-    r.attrs[(logical_id, "Arn")] = f"arn:aws:logs:{r.ref('AWS::Region')}:{r.ref('AWS::AccountId')}:log-group:{name}:*"
+    r.attrs[(logical_id, "Arn")] = (
+        f"arn:aws:logs:{r.ref('AWS::Region')}:{r.ref('AWS::AccountId')}:log-group:{name}:*"
+    )
 
 
 _CREATORS: Mapping[str, Creator] = {

@@ -7,6 +7,7 @@ time. An invocation that outlives the function's Timeout kills the worker, as La
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import threading
@@ -15,8 +16,8 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from .template import REPO_ROOT
@@ -131,7 +132,7 @@ class FunctionWorker:
         process = ctx.Process(
             target=_worker_main,
             args=(child, self.spec, self._base_env, self.log_file),
-            name=f"lambda-{self.spec.logical_id}"
+            name=f"lambda-{self.spec.logical_id}",
         )
         process.daemon = True
         process.start()
@@ -145,7 +146,9 @@ class FunctionWorker:
         except EOFError as exc:
             process.join(5)
             raise InvocationError(
-                self.spec.logical_id, "Runtime.ExitError", f"worker exited during init (code {process.exitcode})"
+                self.spec.logical_id,
+                "Runtime.ExitError",
+                f"worker exited during init (code {process.exitcode})",
             ) from exc
         if reply[0] == "init_error":
             process.join(5)
@@ -188,10 +191,8 @@ class FunctionWorker:
     def stop(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(BrokenPipeError, OSError):
                     self._conn.send(None)
-                except (BrokenPipeError, OSError):
-                    pass
                 if self._process is not None:
                     self._process.join(5)
             self._kill()

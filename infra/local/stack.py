@@ -163,7 +163,9 @@ class LocalStack:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._moto.poll() is not None:
-                raise RuntimeError(f"the embedded AWS (moto server) exited; see {self.state_dir / 'moto.log'}")
+                raise RuntimeError(
+                    f"the embedded AWS (moto server) exited; see {self.state_dir / 'moto.log'}"
+                )
             with socket.socket() as s:
                 if s.connect_ex((self.config.host, self.config.moto_port)) == 0:
                     return
@@ -190,7 +192,9 @@ class LocalStack:
             if resource["Type"] == "AWS::Lambda::Function":
                 name = resolver.resolve(resource["Properties"].get("FunctionName", logical_id))
                 resolver.refs[logical_id] = name
-                resolver.attrs[(logical_id, "Arn")] = f"arn:aws:lambda:{cfg.region}:{ACCOUNT_ID}:function:{name}"
+                resolver.attrs[(logical_id, "Arn")] = (
+                    f"arn:aws:lambda:{cfg.region}:{ACCOUNT_ID}:function:{name}"
+                )
         provision(cfn, resolver, self.client)
         sources = function_sources(sam)
         for logical_id, resource in resources.items():
@@ -221,7 +225,9 @@ class LocalStack:
 
     def base_env(self) -> dict[str, str]:
         """The environment every local function starts from (the template adds its own variables)."""
-        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+        keep = {
+            k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+        }
         keep.update(
             {
                 "AWS_ENDPOINT_URL": self.moto_url,
@@ -273,7 +279,9 @@ class LocalStack:
                     report_failures="ReportBatchItemFailures" in (p.get("FunctionResponseTypes") or []),
                 )
                 self.pollers.append(
-                    SqsPoller(mapping, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s, cfg.region)
+                    SqsPoller(
+                        mapping, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s, cfg.region
+                    )
                 )
             elif kind == "AWS::Events::Rule":
                 p = resolver.resolve(props)
@@ -284,8 +292,12 @@ class LocalStack:
                         "Attributes"
                     ]["QueueArn"]
                     bus = p.get("EventBusName", "default")
-                    events.put_rule(Name=logical_id, EventBusName=bus, EventPattern=json.dumps(p["EventPattern"]))
-                    events.put_targets(Rule=logical_id, EventBusName=bus, Targets=[{"Id": "local-tap", "Arn": tap_arn}])
+                    events.put_rule(
+                        Name=logical_id, EventBusName=bus, EventPattern=json.dumps(p["EventPattern"])
+                    )
+                    events.put_targets(
+                        Rule=logical_id, EventBusName=bus, Targets=[{"Id": "local-tap", "Arn": tap_arn}]
+                    )
                     retry = target.get("RetryPolicy", {})
                     wiring = RuleWiring(
                         name=logical_id,
@@ -296,7 +308,9 @@ class LocalStack:
                         dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
                         max_attempts=int(retry.get("MaximumRetryAttempts", 185)),
                     )
-                    self.pollers.append(RulePoller(wiring, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s))
+                    self.pollers.append(
+                        RulePoller(wiring, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s)
+                    )
             elif kind == "AWS::Scheduler::Schedule":
                 p = resolver.resolve({k: v for k, v in props.items() if k != "Target"})
                 target = props["Target"]
@@ -334,7 +348,9 @@ class LocalStack:
 
     def _function_logical(self, name_or_arn: str) -> str:
         for logical_id, spec in self.functions.items():
-            if name_or_arn in (spec.function_name, logical_id) or name_or_arn.endswith(f":{spec.function_name}"):
+            if name_or_arn in (spec.function_name, logical_id) or name_or_arn.endswith(
+                f":{spec.function_name}"
+            ):
                 return logical_id
         raise KeyError(name_or_arn)
 
@@ -384,7 +400,9 @@ class LocalStack:
                     QueueUrl=url,
                     AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
                 )["Attributes"]
-                pending += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+                pending += int(attrs["ApproximateNumberOfMessages"]) + int(
+                    attrs["ApproximateNumberOfMessagesNotVisible"]
+                )
             busy = any(p.busy for p in self.pollers)
             if pending == 0 and not busy:
                 quiet_since = quiet_since or time.monotonic()

@@ -155,7 +155,7 @@ class Resolver:
             return self.attrs[(name, attribute)]
         raise UnresolvedReference(f"{name}.{attribute}")
 
-    def resolve(self, value: Any) -> Any:  # noqa: C901 - one branch per intrinsic
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [v for v in (self.resolve(v) for v in value) if v is not _NO_VALUE]
         if not isinstance(value, dict):

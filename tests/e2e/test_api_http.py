@@ -22,7 +22,10 @@ def _create(api: Api) -> dict:
     enterprise = samples.SampleEnterprise()
     response = api.post(
         "/applications",
-        json={"item_code": ITEM, "applicant": {"kind": "enterprise", "uscc": enterprise.uscc, "name": enterprise.name}},
+        json={
+            "item_code": ITEM,
+            "applicant": {"kind": "enterprise", "uscc": enterprise.uscc, "name": enterprise.name},
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -52,13 +55,19 @@ def test_catalogue_is_public_and_the_rest_needs_a_token(anonymous: Api) -> None:
 def test_bad_input_gets_field_level_reasons_in_both_languages(applicant: Api) -> None:
     response = applicant.post(
         "/applications",
-        json={"item_code": ITEM, "applicant": {"kind": "enterprise", "uscc": "91440300MA5FQ1P38X", "name": "x"}},
+        json={
+            "item_code": ITEM,
+            "applicant": {"kind": "enterprise", "uscc": "91440300MA5FQ1P38X", "name": "x"},
+        },
     )
     assert response.status_code == 422
     body = response.json()
-    assert body["message"]["zh"] and body["message"]["en"]
+    assert body["message"]["zh"]
+    assert body["message"]["en"]
     assert any(d.get("field", "").endswith("uscc") for d in body["details"])
-    malformed = applicant.post("/applications", data="{not json", headers={"Content-Type": "application/json"})
+    malformed = applicant.post(
+        "/applications", data="{not json", headers={"Content-Type": "application/json"}
+    )
     assert malformed.status_code == 400
     assert malformed.json()["message"]["en"]
 
@@ -70,9 +79,13 @@ def test_presigned_post_lands_the_object_where_the_policy_says(stack: LocalStack
         f"/applications/{app['id']}/materials/application/uploads",
         json={"filename": "申请表.pdf", "content_type": "application/pdf", "size": len(data)},
     ).json()
-    assert ticket["method"] == "POST" and ticket["instructions"]["en"]
+    assert ticket["method"] == "POST"
+    assert ticket["instructions"]["en"]
     upload = requests.post(
-        ticket["url"], data=ticket["fields"], files={"file": ("申请表.pdf", data, "application/pdf")}, timeout=30
+        ticket["url"],
+        data=ticket["fields"],
+        files={"file": ("申请表.pdf", data, "application/pdf")},
+        timeout=30,
     )
     assert upload.status_code in (200, 204), upload.text
     head = stack.client("s3").head_object(Bucket=stack.outputs["UploadsBucketName"], Key=ticket["key"])
@@ -90,7 +103,9 @@ def test_upload_is_catalogued_and_visible_on_the_application(applicant: Api) -> 
         f"/applications/{app['id']}/materials/business_licence/uploads",
         json={"filename": "营业执照 扫描件.png", "content_type": "image/png", "size": len(data)},
     ).json()
-    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("x.png", data, "image/png")}, timeout=30)
+    requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("x.png", data, "image/png")}, timeout=30
+    )
     detail = _wait_processed(applicant, app["id"], 1)
     material = detail["materials"][0]
     assert material["status"] == "catalogued", material
@@ -119,7 +134,11 @@ def test_concurrent_double_approve_is_one_success_and_one_conflict(
     enterprise = samples.SampleEnterprise()
     app = _create(applicant)
     files = {
-        "application": ("a.pdf", samples.application_form_pdf("技术进出口合同登记", enterprise), "application/pdf"),
+        "application": (
+            "a.pdf",
+            samples.application_form_pdf("技术进出口合同登记", enterprise),
+            "application/pdf",
+        ),
         "contract": ("c.pdf", samples.contract_pdf(enterprise), "application/pdf"),
         "business_licence": ("b.png", samples.business_licence_png(enterprise), "image/png"),
     }
@@ -141,7 +160,8 @@ def test_concurrent_double_approve_is_one_success_and_one_conflict(
         )
     assert sorted(r.status_code for r in results) == [200, 409]
     conflict = next(r for r in results if r.status_code == 409).json()
-    assert conflict["message"]["zh"] and conflict["message"]["en"]
+    assert conflict["message"]["zh"]
+    assert conflict["message"]["en"]
     stack.wait_idle(60)
     detail = applicant.get(f"/applications/{app['id']}").json()
     assert sum(1 for e in detail["audit_trail"] if e["action"] == "approve") == 1

@@ -1,4 +1,4 @@
-"""The `make demo` scenario as a test: the whole flow over HTTP, every step asserted."""
+"""The `make demo` scenario as a test (every step asserted), then the licence's lifecycle over HTTP."""
 
 from __future__ import annotations
 
@@ -6,17 +6,70 @@ from pathlib import Path
 
 import pypdf
 import pytest
+import requests
 
 from infra.local import LocalStack
 from infra.local.demo import Report, scenario
 
+from .conftest import Api
+
 pytestmark = pytest.mark.xdist_group("stack")
 
 
-def test_whole_flow_from_upload_to_verified_licence(stack: LocalStack, tmp_path: Path) -> None:
-    report = Report()
-    scenario(stack, tmp_path, report)  # raises DemoFailure on any step that misbehaves
-    licences = list(tmp_path.glob("licence-*.pdf"))
-    assert len(licences) == 1
-    text = pypdf.PdfReader(licences[0]).pages[0].extract_text()
-    assert "技术进出口合同登记" in text or "市商务局" in text
+@pytest.fixture(scope="module")
+def flow(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("demo")
+    ids = scenario(stack, out, Report())  # raises DemoFailure on any step that misbehaves
+    ids["pdf"] = str(next(out.glob("licence-*.pdf")))
+    return ids
+
+
+def test_whole_flow_from_upload_to_verified_licence(flow: dict[str, str]) -> None:
+    text = pypdf.PdfReader(flow["pdf"]).pages[0].extract_text()
+    assert "市商务局" in text
+    assert flow["licence_id"].startswith("1.2.156.3005.2.")
+
+
+def test_licence_is_visible_to_its_holder_and_reviewers_only(
+    flow: dict[str, str], stack: LocalStack, reviewer: Api, other_applicant: Api
+) -> None:
+    holder = Api(stack, "demo-applicant", ("applicant",))
+    mine = holder.get(f"/licences/{flow['licence_id']}")
+    assert mine.status_code == 200
+    assert mine.json()["status"] == "01"
+    pdf = requests.get(mine.json()["download_url"], timeout=30).content
+    assert pdf == Path(flow["pdf"]).read_bytes()
+    assert reviewer.get(f"/licences/{flow['licence_id']}").status_code == 200
+    assert other_applicant.get(f"/licences/{flow['licence_id']}").status_code == 404
+
+
+def test_suspend_and_reinstate_show_in_verification(
+    flow: dict[str, str], stack: LocalStack, reviewer: Api, anonymous: Api
+) -> None:
+    holder = Api(stack, "demo-applicant", ("applicant",))
+    refused = holder.post(
+        f"/licences/{flow['licence_id']}/lifecycle", json={"action": "suspend", "reason": "自己暂扣"}
+    )
+    assert refused.status_code == 403
+    suspended = reviewer.post(
+        f"/licences/{flow['licence_id']}/lifecycle",
+        json={"action": "suspend", "reason": "经营场所消防检查不合格，责令整改"},
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json()["status"] == "02"
+    pdf = Path(flow["pdf"]).read_bytes()
+    verdict = anonymous.post("/verify", data=pdf, headers={"Content-Type": "application/pdf"}).json()
+    checks = {c["check"]: c for c in verdict["checks"]}
+    assert verdict["valid"] is False
+    assert checks["integrity"]["verdict"] == "pass"
+    assert checks["status"]["verdict"] == "fail"
+    again = reviewer.post(
+        f"/licences/{flow['licence_id']}/lifecycle", json={"action": "suspend", "reason": "重复操作测试"}
+    )
+    assert again.status_code == 409
+    reinstated = reviewer.post(
+        f"/licences/{flow['licence_id']}/lifecycle", json={"action": "reinstate", "reason": "整改完成，恢复"}
+    )
+    assert reinstated.status_code == 200
+    verdict = anonymous.post("/verify", data=pdf, headers={"Content-Type": "application/pdf"}).json()
+    assert verdict["valid"] is True

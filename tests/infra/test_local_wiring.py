@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from infra.local import LocalStack, StackConfig
-from infra.local.provision import NOT_EMULATED, PROVISIONED_TYPES, WIRED_TYPES, UnknownResourceType, check_types
+from infra.local.provision import (
+    NOT_EMULATED,
+    PROVISIONED_TYPES,
+    WIRED_TYPES,
+    UnknownResourceType,
+    check_types,
+)
 from infra.local.template import function_sources, load_sam_template, translate
 
 pytestmark = pytest.mark.xdist_group("stack")

@@ -30,7 +30,12 @@ def _tree_size(path: Path) -> int:
 
 def test_cfn_lint_passes() -> None:
     result = subprocess.run(
-        [str(BIN / "cfn-lint"), "template.yaml"], cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=300
+        [str(BIN / "cfn-lint"), "template.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -102,7 +102,7 @@ def test_literal_route_beats_parameter_route() -> None:
         key=lambda r: r.specificity(),
         reverse=True,
     )
-    assert [r.function for r in routes if r.match("GET", "/verify/help") is not None][0] == "H"
+    assert next(r.function for r in routes if r.match("GET", "/verify/help") is not None) == "H"
 
 
 def test_handler_crash_is_500_and_bare_result_is_json(client: Client) -> None:

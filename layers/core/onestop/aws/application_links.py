@@ -24,7 +24,9 @@ class DynamoApplicationLinker:
             table.update_item(
                 Key={"PK": f"APP#{application_id}", "SK": "META"},
                 UpdateExpression="SET licence_id = :l, version = if_not_exists(version, :zero) + :one",
-                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(licence_id) OR licence_id = :l)",
+                ConditionExpression=(
+                    "attribute_exists(PK) AND (attribute_not_exists(licence_id) OR licence_id = :l)"
+                ),
                 ExpressionAttributeValues={":l": licence_id, ":zero": 0, ":one": 1},
             )
         except ClientError as exc:

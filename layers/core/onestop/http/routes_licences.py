@@ -88,7 +88,7 @@ def _view(record: LicenceRecord) -> LicenceOut:
 @router.get(
     "/licences/<licence_id>",
     summary="A licence: status, face data and a short-lived link to the sealed PDF",
-    description="For its holder (the applicant of the application it came from) and reviewers; 404 for others.",
+    description="For its holder (the applicant of its application) and reviewers; 404 for others.",
     tags=["licences"],
     security=BEARER,
     responses=responses(200, 404, 422, signed_in=True),
@@ -117,7 +117,7 @@ _ACTIONS: dict[str, Callable[..., LicenceRecord]] = {
 @router.post(
     "/licences/<licence_id>/lifecycle",
     summary="Suspend (暂扣), reinstate, revoke (撤销), cancel (注销) or withdraw (吊销) a licence",
-    description="Reviewers and admins; an action the current status does not allow is a 409 with that status.",
+    description="Reviewers and admins; an action the status does not allow is a 409 with that status.",
     tags=["licences"],
     security=BEARER,
     responses=responses(200, 403, 404, 409, 422, signed_in=True),

@@ -24,7 +24,9 @@ class ApplicationLinker(Protocol):
     def link_licence(self, application_id: str, licence_id: str) -> None: ...
 
 
-def approval_from_event(detail: Mapping[str, Any], catalogue: Catalogue) -> tuple[ApprovalFacts, LicenceType] | None:
+def approval_from_event(
+    detail: Mapping[str, Any], catalogue: Catalogue
+) -> tuple[ApprovalFacts, LicenceType] | None:
     """The facts to print on the licence, or None when the item issues no licence (e.g. a filing)."""
     try:
         item = catalogue.item(str(detail["item_code"]))
