@@ -255,6 +255,8 @@ class HttpApiGateway:
             if request.path.startswith(prefix):
                 relative = request.path[len(prefix) :] or "index.html"
                 target = (folder / relative).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
                 if folder.resolve() not in target.parents or not target.is_file():
                     return _json(404, {"message": "Not Found"})
                 import mimetypes

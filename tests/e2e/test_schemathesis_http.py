@@ -1,11 +1,17 @@
-"""schemathesis against /openapi.json of the local stack over HTTP: no input may cause a 5xx."""
+"""schemathesis against /openapi.json of the local stack over HTTP: no input may cause a 5xx.
+
+Only the server-error check runs here: over HTTP the gateway answers some requests itself, as API
+Gateway does (a 401 `{"message": "Unauthorized"}` from the JWT authorizer, a 404 for an undeclared
+method), and those bodies are API Gateway's, not the function's schema. The integration suite checks
+the function's responses against the schema in process (tests/integration/test_api_schemathesis.py).
+"""
 
 from __future__ import annotations
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.checks import not_a_server_error
 
 from infra.local import LocalStack
 
@@ -24,17 +30,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(
     max_examples=15,
     deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_no_server_errors_over_http(case: schemathesis.Case, stack: LocalStack) -> None:
     token = stack.token("fuzzer", ["applicant", "reviewer"])
     case.call_and_validate(
-        base_url=stack.api_url,
-        headers={"Authorization": f"Bearer {token}"},
-        # A schema-valid USCC can still fail its check digit (422 by design).
-        excluded_checks=[positive_data_acceptance],
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error]
     )

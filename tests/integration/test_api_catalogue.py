@@ -95,6 +95,14 @@ def test_openapi_document_lists_every_route() -> None:
         ("POST", "/applications/{application_id}/withdraw"),
         ("GET", "/review/queue"),
         ("POST", "/applications/{application_id}/decision"),
+        ("GET", "/licences/{licence_id}"),
+        ("POST", "/licences/{licence_id}/lifecycle"),
+        ("GET", "/applications/{application_id}/review"),
+        ("POST", "/applications/{application_id}/review"),
+        ("GET", "/cases"),
+        ("GET", "/cases/{case_id}"),
+        ("POST", "/cases/{case_id}/steps"),
+        ("GET", "/stats"),
     }
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     assert "security" not in spec["paths"]["/items"]["get"]

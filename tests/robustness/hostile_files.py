@@ -69,15 +69,16 @@ def pdf_deep_page_tree(depth: int) -> bytes:
 
 
 def pdf_zlib_bomb(inflated_mib: int) -> bytes:
-    """A page whose content stream inflates to `inflated_mib` MiB of spaces."""
+    """A page whose content inflates to `inflated_mib` MiB of spaces: one 64 MiB stream, used repeatedly."""
     chunk = b" " * (1024 * 1024)
     compressor = zlib.compressobj(9)
-    stream = b"".join(compressor.compress(chunk) for _ in range(inflated_mib)) + compressor.flush()
+    stream = b"".join(compressor.compress(chunk) for _ in range(64)) + compressor.flush()
+    contents = b" ".join([b"4 0 R"] * max(1, inflated_mib // 64))
     return _pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [" + contents + b"] >>",
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         ]
     )
@@ -97,9 +98,10 @@ def pdf_huge_mediabox() -> bytes:
 def pdf_with_javascript() -> bytes:
     """A born-digital document with an /OpenAction JavaScript: the normalised copy must not keep it."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.actions import JavaScript
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(samples.application_form_pdf("技术进出口合同登记"))))
-    writer.add_js("app.alert('hello');")
+    writer.add_open_action(JavaScript("app.alert('hello');"))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

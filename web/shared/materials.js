@@ -1,0 +1,60 @@
+// How one uploaded material and an audit trail look, on the portal and the desk alike.
+
+import { loc, t } from "./i18n.js";
+import { badge, el, formatBytes, formatDateTime } from "./ui.js";
+
+/** The card of one material: file, processing status, classification, fields, problems, PDF link. */
+export function materialCard(m, { heading = null, onRemove = null } = {}) {
+  const name = m.declared?.filename || m.upload_id;
+  const card = el("li", { class: "material", dataset: { slot: m.slot, uploadId: m.upload_id, status: m.status } });
+  if (heading) card.append(el("h4", {}, heading));
+  card.append(
+    el(
+      "p",
+      {},
+      el("span", { class: "file" }, name),
+      m.declared ? el("span", { class: "meta" }, ` (${formatBytes(m.declared.size)}) `) : " ",
+      badge(m.status, t(`material.${m.status}`)),
+    ),
+  );
+  if (m.reason) card.append(el("p", { class: "notice reason" }, loc(m.reason)));
+  const cls = m.classification;
+  if (cls) {
+    const pct = Math.round((cls.confidence ?? 0) * 100);
+    card.append(el("p", { class: "classification", dataset: { type: cls.material_type } }, t("mat.classified", { type: t(`type.${cls.material_type}`), pct })));
+    if (cls.reason) card.append(el("p", { class: "meta" }, loc(cls.reason)));
+  }
+  if (m.status !== "awaiting_upload" && m.status !== "processing") {
+    const problems = m.problems || [];
+    card.append(
+      problems.length
+        ? el("div", {}, el("p", { class: "meta" }, t("mat.problems")), el("ul", { class: "problems" }, problems.map((p) => el("li", { dataset: { code: p.code } }, loc(p)))))
+        : el("p", { class: "meta no-problems" }, t("mat.no.problems")),
+    );
+    const fields = Object.entries(m.fields || {});
+    const list = el("dl", { class: "facts fields" });
+    for (const [key, value] of fields) list.append(el("dt", {}, t(`field.${key}`)), el("dd", { dataset: { field: key } }, String(value)));
+    card.append(fields.length ? el("details", { open: true }, el("summary", {}, t("mat.fields")), list) : el("p", { class: "meta" }, t("mat.no.fields")));
+  }
+  const tools = el("p", {});
+  if (m.download_url) {
+    tools.append(el("a", { href: m.download_url, target: "_blank", rel: "noopener", class: "pdf-link" }, t("mat.pdf")), m.pages ? ` · ${t("mat.pages", { n: m.pages })} ` : " ");
+  }
+  if (onRemove) {
+    tools.append(el("button", { type: "button", class: "secondary", onclick: () => onRemove(m) }, t("mat.remove", { name })));
+  }
+  if (tools.childNodes.length) card.append(tools);
+  return card;
+}
+
+/** The audit trail, oldest first. */
+export function auditList(events) {
+  return events.map((e) => {
+    const action = t(`audit.${e.action}`) === `audit.${e.action}` ? e.action : t(`audit.${e.action}`);
+    const item = el("li", {}, t("audit.line", { at: formatDateTime(e.at), actor: e.actor, action }));
+    const reasons = (e.reasons || []).map((r) => el("li", {}, loc(r)));
+    if (reasons.length) item.append(el("ul", {}, reasons));
+    if (e.comment) item.append(el("p", { class: "meta" }, e.comment));
+    return item;
+  });
+}
