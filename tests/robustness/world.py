@@ -140,7 +140,8 @@ class World:
             try:
                 reply = app.lambda_handler(event, Context())
                 failed = {f["itemIdentifier"] for f in reply.get("batchItemFailures", [])}
-            except Exception:  # the whole invocation failed: every message comes back
+            except Exception as exc:  # the whole invocation failed: every message comes back
+                print("INVOCATION FAILED", repr(exc))
                 failed = {m["MessageId"] for m in messages}
             for m in messages:
                 if m["MessageId"] not in failed:

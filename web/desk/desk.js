@@ -195,7 +195,7 @@ async function renderLicence(app) {
       [t("portal.licence.status"), el("span", { id: "desk-licence-status", dataset: { status: lic.status } }, badge(lic.status, lang() === "zh" ? lic.status_zh : lic.status_en))],
       [t("portal.licence.issued"), formatDate(lic.metadata.issue_date)],
     ]),
-    lic.download_url ? el("p", {}, el("a", { href: lic.download_url, target: "_blank", rel: "noopener" }, t("portal.licence.download"))) : null,
+    el("p", {}, lic.download_url ? el("a", { href: lic.download_url, target: "_blank", rel: "noopener" }, t("portal.licence.download")) : null),
     el("details", {}, el("summary", {}, t("desk.licence.history")), history),
   );
 }

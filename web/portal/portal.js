@@ -4,7 +4,7 @@
 
 import { api, uploadToStorage } from "../shared/api.js";
 import { clearError, showError } from "../shared/errors.js";
-import { lang, loc, t } from "../shared/i18n.js";
+import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { auditList, materialCard } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
 import { $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, showView, statusBadge } from "../shared/ui.js";
@@ -455,7 +455,7 @@ async function renderLicence(app) {
   if (state.licence?.licence_id !== app.licence_id) await loadLicence(app.licence_id);
   const lic = state.licence;
   if (!lic) return;
-  const download = el("a", { id: "licence-download", href: lic.download_url, download: `licence-${lic.metadata.number || lic.licence_id}.pdf` }, t("portal.licence.download"));
+  const download = el("a", { id: "licence-download", href: lic.download_url, target: "_blank", rel: "noopener", type: "application/pdf" }, t("portal.licence.download"));
   download.addEventListener("click", async (event) => {
     // The link is short-lived (minutes): fetch a fresh one when this one may have expired.
     if (Date.now() - state.licenceAt < 4 * 60 * 1000) return;
@@ -506,22 +506,25 @@ function reviewSummary(review) {
 }
 
 function reviewForm() {
+  // Text via data-i18n, so a language switch relabels the form without losing the choices made.
+  const i18n = (key) => ({ "data-i18n": key });
   const error = el("div", { id: "review-error", class: "error", role: "alert", tabindex: "-1", hidden: true });
   const form = el(
     "form",
     { id: "review-form", novalidate: true },
-    el("fieldset", { "data-field": "level" }, el("legend", {}, t("portal.review.level")),
-      LEVELS.map((level) => el("label", { class: "choice" }, el("input", { type: "radio", name: "level", value: level }), " ", t(`level.${level}`)))),
-    el("fieldset", {}, el("legend", {}, t("portal.review.indicators")),
+    el("fieldset", { "data-field": "level" }, el("legend", i18n("portal.review.level")),
+      LEVELS.map((level) => el("label", { class: "choice" }, el("input", { type: "radio", name: "level", value: level }), " ", el("span", i18n(`level.${level}`))))),
+    el("fieldset", {}, el("legend", i18n("portal.review.indicators")),
       el("div", { class: "row" }, INDICATORS.map((code) =>
-        el("div", {}, el("label", { for: `ind-${code}` }, t(`indicator.${code}`)),
+        el("div", {}, el("label", { for: `ind-${code}`, ...i18n(`indicator.${code}`) }),
           el("select", { id: `ind-${code}`, name: code, "data-field": `indicators.${code}` }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n }, String(n))))),
       ))),
-    el("label", { for: "review-comment" }, t("portal.review.comment")),
+    el("label", { for: "review-comment", ...i18n("portal.review.comment") }),
     el("textarea", { id: "review-comment", name: "comment", "data-field": "comment" }),
     error,
-    el("div", { class: "actions" }, el("button", { type: "submit" }, t("portal.review.submit"))),
+    el("div", { class: "actions" }, el("button", { type: "submit", ...i18n("portal.review.submit") })),
   );
+  applyStatic(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const f = form.elements;
@@ -547,8 +550,6 @@ function rerender() {
   }
   if (!$("item-view").hidden && state.item) renderItem();
   if (!$("app-view").hidden && state.app) {
-    const review = $("review-form");
-    if (review) review.remove();
     renderSlots();
     renderApp();
   }

@@ -27,6 +27,20 @@ const TEXT = {
   "yes": ["是", "yes"],
   "no": ["否", "no"],
   "days": ["{n} 个工作日", "{n} working days"],
+  "landing.lead": [
+    "网上申请、材料自动识别、审批、电子证照签发与核验，一次都不用跑。",
+    "Apply online, have the materials read automatically, get a decision and a sealed e-licence anyone can verify — without a single visit.",
+  ],
+  "landing.portal": [
+    "选择事项、上传材料、提交申请、查看进度、下载电子证照、评价服务。",
+    "Choose a service, upload the materials, submit, follow progress, download the e-licence, rate the service.",
+  ],
+  "landing.desk": [
+    "按期限办理待办件：查看材料和识别结果，受理、补正、准予或不予许可，管理证照状态。",
+    "Work the queue by deadline: read the materials and what was extracted, accept, ask for corrections, approve or reject, manage licences.",
+  ],
+  "landing.kpi": ["收件与办结、按时办结率、好差评分布。", "Received and completed, on-time rate, ratings by level."],
+  "landing.verify": ["任何人都可以核验电子证照是否真实、有效。", "Anyone can check that an e-licence is genuine and still valid."],
 
   // sign-in
   "signin.title": ["登录", "Sign in"],

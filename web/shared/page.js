@@ -103,12 +103,8 @@ function signInView(defaultRole, needRole, onSignedIn) {
       }
     });
   }
-  view.replaceChildren(
-    el("h2", { id: "signin-title", tabindex: "-1", ...i18n("signin.title") }),
-    need,
-    usesHostedUi() ? error : null,
-    form,
-  );
+  const title = el("h2", { id: "signin-title", tabindex: "-1", ...i18n("signin.title") });
+  view.replaceChildren(...[title, need, usesHostedUi() ? error : null, form].filter(Boolean));
   paintNeed();
   applyStatic(view);
   return error;
