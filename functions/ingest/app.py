@@ -31,7 +31,7 @@ from onestop.aws.material_repository import DynamoMaterialRepository
 from onestop.aws.s3 import S3BlobStore
 from onestop.materials.limits import Limits
 from onestop.materials.service import MaterialRef, failed_reason, ingest_object
-from onestop.observability import logger
+from onestop.observability import logger, metrics
 from onestop.settings import get_settings
 
 # Report failures per record even when every record failed (Powertools would otherwise raise, and the
@@ -117,11 +117,14 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     results = []
     for upload in uploads_in(body):
         try:
-            results.append(_idempotent_ingest()(upload=upload))
+            result = _idempotent_ingest()(upload=upload)
+            results.append(result)
+            metrics.add_metric(name=f"Material_{result.get('status', 'unknown')}", unit="Count", value=1)
         except IdempotencyAlreadyInProgressError:
             raise  # another invocation is on it; the retry will find its result
         except Exception:
             receives = int(record.attributes.approximate_receive_count or 1)
+            metrics.add_metric(name="IngestRecordFailed", unit="Count", value=1)
             if receives >= _max_receive():
                 _mark_failed(upload, record.message_id)
             logger.exception("ingest failed", extra={"key": upload["key"], "receive_count": receives})
@@ -129,6 +132,8 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     return results
 
 
+@logger.inject_lambda_context
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         _idempotency_config().register_lambda_context(context)

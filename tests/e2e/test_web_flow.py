@@ -36,7 +36,12 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ITEM = "technology-contract-registration"
-PROCESSED = "#slots .material[data-slot='{slot}']:not([data-status='awaiting_upload']):not([data-status='processing'])"
+PROCESSED = (
+    "#slots .material[data-slot='{slot}']"
+    ":not([data-status='awaiting_upload']):not([data-status='processing'])"
+)
+DONE = '#summary[data-valid="true"], #summary[data-valid="false"], #summary[data-valid="error"]'
+FIELDS = "els => els.map(e => [e.dataset.field, e.textContent])"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +85,9 @@ def upload(page: Any, slot: str, filename: str, mime: str, data: bytes) -> None:
 
 def wait_processed(page: Any, slot: str, timeout_ms: int = 150_000) -> dict[str, str]:
     card = page.wait_for_selector(PROCESSED.format(slot=slot), timeout=timeout_ms)
-    fields = card.eval_on_selector_all("dd[data-field]", "els => els.map(e => [e.dataset.field, e.textContent])")
+    fields = card.eval_on_selector_all(
+        "dd[data-field]", "els => els.map(e => [e.dataset.field, e.textContent])"
+    )
     return {"status": card.get_attribute("data-status"), **dict(fields)}
 
 
@@ -101,7 +108,9 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     applicant.wait_for_selector("#item-view:not([hidden])")
     assert applicant.inner_text("#item-title") == "技术进出口合同登记"
     assert "承诺 1 个工作日（法定 3 个）" in applicant.inner_text("#item-facts")
-    slots = applicant.eval_on_selector_all("#item-materials tbody tr", "rows => rows.map(r => r.dataset.slot)")
+    slots = applicant.eval_on_selector_all(
+        "#item-materials tbody tr", "rows => rows.map(r => r.dataset.slot)"
+    )
     assert {"application", "contract", "business_licence"} <= set(slots)
     shot(applicant, "portal-item")
 
@@ -116,7 +125,13 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     assert len(app_id) == 32
 
     # ---- uploads two materials straight to storage, with progress, and watches them being catalogued
-    upload(applicant, "application", "申请表.pdf", "application/pdf", samples.application_form_pdf("技术进出口合同登记", enterprise))
+    upload(
+        applicant,
+        "application",
+        "申请表.pdf",
+        "application/pdf",
+        samples.application_form_pdf("技术进出口合同登记", enterprise),
+    )
     applicant.wait_for_function("document.querySelector('#progress-application progress')?.value === 100")
     upload(applicant, "contract", "contract.pdf", "application/pdf", samples.contract_pdf(enterprise))
     form = wait_processed(applicant, "application")
@@ -136,7 +151,9 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     shot(applicant, "portal-notice")
 
     # ---- the scan goes through OCR; its fields appear on the page; then the application is submitted
-    upload(applicant, "business_licence", "营业执照.png", "image/png", samples.business_licence_png(enterprise))
+    upload(
+        applicant, "business_licence", "营业执照.png", "image/png", samples.business_licence_png(enterprise)
+    )
     scan = wait_processed(applicant, "business_licence")
     assert scan["status"] == "catalogued", scan
     assert scan.get("uscc") == enterprise.uscc
@@ -177,6 +194,7 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     applicant.wait_for_selector("#app-status[data-status='approved']", timeout=60_000)
     applicant.wait_for_selector("#licence-download", timeout=120_000)
     assert "有效" in applicant.inner_text("#licence-status")
+    assert "材料齐全，符合规定" in applicant.inner_text("#app-reasons")
     licence_id = applicant.inner_text("#licence-id")
     assert licence_id.startswith("1.2.156.3005.2.")
     href = applicant.get_attribute("#licence-download", "href")
@@ -192,7 +210,7 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     verify = applicant.context.new_page()
     verify.goto(f"{base}/verify/index.html")
     verify.set_input_files("#pdf-file", str(downloaded))
-    verify.wait_for_selector('#summary[data-valid="true"], #summary[data-valid="false"], #summary[data-valid="error"]', timeout=90_000)
+    verify.wait_for_selector(DONE, timeout=90_000)
     assert verify.get_attribute("#summary", "data-valid") == "true", verify.inner_text("#result")
     assert licence_id in verify.inner_text("#face")
     shot(verify, "verify-downloaded")
@@ -212,14 +230,19 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     reviewer.click("header nav a[href='../kpi/index.html']")
     reviewer.wait_for_selector("[data-kpi='received']")
     token = stack.token("kpi-check", ["reviewer"])
-    stats = requests.get(f"{stack.api_url}/stats", headers={"Authorization": f"Bearer {token}"}, timeout=60).json()
+    stats = requests.get(
+        f"{stack.api_url}/stats", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ).json()
     totals = stats["totals"]
-    assert totals["received"] >= 1 and totals["licences_issued"] >= 1 and totals["reviews"]["satisfied"] >= 1
+    assert totals["received"] >= 1
+    assert totals["licences_issued"] >= 1
+    assert totals["reviews"]["satisfied"] >= 1
     for key in ("received", "completed", "approved", "licences_issued", "reviews_total"):
         assert reviewer.inner_text(f"[data-kpi='{key}']") == str(totals[key]), key
     bars = dict(
         reviewer.eval_on_selector_all(
-            "#chart-flow rect[data-row='total']", "els => els.map(e => [e.dataset.series, Number(e.dataset.value)])"
+            "#chart-flow rect[data-row='total']",
+            "els => els.map(e => [e.dataset.series, Number(e.dataset.value)])",
         )
     )
     assert bars == {"received": totals["received"], "completed": totals["completed"]}
@@ -229,6 +252,25 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     assert reviewer.locator("#chart-ontime svg[role='img']").count() >= 1
     shot(reviewer, "kpi")
 
-    assert applicant.js_errors == [] and reviewer.js_errors == []
+    # ---- back at the desk: the licence is suspended (a reason is required) and reinstated
+    reviewer.go_back()
+    reviewer.wait_for_selector("#desk-licence-status[data-status='01']")
+    reviewer.select_option("#lifecycle-action", "suspend")
+    reviewer.click("#lifecycle-form button[type='submit']")
+    reviewer.wait_for_selector("#lifecycle-error:not([hidden])")
+    assert reviewer.get_attribute("#lifecycle-reason", "aria-invalid") == "true"
+    reviewer.fill("#lifecycle-reason", "经营场所核查中，暂扣证照")
+    reviewer.click("#lifecycle-form button[type='submit']")
+    reviewer.wait_for_selector("#desk-licence-status[data-status='02']")
+    assert "暂扣" in reviewer.inner_text("#desk-licence-status")
+    assert reviewer.locator("#lifecycle-error").is_hidden()
+    shot(reviewer, "desk-suspended")
+    reviewer.select_option("#lifecycle-action", "reinstate")
+    reviewer.fill("#lifecycle-reason", "核查完毕，恢复")
+    reviewer.click("#lifecycle-form button[type='submit']")
+    reviewer.wait_for_selector("#desk-licence-status[data-status='01']")
+
+    assert applicant.js_errors == []
+    assert reviewer.js_errors == []
     applicant.context.close()
     reviewer.context.close()

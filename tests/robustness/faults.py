@@ -4,7 +4,10 @@
 `skip` successful ones) answer like AWS does when it throttles or fails: the error response with the
 service's own protocol (S3 XML, JSON elsewhere), so botocore's retry logic classifies it as it would
 the real thing and the code under test sees the same ClientError. moto's in-process mock is itself a
-`before-send` handler; ours is registered first, so a faulted call never reaches moto.
+`before-send` handler, and botocore calls every such handler (it takes the first reply, but moto would
+still have executed the call): the injector therefore stands in moto's place and calls it only for
+the calls it lets through. Retry back-off sleeps are zeroed while faults are installed (the retries
+themselves still happen), so a test can fault dozens of steps in seconds.
 
 Every call is recorded (`Injector.calls`), which is also how the tests learn which AWS operations a
 code path makes, in order, before faulting each of them.
@@ -19,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.retries.standard
+import botocore.retryhandler
 from botocore import handlers
 from botocore.awsrequest import AWSResponse
 from onestop.aws.clients import reset_clients
@@ -107,9 +112,10 @@ class Injector:
 
     faults: list[Fault] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    downstream: Any = None  # moto's in-process stubber, when moto is loaded
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __call__(self, request: Any = None, event_name: str = "", **_: Any) -> AWSResponse | None:
+    def __call__(self, request: Any = None, event_name: str = "", **kwargs: Any) -> AWSResponse | None:
         # event_name: before-send.<service id>.<operation>
         _, service, operation = event_name.split(".", 2)
         with self._lock:
@@ -117,6 +123,9 @@ class Injector:
             for fault in self.faults:
                 if fault.matches(service, operation) and fault.take():
                     return _response(request, service, fault.kind)
+        if self.downstream is not None:
+            reply: AWSResponse | None = self.downstream(request=request, event_name=event_name, **kwargs)
+            return reply
         return None
 
     def heal(self) -> None:
@@ -138,11 +147,34 @@ class Injector:
 def inject(*faults: Fault) -> Iterator[Injector]:
     """Install the faults for every boto3 client created inside the block (cached clients are dropped)."""
     injector = Injector(list(faults))
-    spec = ("before-send", injector, handlers.REGISTER_FIRST)
-    handlers.BUILTIN_HANDLERS.append(spec)
+    builtins = handlers.BUILTIN_HANDLERS
+    stubber = _moto_stubber()
+    at = next((i for i, spec in enumerate(builtins) if stubber is not None and spec[1] is stubber), None)
+    spec = ("before-send", injector)
+    if at is None:
+        builtins.append(spec)
+    else:
+        injector.downstream = stubber
+        builtins[at] = spec
+    delays = (botocore.retries.standard.ExponentialBackoff.delay_amount, botocore.retryhandler.delay_exponential)
+    botocore.retries.standard.ExponentialBackoff.delay_amount = lambda self, context: 0  # type: ignore[method-assign]
+    botocore.retryhandler.delay_exponential = lambda base, growth_factor, attempts: 0
     reset_clients()
     try:
         yield injector
     finally:
-        handlers.BUILTIN_HANDLERS.remove(spec)
+        if at is None:
+            builtins.remove(spec)
+        else:
+            builtins[at] = ("before-send", stubber)
+        botocore.retries.standard.ExponentialBackoff.delay_amount = delays[0]  # type: ignore[method-assign]
+        botocore.retryhandler.delay_exponential = delays[1]
         reset_clients()
+
+
+def _moto_stubber() -> Any:
+    try:
+        from moto.core.models import botocore_stubber
+    except ImportError:
+        return None
+    return botocore_stubber

@@ -29,7 +29,8 @@ from .world import MATERIALS, World, new_id, reviewer
 pytestmark = [pytest.mark.timeout(600)]
 
 FINAL = {"catalogued", "needs_attention", "rejected", "failed"}
-BOTOCORE_ATTEMPTS = 5  # onestop.aws.clients: retries={"mode": "standard", "max_attempts": 5}
+# onestop.aws.clients: retries={"mode": "standard", "max_attempts": 5}: five retries, six attempts.
+BOTOCORE_ATTEMPTS = 6
 
 
 def _licence_pdf() -> bytes:

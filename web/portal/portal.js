@@ -26,6 +26,7 @@ const state = {
   review: undefined, // undefined: not loaded; null: not rated yet
   notice: null, // the last 422 materials_incomplete body
   seen: new Map(), // upload id → status, to announce changes
+  uploading: new Set(), // slots with a file on its way to storage
   poll: null,
 };
 
@@ -278,7 +279,12 @@ function renderSlots() {
 
 async function uploadFiles(req, input) {
   const files = [...input.files];
-  for (const file of files) await uploadOne(req, file);
+  state.uploading.add(req.slot);
+  try {
+    for (const file of files) await uploadOne(req, file);
+  } finally {
+    state.uploading.delete(req.slot);
+  }
   input.value = "";
   await refreshApp();
   keepWatching();
@@ -364,7 +370,12 @@ function renderReasons(app) {
 function renderMaterials(app) {
   const editable = EDITABLE.includes(app.status);
   for (const list of document.querySelectorAll("#slots .materials")) {
-    const mine = app.materials.filter((m) => m.slot === list.id.slice("mats-".length));
+    const slot = list.id.slice("mats-".length);
+    const mine = app.materials.filter((m) => m.slot === slot);
+    // The progress line has done its job once nothing in the slot is on its way any more.
+    const progress = $(`progress-${slot}`);
+    const busy = state.uploading.has(slot) || mine.some((m) => m.status === "awaiting_upload" || m.status === "processing");
+    if (!busy) progress.hidden = true;
     list.replaceChildren(
       ...(mine.length
         ? mine.map((m) => materialCard(m, { onRemove: editable ? removeMaterial : null }))
@@ -570,7 +581,7 @@ startPage({
     $("withdraw-app").addEventListener("click", withdrawApp);
     window.addEventListener("hashchange", () => route());
     document.addEventListener("langchange", rerender);
-    await loadCategories();
     route({ focus: fresh });
+    loadCategories();
   },
 });

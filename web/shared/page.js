@@ -151,6 +151,7 @@ export async function startPage({ name, role, ready }) {
   document.addEventListener("langchange", () => {
     showWho(session());
     paintNeed();
+    $("status").textContent = ""; // a past announcement, in the other language
   });
 
   let hostedError = null;
