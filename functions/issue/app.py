@@ -1,4 +1,4 @@
-"""issue: ApplicationApproved (EventBridge) → sealed e-licence, registered and linked. Wiring only."""
+"""issue: ApplicationApproved → sealed e-licence; LicenceVersionRequested → renewed/changed version."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from onestop.observability import logger, metrics, tracer
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     # Errors propagate: EventBridge retries (RetryPolicy) and then dead-letters the event; the
     # issue itself is idempotent, so a retry completes a half-done issue or returns the same licence.
+    if event.detail_type == "LicenceVersionRequested":
+        renewed = licence_issuer().new_version(dict(event.detail))
+        metrics.add_metric(name="LicenceVersionIssued", unit="Count", value=1)
+        return {"issued": True, "licence_id": renewed.licence_id, "supersedes": renewed.supersedes}
     record = licence_issuer().issue(dict(event.detail))
     if record is None:
         logger.info("item issues no licence", extra={"application": event.detail.get("application_id")})

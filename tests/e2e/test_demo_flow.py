@@ -73,3 +73,31 @@ def test_suspend_and_reinstate_show_in_verification(
     assert reinstated.status_code == 200
     verdict = anonymous.post("/verify", data=pdf, headers={"Content-Type": "application/pdf"}).json()
     assert verdict["valid"] is True
+
+
+def test_renewal_is_sealed_by_the_issue_function_and_supersedes_the_old_version(
+    flow: dict[str, str], stack: LocalStack, reviewer: Api, anonymous: Api
+) -> None:
+    old_id = flow["licence_id"]
+    asked = reviewer.post(
+        f"/licences/{old_id}/lifecycle",
+        json={"action": "renew", "reason": "有效期届满前申请延续", "validity_years": 3},
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["requested"] == "renew"
+    assert stack.wait_idle(120)
+    old = reviewer.get(f"/licences/{old_id}").json()
+    new_id = old["superseded_by"]
+    assert new_id
+    assert old["status"] == "superseded" or old["status_en"].lower().startswith("superseded")
+    new = reviewer.get(f"/licences/{new_id}").json()
+    assert new["status"] == "01"
+    assert new["supersedes"] == old_id
+    new_pdf = requests.get(new["download_url"], timeout=30).content
+    fresh = anonymous.post("/verify", data=new_pdf, headers={"Content-Type": "application/pdf"}).json()
+    assert fresh["valid"] is True
+    stale = anonymous.post(
+        "/verify", data=Path(flow["pdf"]).read_bytes(), headers={"Content-Type": "application/pdf"}
+    ).json()
+    assert stale["valid"] is False
+    assert {c["check"]: c["verdict"] for c in stale["checks"]}["status"] == "fail"

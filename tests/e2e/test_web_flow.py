@@ -172,8 +172,8 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     sign_in(reviewer, "审查员 李", "reviewer")
     row = reviewer.wait_for_selector(f"#queue tbody tr[data-id='{app_id}']")
     assert "技术进出口合同登记" in row.inner_text()
-    dues = reviewer.eval_on_selector_all("#queue tbody tr", "rows => rows.length")
-    assert dues >= 1
+    dues = reviewer.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => r.dataset.due || '9999')")
+    assert dues == sorted(dues), "the most urgent first"
     shot(reviewer, "desk-queue")
     reviewer.click(f"#queue tbody tr[data-id='{app_id}'] a.open")
     reviewer.wait_for_selector("#case-view:not([hidden]) #case-status[data-status='submitted']")
@@ -182,6 +182,40 @@ def test_a_whole_application_through_the_pages(stack: LocalStack, browser: Any, 
     licence_card = reviewer.locator("#case-materials .material[data-slot='business_licence']")
     assert licence_card.locator("dd[data-field='uscc']").inner_text() == enterprise.uscc
     assert reviewer.locator("#checks-ok").is_visible()
+
+    # A presigned link that may have expired is renewed on click (the page's clock moved on 5 minutes).
+    pdf_link = "#case-materials .material[data-slot='business_licence'] a.pdf-link"
+    reviewer.evaluate("() => { const real = Date.now; Date.now = () => real() + 5 * 60 * 1000; }")
+
+    def renewal(request: Any) -> bool:
+        return bool(request.method == "GET" and request.url.endswith(f"/applications/{app_id}"))
+
+    with reviewer.expect_request(renewal), reviewer.context.expect_page() as opened:
+        reviewer.click(pdf_link)
+    opened.value.wait_for_url("**/material.pdf?**")
+    assert opened.value.url.startswith(stack.moto_url)
+    opened.value.close()
+
+    # ---- first a correction is requested (a reason is required); the applicant's page shows it
+    reviewer.click("#decide-request_correction")
+    reviewer.wait_for_selector("#decision-error:not([hidden])")
+    assert "理由" in reviewer.inner_text("#decision-error")
+    reviewer.fill("#decision-reasons", "请确认合同副本为最终签署版本")
+    reviewer.click("#decide-request_correction")
+    reviewer.wait_for_selector("#case-status[data-status='correction_requested']")
+    applicant.wait_for_selector("#app-status[data-status='correction_requested']", timeout=30_000)
+    assert "请确认合同副本为最终签署版本" in applicant.inner_text("#app-reasons")
+    assert applicant.locator("#file-contract").is_visible()
+    assert applicant.inner_text("#submit-app") == "补正后重新提交"
+    shot(applicant, "portal-correction")
+    applicant.click("#submit-app")
+    applicant.wait_for_selector("#app-status[data-status='submitted']")
+
+    # ---- then accepted and approved
+    reviewer.click("#case-view a[href='#']")
+    reviewer.wait_for_selector(f"#queue tbody tr[data-id='{app_id}'][data-status='submitted']")
+    reviewer.click(f"#queue tbody tr[data-id='{app_id}'] a.open")
+    reviewer.wait_for_selector("#case-status[data-status='submitted']")
     reviewer.click("#decide-accept")
     reviewer.wait_for_selector("#case-status[data-status='accepted']")
     reviewer.fill("#decision-comment", "材料齐全，符合规定")

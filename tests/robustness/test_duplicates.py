@@ -20,7 +20,7 @@ def _licence_pdf(company: str | None = None) -> bytes:
 
 
 def _events_for(world: World, upload_id: str) -> list[str]:
-    return [e["detail-type"] for e in world.aws.bus_events() if e["detail"].get("upload_id") == upload_id]
+    return [e["detail-type"] for e in world.events() if e["detail"].get("upload_id") == upload_id]
 
 
 def test_same_s3_event_twice_is_one_material(world: World) -> None:
@@ -83,7 +83,7 @@ def test_approval_event_twice_issues_one_licence(world: World) -> None:
     record = world.licence_of(app_id)
     assert record is not None and record.status is LicenceStatus.VALID
     assert world.application(app_id)["licence_id"] == record.licence_id
-    issued = [e for e in world.aws.bus_events() if e["detail-type"] == "LicenceIssued"]
+    issued = [e for e in world.events() if e["detail-type"] == "LicenceIssued"]
     assert len(issued) == 1
 
 

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -75,6 +75,12 @@ class World:
     queue_arn: str
     registry: DynamoLicenceRegistry
     licences: S3BlobStore
+    _events: list[dict[str, Any]] = field(default_factory=list)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event put on the bus since the world began (drains the capture queue into a log)."""
+        self._events.extend(self.aws.bus_events())
+        return list(self._events)
 
     # ------------------------------------------------------------------ uploads → ingest
     def put_upload(self, application_id: str, slot: str, upload_id: str, body: bytes, name: str = "doc.pdf") -> dict:
@@ -183,7 +189,11 @@ class World:
         assert reviewer.post(f"/applications/{app['id']}/decision", body={"action": "accept"}).status == 200
         decided = reviewer.post(f"/applications/{app['id']}/decision", body={"action": "approve"})
         assert decided.status == 200, decided.body
-        approvals = [e for e in self.aws.bus_events() if e["detail-type"] == "ApplicationApproved"]
+        approvals = [
+            e
+            for e in self.events()
+            if e["detail-type"] == "ApplicationApproved" and e["detail"]["application_id"] == app["id"]
+        ]
         assert len(approvals) == 1, approvals
         return app["id"], approvals[0]
 

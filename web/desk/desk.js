@@ -5,12 +5,15 @@
 import { api } from "../shared/api.js";
 import { clearError, showError } from "../shared/errors.js";
 import { lang, loc, t } from "../shared/i18n.js";
-import { auditList, materialCard } from "../shared/materials.js";
+import { auditList, materialCard, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
-import { $, announce, badge, el, facts, formatDate, formatDateTime, poller, showView, statusBadge } from "../shared/ui.js";
+import {
+  $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
+} from "../shared/ui.js";
 
 const VIEWS = ["queue-view", "case-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
+const BUTTON_STYLE = { reject: "danger", request_correction: "secondary" };
 
 const state = { queue: [], app: null, licence: null, poll: null };
 
@@ -51,22 +54,27 @@ function dueOf(entry) {
 }
 
 function renderQueue() {
-  $("queue-count").textContent = state.queue.length ? t("desk.queue.count", { n: state.queue.length }) : t("desk.queue.none");
+  const count = state.queue.length;
+  $("queue-count").textContent = count ? t("desk.queue.count", { n: count }) : t("desk.queue.none");
   $("queue").tBodies[0].replaceChildren(
     ...state.queue.map((entry) => {
       const item = loc(entry.item_name);
       const flags = [];
+      const label = t("desk.open.label", { item, applicant: entry.applicant.name });
       if (entry.overdue) flags.push(badge("overdue", t("desk.overdue")));
       else if (entry.at_risk) flags.push(badge("atrisk", t("desk.atrisk")));
       return el(
         "tr",
-        { dataset: { id: entry.id, status: entry.status }, class: entry.overdue ? "overdue" : entry.at_risk ? "at-risk" : "" },
+        {
+          dataset: { id: entry.id, status: entry.status, due: dueOf(entry) || "" },
+          class: entry.overdue ? "overdue" : entry.at_risk ? "at-risk" : "",
+        },
         el("td", {}, dueOf(entry) ? formatDateTime(dueOf(entry)) : "—"),
         el("th", { scope: "row" }, item),
         el("td", {}, entry.applicant.name, el("br"), el("span", { class: "meta" }, entry.applicant.code)),
         el("td", {}, statusBadge(entry.status)),
         el("td", {}, flags),
-        el("td", {}, el("a", { href: `#app=${entry.id}`, class: "open", "aria-label": t("desk.open.label", { item, applicant: entry.applicant.name }) }, t("desk.open"))),
+        el("td", {}, el("a", { href: `#app=${entry.id}`, class: "open", "aria-label": label }, t("desk.open"))),
       );
     }),
   );
@@ -88,8 +96,8 @@ async function openCase(id, focus) {
 
 /** Poll while something is on its way: a file still processing, or the licence after approval. */
 function watch() {
-  const waiting = (app) =>
-    app.materials.some((m) => m.status === "processing" || m.status === "awaiting_upload") || (app.status === "approved" && !app.licence_id);
+  const processing = (app) => app.materials.some((m) => m.status === "processing" || m.status === "awaiting_upload");
+  const waiting = (app) => processing(app) || (app.status === "approved" && !app.licence_id);
   if (state.poll || !waiting(state.app)) return;
   state.poll = poller(async () => {
     const fresh = await api(`/applications/${state.app.id}`).catch(() => null);
@@ -113,11 +121,15 @@ async function renderCase() {
       [t("portal.app.id"), app.id],
       [t("desk.col.applicant"), `${app.applicant.name}（${app.applicant.code}）`],
       [t("portal.app.submitted"), formatDateTime(app.submitted_at)],
-      [app.deadline ? t("portal.app.deadline") : t("portal.app.acceptance.due"), due ? `${formatDateTime(due.due)}（${t("days", { n: due.working_days })}）` : ""],
+      [
+        app.deadline ? t("portal.app.deadline") : t("portal.app.acceptance.due"),
+        due ? `${formatDateTime(due.due)}（${t("days", { n: due.working_days })}）` : "",
+      ],
       [t("desk.version"), String(app.version)],
     ]),
   );
-  $("case-materials").replaceChildren(...app.materials.map((m) => materialCard(m, { heading: loc(m.slot_name) || m.slot })));
+  const renew = renewFrom(api, app.id);
+  $("case-materials").replaceChildren(...app.materials.map((m) => materialCard(m, { heading: loc(m.slot_name) || m.slot, renew })));
   renderChecks(app);
   renderDecisions(app);
   $("case-audit").replaceChildren(...auditList(app.audit_trail));
@@ -129,7 +141,7 @@ function renderChecks(app) {
   for (const m of app.materials) for (const p of m.problems || []) issues.push({ ...p, slot: loc(m.slot_name) || m.slot });
   $("case-checks").replaceChildren(
     issues.length
-      ? el("ul", { id: "check-list" }, issues.map((i) => el("li", { dataset: { code: i.code } }, i.slot ? `${i.slot}：${loc(i)}` : loc(i))))
+      ? el("ul", { id: "check-list" }, issues.map((i) => el("li", { dataset: { code: i.code } }, (i.slot ? `${i.slot}：` : "") + loc(i))))
       : el("p", { id: "checks-ok", class: "success" }, t("desk.checks.ok")),
   );
 }
@@ -140,7 +152,11 @@ function renderDecisions(app) {
   $("decision-buttons").replaceChildren(
     ...(actions.length
       ? actions.map((action) =>
-          el("button", { type: "button", id: `decide-${action}`, class: action === "reject" ? "danger" : action === "request_correction" ? "secondary" : "", onclick: () => decide(action) }, t(`desk.action.${action}`)),
+          el(
+            "button",
+            { type: "button", id: `decide-${action}`, class: BUTTON_STYLE[action] || "", onclick: () => decide(action) },
+            t(`desk.action.${action}`),
+          ),
         )
       : [el("p", { class: "meta" }, t("desk.no.actions"))]),
   );
@@ -183,32 +199,52 @@ async function renderLicence(app) {
   }
   const lic = state.licence;
   if (!lic) return;
+  const download = lic.download_url
+    ? renewable(el("a", { href: lic.download_url, target: "_blank", rel: "noopener" }, t("portal.licence.download")), renewLicence)
+    : null;
   const history = el(
     "ol",
     { id: "licence-history" },
-    (lic.history || []).map((h) => el("li", {}, `${formatDateTime(h.at)} · ${h.actor} · ${h.action}: ${h.from_status ?? "—"} → ${h.to_status}`, h.reason ? el("p", { class: "meta" }, h.reason) : null)),
+    (lic.history || []).map((h) =>
+      el(
+        "li",
+        {},
+        `${formatDateTime(h.at)} · ${h.actor} · ${h.action}: ${h.from_status ?? "—"} → ${h.to_status}`,
+        h.reason ? el("p", { class: "meta" }, h.reason) : null,
+      ),
+    ),
   );
   $("desk-licence").replaceChildren(
     facts([
       [t("portal.licence.number"), lic.metadata.number || ""],
       [t("portal.licence.id"), el("code", {}, lic.licence_id)],
-      [t("portal.licence.status"), el("span", { id: "desk-licence-status", dataset: { status: lic.status } }, badge(lic.status, lang() === "zh" ? lic.status_zh : lic.status_en))],
+      [t("portal.licence.status"), el("span", { id: "desk-licence-status", dataset: { status: lic.status } }, badge(lic.status, statusText(lic)))],
       [t("portal.licence.issued"), formatDate(lic.metadata.issue_date)],
     ]),
-    el("p", {}, lic.download_url ? el("a", { href: lic.download_url, target: "_blank", rel: "noopener" }, t("portal.licence.download")) : null),
+    el("p", {}, download),
     el("details", {}, el("summary", {}, t("desk.licence.history")), history),
   );
+}
+
+function statusText(lic) {
+  return lang() === "zh" ? lic.status_zh : lic.status_en;
+}
+
+async function renewLicence() {
+  state.licence = await api(`/licences/${state.licence.licence_id}`);
+  return state.licence.download_url;
 }
 
 async function changeLicence(event) {
   event.preventDefault();
   const form = event.target;
   const body = { action: form.elements.action.value, reason: form.elements.reason.value.trim() };
-  const lic = await guarded($("lifecycle-error"), () => api(`/licences/${state.licence.licence_id}/lifecycle`, { method: "POST", body }));
+  const path = `/licences/${state.licence.licence_id}/lifecycle`;
+  const lic = await guarded($("lifecycle-error"), () => api(path, { method: "POST", body }));
   if (!lic) return;
   state.licence = lic;
   form.reset();
-  announce(t("desk.lifecycle.done", { status: lang() === "zh" ? lic.status_zh : lic.status_en }));
+  announce(t("desk.lifecycle.done", { status: statusText(lic) }));
   await renderLicence(state.app);
 }
 

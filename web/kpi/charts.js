@@ -14,7 +14,12 @@ function svg(tag, attrs = {}, text) {
 
 function frame(width, height, title, desc) {
   const id = `chart-${++counter}`;
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-labelledby": `${id}-t ${id}-d` });
+  const root = svg("svg", {
+    viewBox: `0 0 ${width} ${height}`,
+    width: "100%",
+    role: "img",
+    "aria-labelledby": `${id}-t ${id}-d`,
+  });
   root.append(svg("title", { id: `${id}-t` }, title), svg("desc", { id: `${id}-d` }, desc));
   return root;
 }
@@ -32,7 +37,8 @@ export function barChart({ title, rows, series, max = null, format = String }) {
   const rowH = series.length * (barH + 3) + 12;
   const height = rows.length * rowH + 8;
   const top = Math.max(max ?? 0, ...rows.flatMap((r) => series.map((s) => r.values[s.key] ?? 0)), 1);
-  const desc = rows.map((r) => `${r.label}: ${series.map((s) => `${s.label} ${format(r.values[s.key] ?? 0)}`).join(", ")}`).join("; ");
+  const say = (r) => series.map((s) => `${s.label} ${format(r.values[s.key] ?? 0)}`).join(", ");
+  const desc = rows.map((r) => `${r.label}: ${say(r)}`).join("; ");
   const root = frame(WIDTH, height, title, desc);
   rows.forEach((row, i) => {
     const y0 = 4 + i * rowH;
@@ -42,7 +48,17 @@ export function barChart({ title, rows, series, max = null, format = String }) {
       const value = row.values[s.key] ?? 0;
       const y = y0 + j * (barH + 3);
       const w = Math.max((value / top) * PLOT_W, value ? 2 : 0);
-      const bar = svg("rect", { x: LABEL_W, y, width: w, height: barH, rx: 2, class: `bar ${row.cls || s.cls}`, "data-row": row.key ?? row.label, "data-series": s.key, "data-value": value });
+      const bar = svg("rect", {
+        x: LABEL_W,
+        y,
+        width: w,
+        height: barH,
+        rx: 2,
+        class: `bar ${row.cls || s.cls}`,
+        "data-row": row.key ?? row.label,
+        "data-series": s.key,
+        "data-value": value,
+      });
       bar.append(svg("title", {}, `${row.label} · ${s.label}: ${format(value)}`));
       group.append(bar, svg("text", { x: LABEL_W + w + 5, y: y + barH - 4 }, format(value)));
     });
@@ -66,6 +82,7 @@ export function ring({ title, rate, label }) {
   if (rate !== null && rate !== undefined) {
     g.append(circle({ stroke: "#16683a", class: "ring-value", "stroke-dasharray": `${c * rate} ${c}`, "data-value": rate }));
   }
-  root.append(g, svg("text", { x: size / 2, y: size / 2 + 8, "text-anchor": "middle", style: "font-size:26px;font-weight:600" }, shown));
+  const figure = svg("text", { x: size / 2, y: size / 2 + 8, "text-anchor": "middle", style: "font-size:26px;font-weight:600" }, shown);
+  root.append(g, figure);
   return root;
 }

@@ -32,7 +32,8 @@ async function loadItems() {
     const items = await api("/items", { query: { lang: lang() } });
     const select = $("item");
     const chosen = select.value;
-    select.replaceChildren(el("option", { value: "" }, t("kpi.item.all")), ...items.items.map((i) => el("option", { value: i.code }, loc(i, "name"))));
+    const options = items.items.map((i) => el("option", { value: i.code }, loc(i, "name")));
+    select.replaceChildren(el("option", { value: "" }, t("kpi.item.all")), ...options);
     select.value = chosen;
   } catch (exc) {
     showError($("error"), exc);
@@ -56,10 +57,16 @@ async function load() {
 function render() {
   if (!report) return;
   const totals = report.totals;
-  $("period-line").textContent = t("kpi.period.line", { from: report.from_date, to: report.to_date, asof: formatDateTime(report.as_of) });
+  const asof = formatDateTime(report.as_of);
+  $("period-line").textContent = t("kpi.period.line", { from: report.from_date, to: report.to_date, asof });
   $("tiles").replaceChildren(
     ...TILES.map(([key, format]) =>
-      el("li", {}, el("span", { class: "label" }, t(`kpi.${key}`)), el("span", { class: "value", dataset: { kpi: key } }, format(totals[key]))),
+      el(
+        "li",
+        {},
+        el("span", { class: "label" }, t(`kpi.${key}`)),
+        el("span", { class: "value", dataset: { kpi: key } }, format(totals[key])),
+      ),
     ),
   );
   renderCharts(totals);
@@ -90,7 +97,11 @@ function renderCharts(totals) {
     "chart-flow",
     barChart({
       title: t("kpi.chart.flow"),
-      rows: rows.map((r) => ({ key: r.key, label: r.label, values: { received: r.figures.received, completed: r.figures.completed } })),
+      rows: rows.map(({ key, label, figures }) => ({
+        key,
+        label,
+        values: { received: figures.received, completed: figures.completed },
+      })),
       series: [
         { key: "received", label: t("kpi.received"), cls: "bar-received" },
         { key: "completed", label: t("kpi.completed"), cls: "bar-completed" },

@@ -5,15 +5,18 @@
 import { api, uploadToStorage } from "../shared/api.js";
 import { clearError, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
-import { auditList, materialCard } from "../shared/materials.js";
+import { auditList, materialCard, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
-import { $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, showView, statusBadge } from "../shared/ui.js";
+import {
+  $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
+} from "../shared/ui.js";
 
 const VIEWS = ["home-view", "item-view", "app-view"];
 const EDITABLE = ["draft", "correction_requested"];
 const FINISHED = ["approved", "rejected", "withdrawn"];
 const LEVELS = ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"];
 const INDICATORS = ["overall_satisfaction", "efficiency", "guidance_accuracy", "convenience", "platform_usability"];
+const SCORES = [5, 4, 3, 2, 1];
 
 const state = {
   categories: new Map(), // code → {zh, en}
@@ -22,7 +25,6 @@ const state = {
   app: null, // the application being looked at (app view)
   appItem: null, // its service item, for the material list
   licence: null,
-  licenceAt: 0,
   review: undefined, // undefined: not loaded; null: not rated yet
   notice: null, // the last 422 materials_incomplete body
   seen: new Map(), // upload id → status, to announce changes
@@ -84,18 +86,23 @@ async function loadItems() {
 }
 
 function renderItems() {
-  $("item-count").textContent = state.items.length ? t("portal.items.count", { n: state.items.length }) : t("portal.items.none");
+  const count = state.items.length;
+  $("item-count").textContent = count ? t("portal.items.count", { n: count }) : t("portal.items.none");
   $("item-list").replaceChildren(
     ...state.items.map((item) =>
       el(
         "li",
         { dataset: { code: item.code } },
         el("button", { type: "button", class: "link", onclick: () => go(`item=${item.code}`) }, loc(item, "name")),
-        el("p", { class: "meta" }, `${loc(item.category_name)} · ${lang() === "zh" ? item.department : item.department_en}`),
+        el("p", { class: "meta" }, `${loc(item.category_name)} · ${department(item)}`),
         el("p", { class: "meta" }, t("portal.limit", { p: item.promised_limit_days, s: item.statutory_limit_days })),
       ),
     ),
   );
+}
+
+function department(item) {
+  return lang() === "zh" ? item.department : item.department_en;
 }
 
 async function loadMyApps() {
@@ -132,7 +139,7 @@ function renderItem() {
   $("item-title").textContent = loc(item, "name");
   $("item-facts").replaceChildren(
     facts([
-      [t("portal.item.department"), lang() === "zh" ? item.department : item.department_en],
+      [t("portal.item.department"), department(item)],
       [t("portal.item.category"), loc(item.category_name)],
       [t("portal.item.limit"), t("portal.limit", { p: item.promised_limit_days, s: item.statutory_limit_days })],
       [t("portal.item.fee"), item.fee],
@@ -145,8 +152,8 @@ function renderItem() {
       el(
         "tr",
         { dataset: { slot: m.slot } },
-        el("th", { scope: "row" }, loc(m, "name"), m.requirement === "conditional" ? el("p", { class: "meta" }, loc(m, "condition")) : null),
-        el("td", {}, badge(m.requirement === "required" ? "ok" : "draft", t(`req.${m.requirement}`))),
+        el("th", { scope: "row" }, loc(m, "name"), m.condition_zh ? el("p", { class: "meta" }, loc(m, "condition")) : null),
+        el("td", {}, requirementBadge(m)),
         el("td", {}, m.formats.join(", ").toUpperCase()),
         el("td", {}, formatBytes(m.max_bytes)),
         el("td", { class: "num" }, m.min_count === m.max_count ? String(m.max_count) : `${m.min_count}–${m.max_count}`),
@@ -154,11 +161,14 @@ function renderItem() {
     ),
   );
   const form = $("create-form");
-  for (const radio of form.elements.kind) {
-    radio.disabled = !item.applicant_kinds.includes(radio.value);
-    if (radio.disabled && radio.checked) form.querySelector(`[name="kind"][value="${item.applicant_kinds[0]}"]`).checked = true;
-  }
+  // Only the kinds of applicant the item accepts can be chosen.
+  for (const radio of form.elements.kind) radio.disabled = !item.applicant_kinds.includes(radio.value);
+  if (!item.applicant_kinds.includes(form.elements.kind.value)) form.elements.kind.value = item.applicant_kinds[0];
   showKind();
+}
+
+function requirementBadge(req) {
+  return badge(req.requirement === "required" ? "ok" : "draft", t(`req.${req.requirement}`));
 }
 
 function showKind() {
@@ -194,7 +204,7 @@ async function openApp(id, focus) {
     state.seen = new Map(app.materials.map((m) => [m.upload_id, m.status]));
   }
   state.app = app;
-  state.appItem = state.appItem?.code === app.item_code ? state.appItem : await guarded($("error"), () => api(`/items/${app.item_code}`));
+  if (state.appItem?.code !== app.item_code) state.appItem = await guarded($("error"), () => api(`/items/${app.item_code}`));
   renderSlots();
   await renderApp();
   showView(VIEWS, "app-view", { focus });
@@ -208,10 +218,7 @@ function keepWatching() {
     if (!state.app || $("app-view").hidden) return;
     const fresh = await api(`/applications/${state.app.id}`).catch(() => null);
     if (!fresh) return;
-    const changed = JSON.stringify(strip(fresh)) !== JSON.stringify(strip(state.app));
-    announceChanges(state.app, fresh);
-    state.app = fresh;
-    if (changed || (fresh.licence_id && !state.licence)) await renderApp();
+    await apply(fresh);
     if (!waiting(fresh)) {
       state.poll?.stop();
       state.poll = null;
@@ -242,17 +249,13 @@ function announceChanges(before, after) {
   if (messages.length) announce(messages.join("；"));
 }
 
-function slotName(slot) {
-  const req = state.appItem?.materials.find((m) => m.slot === slot);
-  return req ? loc(req, "name") : slot;
-}
-
 /** The upload controls, once per application (re-rendering them would lose focus and progress). */
 function renderSlots() {
   const editable = EDITABLE.includes(state.app.status);
   const requirements = state.appItem?.materials || [];
   $("slots").replaceChildren(
     ...requirements.map((req) => {
+      const formats = req.formats.join(", ").toUpperCase();
       const input = editable
         ? el("input", {
             type: "file",
@@ -266,10 +269,10 @@ function renderSlots() {
       return el(
         "div",
         { class: "slot", id: `slot-${req.slot}`, dataset: { slot: req.slot } },
-        el("h4", {}, loc(req, "name"), " ", badge(req.requirement === "required" ? "ok" : "draft", t(`req.${req.requirement}`))),
+        el("h4", {}, loc(req, "name"), " ", requirementBadge(req)),
         editable ? el("label", { for: `file-${req.slot}` }, t("portal.upload", { name: loc(req, "name") })) : null,
         input,
-        el("p", { class: "hint", id: `hint-${req.slot}` }, t("portal.upload.hint", { formats: req.formats.join(", ").toUpperCase(), size: formatBytes(req.max_bytes) })),
+        el("p", { class: "hint", id: `hint-${req.slot}` }, t("portal.upload.hint", { formats, size: formatBytes(req.max_bytes) })),
         el("div", { id: `progress-${req.slot}`, class: "progress", hidden: true }),
         el("ul", { class: "materials", id: `mats-${req.slot}` }),
       );
@@ -316,25 +319,41 @@ async function uploadOne(req, file) {
   }
 }
 
+const TYPES = {
+  pdf: "application/pdf",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+};
+
 function guessType(name) {
-  const ext = name.split(".").pop().toLowerCase();
-  return { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", tif: "image/tiff", tiff: "image/tiff" }[ext] || "application/octet-stream";
+  // Some systems give no type for a file; storage checks the real type anyway.
+  return TYPES[name.split(".").pop().toLowerCase()] || "application/octet-stream";
 }
 
 async function refreshApp() {
   const fresh = await guarded($("app-error"), () => api(`/applications/${state.app.id}`), { focus: false });
-  if (!fresh) return;
+  if (fresh) await apply(fresh, { force: true });
+}
+
+/** Take a fresh read of the application: announce what changed and redraw what needs it. */
+async function apply(fresh, { force = false } = {}) {
   announceChanges(state.app, fresh);
-  const editableChanged = EDITABLE.includes(fresh.status) !== EDITABLE.includes(state.app.status);
+  const slotsChanged = EDITABLE.includes(fresh.status) !== EDITABLE.includes(state.app.status);
+  const changed = JSON.stringify(strip(fresh)) !== JSON.stringify(strip(state.app));
   state.app = fresh;
-  if (editableChanged) renderSlots();
-  await renderApp();
+  if (slotsChanged) renderSlots(); // upload controls come and go with the status
+  if (force || changed || slotsChanged || (fresh.licence_id && !state.licence)) await renderApp();
 }
 
 async function renderApp() {
   const app = state.app;
   $("app-title").textContent = t("portal.app", { item: loc(app.item_name) });
-  const due = app.deadline ? [t("portal.app.deadline"), formatDateTime(app.deadline.due)] : app.acceptance_due ? [t("portal.app.acceptance.due"), formatDateTime(app.acceptance_due.due)] : ["", ""];
+  const due = app.deadline
+    ? [t("portal.app.deadline"), formatDateTime(app.deadline.due)]
+    : [t("portal.app.acceptance.due"), formatDateTime(app.acceptance_due?.due)];
   $("app-facts").replaceChildren(
     facts([
       [t("portal.app.status"), el("span", { id: "app-status", dataset: { status: app.status } }, statusBadge(app.status))],
@@ -361,9 +380,13 @@ function renderReasons(app) {
   const box = $("app-reasons");
   box.replaceChildren();
   const list = (title, reasons) =>
-    el("div", { class: "notice" }, el("h3", {}, title), el("ul", {}, reasons.map((r) => el("li", { dataset: { code: r.code } }, loc(r)))));
-  if (app.status === "correction_requested" && app.correction_reasons.length) box.append(list(t("portal.correction"), app.correction_reasons));
-  if (app.status === "rejected" && app.decision_reasons.length) box.append(list(t("portal.decision.reasons"), app.decision_reasons));
+    el("div", { class: "notice" }, el("h3", {}, title), el("ul", {}, reasons.map((r) => el("li", {}, loc(r)))));
+  if (app.status === "correction_requested" && app.correction_reasons.length) {
+    box.append(list(t("portal.correction"), app.correction_reasons));
+  }
+  if (app.status === "rejected" && app.decision_reasons.length) {
+    box.append(list(t("portal.decision.reasons"), app.decision_reasons));
+  }
   if (app.comment && FINISHED.includes(app.status)) box.append(el("p", {}, t("portal.comment", { text: app.comment })));
 }
 
@@ -378,7 +401,7 @@ function renderMaterials(app) {
     if (!busy) progress.hidden = true;
     list.replaceChildren(
       ...(mine.length
-        ? mine.map((m) => materialCard(m, { onRemove: editable ? removeMaterial : null }))
+        ? mine.map((m) => materialCard(m, { onRemove: editable ? removeMaterial : null, renew: renewFrom(api, app.id) }))
         : [el("li", { class: "meta" }, t("mat.none"))]),
     );
   }
@@ -437,7 +460,8 @@ function renderNotice() {
 
 async function withdrawApp() {
   if (!window.confirm(t("portal.withdraw.confirm"))) return;
-  const done = await guarded($("app-error"), () => api(`/applications/${state.app.id}/withdraw`, { method: "POST", body: {} }));
+  const path = `/applications/${state.app.id}/withdraw`;
+  const done = await guarded($("app-error"), () => api(path, { method: "POST", body: {} }));
   if (!done) return;
   announce(t("portal.withdrawn"));
   await refreshApp();
@@ -449,7 +473,6 @@ async function loadLicence(id) {
   if (licence) {
     const first = !state.licence;
     state.licence = licence;
-    state.licenceAt = Date.now();
     if (first) announce(t("portal.licence.ready"));
   }
 }
@@ -466,23 +489,28 @@ async function renderLicence(app) {
   if (state.licence?.licence_id !== app.licence_id) await loadLicence(app.licence_id);
   const lic = state.licence;
   if (!lic) return;
-  const download = el("a", { id: "licence-download", href: lic.download_url, target: "_blank", rel: "noopener", type: "application/pdf" }, t("portal.licence.download"));
-  download.addEventListener("click", async (event) => {
-    // The link is short-lived (minutes): fetch a fresh one when this one may have expired.
-    if (Date.now() - state.licenceAt < 4 * 60 * 1000) return;
-    event.preventDefault();
+  const download = el(
+    "a",
+    { id: "licence-download", href: lic.download_url, target: "_blank", rel: "noopener", type: "application/pdf" },
+    t("portal.licence.download"),
+  );
+  renewable(download, async () => {
     await loadLicence(lic.licence_id);
-    window.location.assign(state.licence.download_url);
+    return state.licence.download_url;
   });
   body.replaceChildren(
     facts([
       [t("portal.licence.number"), el("span", { id: "licence-number" }, lic.metadata.number || "")],
       [t("portal.licence.id"), el("code", { id: "licence-id" }, lic.licence_id)],
-      [t("portal.licence.status"), el("span", { id: "licence-status", dataset: { status: lic.status } }, badge(lic.status, lang() === "zh" ? lic.status_zh : lic.status_en))],
+      [t("portal.licence.status"), el("span", { id: "licence-status", dataset: { status: lic.status } }, licenceBadge(lic))],
       [t("portal.licence.issued"), formatDate(lic.metadata.issue_date)],
     ]),
-    el("p", {}, download, " · ", el("a", { href: `../verify/index.html`, id: "licence-verify" }, t("portal.licence.verify"))),
+    el("p", {}, download, " · ", el("a", { href: "../verify/index.html", id: "licence-verify" }, t("portal.licence.verify"))),
   );
+}
+
+function licenceBadge(lic) {
+  return badge(lic.status, lang() === "zh" ? lic.status_zh : lic.status_en);
 }
 
 // ------------------------------------------------------------------ rating (好差评)
@@ -508,9 +536,11 @@ async function renderReview(app) {
 }
 
 function reviewSummary(review) {
-  const out = el("div", { id: "review-done", class: "success", dataset: { level: review.level } }, el("p", {}, t("portal.review.thanks", { level: loc(review.level_name) })));
+  const thanks = el("p", {}, t("portal.review.thanks", { level: loc(review.level_name) }));
+  const out = el("div", { id: "review-done", class: "success", dataset: { level: review.level } }, thanks);
   if (review.case) {
-    out.append(el("p", {}, t("portal.review.case", { status: loc(review.case.status_name), due: formatDateTime(review.case.deadline.due) })));
+    const due = formatDateTime(review.case.deadline.due);
+    out.append(el("p", {}, t("portal.review.case", { status: loc(review.case.status_name), due })));
     if (review.case.response) out.append(el("p", {}, t("portal.review.response", { text: review.case.response })));
   }
   return out;
@@ -523,13 +553,41 @@ function reviewForm() {
   const form = el(
     "form",
     { id: "review-form", novalidate: true },
-    el("fieldset", { "data-field": "level" }, el("legend", i18n("portal.review.level")),
-      LEVELS.map((level) => el("label", { class: "choice" }, el("input", { type: "radio", name: "level", value: level }), " ", el("span", i18n(`level.${level}`))))),
-    el("fieldset", {}, el("legend", i18n("portal.review.indicators")),
-      el("div", { class: "row" }, INDICATORS.map((code) =>
-        el("div", {}, el("label", { for: `ind-${code}`, ...i18n(`indicator.${code}`) }),
-          el("select", { id: `ind-${code}`, name: code, "data-field": `indicators.${code}` }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n }, String(n))))),
-      ))),
+    el(
+      "fieldset",
+      { "data-field": "level" },
+      el("legend", i18n("portal.review.level")),
+      LEVELS.map((level) =>
+        el(
+          "label",
+          { class: "choice" },
+          el("input", { type: "radio", name: "level", value: level }),
+          " ",
+          el("span", i18n(`level.${level}`)),
+        ),
+      ),
+    ),
+    el(
+      "fieldset",
+      {},
+      el("legend", i18n("portal.review.indicators")),
+      el(
+        "div",
+        { class: "row" },
+        INDICATORS.map((code) =>
+          el(
+            "div",
+            {},
+            el("label", { for: `ind-${code}`, ...i18n(`indicator.${code}`) }),
+            el(
+              "select",
+              { id: `ind-${code}`, name: code, "data-field": `indicators.${code}` },
+              SCORES.map((n) => el("option", { value: n }, String(n))),
+            ),
+          ),
+        ),
+      ),
+    ),
     el("label", { for: "review-comment", ...i18n("portal.review.comment") }),
     el("textarea", { id: "review-comment", name: "comment", "data-field": "comment" }),
     error,

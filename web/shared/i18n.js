@@ -15,7 +15,6 @@ const TEXT = {
   "nav.verify": ["证照核验", "Verify a licence"],
   "skip": ["跳到主要内容", "Skip to the main content"],
   "lang.switch": ["English", "中文"],
-  "lang.switch.label": ["切换到英文", "Switch to Chinese"],
   "signed.in.as": ["已登录：{name}（{role}）", "Signed in: {name} ({role})"],
   "sign.out": ["退出登录", "Sign out"],
   "role.applicant": ["申请人", "applicant"],

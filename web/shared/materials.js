@@ -1,10 +1,13 @@
 // How one uploaded material and an audit trail look, on the portal and the desk alike.
 
 import { loc, t } from "./i18n.js";
-import { badge, el, formatBytes, formatDateTime } from "./ui.js";
+import { badge, el, formatBytes, formatDateTime, renewable } from "./ui.js";
 
-/** The card of one material: file, processing status, classification, fields, problems, PDF link. */
-export function materialCard(m, { heading = null, onRemove = null } = {}) {
+/**
+ * The card of one material: file, processing status, classification, fields, problems, PDF link.
+ * `renew(m)` resolves to a fresh link to the normalised PDF when the one shown may have expired.
+ */
+export function materialCard(m, { heading = null, onRemove = null, renew = null } = {}) {
   const name = m.declared?.filename || m.upload_id;
   const card = el("li", { class: "material", dataset: { slot: m.slot, uploadId: m.upload_id, status: m.status } });
   if (heading) card.append(el("h4", {}, heading));
@@ -21,30 +24,45 @@ export function materialCard(m, { heading = null, onRemove = null } = {}) {
   const cls = m.classification;
   if (cls) {
     const pct = Math.round((cls.confidence ?? 0) * 100);
-    card.append(el("p", { class: "classification", dataset: { type: cls.material_type } }, t("mat.classified", { type: t(`type.${cls.material_type}`), pct })));
+    const text = t("mat.classified", { type: t(`type.${cls.material_type}`), pct });
+    card.append(el("p", { class: "classification", dataset: { type: cls.material_type } }, text));
     if (cls.reason) card.append(el("p", { class: "meta" }, loc(cls.reason)));
   }
   if (m.status !== "awaiting_upload" && m.status !== "processing") {
     const problems = m.problems || [];
-    card.append(
-      problems.length
-        ? el("div", {}, el("p", { class: "meta" }, t("mat.problems")), el("ul", { class: "problems" }, problems.map((p) => el("li", { dataset: { code: p.code } }, loc(p)))))
-        : el("p", { class: "meta no-problems" }, t("mat.no.problems")),
-    );
+    if (problems.length) {
+      const list = el("ul", { class: "problems" }, problems.map((p) => el("li", { dataset: { code: p.code } }, loc(p))));
+      card.append(el("p", { class: "meta" }, t("mat.problems")), list);
+    } else {
+      card.append(el("p", { class: "meta no-problems" }, t("mat.no.problems")));
+    }
     const fields = Object.entries(m.fields || {});
     const list = el("dl", { class: "facts fields" });
-    for (const [key, value] of fields) list.append(el("dt", {}, t(`field.${key}`)), el("dd", { dataset: { field: key } }, String(value)));
-    card.append(fields.length ? el("details", { open: true }, el("summary", {}, t("mat.fields")), list) : el("p", { class: "meta" }, t("mat.no.fields")));
+    for (const [key, value] of fields) {
+      list.append(el("dt", {}, t(`field.${key}`)), el("dd", { dataset: { field: key } }, String(value)));
+    }
+    card.append(
+      fields.length
+        ? el("details", { open: true }, el("summary", {}, t("mat.fields")), list)
+        : el("p", { class: "meta" }, t("mat.no.fields")),
+    );
   }
   const tools = el("p", {});
   if (m.download_url) {
-    tools.append(el("a", { href: m.download_url, target: "_blank", rel: "noopener", class: "pdf-link" }, t("mat.pdf")), m.pages ? ` · ${t("mat.pages", { n: m.pages })} ` : " ");
+    const link = el("a", { href: m.download_url, target: "_blank", rel: "noopener", class: "pdf-link" }, t("mat.pdf"));
+    if (renew) renewable(link, () => renew(m));
+    tools.append(link, m.pages ? ` · ${t("mat.pages", { n: m.pages })} ` : " ");
   }
   if (onRemove) {
     tools.append(el("button", { type: "button", class: "secondary", onclick: () => onRemove(m) }, t("mat.remove", { name })));
   }
   if (tools.childNodes.length) card.append(tools);
   return card;
+}
+
+/** A renew function for materialCard: the material's link from a fresh read of application `id`. */
+export function renewFrom(api, id) {
+  return async (m) => (await api(`/applications/${id}`)).materials.find((x) => x.upload_id === m.upload_id)?.download_url;
 }
 
 /** The audit trail, oldest first. */

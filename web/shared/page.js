@@ -30,7 +30,6 @@ function header(current) {
   const paintSwitch = () => {
     switcher.textContent = t("lang.switch");
     switcher.lang = lang() === "zh" ? "en" : "zh";
-    switcher.setAttribute("aria-label", t("lang.switch.label"));
   };
   paintSwitch();
   switcher.addEventListener("click", () => {
@@ -38,7 +37,11 @@ function header(current) {
     paintSwitch();
     switcher.focus();
   });
-  const signOutButton = el("button", { type: "button", id: "sign-out", class: "secondary", hidden: true, "data-i18n": "sign.out" }, t("sign.out"));
+  const signOutButton = el(
+    "button",
+    { type: "button", id: "sign-out", class: "secondary", hidden: true, "data-i18n": "sign.out" },
+    t("sign.out"),
+  );
   signOutButton.addEventListener("click", () => {
     signOut();
     window.location.reload();
@@ -67,7 +70,8 @@ function signInView(defaultRole, needRole, onSignedIn) {
   const i18n = (key) => ({ "data-i18n": key });
   let form;
   if (usesHostedUi()) {
-    form = el("div", {}, el("button", { type: "button", id: "signin-hosted", onclick: () => signInHosted(), ...i18n("signin.hosted") }));
+    const go = el("button", { type: "button", id: "signin-hosted", onclick: () => signInHosted(), ...i18n("signin.hosted") });
+    form = el("div", {}, go);
   } else {
     const radio = (role) =>
       el(

@@ -87,6 +87,23 @@ export function statusBadge(status) {
   return badge(status, t(`status.${status}`));
 }
 
+/**
+ * Presigned links live for minutes. Once `link` may have expired, a click asks `renew()` for a fresh
+ * URL and opens that instead (the tab is opened at once, so it is not taken for a pop-up).
+ */
+export function renewable(link, renew, maxAgeMs = 4 * 60 * 1000) {
+  const born = Date.now();
+  link.addEventListener("click", async (event) => {
+    if (Date.now() - born < maxAgeMs) return;
+    event.preventDefault();
+    const tab = window.open("", "_blank");
+    const url = await renew().catch(() => null);
+    if (tab && url) tab.location.href = url;
+    else tab?.close();
+  });
+  return link;
+}
+
 /** Poll `fn` every `ms` until `stop()` is called; never two calls at once. */
 export function poller(fn, ms) {
   let timer = null;

@@ -101,8 +101,20 @@ def _notes(unknown_years: set[int]) -> tuple[str | None, str | None]:
     )
 
 
+# "At risk" (reviewer queue, deadline sweep, alarms): at most this many working days left after today.
+AT_RISK_WORKING_DAYS = 1
+
+
 class WorkingDayClock:
     """Counts working days in Asia/Shanghai on China's official calendar."""
+
+    def is_at_risk(self, due: datetime, now: datetime) -> bool:
+        """Not yet overdue, with at most AT_RISK_WORKING_DAYS working days left after today."""
+        return not self.is_overdue(due, now) and self.remaining(due, now) <= AT_RISK_WORKING_DAYS
+
+    def at_risk_horizon(self, now: datetime) -> datetime:
+        """A due time at or after which nothing is at risk yet (end of the second working day from now)."""
+        return self.add_working_days(now, AT_RISK_WORKING_DAYS + 1).due
 
     def calendar_known(self, year: int) -> bool:
         """Whether the official holiday schedule of `year` is known."""

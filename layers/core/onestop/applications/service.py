@@ -10,16 +10,27 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from onestop.catalogue import Catalogue, MaterialRequirement, ServiceItem
-from onestop.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge, Reason
+from onestop.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Reason,
+    Unavailable,
+)
 from onestop.identifiers.resident_id import validate_resident_id
 from onestop.identifiers.uscc import validate_uscc
+from onestop.licences.models import HolderKind, china_date
 from onestop.observability import logger, metrics
 from onestop.ports import BlobStore, EventPublisher
 
+from . import elicence
 from .completeness import check_completeness, notice
 from .identity import Principal
 from .models import (
@@ -86,7 +97,6 @@ class ServiceConfig:
     upload_ttl_seconds: int = 600
     upload_max_bytes: int = 20 * 1024 * 1024
     download_ttl_seconds: int = 300
-    at_risk_window: timedelta = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,16 @@ class UploadTicket:
     max_bytes: int
     instructions_zh: str
     instructions_en: str
+
+
+@dataclass(frozen=True)
+class AttachedElicence:
+    """The material an e-licence filled; `created` is False when it was already attached."""
+
+    material: Material
+    created: bool
+    item: ServiceItem
+    download_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,7 @@ class ApplicationService:
         *,
         config: ServiceConfig | None = None,
         materials_store: BlobStore | None = None,
+        elicences: elicence.ElicenceSource | None = None,
         now: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
@@ -219,6 +240,7 @@ class ApplicationService:
         self.clock = clock
         self.config = config or ServiceConfig()
         self.materials_store = materials_store
+        self.elicences = elicences
         self.now = now
         self.new_id = new_id
 
@@ -390,6 +412,71 @@ class ApplicationService:
         )
         self.repository.remove_material(application, material, event)
 
+    def attach_elicence(
+        self, principal: Principal, application_id: str, slot: str, licence_id: str
+    ) -> AttachedElicence:
+        """Fill `slot` with an e-licence the bureau issued (免提交) instead of an uploaded file.
+
+        Checked in order, cheapest first, each refusal saying why: the slot takes an e-licence of
+        some type; the identifier is well formed and of that type; the registry has it; it is the
+        applicant's and valid now; its sealed PDF verifies. The material is then catalogued at once.
+        The same licence again in the same slot returns the material already there.
+        """
+        application = self._owned(principal, application_id)
+        self._require_editable(application, "attach e-licence")
+        item = self.catalogue.item(application.item_code)
+        requirement = self._requirement(item, slot)
+        expected_type = elicence.required_type(requirement)
+        requested = elicence.parse_requested(licence_id)
+        elicence.check_type(requirement, requested, expected_type, self._licence_names(expected_type))
+        canonical = requested.value
+        upload_id = elicence.elicence_upload_id(canonical)
+        existing = [m for m in self.repository.list_materials(application.id) if m.slot == slot]
+        already = next((m for m in existing if m.upload_id == upload_id), None)
+        if already is not None:
+            return AttachedElicence(already, False, item, self._download_url(already))
+        self._check_slot_room(requirement, existing)
+
+        source = self._elicence_source()
+        now = self.now()
+        record = elicence.check_record(source.lookup(canonical), canonical, application, china_date(now))
+        if record.metadata.holder_kind is HolderKind.PERSON:
+            self._require_own_person_licence(principal, record.application_id)
+        verified = elicence.verify_stored(source, record, now)
+        material = elicence.catalogued_material(
+            application, requirement, verified, bucket=source.store.name, upload_id=upload_id, now=now
+        )
+        event = AuditEvent(
+            application_id=application.id,
+            at=now,
+            n=application.version,
+            tag=self.new_id()[:12],
+            actor=principal.label,
+            actor_role=principal.primary_role,
+            action="attach_elicence",
+            from_status=ApplicationStatus(application.status),
+            to_status=ApplicationStatus(application.status),
+            comment=f"{slot}/{upload_id} {canonical}",
+        )
+        try:
+            self.repository.add_material(application, material, event)
+        except Conflict:
+            # A concurrent attach of the same licence won the conditional write: same answer as a retry.
+            raced = next(
+                (
+                    m
+                    for m in self.repository.list_materials(application.id)
+                    if m.slot == slot and m.upload_id == upload_id
+                ),
+                None,
+            )
+            if raced is None:
+                raise
+            return AttachedElicence(raced, False, item, self._download_url(raced))
+        metrics.add_metric(name="ElicenceAttached", unit="Count", value=1)
+        self._announce_catalogued(material, canonical)
+        return AttachedElicence(material, True, item, self._download_url(material))
+
     def submit(self, principal: Principal, application_id: str) -> Application:
         """Submit (or resubmit after correction); an incomplete set raises the one-time notice."""
         application = self._owned(principal, application_id)
@@ -439,7 +526,7 @@ class ApplicationService:
         """Applications waiting for a reviewer, most urgent first, across the given statuses."""
         principal.require_reviewer()
         now = self.now()
-        due_before = now + self.config.at_risk_window if at_risk_only else None
+        due_before = self.clock.at_risk_horizon(now) if at_risk_only else None
         wanted = list(dict.fromkeys(ApplicationStatus(s) for s in statuses))
         state = _decode_cursor(cursor) if cursor else {s.value: None for s in wanted}
         if set(state) != {s.value for s in wanted} or any(
@@ -572,6 +659,82 @@ class ApplicationService:
         if detail_type is not None:
             after = self._publish(after, detail_type, self._event_detail(after, action, principal))
         return after
+
+    def _elicence_source(self) -> elicence.ElicenceSource:
+        if self.elicences is None:
+            raise Unavailable(
+                "elicence_unavailable",
+                "暂时无法使用电子证照免提交，请稍后再试或上传文件。",
+                "E-licences cannot be attached right now; try again later or upload the file.",
+            )
+        return self.elicences
+
+    def _licence_names(self, type_code: str) -> tuple[str, str] | None:
+        for item in self.catalogue.items:
+            if item.licence is not None and item.licence.type_code == type_code:
+                return item.licence.name_zh, item.licence.name_en
+        return None
+
+    def _require_own_person_licence(self, principal: Principal, licence_application_id: str) -> None:
+        # Anyone can type a person's ID number into a new application; attaching would then show that
+        # person's name. So a person's licence is usable only by the account that applied for it.
+        origin = self.repository.get(licence_application_id)
+        if origin is None or origin.owner_sub != principal.sub:
+            raise InvalidInput(
+                "elicence_other_account",
+                "个人持有的电子证照只能由申领该证照的账号使用，请用该账号办理或改为上传文件。",
+                "A person's e-licence can be attached only from the account that applied for it; use that "
+                "account or upload the file instead.",
+                [
+                    Reason(
+                        "elicence_other_account",
+                        "该证照不是由本账号申领的。",
+                        "This account did not apply for the licence.",
+                        "licence_id",
+                    )
+                ],
+            )
+
+    def _announce_catalogued(self, material: Material, licence_id: str) -> None:
+        # The same event ingest sends for a catalogued upload. The material is stored either way; a
+        # bus failure is logged and counted, not turned into a failed attach.
+        classification = material.classification
+        detail: dict[str, Any] = {
+            "application_id": material.application_id,
+            "slot": material.slot,
+            "upload_id": material.upload_id,
+            "status": material.status.value,
+            "source": material.source,
+            "licence_id": licence_id,
+            "material_type": classification.material_type if classification else None,
+            "confidence": classification.confidence if classification else None,
+            "problems": [],
+            "normalised": material.normalised,
+            "manifest_key": None,
+        }
+        try:
+            self.publisher.publish("MaterialCatalogued", detail)
+        except Exception:
+            logger.exception("event not published", extra={"detail_type": "MaterialCatalogued"})
+            metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
+
+    def _download_url(self, material: Material) -> str | None:
+        normalised = material.normalised or {}
+        key = normalised.get("key")
+        if not key:
+            return None
+        ttl = self.config.download_ttl_seconds
+        if material.source == "elicence":
+            store = self.elicences.store if self.elicences is not None else None
+            if store is None or normalised.get("bucket") != store.name:
+                return None
+            version = normalised.get("version_id")
+            return store.presign_get(str(key), ttl, version_id=str(version) if version else None)
+        if self.materials_store is None:
+            return None
+        if normalised.get("bucket", self.materials_store.name) != self.materials_store.name:
+            return None
+        return self.materials_store.presign_get(str(key), ttl)
 
     def _publish(self, application: Application, detail_type: str, detail: dict[str, Any]) -> Application:
         # After the conditional write only: a lost race must never announce a decision. If the bus
@@ -855,7 +1018,7 @@ class ApplicationService:
     def _queue_entry(self, application: Application, now: datetime) -> QueueEntry:
         due = application.queue_due()
         overdue = due is not None and due < now
-        at_risk = due is not None and not overdue and due - now <= self.config.at_risk_window
+        at_risk = due is not None and not overdue and self.clock.is_at_risk(due, now)
         return QueueEntry(application=application, due=due, at_risk=at_risk, overdue=overdue)
 
     def _detail(self, principal: Principal, bundle: ApplicationBundle) -> ApplicationDetail:
@@ -874,15 +1037,10 @@ class ApplicationService:
         if principal.is_reviewer:
             actions += allowed_actions(status, Actor.REVIEWER)
         urls: dict[str, str] = {}
-        if self.materials_store is not None:
-            for material in bundle.materials:
-                normalised = material.normalised or {}
-                if normalised.get("key") and normalised.get("bucket", self.materials_store.name) == (
-                    self.materials_store.name
-                ):
-                    urls[material.upload_id] = self.materials_store.presign_get(
-                        str(normalised["key"]), self.config.download_ttl_seconds
-                    )
+        for material in bundle.materials:
+            url = self._download_url(material)
+            if url is not None:
+                urls[material.upload_id] = url
         order = {r.slot: i for i, r in enumerate(item.materials)} if item is not None else {}
         materials = sorted(
             bundle.materials,

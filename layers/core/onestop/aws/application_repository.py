@@ -373,21 +373,30 @@ class DynamoApplicationRepository:
             }
         }
 
-    def add_material(self, application: Application, material: Material) -> None:
-        self._transact(
-            [
-                self._editable_check(application),
+    def add_material(
+        self, application: Application, material: Material, event: AuditEvent | None = None
+    ) -> None:
+        items: list[dict[str, Any]] = [
+            self._editable_check(application),
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": self._material_item(material),
+                    "ConditionExpression": "attribute_not_exists(SK)",
+                }
+            },
+        ]
+        if event is not None:
+            items.append(
                 {
                     "Put": {
                         "TableName": self.table_name,
-                        "Item": self._material_item(material),
+                        "Item": self._event_item(event),
                         "ConditionExpression": "attribute_not_exists(SK)",
                     }
-                },
-            ],
-            application_id=application.id,
-            action="upload",
-        )
+                }
+            )
+        self._transact(items, application_id=application.id, action=event.action if event else "upload")
 
     def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None:
         self._transact(

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from onestop.catalogue import Catalogue, load_catalogue
-from onestop.licences.approval import issue_for_approval
+from onestop.licences.approval import issue_for_approval, issue_new_version
 from onestop.licences.issuance import IssuerProfile
 from onestop.licences.models import LicenceRecord
 from onestop.licences.seal import timestamper_for
@@ -44,6 +44,19 @@ class LicenceIssuer:
             signer=KmsSigner.for_seal(seal),
             publisher=self.publisher,
             applications=self.applications,
+            timestamper=timestamper_for(self.issuer.tsa_url),
+        )
+
+    def new_version(self, detail: dict[str, Any]) -> LicenceRecord:
+        """Renew (延续) or change (变更) a licence as a reviewer asked: a new sealed version."""
+        seal = load_trust(self.store, get_settings().pki_prefix).current_seal()
+        return issue_new_version(
+            detail,
+            issuer=self.issuer,
+            registry=self.registry,
+            store=self.store,
+            signer=KmsSigner.for_seal(seal),
+            publisher=self.publisher,
             timestamper=timestamper_for(self.issuer.tsa_url),
         )
 

@@ -22,7 +22,9 @@ from .schemas import (
     ApplicationPage,
     ApplicationSummary,
     CreateApplicationIn,
+    ElicenceIn,
     EnterpriseApplicantIn,
+    MaterialOut,
     UploadIn,
     UploadTicketOut,
     WithdrawIn,
@@ -106,6 +108,32 @@ def request_upload(
         caller, application_id, slot, filename=body.filename, content_type=body.content_type, size=body.size
     )
     return UploadTicketOut.of(ticket)
+
+
+@router.post(
+    "/applications/<application_id>/materials/<slot>/elicence",
+    summary="Fill a material slot with an e-licence the bureau issued (免提交), instead of uploading",
+    description=(
+        "For slots whose catalogue entry is elicence_replaceable with a licence type. The licence must be "
+        "of that type, the applicant's own and valid, and its sealed PDF must verify (seal, issuer, "
+        "registry status); the material is then catalogued at once (source elicence). 201 when attached, "
+        "200 with the same material when this licence was already attached to the slot. Only while the "
+        "application is a draft or waiting for correction."
+    ),
+    tags=["applications"],
+    security=BEARER,
+    status_code=201,
+    responses=responses(201, 403, 404, 409, 422, 503, signed_in=True),
+)
+def attach_elicence(
+    application_id: ApplicationId, slot: Slot, body: ElicenceIn, caller: Caller
+) -> Response[MaterialOut]:
+    attached = application_service().attach_elicence(caller, application_id, slot, body.licence_id)
+    return Response(
+        status_code=201 if attached.created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=MaterialOut.of(attached.material, attached.item, attached.download_url),
+    )
 
 
 @router.delete(

@@ -16,8 +16,9 @@ from onestop.applications.identity import Principal
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.licence_registry import DynamoLicenceRegistry
 from onestop.aws.s3 import S3BlobStore
+from onestop.errors import InvalidInput, Reason
 from onestop.licences import lifecycle
-from onestop.licences.models import LicenceRecord, china_date
+from onestop.licences.models import Action, LicenceRecord, LicenceStatus, china_date, illegal_transition
 from onestop.settings import get_settings
 
 from .context import BEARER, application_service, current_principal
@@ -46,6 +47,7 @@ class LicenceOut(BaseModel):
     superseded_by: str | None = None
     download_url: str | None = Field(default=None, description="short-lived link to the sealed PDF")
     history: list[dict[str, Any]] = Field(default_factory=list)
+    requested: str | None = Field(default=None, description="renew/change asked of the issue function")
 
 
 class LifecycleIn(BaseModel):
@@ -53,9 +55,15 @@ class LifecycleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw"]
+    action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw", "renew", "change"]
     reason: str = Field(min_length=2, max_length=1000, description="why, in words the holder can act on")
     reason_code: str | None = Field(default=None, max_length=100)
+    validity_years: int | None = Field(
+        default=None, ge=1, le=30, description="renew: years of the new version"
+    )
+    holder_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="change: new name"
+    )
 
 
 @cache
@@ -116,8 +124,12 @@ _ACTIONS: dict[str, Callable[..., LicenceRecord]] = {
 
 @router.post(
     "/licences/<licence_id>/lifecycle",
-    summary="Suspend (暂扣), reinstate, revoke (撤销), cancel (注销) or withdraw (吊销) a licence",
-    description="Reviewers and admins; an action the status does not allow is a 409 with that status.",
+    summary="Suspend 暂扣, reinstate, revoke 撤销, cancel 注销, withdraw 吊销, renew 延续 or change 变更",
+    description=(
+        "Reviewers and admins; an action the status does not allow is a 409 with that status. renew and "
+        "change are sealed by the issue function (which alone may use the seal key): the answer is the "
+        "licence as it stands with `requested` set; the new version appears as `superseded_by`."
+    ),
     tags=["licences"],
     security=BEARER,
     responses=responses(200, 403, 404, 409, 422, signed_in=True),
@@ -128,6 +140,8 @@ def change_status(
     caller: Caller,
 ) -> LicenceOut:
     caller.require_reviewer()
+    if body.action in ("renew", "change"):
+        return _request_new_version(licence_id, body, caller)
     record = _ACTIONS[body.action](
         licence_id,
         registry=_registry(),
@@ -137,3 +151,34 @@ def change_status(
         reason_code=body.reason_code,
     )
     return _view(record)
+
+
+def _request_new_version(licence_id: str, body: LifecycleIn, caller: Principal) -> LicenceOut:
+    record = lifecycle.get_licence(_registry(), licence_id)
+    today = china_date(datetime.now(UTC))
+    if record.effective_status(today) is not LicenceStatus.VALID:
+        raise illegal_transition(licence_id, Action.SUPERSEDE, record.effective_status(today))
+    if body.action == "change" and not body.holder_name:
+        raise InvalidInput(
+            "licence_change_empty",
+            "变更申请未包含任何变更内容（例如新的持证主体名称）。",
+            "The change does not alter anything (give, for example, the holder's new name).",
+            details=[
+                Reason("licence_change_empty", "请填写变更后的内容。", "Give the new value.", "holder_name")
+            ],
+        )
+    _publisher().publish(
+        "LicenceVersionRequested",
+        {
+            "licence_id": licence_id,
+            "action": body.action,
+            "reason": body.reason,
+            "validity_years": body.validity_years,
+            "holder_name": body.holder_name,
+            "requested_by": caller.label,
+            "requested_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    out = _view(record)
+    out.requested = body.action
+    return out

@@ -255,6 +255,17 @@ class UploadIn(_In):
     size: int = Field(gt=0, le=10**12, description="bytes")
 
 
+class ElicenceIn(_In):
+    """Fill a material slot with an e-licence the bureau issued (免提交) instead of a file."""
+
+    licence_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="GB/T 36904 e-licence identifier: "
+        "1.2.156.3005.2.<type code>.<issuer USCC>.<serial>.<version>.<check>",
+    )
+
+
 class WithdrawIn(_In):
     """Why the applicant withdraws (optional)."""
 

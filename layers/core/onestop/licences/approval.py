@@ -14,6 +14,7 @@ from onestop.errors import InvalidInput, Reason
 from onestop.ports import BlobStore, EventPublisher
 
 from .issuance import ApprovalFacts, IssuerProfile, LicenceType, issue_licence
+from .lifecycle import LicenceChanges, change_licence, renew_licence
 from .models import HolderKind, LicenceRecord
 from .registry import LicenceRegistry
 
@@ -82,3 +83,58 @@ def issue_for_approval(
     )
     applications.link_licence(facts.application_id, record.licence_id)
     return record
+
+
+def issue_new_version(
+    detail: Mapping[str, Any],
+    *,
+    issuer: IssuerProfile,
+    registry: LicenceRegistry,
+    store: BlobStore,
+    signer: Signer,
+    publisher: EventPublisher,
+    timestamper: TimeStamper | None = None,
+) -> LicenceRecord:
+    """A `LicenceVersionRequested` event → the renewed or changed version (idempotent: the successor's
+    identifier is fixed by the old version, so a repeated event resumes or returns the same record)."""
+    try:
+        licence_id = str(detail["licence_id"])
+        action = str(detail["action"])
+        actor = str(detail.get("requested_by") or "reviewer")
+        reason = str(detail["reason"])
+    except KeyError as exc:
+        raise InvalidInput(
+            "version_request_malformed",
+            "换发请求内容不完整。",
+            "The renewal or change request is incomplete.",
+        ) from exc
+    if action == "renew":
+        years = detail.get("validity_years")
+        return renew_licence(
+            licence_id,
+            validity_years=int(years) if years else None,
+            issuer=issuer,
+            registry=registry,
+            store=store,
+            signer=signer,
+            publisher=publisher,
+            actor=actor,
+            reason=reason,
+            timestamper=timestamper,
+        )
+    if action == "change":
+        return change_licence(
+            licence_id,
+            changes=LicenceChanges(holder_name=detail.get("holder_name") or None),
+            issuer=issuer,
+            registry=registry,
+            store=store,
+            signer=signer,
+            publisher=publisher,
+            actor=actor,
+            reason=reason,
+            timestamper=timestamper,
+        )
+    raise InvalidInput(
+        "version_action_unknown", f"未知的换发类型：{action}。", f"Unknown renewal/change action: {action}."
+    )

@@ -34,7 +34,6 @@ SWEPT_STATUSES: dict[ApplicationStatus, DeadlineKind] = {
     ApplicationStatus.SUBMITTED: DeadlineKind.ACCEPTANCE,
     ApplicationStatus.ACCEPTED: DeadlineKind.DECISION,
 }
-AT_RISK_WORKING_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def classify(clock: WorkingDayClock, due: datetime, now: datetime) -> FlagLevel 
     """Overdue once past `due`; at risk with at most one working day left after today; else None."""
     if clock.is_overdue(due, now):
         return FlagLevel.OVERDUE
-    if clock.remaining(due, now) <= AT_RISK_WORKING_DAYS:
+    if clock.is_at_risk(due, now):
         return FlagLevel.AT_RISK
     return None
 
@@ -76,7 +75,7 @@ def horizon(clock: WorkingDayClock, now: datetime) -> datetime:
     `remaining` counts working days after today up to the due day, so a due day on or after the
     second working day from today leaves at least two.
     """
-    return clock.add_working_days(now, AT_RISK_WORKING_DAYS + 1).due
+    return clock.at_risk_horizon(now)
 
 
 def _replaceable(level: FlagLevel) -> tuple[FlagLevel, ...]:
