@@ -102,6 +102,15 @@ def tab_to(page: Any, selector: str, limit: int = 12) -> int:
     raise AssertionError(f"{selector} not reached with {limit} Tab presses; focus is on {focused(page)}")
 
 
+def shift_tab_to(page: Any, selector: str, limit: int = 20) -> None:
+    """Press Shift+Tab until `selector` has focus (fails if it is never reached)."""
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached with {limit} Shift+Tab; focus is on {focused(page)}")
+
+
 def test_keyboard_only_sign_in_and_item_selection(stack: LocalStack, context: Any) -> None:
     page = context.new_page()
     page.goto(f"{stack.api_url}/web/portal/index.html")
@@ -133,15 +142,16 @@ def test_keyboard_only_sign_in_and_item_selection(stack: LocalStack, context: An
     assert page.inner_text("#item-title") == "技术进出口合同登记"
     assert page.locator("#item-materials tbody tr").count() >= 3
 
+    # The skip link takes focus to the content without leaving the view.
+    shift_tab_to(page, "a.skip")
+    page.keyboard.press("Enter")
+    expect_focus(page, "main")
+    assert page.locator("#item-view").is_visible()
+
     # The form is reachable in order, and the back link returns to the catalogue.
-    tab_to(page, "input[name='kind'][value='enterprise']", limit=3)
+    tab_to(page, "input[name='kind'][value='enterprise']", limit=6)
     assert tab_to(page, "#uscc") == 1
-    page.keyboard.press("Shift+Tab")
-    for _ in range(8):
-        if page.evaluate("document.activeElement.matches('#item-view a[href=\"#\"]')"):
-            break
-        page.keyboard.press("Shift+Tab")
-    assert focused(page).startswith("a"), focused(page)
+    shift_tab_to(page, "#item-view a[href='#']", limit=8)
     page.keyboard.press("Enter")
     page.wait_for_selector("#home-view:not([hidden])")
     expect_focus(page, "h2#home-title")
@@ -342,3 +352,29 @@ def test_desk_queue_marks_overdue_and_at_risk(stack: LocalStack, context: Any) -
     page.wait_for_function("document.querySelectorAll('#queue tbody tr').length === 2")
     assert "at_risk=true" in asked[-1]
     shot(page, "desk-flags")
+
+
+def test_a_refused_token_asks_for_sign_in_again(stack: LocalStack, context: Any) -> None:
+    page = context.new_page()
+    page.goto(f"{stack.api_url}/web/portal/index.html")
+    page.fill("#signin-name", "过期 用户")
+    page.click("#signin-form button[type='submit']")
+    page.wait_for_selector("#my-apps li")
+    # The gateway stops accepting the token (as when it expires): the next protected call is a 401.
+    page.evaluate(
+        """() => {
+            const [header, payload] = sessionStorage.getItem('onestop.id_token').split('.');
+            sessionStorage.setItem('onestop.id_token', `${header}.${payload}.not-signed`);
+        }"""
+    )
+    page.evaluate("location.hash = 'app=' + '0'.repeat(32)")
+    page.wait_for_selector("#signin-error:not([hidden])")
+    assert "登录已失效" in page.inner_text("#signin-error")
+    assert page.locator("#app-root").is_hidden()
+    expect_focus(page, "#signin-name")
+    page.fill("#signin-name", "过期 用户")
+    page.click("#signin-form button[type='submit']")
+    page.wait_for_selector("#app-root:not([hidden])")
+    assert "过期 用户" in page.inner_text("#who")
+    page.wait_for_selector("#error:not([hidden])")  # that application does not exist (404, not 401)
+    assert page.get_attribute("#error", "data-code") != "unauthorized"

@@ -90,6 +90,7 @@ def test_openapi_document_lists_every_route() -> None:
         ("GET", "/applications"),
         ("GET", "/applications/{application_id}"),
         ("POST", "/applications/{application_id}/materials/{slot}/uploads"),
+        ("POST", "/applications/{application_id}/materials/{slot}/elicence"),
         ("DELETE", "/applications/{application_id}/materials/{slot}/uploads/{upload_id}"),
         ("POST", "/applications/{application_id}/submit"),
         ("POST", "/applications/{application_id}/withdraw"),

@@ -23,7 +23,7 @@ from onestop.licences.models import LicenceStatus
 
 from tests.materials_specimens import SPECIMENS, text_pdf_bytes
 
-from .faults import FOREVER, Fault, inject
+from .faults import FOREVER, Fault, Injector, inject
 from .world import ISSUE_ATTEMPTS, MATERIALS, World, new_id, reviewer
 
 pytestmark = [pytest.mark.timeout(600)]
@@ -86,17 +86,13 @@ def _ingest_steps(world: World) -> list[tuple[str, str, int]]:
     return steps
 
 
-def _ingest_with_fault(world: World, fault: Fault, heal_and_redrive: bool) -> list[str]:
+def _ingest_with_fault(world: World, injector: Injector, fault: Fault, heal_and_redrive: bool) -> list[str]:
     app_id, upload_id = new_id(), new_id()
     put = world.put_upload(app_id, "business_licence", upload_id, _licence_pdf())
     world.notify(put)
-    with inject(fault) as injector:
-        from functions.ingest import app
-
-        app.reset()  # the idempotency layer's client is created anew, with the fault
-        world.drain_uploads()
-        injector.heal()
-        app.reset()
+    injector.faults[:] = [fault]
+    world.drain_uploads()
+    injector.heal()
     problems = _ingest_problems(world, app_id, upload_id, allow_dlq=heal_and_redrive)
     if heal_and_redrive and not problems:
         world.redrive()
@@ -107,30 +103,45 @@ def _ingest_with_fault(world: World, fault: Fault, heal_and_redrive: bool) -> li
     return problems
 
 
-def _run_steps(steps: list[tuple[str, str, int]], scenario: Callable[[Fault], list[str]], times: int) -> None:
+Scenario = Callable[[Injector, Fault], list[str]]
+
+
+def _run_steps(steps: list[tuple[str, str, int]], scenario: Scenario, times: int, kind: str | None = None) -> None:
+    """Run `scenario` once per step with that step faulted; one injector (and one set of clients)
+    for all of them, the fault swapped between scenarios. Reports every broken invariant at once."""
     report = []
-    for service, operation, occurrence in steps:
-        fault = Fault(service, operation, times=times, skip=occurrence, kind=_kind(service, occurrence))
-        for problem in scenario(fault):
-            report.append(f"{service}.{operation}#{occurrence} ({fault.kind} x{fault.injected}): {problem}")
+    with inject() as injector:
+        from functions.ingest import app
+
+        app.reset()  # the idempotency layer's client is created anew, under the injector
+        for service, operation, occurrence in steps:
+            fault = Fault(service, operation, times=times, skip=occurrence, kind=kind or _kind(service, occurrence))
+            for problem in scenario(injector, fault):
+                report.append(f"{service}.{operation}#{occurrence} ({fault.kind} x{fault.injected}): {problem}")
+            injector.faults.clear()
+        app.reset()
     assert not report, "\n".join(report)
 
 
 def test_ingest_recovers_from_a_transient_fault_at_every_step(world: World) -> None:
     steps = _ingest_steps(world)
     # Exactly botocore's attempts: the first delivery fails at this step, SQS redelivers, it succeeds.
-    _run_steps(steps, lambda f: _ingest_with_fault(world, f, heal_and_redrive=False), BOTOCORE_ATTEMPTS)
+    _run_steps(steps, lambda i, f: _ingest_with_fault(world, i, f, heal_and_redrive=False), BOTOCORE_ATTEMPTS)
 
 
 def test_ingest_survives_a_persistent_fault_at_every_step(world: World) -> None:
     steps = _ingest_steps(world)
-    _run_steps(steps, lambda f: _ingest_with_fault(world, f, heal_and_redrive=True), FOREVER)
+    _run_steps(steps, lambda i, f: _ingest_with_fault(world, i, f, heal_and_redrive=True), FOREVER)
 
 
 def test_eventbridge_partial_failure_on_ingest_is_retried(world: World) -> None:
     """PutEvents answers 200 with FailedEntryCount 1: not an exception to botocore, but a failure."""
-    fault = Fault("eventbridge", "PutEvents", times=1, kind="partial")
-    assert _ingest_with_fault(world, fault, heal_and_redrive=False) == []
+    _run_steps(
+        [("eventbridge", "PutEvents", 0)],
+        lambda i, f: _ingest_with_fault(world, i, f, heal_and_redrive=False),
+        1,
+        kind="partial",
+    )
 
 
 # ----------------------------------------------------------------------------------------------- issue
@@ -173,23 +184,27 @@ def _issue_problems(world: World, app_id: str, *, delivered: bool) -> list[str]:
     return problems
 
 
-def _issue_steps(world: World) -> list[tuple[str, str, int]]:
-    app_id, approved = world.approved_application()
+def _issue_steps(world: World) -> tuple[list[tuple[str, str, int]], tuple[str, dict[str, Any]]]:
+    """The issue function's AWS calls in order, and an approved application to copy for each scenario."""
+    template = world.approved_application()
+    app_id, approved = world.another_approval(template)
     with inject() as recorder:
         world.issue(approved)
     assert world.licence_of(app_id) is not None
     steps = recorder.steps()
     assert {"s3", "dynamodb", "kms", "eventbridge"} <= {s for s, _, _ in steps}, steps
-    return steps
+    return steps, template
 
 
-def _issue_with_fault(world: World, fault: Fault, heal_and_retry: bool) -> list[str]:
+def _issue_with_fault(
+    world: World, template: tuple[str, dict[str, Any]], injector: Injector, fault: Fault, heal_and_retry: bool
+) -> list[str]:
     before = {r["PK"] for r in world.licence_records()}
-    app_id, approved = world.approved_application()
-    with inject(fault) as injector:
-        # The rule retries up to 10 times; a persistent fault fails them all alike, so three show it.
-        _, delivered = world.deliver_approval(approved, attempts=3 if heal_and_retry else ISSUE_ATTEMPTS)
-        injector.heal()
+    app_id, approved = world.another_approval(template)
+    injector.faults[:] = [fault]
+    # The rule retries up to 10 times; a persistent fault fails them all alike, so three show it.
+    _, delivered = world.deliver_approval(approved, attempts=3 if heal_and_retry else ISSUE_ATTEMPTS)
+    injector.heal()
     new_records = [r for r in world.licence_records() if r["PK"] not in before]
     problems = [p for p in _issue_problems(world, app_id, delivered=delivered) if "records" not in p]
     if len(new_records) > 1:
@@ -204,7 +219,6 @@ def _issue_with_fault(world: World, fault: Fault, heal_and_retry: bool) -> list[
         problems += [f"after redrive: {p}" for p in _issue_problems(world, app_id, delivered=delivered)]
     if fault.injected == 0:
         problems.append("the fault was never hit")
-    # One test world holds many licences: compare PDF versions of this application's licence only.
     return problems
 
 
@@ -217,21 +231,21 @@ def _only_this_licence(world: World) -> None:
 
 
 def test_issue_recovers_from_a_transient_fault_at_every_step(world: World) -> None:
-    steps = _issue_steps(world)
+    steps, template = _issue_steps(world)
 
-    def scenario(fault: Fault) -> list[str]:
+    def scenario(injector: Injector, fault: Fault) -> list[str]:
         _only_this_licence(world)
-        return _issue_with_fault(world, fault, heal_and_retry=False)
+        return _issue_with_fault(world, template, injector, fault, heal_and_retry=False)
 
     _run_steps(steps, scenario, BOTOCORE_ATTEMPTS)
 
 
 def test_issue_survives_a_persistent_fault_at_every_step(world: World) -> None:
-    steps = _issue_steps(world)
+    steps, template = _issue_steps(world)
 
-    def scenario(fault: Fault) -> list[str]:
+    def scenario(injector: Injector, fault: Fault) -> list[str]:
         _only_this_licence(world)
-        return _issue_with_fault(world, fault, heal_and_retry=True)
+        return _issue_with_fault(world, template, injector, fault, heal_and_retry=True)
 
     _run_steps(steps, scenario, FOREVER)
 
@@ -279,5 +293,3 @@ class _SchedulerContext:
         return 300_000
 
 
-def _unused(_: Any) -> None:  # pragma: no cover - keeps imports honest for type checkers
-    return None

@@ -197,6 +197,20 @@ class World:
         assert len(approvals) == 1, approvals
         return app["id"], approvals[0]
 
+    def another_approval(self, template: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        """A copy of an approved application under a new id, with its approval event: the issue path
+        sees exactly what the api function produced, without driving the api function again."""
+        app_id, event = template
+        item = self.application(app_id)
+        new = new_id()
+        self.aws.table.put_item(
+            Item={k: v for k, v in item.items() if not k.startswith("GSI") and k != "licence_id"} | {"PK": f"APP#{new}"}
+        )
+        copied = json.loads(json.dumps(event))
+        copied["id"] = str(uuid.uuid4())
+        copied["detail"]["application_id"] = new
+        return new, copied
+
     @staticmethod
     def issue(event: dict[str, Any]) -> dict[str, Any]:
         from functions.issue.app import lambda_handler

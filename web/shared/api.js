@@ -25,11 +25,14 @@ export async function api(path, { method = "GET", body, query } = {}) {
   }
   const payload = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
+    const error = new ApiError(response.status, payload);
     if (response.status === 401 && token) {
+      // The token is no longer accepted: the page asks the person to sign in again (and says why).
       signOut();
+      error.handled = true;
       document.dispatchEvent(new CustomEvent("onestop:signed-out"));
     }
-    throw new ApiError(response.status, payload);
+    throw error;
   }
   return payload;
 }

@@ -42,8 +42,9 @@ function text(message) {
  * are marked aria-invalid and described by the message. Re-rendered when the language changes.
  */
 export function showError(container, error, { focus = false } = {}) {
+  if (error?.handled) return; // already shown where it belongs (a refused sign-in: the sign-in form)
   clearError(container);
-  const body = error instanceof ApiError ? error.body : { code: "client", message: both("error.network"), details: [] };
+  const body = error instanceof ApiError ? error.body : { code: "client", message: both("error.unexpected"), details: [] };
   if (!(error instanceof ApiError)) console.error(error);
   container._error = error;
   container._focus = focus;

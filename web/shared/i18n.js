@@ -63,7 +63,7 @@ const TEXT = {
   ],
 
   // errors the pages make themselves
-  "error.title": ["出错了", "Something went wrong"],
+  "error.unexpected": ["页面出错了，请刷新后重试。", "Something went wrong on this page; reload it and try again."],
   "error.network": ["无法连接服务器，请检查网络后重试。", "Cannot reach the server; check the connection and try again."],
   "error.unauthorized": ["登录已失效，请重新登录。", "Your sign-in has expired; sign in again."],
   "error.http": ["服务器返回错误（HTTP {status}）。", "The server answered with an error (HTTP {status})."],

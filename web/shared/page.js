@@ -127,10 +127,19 @@ function paintNeed() {
 export async function startPage({ name, role, ready }) {
   applyStatic(document);
   header(name);
+  // The skip link moves focus only: its "#main" must not be taken for a view in the URL fragment.
+  document.querySelector(".skip")?.addEventListener("click", (event) => {
+    event.preventDefault();
+    $("main").focus();
+  });
   const app = $("app-root");
   const allowed = (who) => who && (who.groups.includes(role) || (role === "reviewer" && who.groups.includes("admin")));
 
+  let started = false;
   const begin = (who, fresh) => {
+    // Signed in again after the token expired: start over cleanly, with the new token.
+    if (started) return window.location.reload();
+    started = true;
     showWho(who);
     $("signin-view").hidden = true;
     app.hidden = false;

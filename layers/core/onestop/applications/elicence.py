@@ -230,21 +230,24 @@ def verify_stored(source: ElicenceSource, record: LicenceRecord, now: datetime) 
     # The object at the licence's key as it is now, not the version the registry names: issue writes
     # each key once, so a newer version there means someone wrote to the bucket, and that must show
     # as a failed verification instead of being read past.
+    too_large = _verification_failed(
+        [
+            Reason(
+                "file_too_large",
+                "证照库中的文件过大，不是签发的原件。",
+                "The stored file is too large to be the issued original.",
+                FIELD,
+            )
+        ]
+    )
     try:
         stored = source.store.get(record.pdf.key, max_bytes=source.max_pdf_bytes)
     except NotFound:
         raise _file_missing(record.licence_id) from None
     except PayloadTooLarge:
-        raise _verification_failed(
-            [
-                Reason(
-                    "file_too_large",
-                    "证照库中的文件过大，不是签发的原件。",
-                    "The stored file is too large to be the issued original.",
-                    FIELD,
-                )
-            ]
-        ) from None
+        raise too_large from None
+    if len(stored.body) > source.max_pdf_bytes:  # whatever the store enforced
+        raise too_large
     report = source.verify(stored.body, now)
     failed = [c for c in report.checks if not c.passed]
     if failed and all(c.verdict is Verdict.UNKNOWN for c in failed):
