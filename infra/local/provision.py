@@ -54,6 +54,8 @@ NOT_EMULATED: Mapping[str, str] = {
     "AWS::CloudWatch::Alarm": "alarms need CloudWatch metrics from real Lambda; validated by cfn-lint",
     "AWS::CloudWatch::Dashboard": "dashboards are validated by cfn-lint",
     "AWS::SNS::Subscription": "no e-mail locally",
+    "AWS::CloudFront::Distribution": "the local gateway serves web/ itself under /web/",
+    "AWS::CloudFront::OriginAccessControl": "no CDN locally",
 }
 
 
@@ -87,6 +89,11 @@ def provision(cfn: Mapping[str, Any], resolver: Resolver, client: Callable[[str]
     resources: Mapping[str, Any] = cfn["Resources"]
     check_types(resources)
     wanted = {k: v for k, v in resources.items() if v["Type"] in PROVISIONED_TYPES}
+    for logical_id, resource in resources.items():
+        # A provisioned resource may name one that is not emulated (a bucket policy naming the CDN):
+        # the reference resolves to a visible marker instead of stopping the stack.
+        if resource["Type"] in NOT_EMULATED:
+            resolver.refs.setdefault(logical_id, f"not-emulated-locally:{logical_id}")
     graph: dict[str, set[str]] = {}
     for logical_id, resource in wanted.items():
         deps = resolver.references_in(resource.get("Properties", {}))
@@ -181,6 +188,7 @@ def _bucket(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[s
     r.refs[logical_id] = name
     r.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
     r.attrs[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
+    r.attrs[(logical_id, "RegionalDomainName")] = f"{name}.s3.{r.ref('AWS::Region')}.amazonaws.com"
 
 
 def _is_tls_only(statement: Mapping[str, Any]) -> bool:

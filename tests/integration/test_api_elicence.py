@@ -329,6 +329,7 @@ def test_a_tampered_pdf_in_the_bucket_fails_verification(bureau: Bureau) -> None
     body = assert_refused(attach(app_id, record.licence_id), 422, "elicence_verification_failed")
     codes = {d["code"] for d in body["details"]}
     assert "not_issued_file" in codes  # not the registered fingerprint
+    assert any(d["en"].startswith("Document integrity:") for d in body["details"])  # the seal broke
     assert {d["field"] for d in body["details"]} == {"licence_id"}
     assert material_items(bureau.aws, app_id) == []
 

@@ -118,7 +118,9 @@ class MemoryBlobStore:
     def presign_post(self, *args: Any, **kwargs: Any) -> PresignedPost:
         raise NotImplementedError
 
-    def presign_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+    def presign_get(
+        self, key: str, expires_in: int, version_id: str | None = None, download_as: str | None = None
+    ) -> str:
         return f"memory://{self.name}/{key}?versionId={version_id}"
 
 

@@ -68,7 +68,9 @@ class BlobStore(Protocol):
         metadata: Mapping[str, str] | None = None,
     ) -> PresignedPost: ...
 
-    def presign_get(self, key: str, expires_in: int, version_id: str | None = None) -> str: ...
+    def presign_get(
+        self, key: str, expires_in: int, version_id: str | None = None, download_as: str | None = None
+    ) -> str: ...
 
 
 class EventPublisher(Protocol):

@@ -104,9 +104,15 @@ class S3BlobStore:
         )
         return PresignedPost(url=reply["url"], fields=reply["fields"], expires_in=expires_in)
 
-    def presign_get(self, key: str, expires_in: int, version_id: str | None = None) -> str:
+    def presign_get(
+        self, key: str, expires_in: int, version_id: str | None = None, download_as: str | None = None
+    ) -> str:
         params: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if version_id:
             params["VersionId"] = version_id
+        if download_as:
+            # The browser saves the file under this name instead of opening it in place.
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_as}"'
+
         url: str = self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url

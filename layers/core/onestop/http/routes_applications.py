@@ -123,7 +123,10 @@ def request_upload(
     tags=["applications"],
     security=BEARER,
     status_code=201,
-    responses=responses(201, 403, 404, 409, 422, 503, signed_in=True),
+    responses={
+        **responses(201, 403, 404, 409, 422, 503, signed_in=True),
+        200: {"description": "Already attached: the material this licence filled before"},
+    },
 )
 def attach_elicence(
     application_id: ApplicationId, slot: Slot, body: ElicenceIn, caller: Caller

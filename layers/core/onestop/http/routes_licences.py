@@ -87,7 +87,10 @@ def _view(record: LicenceRecord) -> LicenceOut:
     out = LicenceOut(**record.public_view(china_date(datetime.now(UTC))))
     if record.pdf is not None:
         out.download_url = _store().presign_get(
-            record.pdf.key, settings.download_url_ttl_seconds, version_id=record.pdf.version_id
+            record.pdf.key,
+            settings.download_url_ttl_seconds,
+            version_id=record.pdf.version_id,
+            download_as=f"licence-{record.metadata.number}.pdf",
         )
     out.history = [entry.as_dict() for entry in record.history]
     return out
