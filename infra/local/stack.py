@@ -121,7 +121,8 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         """A boto3 client pointed at the embedded AWS."""
-        return boto3.client(
+        make_client: Any = boto3.client  # service names are dynamic here; the stubs want literals
+        return make_client(
             service,
             endpoint_url=self.moto_url,
             region_name=self.config.region,
@@ -456,7 +457,7 @@ class LocalStack:
         return env
 
 
-def _optional_pki_bootstrap() -> Callable[[LocalStack], None] | None:
+def _optional_pki_bootstrap() -> Callable[[LocalStack], Any] | None:
     """The PKI bootstrap lives in infra.pki; the stack runs it when it is present."""
     try:
         from infra.pki.local import bootstrap_local_stack

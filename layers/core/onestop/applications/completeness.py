@@ -25,6 +25,7 @@ def _for_reviewer_only(material: Material) -> bool:
     codes = {p.code for p in material.problems}
     return bool(codes) and codes <= REVIEWER_ONLY_PROBLEMS
 
+
 # Material types that, in an application by this kind of applicant, identify the applicant itself;
 # the code read from the document must then be the applicant's own.
 _IDENTITY_FIELDS = {

@@ -20,7 +20,8 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_styl
 @cache
 def client(service: str) -> Any:
     """A shared low-level client for `service`."""
-    return boto3.session.Session().client(service, config=_S3_CONFIG if service == "s3" else _CONFIG)
+    session: Any = boto3.session.Session()  # service names are dynamic here; the stubs want literals
+    return session.client(service, config=_S3_CONFIG if service == "s3" else _CONFIG)
 
 
 @cache
