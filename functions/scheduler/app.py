@@ -13,6 +13,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.models import utcnow
+from onestop.applications.outbox import drain_outbox
+from onestop.aws.application_repository import DynamoApplicationRepository
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.quality_repository import DynamoQualityRepository
 from onestop.catalogue import load_catalogue
@@ -47,8 +49,16 @@ def run(kind: str, now: datetime) -> dict[str, Any]:
     repository = DynamoQualityRepository(settings.table_name)
     clock = WorkingDayClock()
     publisher = EventBridgePublisher(settings.event_bus_name, settings.event_source)
+    owed = drain_outbox(DynamoApplicationRepository(settings.table_name), publisher)
+    metrics.add_metric(name="EventsRepublished", unit="Count", value=owed.republished)
+    metrics.add_metric(name="EventsStillOwed", unit="Count", value=owed.still_owed)
     result = DeadlineSweep(repository, publisher, clock, cases=repository).run(now)
-    counts: dict[str, Any] = {"sweep": kind, **result.as_dict()}
+    counts: dict[str, Any] = {
+        "sweep": kind,
+        "events_republished": owed.republished,
+        "events_still_owed": owed.still_owed,
+        **result.as_dict(),
+    }
     if kind == "daily":
         yesterday = now.astimezone(SHANGHAI).date() - timedelta(days=1)
         report = kpi_report(repository, load_catalogue(), clock, Period.of(yesterday, yesterday), now=now)

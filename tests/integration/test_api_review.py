@@ -286,10 +286,10 @@ class _RacingRepository(DynamoApplicationRepository):
             self.read_versions.append(found.version)
         return found
 
-    def transition(self, before: Application, after: Application, event: Any) -> None:
+    def transition(self, before: Application, after: Application, event: Any, outbox: Any = None) -> None:
         self.barrier.wait(timeout=10)  # both have read and decided before either writes
         with _MOTO_WRITE_LOCK:
-            super().transition(before, after, event)
+            super().transition(before, after, event, outbox)
 
 
 def test_concurrent_double_approve_gives_exactly_one_success(aws: Aws) -> None:

@@ -26,6 +26,7 @@ import botocore.retries.standard
 import botocore.retryhandler
 from botocore import handlers
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from onestop.aws.clients import reset_clients
 
 FOREVER = 10**9
@@ -91,18 +92,25 @@ class _Raw:
         return self._body
 
 
+def _headers(**values: str) -> HTTPHeaders:
+    headers = HTTPHeaders()
+    for name, value in values.items():
+        headers[name.replace("_", "-")] = value
+    return headers
+
+
 def _response(request: Any, service: str, kind: str) -> AWSResponse:
     if kind == "partial":
         body = json.dumps(
             {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}]}
         ).encode()
-        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
+        return AWSResponse(request.url, 200, _headers(Content_Type="application/x-amz-json-1.1"), _Raw(body))
     status, code = (_THROTTLE if kind == "throttle" else _ERROR)[service]
     if service == "s3":
-        xml = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>injected</Message></Error>"
-        return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Raw(xml.encode()))
+        xml = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>injected</Message></Error>"
+        return AWSResponse(request.url, status, _headers(Content_Type="application/xml"), _Raw(xml.encode()))
     body = json.dumps({"__type": code, "message": "injected fault"}).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
+    headers = _headers(Content_Type="application/x-amz-json-1.0", x_amzn_ErrorType=code)
     return AWSResponse(request.url, status, headers, _Raw(body))
 
 
@@ -156,7 +164,10 @@ def inject(*faults: Fault) -> Iterator[Injector]:
     else:
         injector.downstream = stubber
         builtins[at] = spec
-    delays = (botocore.retries.standard.ExponentialBackoff.delay_amount, botocore.retryhandler.delay_exponential)
+    delays = (
+        botocore.retries.standard.ExponentialBackoff.delay_amount,
+        botocore.retryhandler.delay_exponential,
+    )
     botocore.retries.standard.ExponentialBackoff.delay_amount = lambda self, context: 0  # type: ignore[method-assign]
     botocore.retryhandler.delay_exponential = lambda base, growth_factor, attempts: 0
     reset_clients()

@@ -15,6 +15,7 @@ The protocol uses the original stdout; everything else (Powertools logs) goes to
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import resource
@@ -33,17 +34,15 @@ def _peak_rss_mb() -> float:
 
 
 def _reset_peak_rss() -> None:
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM to the current RSS
-    except OSError:
-        pass
 
 
 def _children_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-class _Env(dict):  # type: ignore[type-arg]
+class _Env:
     """A MonkeyPatch stand-in that sets variables for good (this process exists for one world)."""
 
     def setenv(self, name: str, value: str) -> None:
@@ -54,12 +53,11 @@ class _Env(dict):  # type: ignore[type-arg]
 
 
 def ingest_world() -> Any:
+    from functions.ingest import app
     from tests.integration.ingest_stack import MATERIALS, Context, open_stack
 
-    from functions.ingest import app
-
-    stack = next(open_stack(_Env()))  # type: ignore[arg-type]
-    seen: set[str] = set()
+    world = open_stack(_Env())  # type: ignore[arg-type]
+    stack = next(world)  # moto stays on while the generator is suspended (kept alive by the closure)
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         data = Path(request["path"]).read_bytes()
@@ -72,7 +70,11 @@ def ingest_world() -> Any:
         seconds = time.monotonic() - started
         items = [i for i in stack.materials_of("HOSTILE") if i["upload_id"] == upload_id]
         events = [e for e in stack.events() if e["detail"].get("upload_id") == upload_id]
-        out: dict[str, Any] = {"seconds": seconds, "batch": reply, "events": [e["detail-type"] for e in events]}
+        out: dict[str, Any] = {
+            "seconds": seconds,
+            "batch": reply,
+            "events": [e["detail-type"] for e in events],
+        }
         if items:
             item = items[0]
             out["status"] = item["status"]
@@ -86,7 +88,7 @@ def ingest_world() -> Any:
             if item.get("normalised"):
                 pdf = stack.s3.get_object(Bucket=MATERIALS, Key=item["normalised"]["key"])["Body"].read()
                 out["normalised_is_pdf"] = pdf.startswith(b"%PDF-")
-        seen.add(upload_id)
+        handle.world = world  # type: ignore[attr-defined]
         return out
 
     return handle

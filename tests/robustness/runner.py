@@ -73,14 +73,15 @@ class HostileWorker:
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            preexec_fn=self._limit,  # noqa: PLW1509 - a plain setrlimit, no threads involved
+            preexec_fn=self._limit,
         )
         ready = self._read(180)
         if not ready or not ready.get("ready"):
             raise RuntimeError(f"the {self.target} worker did not start: {ready}; see {self.log_path}")
 
     def _read(self, timeout_s: float) -> dict[str, Any] | None:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         readable, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         if not readable:
             return None
@@ -91,7 +92,8 @@ class HostileWorker:
         """The worker's answer, or {"error": "timeout" | "crashed", ...} (the worker is then restarted)."""
         if self.process is None or self.process.poll() is not None:
             self.start()
-        assert self.process is not None and self.process.stdin is not None
+        assert self.process is not None
+        assert self.process.stdin is not None
         started = time.monotonic()
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()

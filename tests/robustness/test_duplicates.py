@@ -76,12 +76,14 @@ def test_approval_event_twice_issues_one_licence(world: World) -> None:
     app_id, approved = world.approved_application()
     first = world.issue(approved)
     second = world.issue(approved)
-    assert first["issued"] and second["issued"]
+    assert first["issued"]
+    assert second["issued"]
     assert first["licence_id"] == second["licence_id"]
     assert len(world.licence_records()) == 1
     assert len(world.licence_pdf_versions()) == 1
     record = world.licence_of(app_id)
-    assert record is not None and record.status is LicenceStatus.VALID
+    assert record is not None
+    assert record.status is LicenceStatus.VALID
     assert world.application(app_id)["licence_id"] == record.licence_id
     issued = [e for e in world.events() if e["detail-type"] == "LicenceIssued"]
     assert len(issued) == 1
@@ -103,7 +105,10 @@ def test_approval_event_delivered_concurrently_issues_one_licence(world: World) 
     assert len(world.licence_records()) == 1, outcomes
     assert len(world.licence_pdf_versions()) == 1, outcomes
     record = world.licence_of(app_id)
-    assert record is not None and record.status is LicenceStatus.VALID
+    assert record is not None
+    assert record.status is LicenceStatus.VALID
     assert retried["licence_id"] == record.licence_id
     assert world.application(app_id)["licence_id"] == record.licence_id
-    assert all(o in (record.licence_id, "Conflict", "ConditionalCheckFailedException") for o in outcomes), outcomes
+    assert all(o in (record.licence_id, "Conflict", "ConditionalCheckFailedException") for o in outcomes), (
+        outcomes
+    )

@@ -59,7 +59,10 @@ def _ingest_problems(world: World, app_id: str, upload_id: str, *, allow_dlq: bo
     if item["status"] != "catalogued" and not (reason and reason.get("zh") and reason.get("en")):
         problems.append(f"{item['status']} without a zh/en reason")
     if item["status"] in ("catalogued", "needs_attention"):
-        names = {v["Key"].rsplit("/", 1)[1] for v in world.catalogue_versions(item["manifest_key"].rsplit("/", 1)[0])}
+        names = {
+            v["Key"].rsplit("/", 1)[1]
+            for v in world.catalogue_versions(item["manifest_key"].rsplit("/", 1)[0])
+        }
         if names != {"manifest.json", "material.pdf"}:
             problems.append(f"half-done: catalogue objects {sorted(names)}")
         else:
@@ -97,7 +100,9 @@ def _ingest_with_fault(world: World, injector: Injector, fault: Fault, heal_and_
     if heal_and_redrive and not problems:
         world.redrive()
         world.drain_uploads()
-        problems += [f"after redrive: {p}" for p in _ingest_problems(world, app_id, upload_id, allow_dlq=False)]
+        problems += [
+            f"after redrive: {p}" for p in _ingest_problems(world, app_id, upload_id, allow_dlq=False)
+        ]
     if fault.injected == 0:
         problems.append("the fault was never hit")
     return problems
@@ -106,7 +111,9 @@ def _ingest_with_fault(world: World, injector: Injector, fault: Fault, heal_and_
 Scenario = Callable[[Injector, Fault], list[str]]
 
 
-def _run_steps(steps: list[tuple[str, str, int]], scenario: Scenario, times: int, kind: str | None = None) -> None:
+def _run_steps(
+    steps: list[tuple[str, str, int]], scenario: Scenario, times: int, kind: str | None = None
+) -> None:
     """Run `scenario` once per step with that step faulted; one injector (and one set of clients)
     for all of them, the fault swapped between scenarios. Reports every broken invariant at once."""
     report = []
@@ -115,9 +122,13 @@ def _run_steps(steps: list[tuple[str, str, int]], scenario: Scenario, times: int
 
         app.reset()  # the idempotency layer's client is created anew, under the injector
         for service, operation, occurrence in steps:
-            fault = Fault(service, operation, times=times, skip=occurrence, kind=kind or _kind(service, occurrence))
+            fault = Fault(
+                service, operation, times=times, skip=occurrence, kind=kind or _kind(service, occurrence)
+            )
             for problem in scenario(injector, fault):
-                report.append(f"{service}.{operation}#{occurrence} ({fault.kind} x{fault.injected}): {problem}")
+                report.append(
+                    f"{service}.{operation}#{occurrence} ({fault.kind} x{fault.injected}): {problem}"
+                )
             injector.faults.clear()
         app.reset()
     assert not report, "\n".join(report)
@@ -226,7 +237,10 @@ def _only_this_licence(world: World) -> None:
     """Start each scenario with an empty licences prefix so PDF-version counts are per licence."""
     for v in world.licence_pdf_versions():
         world.aws.s3.delete_object(
-            Bucket="onestop-test-licences", Key=v["Key"], VersionId=v["VersionId"], BypassGovernanceRetention=True
+            Bucket="onestop-test-licences",
+            Key=v["Key"],
+            VersionId=v["VersionId"],
+            BypassGovernanceRetention=True,
         )
 
 
@@ -259,7 +273,14 @@ def test_approval_survives_an_eventbridge_outage(world: World) -> None:
 
     app = new_application(applicant, SMALL_ITEM, USCC_A)
     for slot, kind in (("application", "application_form"), ("business_licence", "business_licence")):
-        catalogued(world.aws, applicant, app["id"], slot, kind, {"uscc": USCC_A} if kind == "business_licence" else {})
+        catalogued(
+            world.aws,
+            applicant,
+            app["id"],
+            slot,
+            kind,
+            {"uscc": USCC_A} if kind == "business_licence" else {},
+        )
     assert applicant.post(f"/applications/{app['id']}/submit").status == 200
     assert reviewer.post(f"/applications/{app['id']}/decision", body={"action": "accept"}).status == 200
     with inject(Fault("eventbridge", "PutEvents")) as injector:
@@ -293,3 +314,18 @@ class _SchedulerContext:
         return 300_000
 
 
+def test_ingest_time_budget_leaves_room_inside_the_function_timeout() -> None:
+    """A file that runs out of its processing budget is rejected with a reason ("processing_time_exceeded")
+    only if the function is still alive to record it. If Lambda's timeout strikes first, the invocation
+    dies mid-file: SQS retries, dead-letters the message, and the material stays `processing` for good
+    (the handler never reaches its last-receive `mark_failed`) - lost, from the applicant's side."""
+    from onestop.materials.limits import DEFAULT_LIMITS
+
+    from .runner import FunctionLimits
+
+    timeout_s = FunctionLimits.of("IngestFunction").timeout_s
+    room_to_record_s = 10  # store the manifest, the record and the event after the budget ran out
+    assert DEFAULT_LIMITS.time_budget_s + room_to_record_s <= timeout_s, (
+        f"per-file budget {DEFAULT_LIMITS.time_budget_s:.0f} s does not fit the ingest function's "
+        f"{timeout_s} s timeout"
+    )

@@ -83,10 +83,17 @@ class World:
         return list(self._events)
 
     # ------------------------------------------------------------------ uploads → ingest
-    def put_upload(self, application_id: str, slot: str, upload_id: str, body: bytes, name: str = "doc.pdf") -> dict:
+    def put_upload(
+        self, application_id: str, slot: str, upload_id: str, body: bytes, name: str = "doc.pdf"
+    ) -> dict:
         key = f"uploads/{application_id}/{slot}/{upload_id}/{name}"
         reply = self.aws.s3.put_object(Bucket=UPLOADS, Key=key, Body=body, ContentType="application/pdf")
-        return {"key": key, "version_id": reply.get("VersionId"), "etag": reply["ETag"].strip('"'), "size": len(body)}
+        return {
+            "key": key,
+            "version_id": reply.get("VersionId"),
+            "etag": reply["ETag"].strip('"'),
+            "size": len(body),
+        }
 
     @staticmethod
     def s3_notification(put: dict, sequencer: str = "0A") -> dict[str, Any]:
@@ -112,15 +119,16 @@ class World:
 
     def notify(self, put: dict, sequencer: str = "0A") -> None:
         """S3 → SQS: the bucket notification lands on the uploads queue."""
-        self.aws.sqs.send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(self.s3_notification(put, sequencer)))
+        self.aws.sqs.send_message(
+            QueueUrl=self.queue_url, MessageBody=json.dumps(self.s3_notification(put, sequencer))
+        )
 
     def drain_uploads(self, max_rounds: int = 20) -> int:
         """Lambda's SQS poller: receive, invoke, delete what succeeded; a failure becomes visible again
         (visibility timeout 0 here) until SQS moves it to the DLQ after MAX_RECEIVE receives."""
         from functions.ingest import app
 
-        invocations = 0
-        for _ in range(max_rounds):
+        for invocations in range(max_rounds):
             messages = self.aws.sqs.receive_message(
                 QueueUrl=self.queue_url, AttributeNames=["All"], MaxNumberOfMessages=5
             ).get("Messages", [])
@@ -142,7 +150,6 @@ class World:
                     for m in messages
                 ]
             }
-            invocations += 1
             try:
                 reply = app.lambda_handler(event, Context())
                 failed = {f["itemIdentifier"] for f in reply.get("batchItemFailures", [])}
@@ -173,9 +180,9 @@ class World:
         return items
 
     def catalogue_versions(self, prefix: str) -> list[dict[str, Any]]:
-        versions: list[dict[str, Any]] = self.aws.s3.list_object_versions(Bucket=MATERIALS, Prefix=prefix).get(
-            "Versions", []
-        )
+        versions: list[dict[str, Any]] = self.aws.s3.list_object_versions(
+            Bucket=MATERIALS, Prefix=prefix
+        ).get("Versions", [])
         return versions
 
     # ------------------------------------------------------------------ approval → issue
@@ -184,7 +191,14 @@ class World:
         returns its id and the ApplicationApproved event as EventBridge delivers it."""
         app = new_application(applicant, SMALL_ITEM, USCC_A)
         for slot, kind in (("application", "application_form"), ("business_licence", "business_licence")):
-            catalogued(self.aws, applicant, app["id"], slot, kind, {"uscc": USCC_A} if kind == "business_licence" else {})
+            catalogued(
+                self.aws,
+                applicant,
+                app["id"],
+                slot,
+                kind,
+                {"uscc": USCC_A} if kind == "business_licence" else {},
+            )
         assert applicant.post(f"/applications/{app['id']}/submit").status == 200
         assert reviewer.post(f"/applications/{app['id']}/decision", body={"action": "accept"}).status == 200
         decided = reviewer.post(f"/applications/{app['id']}/decision", body={"action": "approve"})
@@ -204,7 +218,8 @@ class World:
         item = self.application(app_id)
         new = new_id()
         self.aws.table.put_item(
-            Item={k: v for k, v in item.items() if not k.startswith("GSI") and k != "licence_id"} | {"PK": f"APP#{new}"}
+            Item={k: v for k, v in item.items() if not k.startswith("GSI") and k != "licence_id"}
+            | {"PK": f"APP#{new}"}
         )
         copied = json.loads(json.dumps(event))
         copied["id"] = str(uuid.uuid4())
@@ -241,9 +256,9 @@ class World:
         return items
 
     def licence_pdf_versions(self) -> list[dict[str, Any]]:
-        versions: list[dict[str, Any]] = self.aws.s3.list_object_versions(Bucket=LICENCES, Prefix="licences/").get(
-            "Versions", []
-        )
+        versions: list[dict[str, Any]] = self.aws.s3.list_object_versions(
+            Bucket=LICENCES, Prefix="licences/"
+        ).get("Versions", [])
         return versions
 
     def application(self, application_id: str) -> dict[str, Any]:
@@ -283,7 +298,9 @@ def moto_world(monkeypatch: pytest.MonkeyPatch, root_dir: Path) -> Iterator[Worl
         )
         sqs = aws.sqs
         dlq_url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         queue_url = sqs.create_queue(
             QueueName=QUEUE,
             Attributes={

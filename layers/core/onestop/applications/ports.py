@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .models import Application, ApplicationStatus, AuditEvent, Material, Page
 
@@ -26,6 +27,15 @@ class QueueSlice:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An event a committed transition owes the bus (written in the transition's transaction)."""
+
+    application_id: str
+    detail_type: str
+    detail: Mapping[str, Any]
+
+
 class ApplicationRepository(Protocol):
     """Persistence of applications, materials and audit events.
 
@@ -41,7 +51,13 @@ class ApplicationRepository(Protocol):
 
     def list_materials(self, application_id: str) -> list[Material]: ...
 
-    def transition(self, before: Application, after: Application, event: AuditEvent) -> None: ...
+    def transition(
+        self,
+        before: Application,
+        after: Application,
+        event: AuditEvent,
+        outbox: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None: ...
 
     def add_material(
         self, application: Application, material: Material, event: AuditEvent | None = None
@@ -52,6 +68,8 @@ class ApplicationRepository(Protocol):
     def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None: ...
 
     def clear_pending_event(self, application_id: str, detail_type: str) -> None: ...
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]: ...
 
     def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]: ...
 

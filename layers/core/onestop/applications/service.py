@@ -654,10 +654,12 @@ class ApplicationService:
             reason=list(reasons),
             comment=comment,
         )
-        self.repository.transition(application, after, event)
+        detail = self._event_detail(after, action, principal) if detail_type is not None else None
+        outbox = {detail_type: detail} if detail_type is not None and detail is not None else None
+        self.repository.transition(application, after, event, outbox=outbox)
         metrics.add_metric(name=f"Application_{action.value}", unit="Count", value=1)
-        if detail_type is not None:
-            after = self._publish(after, detail_type, self._event_detail(after, action, principal))
+        if detail_type is not None and detail is not None:
+            after = self._publish(after, detail_type, detail)
         return after
 
     def _elicence_source(self) -> elicence.ElicenceSource:
@@ -738,7 +740,7 @@ class ApplicationService:
 
     def _publish(self, application: Application, detail_type: str, detail: dict[str, Any]) -> Application:
         # After the conditional write only: a lost race must never announce a decision. If the bus
-        # fails the decision stands; the event stays in pending_events for a retry sweep.
+        # fails the decision stands; the event stays in the outbox and the scheduler re-publishes it.
         try:
             self.publisher.publish(detail_type, detail)
         except Exception:

@@ -29,7 +29,7 @@ from onestop.applications.models import (
     iso,
     iso_precise,
 )
-from onestop.applications.ports import ApplicationBundle, QueueSlice
+from onestop.applications.ports import ApplicationBundle, OutboxEntry, QueueSlice
 from onestop.applications.state import conflict
 from onestop.errors import InvalidInput, NotFound, Reason
 
@@ -37,6 +37,24 @@ from .clients import dynamodb_table
 
 _KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "type")
 _NO_DUE = "9999"
+
+
+OUTBOX_PK = "OUTBOX"
+
+
+def _outbox_sk(application_id: str, detail_type: str) -> str:
+    return f"{application_id}#{detail_type}"
+
+
+def _outbox_item(application_id: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "PK": OUTBOX_PK,
+        "SK": _outbox_sk(application_id, detail_type),
+        "application_id": application_id,
+        "detail_type": detail_type,
+        # JSON text: the detail keeps its exact shape (floats, nulls) for the re-publish.
+        "detail": json.dumps(detail, ensure_ascii=False, default=str),
+    }
 
 
 def app_pk(application_id: str) -> str:
@@ -300,8 +318,18 @@ class DynamoApplicationRepository:
             action="create",
         )
 
-    def transition(self, before: Application, after: Application, event: AuditEvent) -> None:
-        """Write `after` over `before` only if the stored status and version are still `before`'s."""
+    def transition(
+        self,
+        before: Application,
+        after: Application,
+        event: AuditEvent,
+        outbox: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Write `after` over `before` only if the stored status and version are still `before`'s.
+
+        `outbox` (detail type → detail) is written in the same transaction: the events the transition
+        owes survive a failed publish or a crash, and the scheduler re-publishes what is left.
+        """
         if after.version != before.version + 1 or after.id != before.id:
             raise ValueError("a transition moves exactly one version forward on the same application")
         old = before.model_dump(mode="json", exclude={"pending_events"})
@@ -351,6 +379,10 @@ class DynamoApplicationRepository:
                         "ConditionExpression": "attribute_not_exists(SK)",
                     }
                 },
+                *(
+                    {"Put": {"TableName": self.table_name, "Item": _outbox_item(before.id, kind, detail)}}
+                    for kind, detail in (outbox or {}).items()
+                ),
             ],
             application_id=before.id,
             action=event.action,
@@ -430,3 +462,18 @@ class DynamoApplicationRepository:
             ExpressionAttributeNames={"#pending": "pending_events"},
             ExpressionAttributeValues={":done": {detail_type}},
         )
+        self.table.delete_item(Key={"PK": OUTBOX_PK, "SK": _outbox_sk(application_id, detail_type)})
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        """Events owed by committed transitions and not yet published (oldest writes first)."""
+        reply = self.table.query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": OUTBOX_PK}, Limit=limit
+        )
+        return [
+            OutboxEntry(
+                application_id=str(item["application_id"]),
+                detail_type=str(item["detail_type"]),
+                detail=json.loads(str(item["detail"])),
+            )
+            for item in reply.get("Items", [])
+        ]

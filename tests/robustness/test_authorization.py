@@ -1,0 +1,270 @@
+"""Authorization matrix: every route of the api and verify functions × {anonymous, applicant A,
+applicant B, reviewer}, over HTTP on the local stack (API Gateway's JWT check included).
+
+Rules asserted: protected routes answer 401 to an anonymous caller; applicant B gets 404 for anything
+of applicant A's (the same answer as for something that does not exist); applicants get 403 on
+reviewer routes; the owner and reviewers get through (a business-rule answer such as 409 or 422 on a
+request that is allowed but not possible now counts as "through"). Public routes answer everyone.
+The route list comes from the API's own OpenAPI document and the stack's routes, so a new route that
+is not in the matrix fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from bench.bench_load import Portal
+from infra import samples
+from infra.local import LocalStack
+
+pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
+
+ITEM = "technology-contract-registration"
+ANON, A, B, R = "anonymous", "applicant_a", "applicant_b", "reviewer"
+THROUGH = (200, 201, 204, 409, 422)  # authorized; the answer is about the request itself
+
+BAD_REVIEW = {
+    "level": "dissatisfied",
+    "indicators": {
+        "overall_satisfaction": 2,
+        "efficiency": 2,
+        "guidance_accuracy": 3,
+        "convenience": 2,
+        "platform_usability": 3,
+    },
+    "comment": "等待时间太长",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route: how to call it, and what each caller must get (a code or a set of codes)."""
+
+    method: str
+    path: str  # OpenAPI template; {placeholders} filled from the world below
+    expect: Mapping[str, int | tuple[int, ...]]
+    body: Any = None
+    raw: bytes | None = None
+    headers: dict[str, str] | None = None
+
+
+def _protected(
+    owner: int | tuple[int, ...], other: int | tuple[int, ...], reviewer: int | tuple[int, ...]
+) -> Mapping[str, int | tuple[int, ...]]:
+    return {ANON: 401, A: owner, B: other, R: reviewer}
+
+
+PUBLIC: Mapping[str, int | tuple[int, ...]] = {ANON: 200, A: 200, B: 200, R: 200}
+
+MATRIX: list[Row] = [
+    Row("GET", "/items", PUBLIC),
+    Row("GET", "/items/{item}", PUBLIC),
+    Row("GET", "/openapi.json", PUBLIC),
+    Row("GET", "/docs", PUBLIC),
+    Row("GET", "/applications", _protected(200, 200, THROUGH)),
+    Row("POST", "/applications", _protected(201, 201, 403), body="create"),
+    Row("GET", "/applications/{application_id}", _protected(200, 404, 200)),
+    Row(
+        "POST",
+        "/applications/{application_id}/materials/{slot}/uploads",
+        _protected(201, 404, 403),
+        body={"filename": "a.pdf", "content_type": "application/pdf", "size": 1000},
+    ),
+    Row(
+        "POST",
+        "/applications/{application_id}/materials/{slot}/elicence",
+        _protected(THROUGH, 404, 403),
+        body="elicence",
+    ),
+    Row(
+        "DELETE",
+        "/applications/{application_id}/materials/{slot}/uploads/{upload_id}",
+        _protected(204, 404, 403),
+    ),
+    Row("POST", "/applications/{application_id}/submit", _protected(422, 404, 403)),
+    Row("POST", "/applications/{withdrawable}/withdraw", _protected(200, 404, 403), body={}),
+    Row(
+        "POST",
+        "/applications/{application_id}/decision",
+        _protected(403, 403, 409),
+        body={"action": "approve"},
+    ),
+    Row("GET", "/review/queue", _protected(403, 403, 200)),
+    Row("GET", "/licences/{licence_id}", _protected(200, 404, 200)),
+    Row(
+        "POST",
+        "/licences/{licence_id}/lifecycle",
+        _protected(403, 403, 409),
+        body={"action": "reinstate", "reason": "核对授权矩阵"},
+    ),
+    Row("POST", "/applications/{finished}/review", _protected(201, 404, 403), body=BAD_REVIEW),
+    Row("GET", "/applications/{reviewed}/review", _protected(200, 404, 200)),
+    Row("GET", "/cases", _protected(403, 403, 200)),
+    Row("GET", "/cases/{case_id}", _protected(403, 403, 200)),
+    Row(
+        "POST", "/cases/{case_id}/steps", _protected(403, 403, 200), body={"step": "verify", "note": "已核实"}
+    ),
+    Row("GET", "/stats", _protected(403, 403, 200)),
+    Row("POST", "/verify", PUBLIC, raw=b"licence", headers={"Content-Type": "application/pdf"}),
+    Row("GET", "/verify/{licence_id}", PUBLIC, headers={"Accept": "application/json"}),
+    Row("GET", "/trust", PUBLIC),
+]
+
+
+def _template(path: str) -> str:
+    """`/applications/{withdrawable}/withdraw` → `/applications/{}/withdraw` (names do not matter)."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+@dataclass
+class World:
+    portals: dict[str, Portal]
+    values: dict[str, str]
+    licence_pdf: bytes
+
+
+def _wait(what: str, probe: Any, timeout_s: float = 180) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def world(robust_stack: LocalStack) -> World:
+    stack = robust_stack
+    portals = {
+        ANON: Portal(stack.api_url, None),
+        A: Portal(stack.api_url, stack.token("matrix-applicant-a", ["applicant"], "A")),
+        B: Portal(stack.api_url, stack.token("matrix-applicant-b", ["applicant"], "B")),
+        R: Portal(stack.api_url, stack.token("matrix-reviewer", ["reviewer"], "R")),
+    }
+    a, r = portals[A], portals[R]
+    enterprise = samples.SampleEnterprise()
+    # Y: approved, with a licence, reviewed badly (so it has a rectification case).
+    approved = a.create(ITEM, enterprise)["id"]
+    a.upload(
+        approved,
+        "application",
+        "a.pdf",
+        samples.application_form_pdf("技术进出口合同登记", enterprise),
+        "application/pdf",
+    )
+    a.upload(approved, "contract", "c.pdf", samples.contract_pdf(enterprise), "application/pdf")
+    a.upload(approved, "business_licence", "b.png", samples.business_licence_png(enterprise), "image/png")
+    detail = a.wait_processed(approved, 3, 180)
+    assert [m["status"] for m in detail["materials"]] == ["catalogued"] * 3, detail["materials"]
+    assert a.request("x", "POST", f"/applications/{approved}/submit").status_code == 200
+    for action in ("accept", "approve"):
+        reply = r.request("x", "POST", f"/applications/{approved}/decision", json={"action": action})
+        assert reply.status_code == 200, reply.text
+    licence_id = _wait("the licence", lambda: a.detail(approved).get("licence_id"))
+    licence = a.request("x", "GET", f"/licences/{licence_id}").json()
+    pdf = requests.get(licence["download_url"], timeout=60).content
+    reply = a.request("x", "POST", f"/applications/{approved}/review", json=BAD_REVIEW)
+    assert reply.status_code == 201, reply.text
+    cases = r.request("x", "GET", "/cases").json()["items"]
+    case_id = next(c["id"] for c in cases if c["application_id"] == approved)
+    # X: a draft with one upload slot in use; W: a draft to withdraw; Z: withdrawn (finished, unreviewed).
+    draft = a.create(ITEM, enterprise)["id"]
+    ticket = a.request(
+        "x",
+        "POST",
+        f"/applications/{draft}/materials/contract/uploads",
+        json={"filename": "c.pdf", "content_type": "application/pdf", "size": 1000},
+    ).json()
+    withdrawable = a.create(ITEM, enterprise)["id"]
+    finished = a.create(ITEM, enterprise)["id"]
+    assert a.request("x", "POST", f"/applications/{finished}/withdraw", json={}).status_code == 200
+    values = {
+        "item": ITEM,
+        "application_id": draft,
+        "slot": "contract",
+        "upload_id": ticket["upload_id"],
+        "withdrawable": withdrawable,
+        "finished": finished,
+        "reviewed": approved,
+        "licence_id": licence_id,
+        "case_id": case_id,
+    }
+    return World(portals, values, pdf)
+
+
+def _call(world: World, who: str, row: Row) -> requests.Response:
+    path = row.path.format(**world.values)
+    kwargs: dict[str, Any] = {"headers": row.headers or {}}
+    if row.body == "create":
+        e = samples.SampleEnterprise()
+        kwargs["json"] = {
+            "item_code": ITEM,
+            "applicant": {"kind": "enterprise", "uscc": e.uscc, "name": e.name},
+        }
+    elif row.body == "elicence":
+        kwargs["json"] = {"licence_id": world.values["licence_id"]}
+    elif row.body is not None:
+        kwargs["json"] = row.body
+    if row.raw is not None:
+        kwargs["data"] = world.licence_pdf
+    return world.portals[who].request("matrix", row.method, path, **kwargs)
+
+
+def test_matrix_covers_every_route(robust_stack: LocalStack) -> None:
+    spec = requests.get(robust_stack.api_url + "/openapi.json", timeout=30).json()
+    documented = {
+        (method.upper(), _template(path))
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+    verify_routes = {
+        (r.method, _template(r.path)) for r in robust_stack.routes if r.function == "VerifyFunction"
+    }
+    public_gateway = {(r.method, _template(r.path)) for r in robust_stack.routes if not r.authorized}
+    covered = {(row.method, _template(row.path)) for row in MATRIX}
+    missing = (documented | verify_routes | public_gateway) - covered
+    assert not missing, f"routes without a row in the authorization matrix: {sorted(missing)}"
+
+
+# Callers in this order: a row's owner call may change state (withdraw, review, delete), so it goes last.
+ORDER = (ANON, B, R, A)
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.path}")
+def test_route_answers_each_caller_as_the_rules_say(world: World, row: Row) -> None:
+    got = {}
+    for who in ORDER:
+        response = _call(world, who, row)
+        got[who] = response.status_code
+        expected = row.expect[who]
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        assert response.status_code in allowed, (
+            f"{who}: {row.method} {row.path} → {response.status_code}, expected {expected}: "
+            f"{response.text[:300]}"
+        )
+        is_json = response.headers.get("Content-Type", "").startswith("application/json")
+        if response.status_code >= 400 and is_json:
+            message = response.json().get("message")
+            # The API's error shape; the gateway's own 401 is {"message": "Unauthorized"}, as AWS's is.
+            if isinstance(message, dict):
+                assert message.get("zh"), message
+                assert message.get("en"), message
+    if row.expect[B] == 404 and "{licence_id}" not in row.path:
+        # B's 404 must be the answer for something that does not exist: nothing confirms A's exists.
+        missing = dict(world.values)
+        for key in ("application_id", "withdrawable", "finished", "reviewed", "upload_id"):
+            missing[key] = "0" * 32
+        ghost = World(world.portals, missing, world.licence_pdf)
+        as_b, as_missing = _call(world, B, row), _call(ghost, A, row)
+        assert as_missing.status_code == 404
+        assert as_b.json()["code"] == as_missing.json()["code"]
+        assert as_b.json()["message"] == as_missing.json()["message"]
