@@ -7,6 +7,7 @@ finished material with `failed`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -160,6 +161,13 @@ class DynamoMaterialRepository:
             "#fields = :fields",
             "problems = :problems",
         ]
+        if result.announcement is not None:
+            # The owed event, as JSON text (exact shape for the re-send), until mark_announced.
+            kind, detail = result.announcement
+            sets.append("announcement = :announcement")
+            values[":announcement"] = json.dumps(
+                {"detail_type": kind, "detail": detail}, ensure_ascii=False, default=str
+            )
         removes = []
         for name, value in (
             ("classification", result.classification),
@@ -190,6 +198,17 @@ class DynamoMaterialRepository:
                 return False
             raise
         return True
+
+    def unannounced(self, ref: MaterialRef) -> tuple[str, dict[str, Any]] | None:
+        item = self.get(ref) or {}
+        text = item.get("announcement")
+        if not text or item.get("status") in _OPEN:
+            return None
+        owed = json.loads(str(text))
+        return str(owed["detail_type"]), dict(owed["detail"])
+
+    def mark_announced(self, ref: MaterialRef) -> None:
+        self.table.update_item(Key=self.key(ref), UpdateExpression="REMOVE announcement")
 
     def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
         now = _now()

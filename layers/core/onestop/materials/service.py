@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -73,6 +73,7 @@ class MaterialResult:
     problems: tuple[Reason, ...]
     normalised: Mapping[str, Any] | None
     manifest_key: str | None
+    announcement: tuple[str, Mapping[str, Any]] | None = None  # the event owed once this is stored
 
 
 class MaterialRepository(Protocol):
@@ -92,6 +93,14 @@ class MaterialRepository(Protocol):
 
     def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
         """Mark `failed` (unless already finished), with a reference support staff can trace."""
+        ...
+
+    def unannounced(self, ref: MaterialRef) -> tuple[str, dict[str, Any]] | None:
+        """The event a finished material still owes the bus (detail type, detail), if any."""
+        ...
+
+    def mark_announced(self, ref: MaterialRef) -> None:
+        """The material's event went out."""
         ...
 
 
@@ -207,6 +216,10 @@ def ingest_object(
     version_id = version_id or head.version_id
     original = _original(bucket, key, version_id, head.size, None, None)
     if not repository.begin_processing(ref, original):
+        owed = repository.unannounced(ref)
+        if owed is not None:  # finished earlier, but the bus failed before the event went out
+            publisher.publish(*owed)
+            repository.mark_announced(ref)
         logger.info("already processed; skipped", extra={"key": key, "version_id": version_id})
         return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
     context = repository.context(ref)
@@ -277,11 +290,11 @@ def ingest_object(
         normalised=normalised,
         manifest_key=manifest_key,
     )
-    if not repository.complete(ref, result):
-        logger.info("completed by another delivery", extra={"key": key})
-        return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
+    # The event is stored with the result and marked sent after publishing: if the bus fails, the retry
+    # finds the material finished but unannounced and sends it then (exactly once, barring a crash
+    # between publishing and marking).
     if outcome.status == REJECTED:
-        publisher.publish(
+        announcement: tuple[str, dict[str, Any]] = (
             "MaterialRejected",
             {
                 **base,
@@ -291,7 +304,7 @@ def ingest_object(
             },
         )
     else:
-        publisher.publish(
+        announcement = (
             "MaterialCatalogued",
             {
                 **base,
@@ -303,6 +316,12 @@ def ingest_object(
                 "manifest_key": manifest_key,
             },
         )
+    result = replace(result, announcement=announcement)
+    if not repository.complete(ref, result):
+        logger.info("completed by another delivery", extra={"key": key})
+        return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
+    publisher.publish(*announcement)
+    repository.mark_announced(ref)
     logger.info(
         "material processed",
         extra={**base, "status": outcome.status, "reason": outcome.reason.code, "timings": outcome.timings},
