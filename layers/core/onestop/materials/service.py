@@ -214,6 +214,14 @@ def ingest_object(
             extra={"bucket": bucket, "key": key, "version_id": version_id},
         )
     version_id = version_id or head.version_id
+    if version_id:
+        # S3 does not order notifications: the event of an older version may arrive after a newer one
+        # was uploaded under the same key. The newest version's own event catalogues it; an older one
+        # must not overwrite it.
+        latest = uploads.head(key)
+        if latest is not None and latest.version_id and latest.version_id != version_id:
+            logger.info("older object version; skipped", extra={"key": key, "version_id": version_id})
+            return IngestResult(bucket, key, version_id, status="superseded", skipped=True, **base)
     original = _original(bucket, key, version_id, head.size, None, None)
     if not repository.begin_processing(ref, original):
         owed = repository.unannounced(ref)
