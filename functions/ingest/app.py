@@ -50,6 +50,24 @@ def _idempotency_config() -> IdempotencyConfig:
     return IdempotencyConfig(event_key_jmespath="[bucket, key, version]", expires_after_seconds=ttl)
 
 
+# Time left in the current invocation (set per invocation): a record may only use what remains.
+_remaining_ms: list[Any] = [None]
+# Left after a file's budget runs out, to store the manifest, the record and the event.
+ROOM_TO_RECORD_S = 15.0
+
+
+def _limits(max_bytes: int) -> Limits:
+    budget = Limits().time_budget_s
+    get_remaining = _remaining_ms[0]
+    if get_remaining is not None:
+        left = get_remaining() / 1000 - ROOM_TO_RECORD_S
+        if left <= 1:
+            # No time for this record in this invocation: SQS delivers it again (partial batch failure).
+            raise TimeoutError("no time left in this invocation for another file; it will be retried")
+        budget = min(budget, left)
+    return Limits(max_bytes=max_bytes, time_budget_s=budget)
+
+
 def _ingest(upload: dict[str, Any]) -> dict[str, Any]:
     settings = get_settings()
     result = ingest_object(
@@ -60,7 +78,7 @@ def _ingest(upload: dict[str, Any]) -> dict[str, Any]:
         materials=S3BlobStore(settings.materials_bucket),
         repository=DynamoMaterialRepository(settings.table_name),
         publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        limits=Limits(max_bytes=settings.upload_max_bytes),
+        limits=_limits(settings.upload_max_bytes),
     )
     return result.as_dict()
 
@@ -135,7 +153,8 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+    _remaining_ms[0] = getattr(context, "get_remaining_time_in_millis", None)
+    if _remaining_ms[0] is not None:
         _idempotency_config().register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -52,12 +52,16 @@ class _Env:
         os.environ.pop(name, None)
 
 
+_KEEP: list[Any] = []  # worlds that must live as long as the process
+
+
 def ingest_world() -> Any:
     from functions.ingest import app
     from tests.integration.ingest_stack import MATERIALS, Context, open_stack
 
     world = open_stack(_Env())  # type: ignore[arg-type]
-    stack = next(world)  # moto stays on while the generator is suspended (kept alive by the closure)
+    stack = next(world)  # moto stays on while the generator is suspended: keep it referenced
+    _KEEP.append(world)
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         data = Path(request["path"]).read_bytes()
@@ -88,7 +92,6 @@ def ingest_world() -> Any:
             if item.get("normalised"):
                 pdf = stack.s3.get_object(Bucket=MATERIALS, Key=item["normalised"]["key"])["Body"].read()
                 out["normalised_is_pdf"] = pdf.startswith(b"%PDF-")
-        handle.world = world  # type: ignore[attr-defined]
         return out
 
     return handle

@@ -87,7 +87,18 @@ class MemoryBlobStore:
         self.versions: dict[str, list[tuple[str, bytes, str, dict[str, str]]]] = {}
         self.puts = 0
 
-    def put(self, key: str, body: bytes, content_type: str, metadata: Mapping[str, str] | None = None) -> str:
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_absent: bool = False,
+    ) -> str:
+        if if_absent and self.versions.get(key):
+            from onestop.errors import Conflict
+
+            raise Conflict("object_exists", "该位置已有文件。", "A file already exists at this location.")
         self.puts += 1
         version = f"v{self.puts}"
         self.versions.setdefault(key, []).append((version, bytes(body), content_type, dict(metadata or {})))

@@ -51,8 +51,10 @@ class BlobStore(Protocol):
         body: bytes,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
+        if_absent: bool = False,
     ) -> str | None:
-        """Store bytes; return the version id when the bucket is versioned."""
+        """Store bytes; return the version id when the bucket is versioned. `if_absent`: only when no
+        object exists at `key` (else `onestop.errors.Conflict` with code `object_exists`)."""
         ...
 
     def get(self, key: str, version_id: str | None = None, max_bytes: int | None = None) -> StoredObject: ...

@@ -74,6 +74,17 @@ class Principal:
             )
         return self
 
+    def require_applicant(self) -> Principal:
+        """Only an applicant opens applications: a reviewer-only account could never upload or submit."""
+        self.require_authenticated()
+        if Role.APPLICANT not in self.roles:
+            raise Forbidden(
+                "applicant_role_required",
+                "只有申请人账号可以提交办件申请。",
+                "Only an applicant account may open an application.",
+            )
+        return self
+
     def require_reviewer(self) -> Principal:
         self.require_authenticated()
         if not self.is_reviewer:

@@ -250,7 +250,7 @@ class ApplicationService:
         self, principal: Principal, item_code: str, applicant: ApplicantInput, contact: Contact | None = None
     ) -> Application:
         """A new draft application; every problem with the input is reported at once."""
-        principal.require_authenticated()
+        principal.require_applicant()
         assert principal.sub is not None
         problems: list[Reason] = []
         item = self._item_for_new_application(item_code, problems)

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from onestop.errors import NotFound, PayloadTooLarge
+from onestop.errors import Conflict, NotFound, PayloadTooLarge
 from onestop.ports import ObjectHead, PresignedPost, StoredObject
 
 from .clients import client
@@ -30,10 +30,32 @@ class S3BlobStore:
         body: bytes,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
+        if_absent: bool = False,
     ) -> str | None:
-        reply = self.s3.put_object(
-            Bucket=self.name, Key=key, Body=body, ContentType=content_type, Metadata=dict(metadata or {})
-        )
+        kwargs: dict[str, Any] = {}
+        if if_absent:
+            kwargs["IfNoneMatch"] = "*"  # S3 conditional write: the first writer wins
+        try:
+            reply = self.s3.put_object(
+                Bucket=self.name,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                Metadata=dict(metadata or {}),
+                **kwargs,
+            )
+        except ClientError as exc:
+            if if_absent and exc.response["Error"]["Code"] in {
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            }:
+                raise Conflict(
+                    "object_exists",
+                    "该位置已有文件。",
+                    "A file already exists at this location.",
+                    extra={"key": key},
+                ) from exc
+            raise
         return reply.get("VersionId")
 
     def get(self, key: str, version_id: str | None = None, max_bytes: int | None = None) -> StoredObject:

@@ -420,6 +420,9 @@ def store_sealed_pdf(
     reused = _reusable_pdf(store, key, meta.licence_id)
     if reused is not None:
         return reused
+    # Nothing there yet: write only if still nothing (a concurrent delivery may be sealing too). A
+    # damaged leftover is replaced by a new version; the registry names the version it issued.
+    first_write = store.head(key) is None
     rendered = render_licence(meta, verify_url=issuer.verify_url(meta.licence_id))
     if rendered.fallback_chars:
         logger.warning(
@@ -439,16 +442,33 @@ def store_sealed_pdf(
         location=issuer.location,
         timestamper=timestamper or timestamper_for(issuer.tsa_url),
     )
-    version_id = store.put(
-        key,
-        sealed.pdf,
-        PDF_CONTENT_TYPE,
-        metadata={
-            "licence-id": meta.licence_id,
-            "sha256": sealed.sha256,
-            "seal-cert-sha256": sealed.seal_cert_sha256,
-        },
-    )
+    try:
+        # Conditional: two deliveries of one approval sealing at once must not leave two immutable
+        # (Object Lock) versions of the licence; the loser takes the winner's PDF.
+        version_id = store.put(
+            key,
+            sealed.pdf,
+            PDF_CONTENT_TYPE,
+            metadata={
+                "licence-id": meta.licence_id,
+                "sha256": sealed.sha256,
+                "seal-cert-sha256": sealed.seal_cert_sha256,
+            },
+            if_absent=first_write,
+        )
+    except Conflict as exc:
+        if exc.code != "object_exists":
+            raise
+        winner = _reusable_pdf(store, key, meta.licence_id)
+        if winner is None:
+            raise Conflict(
+                "licence_pdf_foreign",
+                "证照存储位置已有一个不属于本证照的文件，需要运维人员核查。",
+                "The licence's storage location holds a file that is not this licence; operations must "
+                "check it.",
+                extra={"licence_id": meta.licence_id, "key": key},
+            ) from exc
+        return winner
     pdf = StoredPdf(store.name, key, version_id, sealed.sha256, len(sealed.pdf))
     return pdf, sealed.seal_cert_sha256
 
