@@ -74,7 +74,7 @@ class Deadline:
 def _year_known(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
-    except NotImplementedError:
+    except NotImplementedError:  # chinese_calendar's way of saying "this year is not in my tables"
         return False
     return True
 
