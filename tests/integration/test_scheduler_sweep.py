@@ -128,6 +128,8 @@ def test_exactly_the_at_risk_and_overdue_are_flagged_once(
     first = run("hourly", NOW)
     assert first == {
         "sweep": "hourly",
+        "events_republished": 0,  # nothing owed: every transition's event went out
+        "events_still_owed": 0,
         "examined": 5,  # the index query reads only what is due within two working days
         "at_risk": 3,
         "overdue": 2,
