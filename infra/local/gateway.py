@@ -376,6 +376,7 @@ class ServerThread:
     """A werkzeug server on its own thread."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log on the console
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{port}", daemon=True)
 
