@@ -71,12 +71,13 @@ class Deadline:
 
 
 @functools.cache
+def _known_years() -> frozenset[int]:
+    # The years the package's official holiday tables cover (it refuses to answer for others).
+    return frozenset(day.year for day in chinese_calendar.holidays)
+
+
 def _year_known(year: int) -> bool:
-    try:
-        chinese_calendar.is_workday(date(year, 1, 1))
-    except NotImplementedError:  # chinese_calendar's way of saying "this year is not in my tables"
-        return False
-    return True
+    return year in _known_years()
 
 
 def _local_date(moment: datetime) -> date:
