@@ -13,7 +13,6 @@ import binascii
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -34,6 +33,7 @@ from onestop.applications.state import conflict
 from onestop.errors import InvalidInput, NotFound, Reason
 
 from .clients import dynamodb_table
+from .dynamo_values import from_dynamo, to_dynamo
 
 _KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "type")
 _NO_DUE = "9999"
@@ -73,29 +73,6 @@ def event_sk(event: AuditEvent) -> str:
 def status_sort_key(application: Application) -> str:
     due = application.queue_due()
     return f"{iso(due) if due else _NO_DUE}#{application.id}"
-
-
-def _to_dynamo(value: Any) -> Any:
-    """JSON-mode values to what DynamoDB stores: floats as Decimal, no empty strings in keys."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_from_dynamo(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_from_dynamo(v) for v in value)
-    return value
 
 
 def _encode_key(key: Mapping[str, Any]) -> str:
@@ -148,7 +125,7 @@ class DynamoApplicationRepository:
             "GSI1SK": status_sort_key(application),
             "GSI3PK": f"OWNER#{application.owner_sub}",
             "GSI3SK": f"{iso_precise(application.created_at)}#{application.id}",
-            **_to_dynamo(data),
+            **to_dynamo(data),
         }
         if application.pending_events:
             item["pending_events"] = set(application.pending_events)
@@ -160,7 +137,7 @@ class DynamoApplicationRepository:
             "PK": app_pk(material.application_id),
             "SK": material_sk(material.slot, material.upload_id),
             "type": "material",
-            **_to_dynamo(material.model_dump(mode="json")),
+            **to_dynamo(material.model_dump(mode="json")),
         }
 
     @staticmethod
@@ -169,12 +146,12 @@ class DynamoApplicationRepository:
             "PK": app_pk(event.application_id),
             "SK": event_sk(event),
             "type": "event",
-            **_to_dynamo(event.model_dump(mode="json")),
+            **to_dynamo(event.model_dump(mode="json")),
         }
 
     @staticmethod
     def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: _from_dynamo(v) for k, v in item.items() if k not in _KEY_ATTRS}
+        return {k: from_dynamo(v) for k, v in item.items() if k not in _KEY_ATTRS}
 
     def _to_application(self, item: Mapping[str, Any]) -> Application:
         return Application.model_validate(self._plain(item))
@@ -351,7 +328,7 @@ class DynamoApplicationRepository:
                 removes.append(f"#a{i}")
             else:
                 sets.append(f"#a{i} = :v{i}")
-                values[f":v{i}"] = _to_dynamo(value)
+                values[f":v{i}"] = to_dynamo(value)
         expression = "SET " + ", ".join(sets)
         if removes:
             expression += " REMOVE " + ", ".join(removes)

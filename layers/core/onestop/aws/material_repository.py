@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +19,7 @@ from onestop.errors import Reason
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
 
 from .clients import dynamodb_table
+from .dynamo_values import to_dynamo
 
 _OPEN = ("awaiting_upload", "processing", "failed")
 # Only a material that is not finished may be (re)processed or marked failed.
@@ -28,17 +28,6 @@ _STILL_OPEN = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _dynamo(value: Any) -> Any:
-    """Floats become Decimals (DynamoDB has no float); None values are dropped from maps."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, Mapping):
-        return {str(k): _dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_dynamo(v) for v in value]
-    return value
 
 
 def _reason(reason: Reason) -> dict[str, str]:
@@ -116,7 +105,7 @@ class DynamoMaterialRepository:
                 ":upload": ref.upload_id,
                 ":source": "upload",
                 ":now": now,
-                ":original": _dynamo(dict(original)),
+                ":original": to_dynamo(dict(original)),
             }
         )
         try:
@@ -150,8 +139,8 @@ class DynamoMaterialRepository:
             ":status": result.status,
             ":processing": "processing",
             ":now": _now(),
-            ":original": _dynamo(dict(result.original)),
-            ":fields": _dynamo(dict(result.fields)),
+            ":original": to_dynamo(dict(result.original)),
+            ":fields": to_dynamo(dict(result.fields)),
             ":problems": [_problem(p) for p in result.problems],
         }
         sets = [
@@ -178,7 +167,7 @@ class DynamoMaterialRepository:
                 removes.append(name)
             else:
                 sets.append(f"{name} = :{name}")
-                values[f":{name}"] = _dynamo(value)
+                values[f":{name}"] = to_dynamo(value)
         if result.reason is None:
             removes.append("#reason")
         else:

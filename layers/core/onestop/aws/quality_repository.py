@@ -22,7 +22,6 @@ import binascii
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -43,6 +42,7 @@ from onestop.quality.models import (
 from onestop.quality.reviews import case_conflict
 
 from .clients import dynamodb_table
+from .dynamo_values import from_dynamo, to_dynamo
 
 INDEX = "ByStatusDeadline"
 REVIEW_SK = "REVIEW"
@@ -80,30 +80,8 @@ def _months(start: datetime, end: datetime) -> list[str]:
     return out
 
 
-def _to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_from_dynamo(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_from_dynamo(v) for v in value)
-    return value
-
-
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _from_dynamo(v) for k, v in item.items() if k not in _NOT_MODEL}
+    return {k: from_dynamo(v) for k, v in item.items() if k not in _NOT_MODEL}
 
 
 def _parse_time(text: str) -> datetime:
@@ -235,7 +213,7 @@ class DynamoQualityRepository:
             "type": "review",
             "GSI1PK": review_partition(review.created_at),
             "GSI1SK": f"{iso(review.created_at)}#{review.application_id}",
-            **_to_dynamo(review.model_dump(mode="json")),
+            **to_dynamo(review.model_dump(mode="json")),
         }
 
     @staticmethod
@@ -246,7 +224,7 @@ class DynamoQualityRepository:
             "type": "rectification_case",
             "GSI1PK": case_partition(case.status),
             "GSI1SK": f"{iso(case.deadline.due)}#{case.id}",
-            **_to_dynamo(case.model_dump(mode="json")),
+            **to_dynamo(case.model_dump(mode="json")),
         }
 
     def get_review(self, application_id: str) -> Review | None:
