@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -18,8 +18,6 @@ from onestop.licences.models import (
     TRANSITIONS,
     Action,
     AuditEntry,
-    HolderKind,
-    LicenceMetadata,
     LicenceRecord,
     LicenceStatus,
     StoredPdf,
@@ -27,7 +25,7 @@ from onestop.licences.models import (
 from onestop.licences.registry import AlreadyReserved
 
 from tests.integration.api_helpers import TABLE, create_table
-from tests.unit.test_licence_support import BUREAU_USCC, HOLDER_USCC, TYPE_CODE
+from tests.unit.test_licence_support import HOLDER_USCC, sample_metadata
 
 AT = datetime(2025, 3, 14, 2, 0, tzinfo=UTC)
 PDF = StoredPdf("licences", "licences/x.pdf", "v1", "ab" * 32, 1000)
@@ -44,28 +42,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoLicenceRegistry]
 
 
 def _record(licence_id: str, application_id: str = "app-1", **changes: Any) -> LicenceRecord:
-    meta = LicenceMetadata(
-        licence_id=licence_id,
-        number="440300-1",
-        name_zh="成品油零售经营批准证书",
-        name_en="Refined oil retail",
-        type_code=TYPE_CODE,
-        version=1,
-        issuer_name="深圳市商务局",
-        issuer_name_en="Shenzhen Municipal Commerce Bureau",
-        issuer_code=BUREAU_USCC,
-        definer_name="深圳市商务局",
-        division_code="440300",
-        issue_date=date(2025, 3, 14),
-        valid_from=date(2025, 3, 14),
-        valid_until=date(2030, 3, 13),
-        holder_name="深圳市鹏城能源有限公司",
-        holder_code=HOLDER_USCC,
-        holder_kind=HolderKind.ENTERPRISE,
-        item_code="refined-oil-retail-qualification",
-        item_name="成品油零售经营资格审批",
-        application_id=application_id,
-    )
+    meta = sample_metadata(licence_id=licence_id, number="440300-1", application_id=application_id)
     entry = AuditEntry(AT, "onestop:issue", Action.RESERVE, None, LicenceStatus.ISSUING, "approved")
     base = LicenceRecord(metadata=meta, status=LicenceStatus.ISSUING, reserved_at=AT, history=(entry,))
     return replace(base, **changes)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-from datetime import date
 from importlib import resources
 
 import cv2
@@ -18,38 +17,25 @@ from onestop.licences.render import FONT_FILE, render_licence
 from pypdf import PdfReader
 from reportlab.pdfbase.ttfonts import TTFontFile
 
-from tests.unit.test_licence_support import BUREAU_USCC, HOLDER_USCC, PERSON_ID, TYPE_CODE, require_tool
+from tests.unit.test_licence_support import (
+    BUREAU_USCC,
+    HOLDER_USCC,
+    PERSON_ID,
+    TYPE_CODE,
+    require_tool,
+    sample_metadata,
+)
 
 LICENCE_ID = make_licence_id(TYPE_CODE, BUREAU_USCC, "20250000001")
 VERIFY_URL = f"https://onestop.example.gov.cn/verify/{LICENCE_ID}"
 
 
 def _meta(**changes: object) -> LicenceMetadata:
-    base = dict(
-        licence_id=LICENCE_ID,
-        number="440300-20250000001",
-        name_zh="成品油零售经营批准证书",
-        name_en="Approval Certificate for Retail Sale of Refined Oil Products",
-        type_code=TYPE_CODE,
-        version=1,
-        issuer_name="深圳市商务局",
-        issuer_name_en="Shenzhen Municipal Commerce Bureau",
-        issuer_code=BUREAU_USCC,
-        definer_name="深圳市商务局",
-        division_code="440300",
-        issue_date=date(2025, 3, 14),
-        valid_from=date(2025, 3, 14),
-        valid_until=date(2030, 3, 13),
-        holder_name="深圳市鹏城能源有限公司",
-        holder_code=HOLDER_USCC,
-        holder_kind=HolderKind.ENTERPRISE,
-        item_code="refined-oil-retail-qualification",
-        item_name="成品油零售经营资格审批",
-        application_id="app-1",
-        extra=(("经营地址", "深圳市南山区深南大道9999号"),),
-    )
-    base.update(changes)
-    return LicenceMetadata(**base)  # type: ignore[arg-type]
+    base: dict[str, object] = {
+        "licence_id": LICENCE_ID,
+        "extra": (("经营地址", "深圳市南山区深南大道9999号"),),
+    }
+    return sample_metadata(**{**base, **changes})
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import io
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from onestop.identifiers.licence_id import make_licence_id
 from onestop.licences.issuance import issue_licence
-from onestop.licences.models import HolderKind, LicenceMetadata
 from onestop.licences.pki import (
     BureauIdentity,
     DevPki,
@@ -43,7 +42,6 @@ from tests.unit.test_licence_support import (
     APPROVED_AT,
     BUREAU,
     BUREAU_USCC,
-    HOLDER_USCC,
     ISSUER,
     OIL_LICENCE,
     TYPE_CODE,
@@ -55,6 +53,7 @@ from tests.unit.test_licence_support import (
     assert_pyhanko_trusted,
     pdfsig,
     pyhanko_status,
+    sample_metadata,
 )
 
 LICENCE_ID = make_licence_id(TYPE_CODE, BUREAU_USCC, "20250000007")
@@ -67,28 +66,7 @@ def pki() -> DevPki:
 
 @pytest.fixture(scope="module")
 def rendered() -> RenderedLicence:
-    meta = LicenceMetadata(
-        licence_id=LICENCE_ID,
-        number="440300-20250000007",
-        name_zh="成品油零售经营批准证书",
-        name_en="Refined oil retail operation approval certificate",
-        type_code=TYPE_CODE,
-        version=1,
-        issuer_name="深圳市商务局",
-        issuer_name_en="Shenzhen Municipal Commerce Bureau",
-        issuer_code=BUREAU_USCC,
-        definer_name="深圳市商务局",
-        division_code="440300",
-        issue_date=date(2025, 3, 14),
-        valid_from=date(2025, 3, 14),
-        valid_until=date(2030, 3, 13),
-        holder_name="深圳市鹏城能源有限公司",
-        holder_code=HOLDER_USCC,
-        holder_kind=HolderKind.ENTERPRISE,
-        item_code="refined-oil-retail-qualification",
-        item_name="成品油零售经营资格审批",
-        application_id="app-7",
-    )
+    meta = sample_metadata(licence_id=LICENCE_ID, number="440300-20250000007", application_id="app-7")
     return render_licence(meta, verify_url=f"https://onestop.example.gov.cn/verify/{LICENCE_ID}")
 
 

@@ -11,12 +11,13 @@ import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from onestop.errors import NotFound
+from onestop.identifiers.licence_id import make_licence_id
 from onestop.identifiers.resident_id import id_check_char
 from onestop.identifiers.uscc import compose_uscc
 from onestop.licences.issuance import ApprovalFacts, IssuerProfile, LicenceType
@@ -24,6 +25,7 @@ from onestop.licences.models import (
     Action,
     AuditEntry,
     HolderKind,
+    LicenceMetadata,
     LicenceRecord,
     LicenceStatus,
     StoredPdf,
@@ -59,6 +61,34 @@ OIL_LICENCE = LicenceType(
     definer_name="深圳市商务局",
 )
 APPROVED_AT = datetime(2025, 3, 14, 2, 30, tzinfo=UTC)
+
+
+def sample_metadata(**changes: Any) -> LicenceMetadata:
+    """A valid refined-oil licence's metadata (GB/T 36903 fields); `changes` override any field."""
+    fields: dict[str, Any] = {
+        "licence_id": make_licence_id(TYPE_CODE, BUREAU_USCC, "20250000001"),
+        "number": "440300-20250000001",
+        "name_zh": "成品油零售经营批准证书",
+        "name_en": "Approval Certificate for Retail Sale of Refined Oil Products",
+        "type_code": TYPE_CODE,
+        "version": 1,
+        "issuer_name": BUREAU.name_zh,
+        "issuer_name_en": BUREAU.name_en,
+        "issuer_code": BUREAU_USCC,
+        "definer_name": BUREAU.name_zh,
+        "division_code": "440300",
+        "issue_date": date(2025, 3, 14),
+        "valid_from": date(2025, 3, 14),
+        "valid_until": date(2030, 3, 13),
+        "holder_name": "深圳市鹏城能源有限公司",
+        "holder_code": HOLDER_USCC,
+        "holder_kind": HolderKind.ENTERPRISE,
+        "item_code": "refined-oil-retail-qualification",
+        "item_name": "成品油零售经营资格审批",
+        "application_id": "app-1",
+    }
+    fields.update(changes)
+    return LicenceMetadata(**fields)
 
 
 def approval(application_id: str = "app-0001", **changes: Any) -> ApprovalFacts:
