@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In-process moto isolates DynamoDB transactions as AWS does (see infra/local/moto_fidelity.py)."""
+    from infra.local.moto_fidelity import serialise_dynamodb_items
+
+    serialise_dynamodb_items()
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """../shared/corpus (see its MANIFEST.md for the source and licence of every file)."""

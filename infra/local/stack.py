@@ -156,9 +156,19 @@ class LocalStack:
         log = open(self.state_dir / "moto.log", "ab")  # noqa: SIM115 - closed in stop()
         self._moto_log = log
         self._moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.config.host, "-p", str(self.config.moto_port)],
+            # moto's server, with DynamoDB transactions isolated as in AWS (moto_fidelity.py).
+            [
+                sys.executable,
+                "-m",
+                "infra.local.moto_fidelity",
+                "-H",
+                self.config.host,
+                "-p",
+                str(self.config.moto_port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
             env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
         )
         deadline = time.monotonic() + 30

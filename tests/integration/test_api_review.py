@@ -265,13 +265,6 @@ def test_sequential_double_approve_with_a_stale_version(aws: Aws) -> None:
     assert len(events_of(aws, "ApplicationApproved")) == 1
 
 
-# moto's transact_write_items snapshots the table and restores the snapshot when a condition fails,
-# so two transactions running at the same instant in one process can undo each other (DynamoDB
-# serialises them). The lock serialises only the write calls, as DynamoDB does; the reads and the
-# decisions still race, which is what the test is about.
-_MOTO_WRITE_LOCK = threading.Lock()
-
-
 class _RacingRepository(DynamoApplicationRepository):
     """Both deciders read the same version before either writes."""
 
@@ -288,8 +281,7 @@ class _RacingRepository(DynamoApplicationRepository):
 
     def transition(self, before: Application, after: Application, event: Any, outbox: Any = None) -> None:
         self.barrier.wait(timeout=10)  # both have read and decided before either writes
-        with _MOTO_WRITE_LOCK:
-            super().transition(before, after, event, outbox)
+        super().transition(before, after, event, outbox)
 
 
 def test_concurrent_double_approve_gives_exactly_one_success(aws: Aws) -> None:
