@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.bench_pdf [--repeat 5]
 
-The pipeline (`process_upload`) sniffs, opens the PDF in its sandboxed child process (time and memory
-caps: a fresh interpreter per file), takes the real text layer, classifies, extracts and validates
+The pipeline (`process_upload`) sniffs, opens the PDF in its sandboxed worker (a forked process with
+time and memory caps, reused across files), takes the real text layer, classifies, extracts and validates
 fields and writes the normalised PDF and manifest. The anchor is `pypdf.PdfReader(...).pages[i].
 extract_text()` in process on the same bytes: the least any text-layer reader does. Measured on a
 1-page application form and a 10-page document, so the fixed cost per file and the cost per page

@@ -13,8 +13,10 @@ from onestop.materials.limits import Limits
 from onestop.materials.pdftext import PdfRejected, analyse_pdf, is_real_text, text_quality
 
 from tests.materials_specimens import text_pdf_bytes
+from tests.robustness.hostile_files import pdf_zlib_bomb
 
 LIMITS = Limits()
+LICENCE_LINES = ["营业执照", "统一社会信用代码 91440300MA5G7Q2K0X"]
 PDFS = "02_pdfs"
 
 
@@ -29,7 +31,7 @@ def test_text_quality_spots_pypdf_cjk_mojibake() -> None:
 
 @pytest.mark.timeout(60)
 def test_born_digital_text_layer_needs_no_rendering() -> None:
-    analysis = analyse_pdf(text_pdf_bytes(["营业执照", "统一社会信用代码 91440300MA5G7Q2K0X"]), LIMITS)
+    analysis = analyse_pdf(text_pdf_bytes(LICENCE_LINES), LIMITS)
     assert analysis.pages == 1
     assert analysis.page_real == (True,)
     assert "营业执照" in analysis.page_text[0]
@@ -126,19 +128,24 @@ def test_page_limit(corpus: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_worker_timeout_is_a_rejection_not_a_hang(corpus: Path) -> None:
-    data = (corpus / PDFS / "normal/sf_001_minimal-document.pdf").read_bytes()
+def test_worker_timeout_is_a_rejection_not_a_hang() -> None:
+    # Inflating 512 MiB of page content takes the (warm, forked) worker far beyond the 50 ms allowed.
     with pytest.raises(PdfRejected) as info:
-        analyse_pdf(data, Limits(pdf_worker_timeout_s=0.01))
+        analyse_pdf(pdf_zlib_bomb(512), Limits(pdf_worker_timeout_s=0.05))
     assert info.value.reason.code == "pdf_too_complex"
+    assert "timed out" in info.value.details[0]
+    # The killed worker is replaced: the next file is analysed normally.
+    assert analyse_pdf(text_pdf_bytes(LICENCE_LINES), LIMITS).page_real == (True,)
 
 
 @pytest.mark.timeout(60)
-def test_worker_memory_limit_is_a_rejection(corpus: Path) -> None:
-    data = (corpus / PDFS / "normal/sf_001_minimal-document.pdf").read_bytes()
+def test_worker_memory_limit_is_a_rejection() -> None:
+    # A page whose content inflates to 256 MiB, with 40 MiB allowed on top of what the worker inherited.
     with pytest.raises(PdfRejected) as info:
-        analyse_pdf(data, Limits(pdf_worker_memory_bytes=40 * 1024 * 1024))
+        analyse_pdf(pdf_zlib_bomb(256), Limits(pdf_worker_memory_bytes=40 * 1024 * 1024))
     assert info.value.reason.code == "pdf_too_complex"
+    assert info.value.details[0].startswith("worker failed")  # MemoryError, or killed by the cap
+    assert analyse_pdf(text_pdf_bytes(LICENCE_LINES), LIMITS).page_real == (True,)
 
 
 @pytest.mark.timeout(60)

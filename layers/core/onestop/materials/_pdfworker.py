@@ -1,17 +1,14 @@
-"""Child process that opens an untrusted PDF: text layer, page rasters, and a clean rewrite.
+"""What the ingest PDF worker runs on an untrusted PDF: text layer, page rasters, and a clean rewrite.
 
-Run as ``python -m onestop.materials._pdfworker OUTDIR`` with the PDF on stdin and the parameters as
-JSON in the environment variable ONESTOP_PDFWORKER_PARAMS. The parent (`pdftext.analyse_pdf`) kills it
-on timeout; RLIMIT_AS caps its memory, so an xref loop, recursion or a zlib bomb costs one child and
-never the ingest function. Keep imports light: this starts once per PDF.
+`pdftext.analyse_pdf` runs `run_job` in a forked worker (`onestop.sandbox`) that it kills on timeout
+and whose address space is capped, so an xref loop, recursion or a zlib bomb costs one worker and never
+the ingest function. Rendered pages and the clean copy are written to OUTDIR; the result is a dict.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
 import sys
 import unicodedata
 import warnings
@@ -72,15 +69,6 @@ def is_real_text(text: str) -> bool:
 
 
 # --- the worker ------------------------------------------------------------------------------------
-
-
-def _limit_memory(max_bytes: int) -> None:
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - not Linux
-        pass
 
 
 def _open_pypdf(data: bytes, result: dict[str, Any]) -> Any:
@@ -301,23 +289,16 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
     return result
 
 
-def main() -> int:
-    params = json.loads(os.environ.get("ONESTOP_PDFWORKER_PARAMS", "{}"))
-    outdir = Path(sys.argv[1])
-    _limit_memory(int(params.get("memory_bytes", 1 << 31)))
+def quiet() -> None:
+    """Worker start-up: pypdf logs every repair it makes; the result says what matters."""
     sys.setrecursionlimit(3000)
-    logging.disable(logging.WARNING)  # pypdf logs every repair it makes; the result says what matters
+    logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    data = sys.stdin.buffer.read()
+
+
+def run_job(data: bytes, params: dict[str, Any], outdir: str) -> dict[str, Any]:
+    """`analyse` with recursion reported as a corrupt file (MemoryError ends the worker: see sandbox)."""
     try:
-        result = analyse(data, params, outdir)
-    except MemoryError:
-        result = {"status": "memory", "errors": ["memory limit reached"]}
+        return analyse(data, params, Path(outdir))
     except RecursionError:
-        result = {"status": "corrupt", "errors": ["recursion limit reached"]}
-    (outdir / "result.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return {"status": "corrupt", "errors": ["recursion limit reached"]}

@@ -30,7 +30,8 @@ class Limits:
     max_render_pixels: int = 12_000_000
     # Wall-clock budget for one file; checked between steps.
     time_budget_s: float = 240.0
-    # The risky PDF parsing runs in a child process with these bounds (hang / memory bombs).
+    # The risky PDF parsing runs in a forked worker with these bounds (hang / memory bombs); the memory
+    # is address space the worker may add to what it inherited from the function.
     pdf_worker_timeout_s: float = 60.0
     pdf_worker_memory_bytes: int = 1536 * MiB
 

@@ -1,27 +1,25 @@
 """Text of an uploaded PDF: the real text layer where there is one, rendered page images elsewhere.
 
 Parsing an untrusted PDF can loop (xref /Prev cycles), recurse (self-referencing form XObjects) or
-inflate (zlib bombs). It therefore runs in a child process (`_pdfworker`) with a wall-clock timeout and
-an address-space limit: measured cost ~0.3-0.4 s of interpreter start per PDF, small next to OCR and
-the price of never hanging or exhausting the ingest function (see docs/decisions.md).
+inflate (zlib bombs). It therefore runs in a forked worker (`onestop.sandbox` running `_pdfworker`)
+with a wall-clock timeout and an address-space limit, so it can never hang or exhaust the ingest
+function. The worker is reused across files: a fresh interpreter per PDF cost ~150 ms (see
+docs/decisions.md and docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
-from collections.abc import Mapping
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from onestop.errors import Reason
+from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
-from ._pdfworker import is_real_text, text_quality
+from ._pdfworker import is_real_text, quiet, run_job, text_quality
 from .limits import Deadline, Limits
 
 __all__ = ["PdfAnalysis", "PdfRejected", "analyse_pdf", "is_real_text", "text_quality"]
@@ -85,14 +83,29 @@ class PdfAnalysis:
     notes: tuple[Reason, ...] = field(default=())
 
 
-def _worker_env(params: Mapping[str, object]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # One thread for any native library the child touches; it only parses.
-    env["OMP_NUM_THREADS"] = "1"
-    env["ONESTOP_PDFWORKER_PARAMS"] = json.dumps(params)
-    return env
+_SANDBOXES: dict[int, Sandbox] = {}
+_SANDBOX_LOCK = threading.Lock()
+
+
+def _sandbox(memory_bytes: int) -> Sandbox:
+    """One worker per memory cap, reused for the life of the process (a warm Lambda container)."""
+    with _SANDBOX_LOCK:
+        sandbox = _SANDBOXES.get(memory_bytes)
+        if sandbox is None:
+            # Imported here so that every worker forked from now on starts with the parsers loaded.
+            import pypdf  # noqa: F401
+            import pypdfium2  # noqa: F401
+
+            sandbox = _SANDBOXES[memory_bytes] = Sandbox(memory_bytes=memory_bytes, on_start=quiet)
+        return sandbox
+
+
+def shutdown_pdf_workers() -> None:
+    """Stop the worker processes (tests; a Lambda container simply freezes with its worker)."""
+    with _SANDBOX_LOCK:
+        for sandbox in _SANDBOXES.values():
+            sandbox.close()
+        _SANDBOXES.clear()
 
 
 def _load_page(outdir: Path, info: dict[str, int | str]) -> np.ndarray:
@@ -117,7 +130,6 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
         "max_ocr_pages": limits.max_ocr_pages,
         "render_dpi": limits.render_dpi,
         "max_render_pixels": limits.max_render_pixels,
-        "memory_bytes": limits.pdf_worker_memory_bytes,
     }
     timeout = limits.pdf_worker_timeout_s
     if deadline is not None:
@@ -125,29 +137,17 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
     with tempfile.TemporaryDirectory(prefix="onestop-pdf-") as tmp:
         outdir = Path(tmp)
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "onestop.materials._pdfworker", str(outdir)],
-                input=data,
-                capture_output=True,
-                timeout=timeout,
-                env=_worker_env(params),
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise PdfRejected(TOO_COMPLEX, (f"worker timed out after {timeout:.0f} s",)) from exc
-        result_file = outdir / "result.json"
-        if proc.returncode != 0 or not result_file.exists():
-            tail = proc.stderr.decode("utf-8", "replace")[-500:]
-            raise PdfRejected(TOO_COMPLEX, (f"worker exit {proc.returncode}", tail))
-        result = json.loads(result_file.read_text(encoding="utf-8"))
+            result = _sandbox(limits.pdf_worker_memory_bytes).run(run_job, (data, params, tmp), timeout)
+        except SandboxTimeout as exc:
+            raise PdfRejected(TOO_COMPLEX, (f"worker timed out after {timeout:g} s",)) from exc
+        except SandboxCrashed as exc:  # the memory cap (MemoryError or killed), or a crash in a parser
+            raise PdfRejected(TOO_COMPLEX, (f"worker failed: {exc}",)) from exc
         status = result.get("status")
         errors = tuple(result.get("errors", ()))
         if status == "password_protected":
             raise PdfRejected(PASSWORD_PROTECTED, errors)
         if status == "corrupt":
             raise PdfRejected(CORRUPT, errors)
-        if status == "memory":
-            raise PdfRejected(TOO_COMPLEX, errors)
         if status == "no_pages":
             raise PdfRejected(NO_PAGES, errors)
         if status == "too_many_pages":

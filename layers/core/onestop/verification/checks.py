@@ -1,6 +1,6 @@
 """The two checks that read the PDF itself: integrity (the seal covers an unaltered file) and issuer.
 
-`analyse_pdf` runs inside the verification worker (see `sandbox.py`) because it parses untrusted
+`analyse_pdf` runs inside the verification worker (see `onestop/sandbox.py`) because it parses untrusted
 bytes. It never raises: whatever a hostile file provokes ends as a failed check with a reason.
 
 Integrity, for the bureau's seal (or, when no signature is the bureau's, for every signature):

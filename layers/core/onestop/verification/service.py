@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
 from onestop.licences.trust import PkiTrust
+from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
 from .anchors import TrustAnchors
 from .checks import PdfFacts, analyse_pdf, quiet_pyhanko
 from .report import Check, StatusReport, VerificationReport, failed
-from .sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from .status import (
     RegistryLookup,
     identifier_check,

@@ -1,10 +1,10 @@
-"""A forked worker process that parses untrusted PDFs under a deadline and a memory cap.
+"""A forked worker process that parses untrusted files under a deadline and a memory cap.
 
-pyHanko parses every file in the test corpus in milliseconds, but a verifier is public: a PDF crafted
-to make a parser loop, recurse or inflate a compressed stream must cost one worker, never the
-function. The worker is forked once and reused (the measured cost of forking per file is ~20 ms,
-the same as a whole verification); a job that overruns its deadline gets the worker killed, and the
-next job forks a fresh one. RLIMIT_AS caps the worker's address space above what it inherited.
+pyHanko and pypdf parse every file in the test corpus in milliseconds, but a PDF crafted to make a
+parser loop, recurse or inflate a compressed stream must cost one worker, never the function. The
+worker is forked once and reused (forking per file costs ~20 ms, a fresh interpreter ~150 ms); a job
+that overruns its deadline gets the worker killed, and the next job forks a fresh one. RLIMIT_AS caps
+the worker's address space above what it inherited. Verification and ingest each keep their own.
 
 Pipes only (no semaphores or shared memory), so it runs inside AWS Lambda, which has no /dev/shm.
 """

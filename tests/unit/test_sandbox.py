@@ -9,8 +9,8 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
+from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from onestop.verification import Check, Verdict, VerifyLimits, verify_pdf
-from onestop.verification.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from onestop.verification.service import shutdown_sandboxes
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
