@@ -22,10 +22,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
-
-from pyhanko.sign.signers import Signer
-from pyhanko.sign.timestamps import TimeStamper
+from typing import TYPE_CHECKING, Any
 
 from onestop.errors import Conflict, InvalidInput, Reason
 from onestop.identifiers.licence_id import make_licence_id, parse_licence_id
@@ -47,8 +44,10 @@ from .models import (
     validity_end,
 )
 from .registry import AlreadyReserved, LicenceRegistry
-from .render import render_licence
-from .seal import seal_pdf, timestamper_for
+
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
+    from pyhanko.sign.timestamps import TimeStamper
 
 ISSUE_ACTOR = "onestop:issue"
 PDF_CONTENT_TYPE = "application/pdf"
@@ -423,6 +422,11 @@ def store_sealed_pdf(
     # Nothing there yet: write only if still nothing (a concurrent delivery may be sealing too). A
     # damaged leftover is replaced by a new version; the registry names the version it issued.
     first_write = store.head(key) is None
+    # Imported here: reportlab and pyHanko's signers are ~0.3 s of cold start for the functions that
+    # only change a licence's status (api) and never render or seal.
+    from .render import render_licence
+    from .seal import seal_pdf, timestamper_for
+
     rendered = render_licence(meta, verify_url=issuer.verify_url(meta.licence_id))
     if rendered.fallback_chars:
         logger.warning(

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
-from pyhanko.sign.signers import Signer
-from pyhanko.sign.timestamps import TimeStamper
+from typing import TYPE_CHECKING
 
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.ports import BlobStore, EventPublisher
@@ -29,6 +27,10 @@ from .issuance import (
 )
 from .models import TRANSITIONS, Action, AuditEntry, LicenceRecord, china_date, next_status, validity_end
 from .registry import LicenceRegistry
+
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
+    from pyhanko.sign.timestamps import TimeStamper
 
 MAX_REASON_CHARS = 500
 

@@ -11,6 +11,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
@@ -18,7 +19,6 @@ from onestop.licences.trust import PkiTrust
 from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
 from .anchors import TrustAnchors
-from .checks import PdfFacts, analyse_pdf, quiet_pyhanko
 from .report import Check, StatusReport, VerificationReport, failed
 from .status import (
     RegistryLookup,
@@ -28,6 +28,12 @@ from .status import (
     status_check,
     status_offline,
 )
+
+if TYPE_CHECKING:
+    from .checks import PdfFacts
+
+# `.checks` (pyHanko) is imported when a PDF is first verified, not with this module: importing
+# pyHanko is ~0.5 s of cold start for the functions that only look licences up (api, status routes).
 
 MiB = 1024 * 1024
 
@@ -55,6 +61,9 @@ def _sandbox(memory_bytes: int) -> Sandbox:
     with _SANDBOX_LOCK:
         sandbox = _SANDBOXES.get(memory_bytes)
         if sandbox is None:
+            # Imported in this process so that every worker forked from now on starts with pyHanko loaded.
+            from .checks import quiet_pyhanko
+
             sandbox = _SANDBOXES[memory_bytes] = Sandbox(memory_bytes=memory_bytes, on_start=quiet_pyhanko)
         return sandbox
 
@@ -77,6 +86,8 @@ def _anchors(trust: TrustAnchors | PkiTrust) -> TrustAnchors:
 
 
 def _pdf_facts(data: bytes, anchors: TrustAnchors, now: datetime, limits: VerifyLimits) -> PdfFacts:
+    from .checks import analyse_pdf
+
     roots, seals = anchors.der()
     args = (data, roots, seals, now, limits.max_signatures)
     if not limits.isolate:
@@ -100,6 +111,8 @@ def _pdf_facts(data: bytes, anchors: TrustAnchors, now: datetime, limits: Verify
 
 
 def _worker_failed(code: str, zh: str, en: str, **details: str) -> PdfFacts:
+    from .checks import PdfFacts
+
     return PdfFacts(
         failed(Check.INTEGRITY, code, zh, en, **details),
         failed(
