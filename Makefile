@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve test test-unit test-integration test-e2e lint format bench build validate clean
+.PHONY: demo serve test test-unit test-integration test-e2e test-paddle lint format bench build validate clean
 
 $(PY):
 	@command -v $(PY_SYS) >/dev/null || { echo "need $(PY_SYS) (the Lambda runtime's Python)"; exit 1; }
@@ -29,6 +29,7 @@ serve: $(STAMP)  ## run the local stack until Ctrl-C (API on :3000, AWS on :4566
 
 test: $(STAMP)  ## every test: unit, integration (moto), e2e (local stack over HTTP), infrastructure
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+	$(MAKE) --no-print-directory test-paddle
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
@@ -38,6 +39,27 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e -q
+
+# The optional PaddleOCR engine runs in a venv of its own: paddleocr pins opencv-contrib-python,
+# which would clash with the ocr extra's opencv-python-headless (two cv2 packages in one venv). No
+# paddlepaddle: onnxruntime runs the models. rapidocr comes without its dependencies, only for the
+# ONNX models in its wheel, from which the tests build the model directories (infra/paddle_models.py).
+# moto only because tests/conftest.py imports it.
+# Inside .venv/ so that it is git-ignored and outside ruff's reach, like the main venv.
+PADDLE_VENV ?= .venv/paddle
+PADDLE_STAMP := $(PADDLE_VENV)/.installed
+
+$(PADDLE_STAMP): pyproject.toml
+	@command -v $(PY_SYS) >/dev/null || { echo "need $(PY_SYS) (the Lambda runtime's Python)"; exit 1; }
+	$(PY_SYS) -m venv $(PADDLE_VENV)
+	$(PADDLE_VENV)/bin/pip install -q --upgrade pip
+	$(PADDLE_VENV)/bin/pip install -q -e . 'paddleocr>=3.7,<3.8' 'onnxruntime>=1.18' \
+		'pytest>=8.2' 'pytest-timeout>=2.3' 'moto>=5.0.20'
+	$(PADDLE_VENV)/bin/pip install -q --no-deps 'rapidocr>=3.0'
+	@touch $(PADDLE_STAMP)
+
+test-paddle: $(PADDLE_STAMP)  ## the optional PaddleOCR engine, real inference, in its own venv
+	$(PADDLE_VENV)/bin/python -m pytest tests/unit/test_materials_ocr_engine.py -k paddle -q
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

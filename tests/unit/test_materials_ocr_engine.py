@@ -84,10 +84,108 @@ def test_rapid_engine_rejects_non_rgb() -> None:
     assert isinstance(engine, RapidOcrEngine)
 
 
-@pytest.mark.skipif(not paddleocr_available(), reason="paddleocr (optional extra) is not installed")
+# --- PaddleOCR: run by `make test-paddle` in its own venv (paddleocr pins opencv-contrib-python) ----
+
+needs_paddle = pytest.mark.skipif(
+    not paddleocr_available(), reason="paddleocr (optional extra) is not installed"
+)
+
+
+@pytest.fixture(scope="session")
+def paddle_models(tmp_path_factory: pytest.TempPathFactory) -> PaddleModelDirs:
+    from infra.paddle_models import prepare
+
+    return prepare(tmp_path_factory.mktemp("paddle-models"))
+
+
+@pytest.fixture(scope="session")
+def paddle_engine(paddle_models: PaddleModelDirs) -> PaddleOcrEngine:
+    return PaddleOcrEngine(paddle_models)
+
+
+def test_paddle_model_dirs_come_from_the_bundled_models(paddle_models: PaddleModelDirs) -> None:
+    import yaml
+
+    for directory, name in (
+        (paddle_models.det, paddle_models.det_name),
+        (paddle_models.rec, paddle_models.rec_name),
+        (paddle_models.cls, paddle_models.cls_name),
+    ):
+        assert directory is not None
+        assert (directory / "inference.onnx").resolve().parent.name == "models"  # rapidocr's folder
+        config = yaml.safe_load((directory / "inference.yml").read_text(encoding="utf-8"))
+        assert config["Global"]["model_name"] == name
+    assert str(paddle_models.det_name).endswith("_det")
+    rec = yaml.safe_load((paddle_models.rec / "inference.yml").read_text(encoding="utf-8"))
+    characters = rec["PostProcess"]["character_dict"]
+    assert len(characters) > 6000
+    assert {"营", "业", "执", "照", "A", "9"} <= set(characters)
+
+
+@needs_paddle
+def test_paddle_model_dirs_match_paddlex_own_settings(paddle_models: PaddleModelDirs) -> None:
+    """Our inference.yml must say what paddlex itself writes for these models (drift guard)."""
+    import yaml
+    from paddlex.modules.base.utils.pdparams2safetensors.inference_meta import build_inference_meta
+
+    for directory, name in (
+        (paddle_models.det, paddle_models.det_name),
+        (paddle_models.rec, paddle_models.rec_name),
+    ):
+        ours = yaml.safe_load((directory / "inference.yml").read_text(encoding="utf-8"))
+        theirs = build_inference_meta(name)
+        ours["PostProcess"].pop("character_dict", None)
+        assert ours["PostProcess"] == theirs["PostProcess"]
+        # paddlex writes the normalisation scale as the string "1./255."; yaml keeps it a string.
+        assert ours["PreProcess"] == theirs["PreProcess"]
+
+
+@needs_paddle
 def test_paddle_engine_needs_local_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FileNotFoundError):
         PaddleOcrEngine(PaddleModelDirs(det=tmp_path / "det", rec=tmp_path / "rec"))
+
+
+def _texts(lines: list[OcrLine]) -> list[str]:
+    return [line.text.replace(" ", "") for line in lines]
+
+
+@needs_paddle
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_paddle_engine_reads_a_business_licence(paddle_engine: PaddleOcrEngine) -> None:
+    from tests.materials_specimens import COMPANY, LICENCE_USCC, business_licence
+
+    specimen = business_licence()
+    lines = paddle_engine.recognise(np.asarray(specimen.image.convert("RGB")))
+    texts = _texts(lines)
+    assert texts[0] == "营业执照"  # reading order: the title first
+    for wanted in (LICENCE_USCC, COMPANY, "张三丰", "深圳市南山区粤海街道科技园路1号", "2019年03月15日"):
+        assert wanted in texts, (wanted, texts)
+    assert "".join(texts) == "".join(specimen.lines)  # every character, in order
+    assert all(0.5 <= line.confidence <= 1.0 for line in lines)
+    versions = paddle_engine.versions()
+    assert versions["engine"] == "paddleocr"
+    assert versions["paddleocr"].startswith("3.")
+    for task in ("det", "rec", "cls"):
+        assert " sha256:" in versions[f"{task}_model"]
+
+
+@needs_paddle
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_paddle_engine_reads_an_upside_down_page(paddle_engine: PaddleOcrEngine) -> None:
+    from tests.materials_specimens import LICENCE_USCC, business_licence
+
+    page = np.asarray(business_licence().image.convert("RGB"))
+    lines = paddle_engine.recognise(np.ascontiguousarray(page[::-1, ::-1]))
+    texts = _texts(lines)
+    assert texts[0] == "营业执照"
+    assert LICENCE_USCC in texts
+    # The box starts at the text's own top-left, which is the turned image's lower right.
+    title = lines[0].box
+    assert title[0][0] > title[1][0]
+    assert title[0][1] > title[3][1]
 
 
 @pytest.mark.skipif(paddleocr_available(), reason="checks the message when paddleocr is missing")
