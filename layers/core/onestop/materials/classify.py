@@ -273,7 +273,7 @@ def classify(text: str) -> Classification:
         best,
         confidence,
         f"识别为{zh_name}：匹配到 {shown_zh}。",
-        f"Looks like a {en_name}: matched {shown_en}.",
+        f"Classified as {en_name}: matched {shown_en}.",
         cues=cues,
         scores=dict(ranked),
     )

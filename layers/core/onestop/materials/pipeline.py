@@ -331,7 +331,7 @@ def process_upload(
         else:
             status = CATALOGUED
             zh, en = type_name(classification.material_type)
-            reason = Reason("catalogued", f"已编目为{zh}。", f"Catalogued as a {en}.")
+            reason = Reason("catalogued", f"已编目为{zh}。", f"Catalogued as {en}.")
     except _Rejected as rejected:
         status, reason = REJECTED, rejected.reason
         normalised = None
