@@ -84,6 +84,15 @@ def test_image_requirements_are_the_layer_and_the_ocr_extra() -> None:
     assert "FROM public.ecr.aws/lambda/provided:al2023" in dockerfile
     assert "image_requirements.py" in dockerfile
     assert 'CMD ["app.lambda_handler"]' in dockerfile
+    # The build context is the repository root: .dockerignore must let through what the image copies.
+    allowed = {
+        line[1:]
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line[:1] == "!"
+    }
+    copied = [w for line in dockerfile.splitlines() if line.startswith("COPY ") for w in line.split()[1:-1]]
+    assert copied
+    assert set(copied) <= allowed, (copied, allowed)
 
 
 def test_the_image_contents_run_the_ingest_pipeline(image_site: Path) -> None:
