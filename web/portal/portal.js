@@ -5,7 +5,7 @@
 import { api, uploadToStorage } from "../shared/api.js";
 import { clearError, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
-import { auditList, materialCard, renewFrom } from "../shared/materials.js";
+import { auditList, materialCard, materialName, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
 import {
   $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
@@ -253,6 +253,13 @@ function announceChanges(before, after) {
 function renderSlots() {
   const editable = EDITABLE.includes(state.app.status);
   const requirements = state.appItem?.materials || [];
+  // A language switch redraws the slots: keep what was typed into the e-licence forms, and their errors.
+  const typed = new Map(
+    [...document.querySelectorAll("#slots form.elicence")].map((f) => [
+      f.dataset.slot,
+      { value: f.elements.licence_id.value, error: f.querySelector(".error")._error },
+    ]),
+  );
   $("slots").replaceChildren(
     ...requirements.map((req) => {
       const formats = req.formats.join(", ").toUpperCase();
@@ -274,10 +281,90 @@ function renderSlots() {
         input,
         el("p", { class: "hint", id: `hint-${req.slot}` }, t("portal.upload.hint", { formats, size: formatBytes(req.max_bytes) })),
         el("div", { id: `progress-${req.slot}`, class: "progress", hidden: true }),
+        editable && takesElicence(req) ? elicenceForm(req, typed.get(req.slot)) : null,
         el("ul", { class: "materials", id: `mats-${req.slot}` }),
       );
     }),
   );
+}
+
+// ------------------------------------------------------------------ e-licence reuse (免提交)
+/**
+ * Whether the slot can be filled with an e-licence of ours: `elicence_type_code` names a type of this
+ * bureau's registry. A slot replaceable only through another authority's sharing service (the business
+ * licence) has none, and gets no form.
+ */
+function takesElicence(req) {
+  return req.elicence_replaceable === true && Boolean(req.elicence_type_code);
+}
+
+/** The name of the licence type the slot takes, when the API tells it and the item issues that type. */
+function elicenceTypeName(req) {
+  const licence = state.appItem?.licence;
+  return req.elicence_type_code && licence?.type_code === req.elicence_type_code ? loc(licence, "name") : null;
+}
+
+function elicenceForm(req, kept) {
+  const id = `elicence-${req.slot}`;
+  const type = elicenceTypeName(req);
+  const input = el("input", {
+    type: "text",
+    id,
+    name: "licence_id",
+    autocomplete: "off",
+    spellcheck: "false",
+    maxlength: "200",
+    "data-field": "licence_id",
+    "data-hint": `${id}-hint`,
+    "aria-describedby": `${id}-hint`,
+  });
+  const error = el("div", { id: `${id}-error`, class: "error", role: "alert", tabindex: "-1", hidden: true });
+  const form = el(
+    "form",
+    { class: "elicence", id: `${id}-form`, novalidate: true, "aria-labelledby": `${id}-title`, dataset: { slot: req.slot } },
+    el("h5", { id: `${id}-title` }, t("portal.elicence")),
+    el("label", { for: id }, t("portal.elicence.id")),
+    input,
+    el("p", { class: "hint", id: `${id}-hint` }, type ? t("portal.elicence.hint.type", { type }) : t("portal.elicence.hint")),
+    error,
+    el("button", { type: "submit", class: "secondary" }, t("portal.elicence.submit")),
+    el("span", { class: "meta busy", id: `${id}-busy`, hidden: true }, t("portal.elicence.busy")),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attachElicence(req, form);
+  });
+  if (kept) {
+    input.value = kept.value;
+    if (kept.error) showError(error, kept.error);
+  }
+  return form;
+}
+
+async function attachElicence(req, form) {
+  if (form.getAttribute("aria-busy") === "true") return;
+  const input = form.elements.licence_id;
+  const button = form.querySelector("button[type='submit']");
+  const error = form.querySelector(".error");
+  // aria-disabled, not disabled: the focused button or field keeps focus while the licence is checked.
+  form.setAttribute("aria-busy", "true");
+  button.setAttribute("aria-disabled", "true");
+  input.readOnly = true;
+  form.querySelector(".busy").hidden = false;
+  announce(t("portal.elicence.busy"));
+  const path = `/applications/${state.app.id}/materials/${req.slot}/elicence`;
+  const attached = await guarded(error, () => api(path, { method: "POST", body: { licence_id: input.value.trim() } }));
+  form.removeAttribute("aria-busy");
+  button.removeAttribute("aria-disabled");
+  input.readOnly = false;
+  form.querySelector(".busy").hidden = true;
+  if (!attached) {
+    announce(""); // "checking…" is over; the alert in the form says why it failed, and has focus
+    return;
+  }
+  input.value = "";
+  await refreshApp();
+  announce(t("portal.elicence.done", { name: loc(req, "name") })); // after the refresh's own "catalogued"
 }
 
 async function uploadFiles(req, input) {
@@ -412,7 +499,7 @@ async function removeMaterial(m) {
     api(`/applications/${state.app.id}/materials/${m.slot}/uploads/${m.upload_id}`, { method: "DELETE" }).then(() => true),
   );
   if (!ok) return;
-  announce(t("mat.removed", { name: m.declared?.filename || m.upload_id }));
+  announce(t("mat.removed", { name: materialName(m) }));
   await refreshApp();
   $(`file-${m.slot}`)?.focus();
 }

@@ -124,6 +124,8 @@ const TEXT = {
   "field.lessor": ["出租方", "lessor"],
   "field.lessee": ["承租方", "lessee"],
   "field.lease_term": ["租赁期限", "lease term"],
+  "field.licence_number": ["证照编号", "licence number"],
+  "field.licence_id": ["证照标识", "licence identifier"],
 
   // materials as shown to people
   "mat.file": ["文件", "File"],
@@ -151,6 +153,7 @@ const TEXT = {
   "audit.approve": ["准予许可", "approved"],
   "audit.reject": ["不予许可", "rejected"],
   "audit.withdraw": ["撤回", "withdrew"],
+  "audit.attach_elicence": ["以电子证照代替材料", "used an e-licence for a material"],
   "audit.line": ["{at} · {actor}：{action}", "{at} · {actor}: {action}"],
 };
 
@@ -203,6 +206,20 @@ const PORTAL = {
   "portal.upload.hint": ["{formats}，不超过 {size}", "{formats}, up to {size}"],
   "portal.uploading": ["正在上传「{file}」：{pct}%", "Uploading '{file}': {pct}%"],
   "portal.uploaded": ["「{file}」已上传，正在识别…", "'{file}' uploaded; being processed…"],
+  "portal.elicence": ["用已有电子证照代替", "Use an e-licence you hold"],
+  "portal.elicence.id": ["电子证照标识", "E-licence identifier"],
+  "portal.elicence.hint": [
+    "无需上传文件：填写本局向申请人颁发的有效电子证照的标识，形如 1.2.156.3005.2.…（见证照详情或证照文件）。",
+    "No file needed: give the identifier of a valid e-licence the bureau issued to the applicant; it looks like 1.2.156.3005.2.… (shown with the licence and on it).",
+  ],
+  "portal.elicence.hint.type": [
+    "无需上传文件：填写本局向申请人颁发的有效「{type}」的标识，形如 1.2.156.3005.2.…（见证照详情或证照文件）。",
+    "No file needed: give the identifier of a valid '{type}' the bureau issued to the applicant; it looks like 1.2.156.3005.2.… (shown with the licence and on it).",
+  ],
+  "portal.elicence.submit": ["使用该电子证照", "Use this e-licence"],
+  "portal.elicence.busy": ["正在核验电子证照…", "Checking the e-licence…"],
+  "portal.elicence.done": ["已用电子证照代替「{name}」。", "'{name}' is now provided by the e-licence."],
+  "mat.source.elicence": ["电子证照", "E-licence"],
   "portal.submit": ["提交申请", "Submit the application"],
   "portal.resubmit": ["补正后重新提交", "Submit the corrections"],
   "portal.withdraw": ["撤回申请", "Withdraw the application"],

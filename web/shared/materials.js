@@ -3,19 +3,32 @@
 import { loc, t } from "./i18n.js";
 import { badge, el, formatBytes, formatDateTime, renewable } from "./ui.js";
 
+/** What a person calls the material: its file name, or for one taken from an e-licence, that licence. */
+export function materialName(m) {
+  if (m.source === "elicence") return `${t("mat.source.elicence")} ${m.fields?.licence_id || ""}`.trim();
+  return m.declared?.filename || m.upload_id;
+}
+
+/** The file name, or a badge and the licence identifier for a material taken from an e-licence. */
+function origin(m) {
+  if (m.source !== "elicence") return [m.declared?.filename || m.upload_id];
+  return [badge("ok", t("mat.source.elicence")), " ", el("code", { class: "licence-id" }, m.fields?.licence_id || "")];
+}
+
 /**
  * The card of one material: file, processing status, classification, fields, problems, PDF link.
  * `renew(m)` resolves to a fresh link to the normalised PDF when the one shown may have expired.
  */
 export function materialCard(m, { heading = null, onRemove = null, renew = null } = {}) {
-  const name = m.declared?.filename || m.upload_id;
-  const card = el("li", { class: "material", dataset: { slot: m.slot, uploadId: m.upload_id, status: m.status } });
+  const name = materialName(m);
+  const source = m.source || "upload";
+  const card = el("li", { class: "material", dataset: { slot: m.slot, uploadId: m.upload_id, status: m.status, source } });
   if (heading) card.append(el("h4", {}, heading));
   card.append(
     el(
       "p",
       {},
-      el("span", { class: "file" }, name),
+      el("span", { class: "file" }, ...origin(m)),
       m.declared ? el("span", { class: "meta" }, ` (${formatBytes(m.declared.size)}) `) : " ",
       badge(m.status, t(`material.${m.status}`)),
     ),

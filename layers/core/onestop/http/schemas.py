@@ -108,6 +108,9 @@ class MaterialRequirementOut(_Out):
     content_types: list[str]
     max_bytes: int
     elicence_replaceable: bool
+    # The licence type of this bureau's registry that can fill the slot; None when the replacing
+    # licence comes from another authority (e.g. the business licence), which cannot be attached here.
+    elicence_type_code: str | None
 
     @classmethod
     def of(cls, m: MaterialRequirement, lang: Lang) -> MaterialRequirementOut:
@@ -126,6 +129,7 @@ class MaterialRequirementOut(_Out):
             content_types=[FORMAT_CONTENT_TYPES[f] for f in m.formats],
             max_bytes=m.max_bytes,
             elicence_replaceable=m.elicence_replaceable,
+            elicence_type_code=m.elicence_type_code,
         )
 
 
