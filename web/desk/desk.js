@@ -15,7 +15,8 @@ const VIEWS = ["queue-view", "case-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
 const BUTTON_STYLE = { reject: "danger", request_correction: "secondary" };
 
-const state = { queue: [], app: null, licence: null, poll: null };
+const state = { queue: [], queueCursor: null, app: null, licence: null, poll: null };
+const QUEUE_PAGE = 100;
 
 function route({ focus = true } = {}) {
   state.poll?.stop();
@@ -41,12 +42,17 @@ async function openQueue(focus) {
   await loadQueue();
 }
 
-async function loadQueue() {
-  const query = { status: $("queue-status").value, at_risk: $("queue-at-risk").checked ? "true" : "", limit: 100 };
+/** The queue's first page for the filters, or with `more` the next page after the rows shown. */
+async function loadQueue({ more = false } = {}) {
+  const query = { status: $("queue-status").value, at_risk: $("queue-at-risk").checked ? "true" : "", limit: QUEUE_PAGE };
+  if (more && state.queueCursor) query.cursor = state.queueCursor;
   const page = await guarded($("error"), () => api("/review/queue", { query }));
   if (!page) return;
-  state.queue = page.items;
+  const shown = more ? state.queue.length : 0;
+  state.queue = more ? [...state.queue, ...page.items] : page.items;
+  state.queueCursor = page.next_cursor || null;
   renderQueue();
+  if (more) $("queue").querySelectorAll("tbody a.open")[shown]?.focus();
 }
 
 function dueOf(entry) {
@@ -55,7 +61,9 @@ function dueOf(entry) {
 
 function renderQueue() {
   const count = state.queue.length;
-  $("queue-count").textContent = count ? t("desk.queue.count", { n: count }) : t("desk.queue.none");
+  $("queue-more").hidden = !state.queueCursor;
+  const counted = state.queueCursor ? "desk.queue.count.more" : "desk.queue.count";
+  $("queue-count").textContent = count ? t(counted, { n: count }) : t("desk.queue.none");
   $("queue").tBodies[0].replaceChildren(
     ...state.queue.map((entry) => {
       const item = loc(entry.item_name);
@@ -257,8 +265,9 @@ startPage({
       event.preventDefault();
       loadQueue();
     });
-    $("queue-status").addEventListener("change", loadQueue);
-    $("queue-at-risk").addEventListener("change", loadQueue);
+    $("queue-status").addEventListener("change", () => loadQueue());
+    $("queue-at-risk").addEventListener("change", () => loadQueue());
+    $("queue-more").addEventListener("click", () => loadQueue({ more: true }));
     $("lifecycle-form").addEventListener("submit", changeLicence);
     window.addEventListener("hashchange", () => route());
     document.addEventListener("langchange", () => {

@@ -30,7 +30,10 @@ const state = {
   seen: new Map(), // upload id → status, to announce changes
   uploading: new Set(), // slots with a file on its way to storage
   poll: null,
+  myApps: [], // the pages of "my applications" loaded so far
+  myAppsCursor: null, // next_cursor of the last page: more to show
 };
+const MY_APPS_PAGE = 20;
 
 // ------------------------------------------------------------------ routing
 function route({ focus = true } = {}) {
@@ -105,16 +108,28 @@ function department(item) {
   return lang() === "zh" ? item.department : item.department_en;
 }
 
-async function loadMyApps() {
-  const page = await guarded($("error"), () => api("/applications", { query: { limit: 50 } }), { focus: false });
+/** The first page of the caller's applications, or with `more` the next one after those shown. */
+async function loadMyApps({ more = false } = {}) {
+  const query = { limit: MY_APPS_PAGE, ...(more && state.myAppsCursor ? { cursor: state.myAppsCursor } : {}) };
+  const page = await guarded($("error"), () => api("/applications", { query }), { focus: false });
   if (!page) return;
+  const shown = more ? state.myApps.length : 0;
+  state.myApps = more ? [...state.myApps, ...page.items] : page.items;
+  state.myAppsCursor = page.next_cursor || null;
+  renderMyApps();
+  // Keyboard users land on the first of the new entries, not back at the top.
+  if (more) $("my-apps").querySelectorAll("li a")[shown]?.focus();
+}
+
+function renderMyApps() {
   const list = $("my-apps");
-  if (!page.items.length) {
+  $("my-apps-more").hidden = !state.myAppsCursor;
+  if (!state.myApps.length) {
     list.replaceChildren(el("li", {}, t("portal.myapps.none")));
     return;
   }
   list.replaceChildren(
-    ...page.items.map((a) =>
+    ...state.myApps.map((a) =>
       el(
         "li",
         { dataset: { id: a.id } },
@@ -702,7 +717,7 @@ function rerender() {
   renderCategories();
   if (!$("home-view").hidden) {
     renderItems();
-    loadMyApps();
+    renderMyApps();
   }
   if (!$("item-view").hidden && state.item) renderItem();
   if (!$("app-view").hidden && state.app) {
@@ -724,6 +739,7 @@ startPage({
     $("create-form").addEventListener("change", (event) => event.target.name === "kind" && showKind());
     $("submit-app").addEventListener("click", submitApp);
     $("withdraw-app").addEventListener("click", withdrawApp);
+    $("my-apps-more").addEventListener("click", () => loadMyApps({ more: true }));
     window.addEventListener("hashchange", () => route());
     document.addEventListener("langchange", rerender);
     route({ focus: fresh });

@@ -1,0 +1,50 @@
+"""Lists longer than a page: the portal's "my applications" shows the next page on request, by keyboard.
+
+The API pages `GET /applications` (20 here) and `GET /review/queue` with `next_cursor`; the pages
+show a "显示更多 / Show more" button while there is a next page, and move focus to the first new entry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from infra.local import LocalStack
+
+from .conftest import Api
+from .test_elicence_reuse import _open
+from .test_web_access import expect_focus, tab_to
+from .test_web_flow import browser, new_page, shot, sign_in
+
+pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(300)]
+
+__all__ = ["browser"]  # the fixture, imported to be used here
+
+PAGE = 20  # MY_APPS_PAGE in web/portal/portal.js
+
+
+def test_my_applications_beyond_the_first_page(stack: LocalStack, browser: Any) -> None:
+    name = f"翻页 申请人 {uuid.uuid4().hex[:6]}"
+    api = Api(stack, name, ("applicant",))
+    created = [_open(api, "technology-contract-registration") for _ in range(PAGE + 1)]
+
+    page = new_page(browser, locale="en-US")
+    page.goto(f"{stack.api_url}/web/portal/index.html")
+    sign_in(page, name, "applicant")
+    page.wait_for_selector("#my-apps li[data-id]")
+    assert page.locator("#my-apps li[data-id]").count() == PAGE
+    more = page.locator("#my-apps-more")
+    assert more.is_visible()
+    assert more.inner_text() == "Show more"
+
+    page.focus("#my-apps li[data-id]:last-child a")
+    tab_to(page, "#my-apps-more", limit=2)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#my-apps li[data-id]:nth-child({PAGE + 1})")
+    shown = [page.get_attribute(f"#my-apps li:nth-child({n})", "data-id") for n in range(1, PAGE + 2)]
+    assert sorted(shown) == sorted(created)  # every application once, none twice
+    expect_focus(page, f"#my-apps li:nth-child({PAGE + 1}) a")
+    assert more.is_hidden()
+    shot(page, "web-paging-my-applications")
