@@ -47,4 +47,4 @@ def test_my_applications_beyond_the_first_page(stack: LocalStack, browser: Any) 
     assert sorted(shown) == sorted(created)  # every application once, none twice
     expect_focus(page, f"#my-apps li:nth-child({PAGE + 1}) a")
     assert more.is_hidden()
-    shot(page, "web-paging-my-applications")
+    shot(page, "paging-my-applications")

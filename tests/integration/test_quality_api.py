@@ -221,6 +221,7 @@ def test_a_bad_review_opens_a_case_worked_through_in_order(aws: Aws, clock: list
     assert listed.status == 200
     assert [c["id"] for c in listed.body["items"]] == [case_id]
     assert listed.body["items"][0]["overdue"] is False
+    assert listed.body["items"][0]["at_risk"] is False
     assert listed.body["items"][0]["review_comment"] == "要求的材料前后说法不一"
     assert reviewer.get(f"/cases/{'0' * 32}").status == 404
 
@@ -229,7 +230,24 @@ def test_a_bad_review_opens_a_case_worked_through_in_order(aws: Aws, clock: list
     assert early.body["code"] == "illegal_case_step"
     assert early.body["current"] == {"status": "open", "version": 1, "next_step": "verify"}
     assert alice.post(f"/cases/{case_id}/steps", body={"step": "verify", "note": "x"}).status == 403
-    assert reviewer.post(f"/cases/{case_id}/steps", body={"step": "verify", "note": ""}).status == 422
+    empty = reviewer.post(f"/cases/{case_id}/steps", body={"step": "verify", "note": "  "})
+    assert empty.status == 422
+    assert [d["code"] for d in empty.body["details"]] == ["note_required"]  # the service's own words
+
+    # One working day before the deadline (Wed Oct 15) the case is at risk; after it, overdue instead.
+    before = clock[0]
+    clock[0] = datetime(2025, 10, 15, 9, 0, tzinfo=SHANGHAI)
+    assert (
+        reviewer.get(f"/cases/{case_id}").body["at_risk"],
+        reviewer.get("/cases").body["items"][0]["overdue"],
+    ) == (
+        True,
+        False,
+    )
+    clock[0] = datetime(2025, 10, 17, 9, 0, tzinfo=SHANGHAI)
+    late = reviewer.get(f"/cases/{case_id}").body
+    assert (late["at_risk"], late["overdue"]) == (False, True)
+    clock[0] = before
 
     clock[0] = T0 + timedelta(days=1)
     verified = reviewer.post(

@@ -1,6 +1,7 @@
 // Reviewer desk: the queue by deadline (at-risk and overdue marked), one application's materials side
-// by side with what was read from them, the decision with reasons, and the licence's lifecycle.
-// Views follow the URL fragment: "" (queue) and #app=<id>.
+// by side with what was read from them, the decision with reasons, and the licence's lifecycle; and the
+// rectification cases bad ratings open (核实 → 整改 → 反馈), earliest deadline first.
+// Views follow the URL fragment: "" or #queue (queue), #app=<id>, #cases and #case=<id>.
 
 import { api } from "../shared/api.js";
 import { clearError, showError } from "../shared/errors.js";
@@ -11,19 +12,41 @@ import {
   $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
 
-const VIEWS = ["queue-view", "case-view"];
+const VIEWS = ["queue-view", "case-view", "cases-view", "rcase-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
 const BUTTON_STYLE = { reject: "danger", request_correction: "secondary" };
 
-const state = { queue: [], queueCursor: null, app: null, licence: null, poll: null };
+const state = {
+  queue: [], queueCursor: null, app: null, licence: null, poll: null,
+  cases: [], casesCursor: null, rcase: null, items: new Map(),
+};
 const QUEUE_PAGE = 100;
+const CASES_PAGE = 50;
 
 function route({ focus = true } = {}) {
   state.poll?.stop();
   state.poll = null;
-  const id = new URLSearchParams(window.location.hash.slice(1)).get("app");
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  const id = params.get("app");
+  const caseId = params.get("case");
   if (id) openCase(id, focus);
+  else if (caseId) openRectification(caseId, focus);
+  else if (params.has("cases")) openCases(focus);
   else openQueue(focus);
+}
+
+/** The desk's own navigation marks where the reviewer is (an application counts as the queue). */
+function markNav(view) {
+  const section = view === "rcase-view" ? "cases-view" : view === "case-view" ? "queue-view" : view;
+  for (const link of document.querySelectorAll("#desk-nav a")) {
+    if (link.dataset.view === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function show(view, focus) {
+  markNav(view);
+  showView(VIEWS, view, { focus });
 }
 
 async function guarded(container, work, { focus = true } = {}) {
@@ -38,7 +61,7 @@ async function guarded(container, work, { focus = true } = {}) {
 
 // ------------------------------------------------------------------ queue
 async function openQueue(focus) {
-  showView(VIEWS, "queue-view", { focus });
+  show("queue-view", focus);
   await loadQueue();
 }
 
@@ -50,6 +73,7 @@ async function loadQueue({ more = false } = {}) {
   if (!page) return;
   const shown = more ? state.queue.length : 0;
   state.queue = more ? [...state.queue, ...page.items] : page.items;
+  for (const entry of page.items) state.items.set(entry.item_code, entry.item_name);
   state.queueCursor = page.next_cursor || null;
   renderQueue();
   if (more) $("queue").querySelectorAll("tbody a.open")[shown]?.focus();
@@ -98,7 +122,7 @@ async function openCase(id, focus) {
   clearError($("lifecycle-error"));
   $("decision-form").reset();
   await renderCase();
-  showView(VIEWS, "case-view", { focus });
+  show("case-view", focus);
   watch();
 }
 
@@ -256,6 +280,195 @@ async function changeLicence(event) {
   await renderLicence(state.app);
 }
 
+// ------------------------------------------------------------------ rectification cases
+// A bad rating (不满意 / 非常不满意) opens a case; reviewers verify (核实), rectify (整改) and answer
+// (反馈) it, in that order, within its working-day deadline. The answer is what the applicant sees.
+
+/** Item names by code ({zh, en}), from the queue when it had them, otherwise from the catalogue. */
+async function itemNames(codes) {
+  const missing = [...new Set(codes)].filter((code) => !state.items.has(code));
+  await Promise.all(
+    missing.map(async (code) => {
+      const item = await api(`/items/${encodeURIComponent(code)}`).catch(() => null);
+      state.items.set(code, item ? { zh: item.name_zh, en: item.name_en } : null);
+    }),
+  );
+}
+
+function itemName(code) {
+  return loc(state.items.get(code)) || code;
+}
+
+function caseFlags(c) {
+  if (c.status === "closed") return c.closed_on_time ? badge("ontime", t("cases.ontime")) : badge("late", t("cases.late"));
+  if (c.overdue) return badge("overdue", t("desk.overdue"));
+  if (c.at_risk) return badge("atrisk", t("desk.atrisk"));
+  return null;
+}
+
+function caseBadge(c) {
+  return badge(`case-${c.status}`, loc(c.status_name));
+}
+
+async function openCases(focus) {
+  show("cases-view", focus);
+  await loadCases();
+}
+
+/**
+ * Without a status filter every unclosed case comes in one list; with one, page by page: `more`
+ * asks for the page after the rows shown.
+ */
+async function loadCases({ more = false } = {}) {
+  const status = $("cases-status").value;
+  const query = { status, limit: status ? CASES_PAGE : "" };
+  if (more && state.casesCursor) query.cursor = state.casesCursor;
+  const table = $("cases");
+  table.setAttribute("aria-busy", "true"); // the rows shown are the last list's until this one is in
+  const page = await guarded($("error"), () => api("/cases", { query }));
+  if (page) await itemNames(page.items.map((c) => c.item_code));
+  table.removeAttribute("aria-busy");
+  if (!page) return;
+  const shown = more ? state.cases.length : 0;
+  state.cases = more ? [...state.cases, ...page.items] : page.items;
+  state.casesCursor = page.next_cursor || null;
+  renderCases();
+  if (more) $("cases").querySelectorAll("tbody a.open")[shown]?.focus();
+}
+
+function renderCases() {
+  const count = state.cases.length;
+  $("cases-more").hidden = !state.casesCursor;
+  const counted = state.casesCursor ? "cases.count.more" : "cases.count";
+  $("cases-count").textContent = count ? t(counted, { n: count }) : t("cases.none");
+  $("cases").tBodies[0].replaceChildren(
+    ...state.cases.map((c) => {
+      const item = itemName(c.item_code);
+      const level = t(`level.${c.review_level}`);
+      const urgency = c.status === "closed" ? "" : c.overdue ? "overdue" : c.at_risk ? "at-risk" : "";
+      return el(
+        "tr",
+        {
+          dataset: { id: c.id, status: c.status, level: c.review_level, application: c.application_id, due: c.deadline.due },
+          class: urgency,
+        },
+        el("td", { class: "due" }, formatDateTime(c.deadline.due)),
+        el("th", { scope: "row" }, item),
+        el("td", { class: "level" }, level),
+        el("td", { class: "comment" }, c.review_comment || el("span", { class: "meta" }, t("cases.no.comment"))),
+        el("td", { class: "status" }, caseBadge(c)),
+        el("td", { class: "next" }, c.next_step ? t(`cases.step.${c.next_step}`) : "—"),
+        el("td", { class: "flags" }, caseFlags(c)),
+        el(
+          "td",
+          {},
+          el("a", { href: `#case=${c.id}`, class: "open", "aria-label": t("cases.open.label", { item, level }) }, t("cases.open")),
+          el("br"),
+          el("a", { href: `#app=${c.application_id}`, class: "app", "aria-label": t("cases.app.label", { item }) }, t("cases.app")),
+        ),
+      );
+    }),
+  );
+}
+
+async function openRectification(id, focus) {
+  const c = await guarded($("error"), () => api(`/cases/${id}`));
+  if (!c) return;
+  await itemNames([c.item_code]);
+  if (state.rcase?.id !== id) $("rcase-form").reset();
+  state.rcase = c;
+  clearError($("rcase-error"));
+  renderRectification();
+  show("rcase-view", focus);
+}
+
+function renderRectification() {
+  const c = state.rcase;
+  const item = itemName(c.item_code);
+  $("rcase-title").textContent = t("cases.case", { item });
+  const due = `${formatDateTime(c.deadline.due)}（${t("days", { n: c.deadline.working_days })}）`;
+  const closed = c.status === "closed";
+  $("rcase-facts").replaceChildren(
+    facts([
+      [t("desk.col.status"), el("span", { id: "rcase-status", dataset: { status: c.status } }, caseBadge(c))],
+      [t("cases.application"), el("a", { href: `#app=${c.application_id}`, id: "rcase-app" }, item)],
+      [t("cases.col.level"), el("span", { id: "rcase-level", dataset: { level: c.review_level } }, t(`level.${c.review_level}`))],
+      [t("cases.col.comment"), el("span", { id: "rcase-comment" }, c.review_comment || t("cases.no.comment"))],
+      [t("cases.opened"), formatDateTime(c.opened_at)],
+      [t("cases.deadline"), el("span", { id: "rcase-deadline" }, due, " ", closed ? null : caseFlags(c))],
+      [t("cases.closed"), closed ? formatDateTime(c.closed_at) : ""],
+      [t("cases.result"), closed ? el("span", { id: "rcase-result" }, caseFlags(c)) : ""],
+      [t("desk.version"), String(c.version)],
+    ]),
+  );
+  $("rcase-steps").replaceChildren(
+    c.steps.length
+      ? el(
+          "ol",
+          { id: "rcase-step-list", class: "steps" },
+          c.steps.map((s) =>
+            el(
+              "li",
+              { dataset: { step: s.step } },
+              el("strong", {}, t("cases.step.line", { step: t(`cases.step.${s.step}`), by: s.by, at: formatDateTime(s.at) })),
+              el("p", { class: "note" }, s.note),
+            ),
+          ),
+        )
+      : el("p", { class: "meta", id: "rcase-no-steps" }, t("cases.steps.none")),
+  );
+  const done = $("rcase-closed");
+  done.hidden = !closed;
+  done.className = c.closed_on_time ? "success" : "notice";
+  done.dataset.onTime = closed ? String(Boolean(c.closed_on_time)) : "";
+  done.textContent = closed
+    ? t("cases.closed.line", { at: formatDateTime(c.closed_at), result: t(c.closed_on_time ? "cases.ontime" : "cases.late") })
+    : "";
+  $("rcase-step-section").hidden = closed || !c.next_step;
+  if (c.next_step) {
+    const step = c.next_step;
+    $("rcase-form").dataset.step = step;
+    $("rcase-step-title").textContent = t("cases.next", { step: t(`cases.step.${step}`) });
+    $("rcase-note-label").textContent = t(`cases.note.${step}`);
+    $("rcase-note-hint").textContent = t("cases.note.hint");
+    $("rcase-submit").textContent = t(`cases.do.${step}`);
+  }
+}
+
+async function recordStep(event) {
+  event.preventDefault();
+  const form = event.target;
+  const c = state.rcase;
+  if (!c?.next_step) return;
+  const body = { step: c.next_step, note: form.elements.note.value, version: c.version };
+  clearError($("rcase-error"));
+  const button = $("rcase-submit");
+  button.disabled = true;
+  let fresh;
+  try {
+    fresh = await api(`/cases/${c.id}/steps`, { method: "POST", body });
+  } catch (exc) {
+    // A 409: the step was taken already or the case changed since it was read; show it as it is now.
+    if (exc.status === 409) await reloadRectification();
+    showError($("rcase-error"), exc, { focus: true });
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  form.reset();
+  state.rcase = fresh;
+  renderRectification();
+  announce(t(`cases.done.${body.step}`));
+  $("rcase-title").focus();
+}
+
+async function reloadRectification() {
+  const fresh = await guarded($("error"), () => api(`/cases/${state.rcase.id}`), { focus: false });
+  if (!fresh) return;
+  state.rcase = fresh;
+  renderRectification();
+}
+
 // ------------------------------------------------------------------ start
 startPage({
   name: "desk",
@@ -269,10 +482,19 @@ startPage({
     $("queue-at-risk").addEventListener("change", () => loadQueue());
     $("queue-more").addEventListener("click", () => loadQueue({ more: true }));
     $("lifecycle-form").addEventListener("submit", changeLicence);
+    $("cases-filter").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadCases();
+    });
+    $("cases-status").addEventListener("change", () => loadCases());
+    $("cases-more").addEventListener("click", () => loadCases({ more: true }));
+    $("rcase-form").addEventListener("submit", recordStep);
     window.addEventListener("hashchange", () => route());
     document.addEventListener("langchange", () => {
       if (!$("queue-view").hidden) renderQueue();
       if (!$("case-view").hidden && state.app) renderCase();
+      if (!$("cases-view").hidden) renderCases();
+      if (!$("rcase-view").hidden && state.rcase) renderRectification();
     });
     route({ focus: fresh });
   },

@@ -96,7 +96,8 @@ class CaseStepIn(_In):
     """A reviewer's step on a rectification case, with what was done."""
 
     step: StepCode = Field(description="核实 verify → 整改 rectify → 反馈 respond (closes the case)")
-    note: str = Field(min_length=1, max_length=MAX_NOTE)
+    # No min_length: an empty note gets the service's own "write a note on what was done" reason.
+    note: str = Field(max_length=MAX_NOTE)
     version: int | None = Field(default=None, ge=1, description="the case version the reviewer read")
 
 
@@ -131,6 +132,7 @@ class CaseOut(_Out):
     next_step: str | None = None
     deadline: DeadlineOut
     overdue: bool
+    at_risk: bool = Field(description="not closed, not overdue, at most one working day left")
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
@@ -153,6 +155,8 @@ class CaseOut(_Out):
             next_step=case.next_step.value if case.next_step else None,
             deadline=deadline,
             overdue=case.overdue(at),
+            at_risk=case.status is not CaseStatus.CLOSED
+            and WorkingDayClock().is_at_risk(case.deadline.due, at),
             opened_at=case.opened_at,
             updated_at=case.updated_at,
             closed_at=case.closed_at,
@@ -160,7 +164,7 @@ class CaseOut(_Out):
             steps=[
                 CaseStepOut(
                     step=s.step.value,
-                    step_name=LocalisedText(zh=s.step.zh, en=s.step.value),
+                    step_name=LocalisedText(zh=s.step.zh, en=s.step.en),
                     note=s.note,
                     by=s.by,
                     at=s.at,

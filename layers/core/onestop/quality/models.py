@@ -133,6 +133,10 @@ class CaseStep(StrEnum):
         return {"verify": "核实", "rectify": "整改", "respond": "反馈"}[self.value]
 
     @property
+    def en(self) -> str:
+        return {"verify": "Verify", "rectify": "Rectify", "respond": "Answer"}[self.value]
+
+    @property
     def source(self) -> CaseStatus:
         return STEP_TRANSITIONS[self][0]
 
