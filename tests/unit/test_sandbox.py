@@ -1,12 +1,15 @@
-"""The verification worker: deadlines, crashes, memory caps, and hostile files that exercise them."""
+"""The sandbox worker: deadlines, crashes, memory and CPU caps, and hostile files that exercise them."""
 
 from __future__ import annotations
 
 import io
 import os
+import signal
+import threading
 import time
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
@@ -45,6 +48,26 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _spin_forever(pid_file: str) -> None:
+    Path(pid_file).write_text(str(os.getpid()))
+    while True:
+        pass
+
+
+def _cpu_limit() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_CPU)[0]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaps has stopped running
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     box = Sandbox(memory_bytes=256 * 1024 * 1024)
@@ -80,6 +103,39 @@ def test_memory_cap_stops_a_runaway_allocation(sandbox: Sandbox) -> None:
         sandbox.run(_allocate, (2 * 1024 * 1024 * 1024,), 30)
     assert caught.value.error_type == "MemoryError"
     assert sandbox.run(_allocate, (1024,), 10) == 1024
+
+
+def test_each_job_gets_a_cpu_allowance_of_its_deadline(sandbox: Sandbox) -> None:
+    first = sandbox.run(_cpu_limit, (), 10)
+    assert 10 < first <= 10 + 5 + 5  # the worker's CPU so far (well under 5 s) + deadline + margin
+    assert sandbox.run(_cpu_limit, (), 60) > 60
+
+
+@pytest.mark.slow
+def test_an_orphaned_worker_stops_at_its_cpu_allowance(tmp_path: Path) -> None:
+    """A function killed mid-job (its timeout) leaves the worker alone in a loop: SIGXCPU ends it."""
+    pid_file = tmp_path / "worker.pid"
+    function = os.fork()
+    if function == 0:  # the function: sends a job that never ends, then dies
+        try:
+            box = Sandbox(memory_bytes=None)
+            threading.Thread(target=box.run, args=(_spin_forever, (str(pid_file),), 2.0), daemon=True).start()
+            waited = time.monotonic() + 10
+            while not pid_file.exists() and time.monotonic() < waited:
+                time.sleep(0.05)
+        finally:
+            os._exit(0)
+    os.waitpid(function, 0)
+    worker = int(pid_file.read_text())
+    try:
+        assert _running(worker)  # orphaned, spinning
+        stopped = time.monotonic() + 30
+        while _running(worker) and time.monotonic() < stopped:
+            time.sleep(0.2)
+        assert not _running(worker)  # within ~2 s of deadline + 5 s margin of CPU
+    finally:
+        if _running(worker):  # never leave a spinner behind, whatever the outcome
+            os.kill(worker, signal.SIGKILL)
 
 
 def test_an_exception_in_the_job_is_reported_with_its_type(sandbox: Sandbox) -> None:

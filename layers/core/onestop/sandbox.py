@@ -62,6 +62,26 @@ def _limit_memory(extra_bytes: int | None) -> None:
         pass
 
 
+def _limit_cpu(timeout_s: float) -> None:
+    """Let this job use at most its deadline (and a margin) of CPU on top of what the worker used so far.
+
+    The parent kills a job that overruns, but if the parent itself dies (a function killed at its
+    timeout), nothing would stop a parser caught in a loop: SIGXCPU does.
+    """
+    try:
+        import resource
+
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = used.ru_utime + used.ru_stime
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(spent + timeout_s) + 5
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - not Linux
+        pass
+
+
 def _serve(conn: Connection, memory_bytes: int | None, on_start: Callable[[], None] | None) -> None:
     _limit_memory(memory_bytes)
     if on_start is not None:
@@ -73,7 +93,8 @@ def _serve(conn: Connection, memory_bytes: int | None, on_start: Callable[[], No
             return
         if job is None:
             return
-        fn, args = job
+        fn, args, timeout_s = job
+        _limit_cpu(timeout_s)
         try:
             reply: tuple[Any, ...] = ("ok", fn(*args))
         except MemoryError:
@@ -163,7 +184,7 @@ class Sandbox:
             for attempt in range(2):
                 conn = self._ensure()
                 try:
-                    conn.send((fn, args))
+                    conn.send((fn, args, timeout_s))
                     break
                 except (BrokenPipeError, ConnectionResetError, EOFError):
                     self._stop()  # the idle worker died since the last job: fork a new one once
