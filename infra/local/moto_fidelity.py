@@ -5,7 +5,8 @@ copy of every table it touched. Two requests served at the same instant by moto'
 therefore see half a transaction, or have a committed write undone by another's rollback (seen in
 CI: a licence claim left without its record). DynamoDB serialises transactions with every other
 write and with GetItem. One lock around moto's item operations gives the same guarantee; it is
-installed in the local stack's moto server and in tests that race writes in one process.
+installed in the local stack's moto server (`python -m infra.local.moto_server`) and in tests that
+race writes in one process.
 """
 
 from __future__ import annotations
@@ -51,13 +52,6 @@ def serialise_dynamodb_items() -> None:
         setattr(DynamoDBBackend, name, serialised)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m infra.local.moto_fidelity [moto.server args]`: moto's server with the lock."""
-    serialise_dynamodb_items()
-    from moto.server import main as moto_main
-
-    moto_main(argv)
-
-
-if __name__ == "__main__":
-    main()
+# Set by LocalStack to its own pid: the server started with it (moto_server.py) stops when that
+# process is gone, so a killed `make serve` or test run leaves no server holding the port.
+EXIT_WITH_PARENT = "ONESTOP_EXIT_WITH_PARENT"

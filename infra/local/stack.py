@@ -23,6 +23,7 @@ from botocore.config import Config
 from werkzeug.wrappers import Request, Response
 
 from .gateway import CorsConfig, HttpApiGateway, LocalIdentityProvider, Route, ServerThread, routes_from_api
+from .moto_fidelity import EXIT_WITH_PARENT
 from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
 from .provision import provision
 from .runtime import FunctionSpec, LocalRuntime
@@ -156,11 +157,12 @@ class LocalStack:
         log = open(self.state_dir / "moto.log", "ab")  # noqa: SIM115 - closed in stop()
         self._moto_log = log
         self._moto = subprocess.Popen(
-            # moto's server, with DynamoDB transactions isolated as in AWS (moto_fidelity.py).
+            # moto's server, with DynamoDB transactions isolated as in AWS (moto_fidelity.py), gone
+            # with this process however it ends.
             [
                 sys.executable,
                 "-m",
-                "infra.local.moto_fidelity",
+                "infra.local.moto_server",
                 "-H",
                 self.config.host,
                 "-p",
@@ -169,7 +171,7 @@ class LocalStack:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
-            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
+            env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false", EXIT_WITH_PARENT: str(os.getpid())},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import boto3
 from moto import mock_aws
+
+from infra.local.moto_fidelity import EXIT_WITH_PARENT
+from tests.process_state import is_running
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ROUNDS = 150
 RACERS = 3
@@ -50,3 +61,34 @@ def test_racing_transactions_leave_one_whole_winner() -> None:
     for n in range(ROUNDS):
         # The record is the winner's: no loser's rollback undid it, no half transaction is visible.
         assert items.get(f"RECORD#{n}") == items.get(f"CLAIM#{n}") is not None, n
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+server = subprocess.Popen(
+    [sys.executable, "-m", "infra.local.moto_server", "-H", "127.0.0.1", "-p", "0"],
+    env={**os.environ, %r: str(os.getpid())}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+)
+print(server.pid, flush=True)
+os._exit(0)  # killed without cleanup, as a test run or `make serve` can be
+"""
+
+
+def test_the_local_moto_server_exits_with_its_parent() -> None:
+    launched = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER % EXIT_WITH_PARENT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    server = int(launched.stdout.split()[0])
+    try:
+        gone = time.monotonic() + 30
+        while is_running(server) and time.monotonic() < gone:
+            time.sleep(0.2)
+        assert not is_running(server)
+    finally:
+        if is_running(server):
+            os.kill(server, signal.SIGKILL)

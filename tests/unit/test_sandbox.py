@@ -18,6 +18,7 @@ from onestop.verification.service import shutdown_sandboxes
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from tests.process_state import is_running
 from tests.unit import test_verification_support as S
 
 pytestmark = pytest.mark.timeout(120)
@@ -58,14 +59,6 @@ def _cpu_limit() -> int:
     import resource
 
     return resource.getrlimit(resource.RLIMIT_CPU)[0]
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")  # a zombie nobody reaps has stopped running
 
 
 @pytest.fixture
@@ -128,13 +121,13 @@ def test_an_orphaned_worker_stops_at_its_cpu_allowance(tmp_path: Path) -> None:
     os.waitpid(function, 0)
     worker = int(pid_file.read_text())
     try:
-        assert _running(worker)  # orphaned, spinning
+        assert is_running(worker)  # orphaned, spinning
         stopped = time.monotonic() + 30
-        while _running(worker) and time.monotonic() < stopped:
+        while is_running(worker) and time.monotonic() < stopped:
             time.sleep(0.2)
-        assert not _running(worker)  # within ~2 s of deadline + 5 s margin of CPU
+        assert not is_running(worker)  # within ~2 s of deadline + 5 s margin of CPU
     finally:
-        if _running(worker):  # never leave a spinner behind, whatever the outcome
+        if is_running(worker):  # never leave a spinner behind, whatever the outcome
             os.kill(worker, signal.SIGKILL)
 
 

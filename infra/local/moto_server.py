@@ -1,0 +1,39 @@
+"""`python -m infra.local.moto_server [moto.server args]`: moto's server as the local stack runs it.
+
+With DynamoDB transactions isolated as in AWS (moto_fidelity.py), and, when ONESTOP_EXIT_WITH_PARENT
+names a pid, stopping once that process is gone. Not imported by the `infra.local` package, so that
+runpy starts it fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from infra.local.moto_fidelity import EXIT_WITH_PARENT, serialise_dynamodb_items
+
+
+def _exit_with(parent: int) -> None:
+    """Stop when `parent` is gone (we were re-parented), checked twice a second."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    serialise_dynamodb_items()
+    parent = os.environ.get(EXIT_WITH_PARENT, "")
+    if parent.isdigit():
+        _exit_with(int(parent))
+    from moto.server import main as moto_main
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    main()
