@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from bench.bench_load import Portal, percentile, run_load
-from bench.common import Figure, emit
+from bench.common import Figure, report
 
 ITEM = "technology-contract-registration"
 
@@ -136,12 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     figures, details = run(args.requests, args.concurrency, args.applicants)
-    if args.json:
-        emit(figures, details)
-    else:
-        for f in figures:
-            print(f"{f.figure:<70} {f.value:8.1f} {f.unit} vs {f.anchor_value:8.1f} ({f.note})")
-        print(details)
+    report(
+        figures,
+        args.json,
+        lambda f: f"{f.figure:<70} {f.value:8.1f} {f.unit} vs {f.anchor_value:8.1f} ({f.note})",
+        details,
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 
-from bench.common import ROOT, Figure, emit
+from bench.common import ROOT, Figure, report
 
 _PROBE = """
 import json, sys, time
@@ -95,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     figures = run(args.repeat)
-    if args.json:
-        emit(figures)
-    else:
-        for f in figures:
-            print(f"{f.figure:<70} {f.value:8.0f} ms  ({f.ratio:.1f}x {f.anchor})")
+    report(figures, args.json, lambda f: f"{f.figure:<70} {f.value:8.0f} ms  ({f.ratio:.1f}x {f.anchor})")
     return 0
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Figure, emit, median_time
+from bench.common import Figure, median_time, report
 
 TESSERACT_INSTALL = "apt-get install tesseract-ocr tesseract-ocr-chi-sim"
 
@@ -125,18 +125,18 @@ def run(repeat: int) -> list[Figure]:
     return figures
 
 
+def _line(f: Figure) -> str:
+    value = f"{f.value:8.0f} ms" if f.value is not None else "     n/a"
+    return f"{f.figure:<75} {value} vs {f.anchor_value:6.0f} ms  {f.note}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     figures = run(args.repeat)
-    if args.json:
-        emit(figures)
-    else:
-        for f in figures:
-            value = f"{f.value:8.0f} ms" if f.value is not None else "     n/a"
-            print(f"{f.figure:<75} {value} vs {f.anchor_value:6.0f} ms  {f.note}")
+    report(figures, args.json, _line)
     return 0
 
 

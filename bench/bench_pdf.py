@@ -16,7 +16,7 @@ import argparse
 import functools
 import io
 
-from bench.common import Figure, emit, median_time
+from bench.common import Figure, median_time, report
 
 
 def documents() -> dict[str, bytes]:
@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     figures = run(args.repeat)
-    if args.json:
-        emit(figures)
-    else:
-        for f in figures:
-            print(f"{f.figure:<60} {f.value:8.1f} ms/page vs {f.anchor_value:7.1f} ({f.ratio:.1f}x)")
+    report(
+        figures,
+        args.json,
+        lambda f: f"{f.figure:<60} {f.value:8.1f} ms/page vs {f.anchor_value:7.1f} ({f.ratio:.1f}x)",
+    )
     return 0
 
 

@@ -63,3 +63,14 @@ def median_time(fn: Callable[[], object], repeat: int, warm: int = 1) -> float:
 def emit(figures: list[Figure], details: str = "") -> None:
     """The machine-readable output `python -m bench` collects (last line of stdout)."""
     print(json.dumps({"figures": [f.as_dict() for f in figures], "details": details}, ensure_ascii=False))
+
+
+def report(figures: list[Figure], as_json: bool, line: Callable[[Figure], str], details: str = "") -> None:
+    """`emit` for `python -m bench` (--json), else one readable `line` per figure and the details."""
+    if as_json:
+        emit(figures, details)
+        return
+    for f in figures:
+        print(line(f))
+    if details:
+        print(details)

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
 from infra.local import LocalStack, StackConfig
 
+from .browser import chromium
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     with LocalStack(StackConfig(moto_port=0, api_port=0, warm=("ApiFunction",))) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 1200})
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
 
 
 class Api:

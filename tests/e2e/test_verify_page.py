@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,19 +31,15 @@ from onestop.licences.trust import load_trust
 from infra.local import LocalStack
 from tests.unit.test_verification_support import BUREAU, metadata, overlay_content
 
+from . import browser as pages
+
+
+def shot(page: Any, name: str) -> None:
+    pages.shot(page, name, prefix="verify")
+
+
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DONE = '#summary[data-valid="true"], #summary[data-valid="false"], #summary[data-valid="error"]'
 
 
@@ -109,18 +104,6 @@ def _issue(stack: LocalStack, status: LicenceStatus) -> Issued:
     return Issued(meta.licence_id, sealed.pdf, record)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is needed: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": 900, "height": 1200})
@@ -135,11 +118,6 @@ def verdicts(page: Any) -> dict[str, str]:
         "#checks li", "els => els.map(e => [e.dataset.check, e.dataset.verdict])"
     )
     return dict(rows)
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"verify-{name}.png"), full_page=True)
 
 
 def test_genuine_and_tampered_licences_on_the_page(stack: LocalStack, page: Any, tmp_path: Path) -> None:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -24,19 +21,10 @@ import pytest
 
 from infra.local import LocalStack
 
+from .browser import shot
+
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(300)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ITEM = "technology-contract-registration"
 HOSTED = "https://auth.onestop.test"
 # What a deployment would put in web/shared/config.js (or before it), pointing at the hosted UI.
@@ -45,31 +33,6 @@ CONFIG = (
     + HOSTED
     + "', clientId: 'portal-client', responseType: '{flow}'}};"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is needed: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 1200})
-    ctx.set_default_timeout(20_000)
-    yield ctx
-    ctx.close()
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
 
 
 def focused(page: Any) -> str:

@@ -20,14 +20,14 @@ import pytest
 
 from infra.local import LocalStack
 
+from .browser import new_page, shot
 from .conftest import Api
 from .test_elicence_reuse import _open
 from .test_web_access import expect_focus, shift_tab_to, tab_to
-from .test_web_flow import browser, new_page, shot, sign_in
+from .test_web_flow import sign_in
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
-__all__ = ["browser"]  # the fixture, imported to be used here
 
 ITEM = "technology-contract-registration"
 ITEM_ZH = "技术进出口合同登记"

@@ -17,14 +17,14 @@ from onestop.identifiers.licence_id import make_licence_id, parse_licence_id
 
 from infra.local import LocalStack
 
+from .browser import new_page, shot
 from .conftest import Api
 from .test_elicence_reuse import CHANGE, NAME, QUALIFICATION, USCC, _approved, _licence_of, _open
 from .test_web_access import expect_focus, tab_to
-from .test_web_flow import browser, new_page, shot, sign_in
+from .test_web_flow import sign_in
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
-__all__ = ["browser"]  # the fixture, imported to be used here
 
 SLOT = "current_licence"
 FORM = f"#elicence-{SLOT}-form"

@@ -11,8 +11,6 @@ Needs Debian's chromium (`apt-get install -y chromium`).
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +20,10 @@ import requests
 from infra import samples
 from infra.local import LocalStack
 
+from .browser import new_page, shot
+
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ITEM = "technology-contract-registration"
 PROCESSED = (
     "#slots .material[data-slot='{slot}']"
@@ -42,33 +31,6 @@ PROCESSED = (
 )
 DONE = '#summary[data-valid="true"], #summary[data-valid="false"], #summary[data-valid="error"]'
 FIELDS = "els => els.map(e => [e.dataset.field, e.textContent])"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is needed: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def new_page(browser: Any, locale: str = "zh-CN") -> Any:
-    context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 1300})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # checked at the end: a script error is a failure even if the page looked fine
-    return page
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, name: str, role: str) -> None:

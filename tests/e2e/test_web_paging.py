@@ -13,14 +13,14 @@ import pytest
 
 from infra.local import LocalStack
 
+from .browser import new_page, shot
 from .conftest import Api
 from .test_elicence_reuse import _open
-from .test_web_access import _queue_entry, context, expect_focus, tab_to
-from .test_web_flow import browser, new_page, shot, sign_in
+from .test_web_access import _queue_entry, expect_focus, tab_to
+from .test_web_flow import sign_in
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(300)]
 
-__all__ = ["browser", "context"]  # the fixtures, imported to be used here
 
 PAGE = 20  # MY_APPS_PAGE in web/portal/portal.js
 

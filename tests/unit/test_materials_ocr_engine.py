@@ -87,7 +87,8 @@ def test_rapid_engine_rejects_non_rgb() -> None:
 # --- PaddleOCR: run by `make test-paddle` in its own venv (paddleocr pins opencv-contrib-python) ----
 
 needs_paddle = pytest.mark.skipif(
-    not paddleocr_available(), reason="paddleocr (optional extra) is not installed"
+    not paddleocr_available(),
+    reason="paddleocr is not in this venv: `make test-paddle` (run by `make test`) runs these in its own",
 )
 
 
@@ -188,7 +189,9 @@ def test_paddle_engine_reads_an_upside_down_page(paddle_engine: PaddleOcrEngine)
     assert title[0][1] > title[3][1]
 
 
-@pytest.mark.skipif(paddleocr_available(), reason="checks the message when paddleocr is missing")
+@pytest.mark.skipif(
+    paddleocr_available(), reason="checks the message given when paddleocr is missing; here it is installed"
+)
 def test_paddle_engine_says_it_is_optional(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuntimeError, match="not installed"):
         PaddleOcrEngine(PaddleModelDirs(det=tmp_path, rec=tmp_path))

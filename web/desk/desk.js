@@ -4,7 +4,7 @@
 // Views follow the URL fragment: "" or #queue (queue), #app=<id>, #cases and #case=<id>.
 
 import { api } from "../shared/api.js";
-import { clearError, showError } from "../shared/errors.js";
+import { clearError, guarded, showError } from "../shared/errors.js";
 import { lang, loc, t } from "../shared/i18n.js";
 import { auditList, materialCard, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
@@ -47,16 +47,6 @@ function markNav(view) {
 function show(view, focus) {
   markNav(view);
   showView(VIEWS, view, { focus });
-}
-
-async function guarded(container, work, { focus = true } = {}) {
-  clearError(container);
-  try {
-    return await work();
-  } catch (exc) {
-    showError(container, exc, { focus });
-    return undefined;
-  }
 }
 
 // ------------------------------------------------------------------ queue

@@ -3,7 +3,7 @@
 // Views follow the URL fragment: "" (catalogue and my applications), #item=<code>, #app=<id>.
 
 import { api, uploadToStorage } from "../shared/api.js";
-import { clearError, showError } from "../shared/errors.js";
+import { clearError, guarded, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { auditList, materialCard, materialName, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
@@ -48,16 +48,6 @@ function route({ focus = true } = {}) {
 function go(fragment) {
   if (window.location.hash.slice(1) === fragment) route();
   else window.location.hash = fragment;
-}
-
-async function guarded(container, work, { focus = true } = {}) {
-  clearError(container);
-  try {
-    return await work();
-  } catch (exc) {
-    showError(container, exc, { focus });
-    return undefined;
-  }
 }
 
 // ------------------------------------------------------------------ home: catalogue and my applications

@@ -67,6 +67,17 @@ export function showError(container, error, { focus = false } = {}) {
   if (focus) container.focus();
 }
 
+/** `work()`'s result, or undefined with its error shown in `container` (focused unless told not to). */
+export async function guarded(container, work, { focus = true } = {}) {
+  clearError(container);
+  try {
+    return await work();
+  } catch (exc) {
+    showError(container, exc, { focus });
+    return undefined;
+  }
+}
+
 export function clearError(container) {
   container.textContent = "";
   container.hidden = true;

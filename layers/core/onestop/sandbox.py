@@ -219,3 +219,24 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_SHARED: dict[tuple[str, int], Sandbox] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_sandbox(purpose: str, memory_bytes: int, on_start: Callable[[], None] | None = None) -> Sandbox:
+    """One worker per purpose and memory cap, reused for the life of the process (a warm Lambda
+    container). Import what the jobs need before the first call: workers forked later inherit it."""
+    with _SHARED_LOCK:
+        sandbox = _SHARED.get((purpose, memory_bytes))
+        if sandbox is None:
+            sandbox = _SHARED[(purpose, memory_bytes)] = Sandbox(memory_bytes=memory_bytes, on_start=on_start)
+        return sandbox
+
+
+def close_shared(purpose: str) -> None:
+    """Stop the shared workers of `purpose` (tests; a Lambda container simply freezes with its workers)."""
+    with _SHARED_LOCK:
+        for key in [k for k in _SHARED if k[0] == purpose]:
+            _SHARED.pop(key).close()

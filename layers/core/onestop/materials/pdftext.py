@@ -10,14 +10,13 @@ docs/decisions.md and docs/benchmarks.md).
 from __future__ import annotations
 
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from onestop.errors import Reason
-from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, shared_sandbox
 
 from ._pdfworker import is_real_text, quiet, run_job, text_quality
 from .limits import Deadline, Limits
@@ -83,29 +82,15 @@ class PdfAnalysis:
     notes: tuple[Reason, ...] = field(default=())
 
 
-_SANDBOXES: dict[int, Sandbox] = {}
-_SANDBOX_LOCK = threading.Lock()
+SANDBOX = "pdf-ingest"
 
 
 def _sandbox(memory_bytes: int) -> Sandbox:
-    """One worker per memory cap, reused for the life of the process (a warm Lambda container)."""
-    with _SANDBOX_LOCK:
-        sandbox = _SANDBOXES.get(memory_bytes)
-        if sandbox is None:
-            # Imported here so that every worker forked from now on starts with the parsers loaded.
-            import pypdf  # noqa: F401
-            import pypdfium2  # noqa: F401
+    # Imported here, in this process, so that every worker forked from now on starts with the parsers.
+    import pypdf  # noqa: F401
+    import pypdfium2  # noqa: F401
 
-            sandbox = _SANDBOXES[memory_bytes] = Sandbox(memory_bytes=memory_bytes, on_start=quiet)
-        return sandbox
-
-
-def shutdown_pdf_workers() -> None:
-    """Stop the worker processes (tests; a Lambda container simply freezes with its worker)."""
-    with _SANDBOX_LOCK:
-        for sandbox in _SANDBOXES.values():
-            sandbox.close()
-        _SANDBOXES.clear()
+    return shared_sandbox(SANDBOX, memory_bytes, quiet)
 
 
 def _load_page(outdir: Path, info: dict[str, int | str]) -> np.ndarray:

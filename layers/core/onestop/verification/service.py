@@ -8,7 +8,6 @@ answers a look-up by number: identifier and status only.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
 from onestop.licences.trust import PkiTrust
-from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, close_shared, shared_sandbox
 
 from .anchors import TrustAnchors
 from .report import Check, StatusReport, VerificationReport, failed
@@ -52,28 +51,19 @@ class VerifyLimits:
 DEFAULT_LIMITS = VerifyLimits()
 
 
-_SANDBOXES: dict[int, Sandbox] = {}
-_SANDBOX_LOCK = threading.Lock()
+SANDBOX = "verification"
 
 
 def _sandbox(memory_bytes: int) -> Sandbox:
-    """One worker per memory cap, reused for the life of the process (a warm Lambda container)."""
-    with _SANDBOX_LOCK:
-        sandbox = _SANDBOXES.get(memory_bytes)
-        if sandbox is None:
-            # Imported in this process so that every worker forked from now on starts with pyHanko loaded.
-            from .checks import quiet_pyhanko
+    # Imported here, in this process, so that every worker forked from now on starts with pyHanko loaded.
+    from .checks import quiet_pyhanko
 
-            sandbox = _SANDBOXES[memory_bytes] = Sandbox(memory_bytes=memory_bytes, on_start=quiet_pyhanko)
-        return sandbox
+    return shared_sandbox(SANDBOX, memory_bytes, quiet_pyhanko)
 
 
 def shutdown_sandboxes() -> None:
-    """Stop the worker processes (tests; a Lambda container simply freezes with its worker)."""
-    with _SANDBOX_LOCK:
-        for sandbox in _SANDBOXES.values():
-            sandbox.close()
-        _SANDBOXES.clear()
+    """Stop the verification workers (tests; a Lambda container simply freezes with its worker)."""
+    close_shared(SANDBOX)
 
 
 def _now(now: datetime | None) -> datetime:
