@@ -125,24 +125,39 @@ def test_one_extension_of_20_plus_10() -> None:
         clock.extend(dl, 0, "x")
 
 
+def _first_unknown_year() -> int:
+    """The first year after the package's official tables, whichever release is installed."""
+    return max(day.year for day in chinese_calendar.holidays) + 1
+
+
+def _first_weekday(year: int, month: int, weekday: int) -> date:
+    d = date(year, month, 1)
+    return d + timedelta(days=(weekday - d.weekday()) % 7)
+
+
 def test_unknown_future_year_falls_back_to_weekends_and_says_so() -> None:
-    assert not clock.calendar_known(2031)
-    assert date(2031, 3, 3).weekday() == 0
-    dl = clock.add_working_days(at(2031, 3, 3), 5)
-    assert due_date(dl) == date(2031, 3, 10)
+    year = _first_unknown_year()
+    assert clock.calendar_known(year - 1)
+    assert not clock.calendar_known(year)
+    monday = _first_weekday(year, 3, 0)  # first Monday of March: no weekend inside 5 working days
+    dl = clock.add_working_days(datetime.combine(monday, time(10), tzinfo=SHANGHAI), 5)
+    # Tue, Wed, Thu, Fri, then the next Monday: weekends only.
+    assert due_date(dl) == monday + timedelta(days=7)
     assert not dl.calendar_known
-    assert dl.unknown_years == (2031,)
+    assert dl.unknown_years == (year,)
     assert dl.note_zh is not None
-    assert "2031" in dl.note_zh
+    assert f"{year}年" in dl.note_zh
     assert dl.note_en is not None
-    assert "2031" in dl.note_en
+    assert str(year) in dl.note_en
     assert "weekends only" in dl.note_en
-    # 1 October 2031 is a Wednesday: counted as a working day under the fallback.
-    assert clock.is_working_day(date(2031, 10, 1))
+    # 1-7 October is the National Day holiday every year; under the fallback a weekday in it counts.
+    national_day = next(date(year, 10, d) for d in range(1, 8) if date(year, 10, d).weekday() < 5)
+    assert clock.is_working_day(national_day)
+    assert not clock.is_working_day(_first_weekday(year, 10, 5))  # a Saturday stays off
 
 
 def test_last_known_year_into_unknown_year() -> None:
-    last_known = max(y for y in range(2020, 2040) if clock.calendar_known(y))
+    last_known = _first_unknown_year() - 1
     start = at(last_known, 12, 20)
     dl = clock.add_working_days(start, 15)
     assert not dl.calendar_known
@@ -154,7 +169,7 @@ def test_last_known_year_into_unknown_year() -> None:
 
 
 def test_extension_into_unknown_year_clears_calendar_known() -> None:
-    last_known = max(y for y in range(2020, 2040) if clock.calendar_known(y))
+    last_known = _first_unknown_year() - 1
     dl = clock.add_working_days(at(last_known, 12, 1), 10)
     assert dl.calendar_known
     ext = clock.extend(dl, 20, "reason")
@@ -175,6 +190,47 @@ def test_remaining_and_overdue() -> None:
     # Qingming weekend: overdue but no working day elapsed yet still reads as overdue.
     dl_thu = clock.add_working_days(at(2025, 4, 2), 1)  # Thursday 3 April
     assert clock.remaining(dl_thu.due, at(2025, 4, 5)) == -1
+
+
+def test_overdue_starts_strictly_after_the_due_instant() -> None:
+    # Due at the end of Monday 31 March 2025 (23:59:59.999999 Shanghai): at that very instant the
+    # limit has not run out; one microsecond later it has.
+    due = clock.add_working_days(at(2025, 3, 3), 20).due
+    assert due == datetime(2025, 3, 31, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    assert not clock.is_overdue(due, due)
+    assert clock.is_overdue(due, due + timedelta(microseconds=1))
+    assert not clock.is_overdue(due, due - timedelta(microseconds=1))
+    # The same instant in another zone is the same instant.
+    assert not clock.is_overdue(due, due.astimezone(UTC))
+    assert clock.remaining(due, due) == 0
+    assert clock.remaining(due, due + timedelta(microseconds=1)) == -1
+
+
+def test_at_risk_means_at_most_one_working_day_left() -> None:
+    due = clock.add_working_days(at(2025, 3, 3), 20).due  # Monday 31 March 2025
+    # Thursday 27 March: Fri 28 and Mon 31 left (2) -> not yet at risk.
+    assert clock.remaining(due, at(2025, 3, 27)) == 2
+    assert not clock.is_at_risk(due, at(2025, 3, 27, 23))
+    # Friday 28 March: only Mon 31 left (1) -> at risk; so on the weekend and the due day itself.
+    assert clock.is_at_risk(due, at(2025, 3, 28, 0))
+    assert clock.is_at_risk(due, at(2025, 3, 30))
+    assert clock.is_at_risk(due, at(2025, 3, 31, 9))
+    assert clock.is_at_risk(due, due)  # the last instant: not overdue yet
+    # Overdue is not "at risk" any more.
+    assert not clock.is_at_risk(due, due + timedelta(microseconds=1))
+
+
+def test_at_risk_horizon_is_the_end_of_the_second_working_day() -> None:
+    # From Friday 14 March 2025: Mon 17 is the first working day, Tue 18 the second.
+    now = at(2025, 3, 14, 16)
+    horizon = clock.at_risk_horizon(now)
+    assert horizon == datetime(2025, 3, 18, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    # A due time before the horizon is at risk now, one at the horizon is not (two days left).
+    assert clock.is_at_risk(datetime(2025, 3, 17, 23, 59, 59, 999999, tzinfo=SHANGHAI), now)
+    assert not clock.is_at_risk(horizon, now)
+    # Across the National Day holiday 2025: from Tuesday 30 September, Thu 9 and Fri 10 October.
+    end_of_10_october = datetime(2025, 10, 10, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    assert clock.at_risk_horizon(at(2025, 9, 30)) == end_of_10_october
 
 
 def test_deadline_round_trips_through_dict() -> None:
