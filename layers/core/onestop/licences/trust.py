@@ -5,6 +5,8 @@ Layout under the PKI prefix of the licences bucket (written by `python -m infra.
     <prefix>index.json              which certificates exist, which seal is current, KMS key ids
     <prefix>roots/<sha256>.pem      bureau root certificates (trust anchors), never deleted
     <prefix>seals/<sha256>.pem      seal certificates, never deleted: old licences keep validating
+    <prefix>tsa/<sha256>.pem        anchors of the time-stamping authorities whose document timestamps
+                                    verifiers accept after a seal (optional)
 
 The issue function takes the *current* seal certificate and its chain from here; verifiers take all
 roots as trust anchors (and all seal certificates as intermediates-to-know).
@@ -50,6 +52,10 @@ def seal_key(prefix: str, sha256: str) -> str:
     return f"{_norm_prefix(prefix)}seals/{sha256}.pem"
 
 
+def tsa_key(prefix: str, sha256: str) -> str:
+    return f"{_norm_prefix(prefix)}tsa/{sha256}.pem"
+
+
 @dataclass(frozen=True)
 class RootEntry:
     """One trust anchor as listed in the index."""
@@ -89,6 +95,7 @@ class PkiIndex:
     seals: tuple[SealEntry, ...]
     current_seal: str | None
     updated_at: str
+    tsa: tuple[RootEntry, ...] = ()  # TSA anchors (same shape as a root entry)
 
     def to_json(self) -> bytes:
         doc = {
@@ -97,6 +104,7 @@ class PkiIndex:
             "current_seal": self.current_seal,
             "roots": [r.as_dict() for r in self.roots],
             "seals": [s.as_dict() for s in self.seals],
+            "tsa": [t.as_dict() for t in self.tsa],
         }
         return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
 
@@ -110,6 +118,7 @@ class PkiIndex:
             seals=tuple(SealEntry(**s) for s in doc.get("seals", [])),
             current_seal=doc.get("current_seal"),
             updated_at=doc.get("updated_at", ""),
+            tsa=tuple(RootEntry(**t) for t in doc.get("tsa", [])),
         )
 
     @classmethod
@@ -150,6 +159,7 @@ class PkiTrust:
     seals: tuple[SealCertificate, ...]
     current: SealCertificate | None
     index: PkiIndex = field(repr=False)
+    tsa: tuple[asn1_x509.Certificate, ...] = ()
 
     def current_seal(self) -> SealCertificate:
         if self.current is None:
@@ -211,6 +221,7 @@ def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
                 chain=(to_asn1(root),),
             )
         )
+    tsa = tuple(to_asn1(read_cert(t.key, t.sha256)) for t in index.tsa)
     current = next((s for s in seals if s.sha256 == index.current_seal), None)
     if index.current_seal and current is None:
         raise PkiError(f"the current seal {index.current_seal} is not among the published seal certificates")
@@ -219,4 +230,5 @@ def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
         seals=tuple(seals),
         current=current,
         index=index,
+        tsa=tsa,
     )

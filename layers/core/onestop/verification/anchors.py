@@ -1,7 +1,12 @@
-"""The certificates a verifier trusts: the bureau's roots, and the seal certificates it published.
+"""The trust bundle: one trust model for the API, the web page and the offline CLI.
 
-Built from the published PKI (`onestop.licences.trust.PkiTrust`, what the verify function reads from
-the licences bucket), from PEM files (the offline CLI), or from the `GET /trust` document.
+A bundle holds the bureau's roots (trust anchors), the seal certificates it published (with their key
+id and validity) and the anchors of the time-stamping authorities whose document timestamps may follow
+a seal. The same structure is served by `GET /trust`, read from a file by `onestop verify
+--trust-bundle trust.json`, and built from the published PKI by the verify function.
+
+`onestop verify --trust ROOT.pem` builds a bundle of roots only: the seal publication cannot be checked
+then, and the issuer check says so (verdict unknown) instead of passing.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -45,6 +51,11 @@ def to_pem(cert: asn1_x509.Certificate) -> str:
     return pem.armor("CERTIFICATE", cert.dump()).decode("ascii")
 
 
+def key_id(cert: asn1_x509.Certificate) -> str:
+    """The seal's key id: the first 8 bytes of the certificate's SHA-256, hex (as EU DCC key ids)."""
+    return fingerprint(cert)[:16]
+
+
 def _describe(cert: asn1_x509.Certificate, role: str, current: bool = False) -> dict[str, Any]:
     validity = cert["tbs_certificate"]["validity"]
     out: dict[str, Any] = {
@@ -59,20 +70,28 @@ def _describe(cert: asn1_x509.Certificate, role: str, current: bool = False) -> 
     }
     if role == "seal":
         out["current"] = current
+        out["kid"] = key_id(cert)
     return out
 
 
 @dataclass(frozen=True)
 class TrustAnchors:
-    """Roots (trust anchors) and, when known, the published seal certificates.
+    """The trust bundle: roots, the published seal certificates, the TSA anchors.
 
-    When `seals` is not empty the signer must be one of them; a certificate that merely chains to the
-    root but was never published as a seal is refused.
+    The signer of a licence must be one of `seals`; with `seals` empty (roots only, `--trust ROOT.pem`)
+    the seal publication is not known and the issuer check cannot pass. A document timestamp counts
+    only when its TSA chains to one of `tsa` (empty: no document timestamp is trusted).
     """
 
     roots: tuple[asn1_x509.Certificate, ...]
     seals: tuple[asn1_x509.Certificate, ...] = ()
     current_seal: str | None = None  # sha256 of the seal now in use (informational)
+    tsa: tuple[asn1_x509.Certificate, ...] = ()
+
+    @property
+    def seals_published(self) -> bool:
+        """Whether this bundle knows which seal certificates the bureau published."""
+        return bool(self.seals)
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -84,6 +103,7 @@ class TrustAnchors:
             roots=tuple(trust.roots),
             seals=tuple(s.cert for s in trust.seals),
             current_seal=trust.current.sha256 if trust.current else None,
+            tsa=tuple(trust.tsa),
         )
 
     @classmethod
@@ -94,28 +114,59 @@ class TrustAnchors:
 
     @classmethod
     def from_trust_document(cls, doc: Mapping[str, Any]) -> TrustAnchors:
-        """From the body of `GET /trust`."""
-        roots = [c for r in doc.get("roots", []) for c in load_pem_bundle(str(r["pem"]).encode("ascii"))]
-        seals = [c for s in doc.get("seals", []) for c in load_pem_bundle(str(s["pem"]).encode("ascii"))]
-        return cls(roots=tuple(roots), seals=tuple(seals), current_seal=doc.get("current_seal"))
+        """From the body of `GET /trust` (also the file `onestop verify --trust-bundle` reads).
+
+        Every listed fingerprint must match its PEM: a bundle edited by hand fails loudly.
+        """
+
+        def certs(entries: Any) -> list[asn1_x509.Certificate]:
+            out = []
+            for entry in entries or []:
+                for cert in load_pem_bundle(str(entry["pem"]).encode("ascii")):
+                    listed = entry.get("sha256")
+                    if listed and listed.lower() != fingerprint(cert):
+                        raise ValueError(f"certificate {listed} does not match its PEM")
+                    out.append(cert)
+            return out
+
+        return cls(
+            roots=tuple(certs(doc.get("roots"))),
+            seals=tuple(certs(doc.get("seals"))),
+            current_seal=doc.get("current_seal"),
+            tsa=tuple(certs(doc.get("tsa"))),
+        )
 
     @classmethod
     def from_der(
-        cls, roots: Sequence[bytes], seals: Sequence[bytes] = (), current: str | None = None
+        cls,
+        roots: Sequence[bytes],
+        seals: Sequence[bytes] = (),
+        current: str | None = None,
+        tsa: Sequence[bytes] = (),
     ) -> TrustAnchors:
         return cls(
             roots=tuple(asn1_x509.Certificate.load(d) for d in roots),
             seals=tuple(asn1_x509.Certificate.load(d) for d in seals),
             current_seal=current,
+            tsa=tuple(asn1_x509.Certificate.load(d) for d in tsa),
         )
 
-    def der(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    def der(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
         """The certificates as DER (what crosses into the verification worker)."""
-        return tuple(c.dump() for c in self.roots), tuple(c.dump() for c in self.seals)
+        return (
+            tuple(c.dump() for c in self.roots),
+            tuple(c.dump() for c in self.seals),
+            tuple(c.dump() for c in self.tsa),
+        )
 
-    @property
+    @cached_property
     def seal_fingerprints(self) -> frozenset[str]:
         return frozenset(fingerprint(c) for c in self.seals)
+
+    @cached_property
+    def roots_by_subject(self) -> dict[bytes, asn1_x509.Certificate]:
+        """Roots by the DER of their subject (the fast path's one-level chain look-up)."""
+        return {c.subject.dump(): c for c in self.roots}
 
     def document(self, *, generated_at: datetime | None = None) -> dict[str, Any]:
         """The public trust document (`GET /trust`): every root and seal with fingerprint, PEM, validity."""
@@ -123,6 +174,7 @@ class TrustAnchors:
             "roots": [_describe(c, "root") for c in self.roots],
             "seals": [_describe(c, "seal", fingerprint(c) == self.current_seal) for c in self.seals],
             "current_seal": self.current_seal,
+            "tsa": [_describe(c, "tsa") for c in self.tsa],
         }
         if generated_at is not None:
             out["generated_at"] = generated_at.isoformat()

@@ -1,24 +1,19 @@
-"""The two checks that read the PDF itself: integrity (the seal covers an unaltered file) and issuer.
+"""The full path: integrity and issuer of any PDF, inside the sandboxed verification worker.
 
-`analyse_pdf` runs inside the verification worker (see `onestop/sandbox.py`) because it parses untrusted
-bytes. It never raises: whatever a hostile file provokes ends as a failed check with a reason.
+`analyse_pdf` parses untrusted bytes (see `onestop/sandbox.py`); it never raises: whatever a hostile
+file provokes ends as a failed check with a reason. The order matters for cost: raw-byte checks and
+caps first (structure.py), then parsing, then the seal's byte range and `/Contents` before any CMS is
+parsed, then pyHanko's CMS validation, our own post-seal policy (policy.py) and the document
+timestamps (timestamps.py), and pyHanko's difference analysis as a second opinion.
 
-Integrity, for the bureau's seal (or, when no signature is the bureau's, for every signature):
-- our own byte-range check first (cheap, and what catches USF/SWA-style manipulations): `/ByteRange`
-  is `[0 a b c]` inside the file, the gap `a..b` is exactly the `/Contents` hex string, and that
-  string is not an empty placeholder;
-- the file ends at a `%%EOF` and every byte after the sealed part belongs to a later revision;
-- no weak digest (MD5, SHA-1: SHAttered);
-- pyHanko `validate_pdf_signature` with difference analysis: digest intact, signature valid,
-  coverage ENTIRE_FILE, or ENTIRE_REVISION with later revisions that only add validation data or
-  document timestamps (modification level NONE or LTA_UPDATES and DocMDP respected). Form filling,
-  annotations and anything else fail: a licence has nothing to fill in or annotate.
+The seal is the first signature of the document (the certification signature the bureau applies);
+anything signed after it is judged by the post-seal policy. Integrity passes when the seal's CMS
+verifies over its byte range and what follows the sealed revision is end-of-line bytes only, or
+validation updates that the policy admits and whose timestamps validate.
 
-Issuer, for the same signature: the signer certificate chains to one of the trust anchors, has key
-usage digitalSignature + nonRepudiation, and was valid at signing time (the time from a trusted
-signature timestamp when there is one, else the signing time the signer put in the signature).
-No network: `allow_fetching=False`, revocation mode "soft-fail" (only revocation data embedded in the
-file counts; a licence's own withdrawal is the registry's business, see the status check).
+Issuer is judged only for a signature that verified: the signer chains to a root of the trust bundle,
+was valid at signing time, has a seal's key usage, and is one of the published seal certificates. A
+signature that does not verify says nothing about who made it: issuer is "not checked" then.
 """
 
 from __future__ import annotations
@@ -27,10 +22,9 @@ import asyncio
 import hashlib
 import io
 import logging
-import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,48 +34,50 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import ExpiredError, NotYetValidError
 from pyhanko_certvalidator.path import ValidationPath
 
-from onestop.identifiers.licence_id import ROOT as LICENCE_ID_ROOT
-
+from . import seal_rules
 from .anchors import TrustAnchors, fingerprint
-from .report import Check, CheckResult, failed, passed
+from .face import read_face
+from .facts import PdfFacts
+from .names import confusable_with
+from .policy import Finding, review_updates
+from .report import Check, CheckResult, failed, passed, unknown
+from .structure import (
+    DEFAULT_STRUCTURE,
+    EOL,
+    StructureLimits,
+    byte_range_problem,
+    cap_problem,
+    contents_problem,
+    nesting_too_deep,
+    too_many_fields,
+    too_many_timestamps,
+    trailing_problem,
+)
+from .timestamps import TimestampResult, validate_timestamp
 
 WEAK_DIGESTS = frozenset({"md2", "md4", "md5", "sha1"})
-REQUIRED_KEY_USAGE = frozenset({"digital_signature", "non_repudiation"})
 CLOCK_SKEW = timedelta(minutes=5)
 ALLOWED_LATER_UPDATES = frozenset({ModificationLevel.NONE, ModificationLevel.LTA_UPDATES})
-_HEX = re.compile(rb"[0-9A-Fa-f]*")
 _MiB = 1024 * 1024
-_MAX_INFO_CHARS = 500
 
-
-@dataclass(frozen=True)
-class PdfFacts:
-    """What the worker found: the two PDF checks and the licence face data from the sealed revision."""
-
-    integrity: CheckResult
-    issuer: CheckResult
-    licence_id: str | None
-    face: dict[str, Any] = field(default_factory=dict)
-    # SHA-256 of the sealed bytes (`/ByteRange` end) when only allowed updates follow them: the file
-    # as issued, which the registry's fingerprint is compared with.
-    sealed_sha256: str | None = None
+__all__ = ["PdfFacts", "analyse_pdf", "issuer_check", "quiet_pyhanko"]
 
 
 def _decode_limits() -> Any:
     """Tighter stream-decoding bounds than pyHanko's untrusted-input defaults (a licence's largest
-    stream is its ~30 KB font): a zlib bomb stops at 32 MB per stream and 64 MB per document."""
+    stream is its ~30 KB font): a zlib bomb stops at 16 MB per stream and 32 MB per document."""
     try:
         from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
     except ImportError:  # pyHanko < 0.38: the worker's memory cap and deadline still bound it
         return None
     return DecodeLimits(
-        per_stream=StreamDecodeLimits(max_output_size=32 * _MiB),
-        document_budget=DocumentDecodeBudget(base_allowance=64 * _MiB, max_ratio=20),
+        per_stream=StreamDecodeLimits(max_output_size=16 * _MiB),
+        document_budget=DocumentDecodeBudget(base_allowance=32 * _MiB, max_ratio=20),
     )
 
 
@@ -98,29 +94,27 @@ def _integrity_fail(code: str, zh: str, en: str, **details: Any) -> CheckResult:
     return failed(Check.INTEGRITY, code, zh, en, **details)
 
 
-def _issuer_fail(code: str, zh: str, en: str, **details: Any) -> CheckResult:
-    return failed(Check.ISSUER, code, zh, en, **details)
-
-
 NOT_SIGNED = (
     "not_signed",
     "文件未加盖电子印章（没有有效的数字签名），不是电子证照原件。",
     "The document carries no seal (no digital signature); it is not an original e-licence.",
 )
-NO_SEAL_FOR_ISSUER = (
-    "no_seal",
-    "文件没有可核验的电子印章，无法确认签发机关。",
-    "There is no seal to check, so the issuer cannot be established.",
-)
 
 
-def _not_pdf() -> PdfFacts:
-    zh, en = "文件不是PDF文件。", "The file is not a PDF."
-    return PdfFacts(
-        _integrity_fail("not_pdf", zh, en),
-        _issuer_fail(NO_SEAL_FOR_ISSUER[0], NO_SEAL_FOR_ISSUER[1], NO_SEAL_FOR_ISSUER[2]),
-        None,
+def issuer_not_checked(why_zh: str = "", why_en: str = "", **details: Any) -> CheckResult:
+    """No verified signature: nothing can be said about who sealed the file."""
+    return unknown(
+        Check.ISSUER,
+        "issuer_not_checked",
+        "没有通过验证的电子印章，无法确认签发机关。" + why_zh,
+        "There is no seal whose signature verifies, so the issuer cannot be established." + why_en,
+        **details,
     )
+
+
+def _facts(integrity: CheckResult, face: dict[str, Any] | None = None, **details: Any) -> PdfFacts:
+    face = face or {}
+    return PdfFacts(integrity, issuer_not_checked(**details), face.get("licence_id"), face)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -130,32 +124,29 @@ def analyse_pdf(
     data: bytes,
     roots_der: Sequence[bytes],
     seals_der: Sequence[bytes],
+    tsa_der: Sequence[bytes],
     now: datetime,
-    max_signatures: int = 8,
+    limits: StructureLimits = DEFAULT_STRUCTURE,
 ) -> PdfFacts:
-    """Integrity and issuer of `data` against the given anchors. Never raises."""
+    """Integrity and issuer of `data` against the given trust bundle. Never raises."""
     quiet_pyhanko()
     try:
-        anchors = TrustAnchors.from_der(roots_der, seals_der)
+        anchors = TrustAnchors.from_der(roots_der, seals_der, tsa=tsa_der)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _analyse(data, anchors, now, max_signatures)
+            return _analyse(data, anchors, now, limits)
     except RecursionError:
-        return _unreadable("RecursionError", "objects nested too deeply")
+        return _facts(nesting_too_deep())
     except Exception as exc:  # hostile input may raise anything; it is a failed check, never a 500
-        return _unreadable(type(exc).__name__, str(exc))
+        return _facts(_unreadable(type(exc).__name__, str(exc)))
 
 
-def _unreadable(error_type: str, message: str) -> PdfFacts:
-    return PdfFacts(
-        _integrity_fail(
-            "pdf_unreadable",
-            "文件结构损坏或异常，无法核验签章。",
-            "The file's structure is damaged or abnormal; its seal cannot be checked.",
-            error=f"{error_type}: {message[:300]}",
-        ),
-        _issuer_fail(*NO_SEAL_FOR_ISSUER),
-        None,
+def _unreadable(error_type: str, message: str) -> CheckResult:
+    return _integrity_fail(
+        "pdf_unreadable",
+        "文件结构损坏或异常，无法核验签章。",
+        "The file's structure is damaged or abnormal; its seal cannot be checked.",
+        error=f"{error_type}: {message[:300]}",
     )
 
 
@@ -164,13 +155,18 @@ class _Sig:
     """One signature field as found, with everything learnt about it."""
 
     name: str
+    field_ref: Any
     sig_object: Any
-    problem: CheckResult | None = None  # byte-range or structure problem found before pyHanko
+    problem: CheckResult | None = None  # byte-range, /Contents or structure problem found before pyHanko
     emb: EmbeddedPdfSignature | None = None
     status: PdfSignatureStatus | None = None
     error: str | None = None  # pyHanko refused the signature structure
-    issuer: CheckResult | None = None
     signing_time: datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        """The CMS signature verifies over its byte range (who signed is another question)."""
+        return self.problem is None and self.status is not None and self.status.intact and self.status.valid
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"field": self.name}
@@ -184,90 +180,98 @@ class _Sig:
             out["md_algorithm"] = self.emb.md_algorithm
         if self.signing_time is not None:
             out["signing_time"] = self.signing_time.isoformat()
-        if self.issuer is not None:
-            out["bureau_seal"] = self.issuer.passed
         return out
 
 
-def _analyse(data: bytes, anchors: TrustAnchors, now: datetime, max_signatures: int) -> PdfFacts:
+def _analyse(data: bytes, anchors: TrustAnchors, now: datetime, limits: StructureLimits) -> PdfFacts:
     if b"%PDF-" not in data[:1024]:
-        return _not_pdf()
+        return _facts(_integrity_fail("not_pdf", "文件不是PDF文件。", "The file is not a PDF."))
+    early = trailing_problem(data) or cap_problem(data, limits)
+    if early is not None:
+        return _facts(early)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True, decode_limits=_decode_limits())
         revisions = reader.xrefs.total_revisions
+    except RecursionError:
+        raise
     except Exception as exc:
-        return PdfFacts(
+        return _facts(
             _integrity_fail(
                 "pdf_damaged",
                 "PDF文件结构损坏（交叉引用表或文件尾无法读取），无法核验签章。",
                 "The PDF structure is damaged (cross-reference table or trailer unreadable); "
                 "its seal cannot be checked.",
                 error=f"{type(exc).__name__}: {str(exc)[:300]}",
-            ),
-            _issuer_fail(*NO_SEAL_FOR_ISSUER),
-            None,
+            )
         )
     if reader.encrypted:
-        return PdfFacts(
+        return _facts(
             _integrity_fail(
                 "pdf_encrypted",
                 "文件已加密。电子证照从不加密，此文件不是电子证照原件。",
                 "The file is encrypted. E-licences are never encrypted; this is not an original.",
-            ),
-            _issuer_fail(*NO_SEAL_FOR_ISSUER),
-            None,
+            )
         )
-
-    sigs = _collect(reader, data, max_signatures)
-    if isinstance(sigs, CheckResult) or not sigs:
-        # Unsealed: still say what the file claims to be (the status check's fingerprint comparison
-        # keeps a copied identifier from passing for the original).
-        face = _face(reader, revisions - 1)
-        integrity = (
-            sigs if isinstance(sigs, CheckResult) else _integrity_fail(*NOT_SIGNED, revisions=revisions)
+    if revisions > limits.max_revisions:
+        return _facts(
+            _integrity_fail(
+                "too_many_revisions",
+                f"文件有{revisions}次增量更新，超过{limits.max_revisions}次的上限，不是电子证照原件。",
+                f"The file has {revisions} revisions, over the limit of {limits.max_revisions}; "
+                "it is not an original e-licence.",
+                revisions=revisions,
+            )
         )
-        return PdfFacts(integrity, _issuer_fail(*NO_SEAL_FOR_ISSUER), face.get("licence_id"), face)
-    for sig in sigs:
-        _validate(sig, anchors, now)
-
-    seal = next((s for s in sigs if s.issuer is not None and s.issuer.passed), None)
-    judged = [seal] if seal is not None else sigs
-    results = [_integrity_of(s, data, reader) for s in judged]
-    integrity = next((r for r in results if not r.passed), results[0])
-    integrity = _with_details(integrity, revisions=revisions, signatures=[s.summary() for s in sigs])
-
-    principal = seal or _principal(sigs)
-    issuer = principal.issuer if principal.issuer is not None else _issuer_fail(*NO_SEAL_FOR_ISSUER)
-    if seal is None and len(sigs) > 1:
-        issuer = _with_details(issuer, signatures=[s.summary() for s in sigs])
-    sealed_rev = principal.emb.signed_revision if principal.emb is not None else revisions - 1
-    face = _face(reader, sealed_rev)
+    found = _collect(reader, data, limits)
+    if isinstance(found, CheckResult):
+        return _facts(found, read_face(reader, revisions - 1))
+    if not found:
+        face = read_face(reader, revisions - 1)
+        return _facts(_unsigned(reader, data, revisions), face)
+    seal = found[0]
+    _validate(seal, anchors, now)
+    integrity = _integrity_of(seal, data, reader, anchors, now, limits)
+    integrity = _with_details(integrity, revisions=revisions, signatures=[s.summary() for s in found])
+    issuer = _issuer_of(seal, anchors, now)
+    sealed_rev = seal.emb.signed_revision if seal.emb is not None else revisions - 1
+    face = read_face(reader, sealed_rev)
     sealed_sha256 = None
-    if integrity.passed and principal.emb is not None:
-        current = face if sealed_rev == revisions - 1 else _face(reader, revisions - 1)
-        integrity = _metadata_kept(integrity, face, current)
-    if integrity.passed and principal.emb is not None:  # still: the metadata may have been rewritten
-        covered_to = int(principal.emb.byte_range[2]) + int(principal.emb.byte_range[3])
+    updates = 0
+    if integrity.passed and seal.emb is not None:
+        covered_to = int(seal.emb.byte_range[2]) + int(seal.emb.byte_range[3])
         sealed_sha256 = hashlib.sha256(data[:covered_to]).hexdigest()
-    return PdfFacts(integrity, issuer, face.get("licence_id"), face, sealed_sha256)
+        updates = revisions - 1 - sealed_rev
+    return PdfFacts(integrity, issuer, face.get("licence_id"), face, sealed_sha256, updates)
 
 
-_LICENCE_INFO_KEYS = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
+def _unsigned(reader: PdfFileReader, data: bytes, revisions: int) -> CheckResult:
+    """No filled signature field now: never sealed, or a seal that a later revision removed or retyped."""
+    if b"/ByteRange" in data:
+        for r in range(revisions - 1):
+            try:
+                earlier = [v for _, v, _ in enumerate_sig_fields(reader.get_historical_resolver(r), filled_status=True)]
+            except Exception:
+                continue
+            if any(_filled(v) for v in earlier):
+                return _integrity_fail(
+                    "seal_removed",
+                    "文件曾加盖电子印章，但之后的修改删除或改写了印章签名域，文件已被改动。",
+                    "The file was sealed, but a later revision removed or retyped the seal's signature "
+                    "field; the file was altered.",
+                    sealed_revision=r,
+                    revisions=revisions,
+                )
+    return _integrity_fail(*NOT_SIGNED, revisions=revisions)
 
 
-def _metadata_kept(integrity: CheckResult, sealed: dict[str, Any], current: dict[str, Any]) -> CheckResult:
-    """pyHanko lets a later revision rewrite /Info; for a licence, its identifying entries must not change."""
-    changed = [k for k in _LICENCE_INFO_KEYS if sealed.get(k) != current.get(k)]
-    if not changed:
-        return integrity
-    return _integrity_fail(
-        "metadata_changed_after_sealing",
-        "签章后文件的证照信息（文档属性中的标识、编号等）被改写，文件已被改动。",
-        "After sealing, the licence data in the document properties (identifier, number, …) was "
-        "rewritten; the file was altered.",
-        changed=changed,
-        **integrity.details,
-    )
+def _filled(value: Any) -> bool:
+    """A signature value with a non-empty /Contents (not a placeholder)."""
+    try:
+        sig = value.get_object() if isinstance(value, generic.IndirectObject) else value
+        contents = sig.get("/Contents") if isinstance(sig, generic.DictionaryObject) else None
+    except Exception:
+        return False
+    return isinstance(contents, bytes) and bool(contents.strip(b"\x00"))
 
 
 def _with_details(result: CheckResult, **extra: Any) -> CheckResult:
@@ -275,34 +279,30 @@ def _with_details(result: CheckResult, **extra: Any) -> CheckResult:
     return CheckResult(result.check, result.verdict, result.code, result.reason_zh, result.reason_en, details)
 
 
-def _principal(sigs: list[_Sig]) -> _Sig:
-    """Without a bureau seal, the signature to describe: the first one pyHanko could read."""
-    return next((s for s in sigs if s.emb is not None), sigs[0])
-
-
 # ----------------------------------------------------------------------------- collecting
 
 
-def _collect(reader: PdfFileReader, data: bytes, max_signatures: int) -> list[_Sig] | CheckResult:
-    """Every filled signature field (document timestamps excluded), in signed-revision order."""
+def _collect(reader: PdfFileReader, data: bytes, limits: StructureLimits) -> list[_Sig] | CheckResult:
+    """Every filled signature field except document timestamps (the post-seal policy judges those),
+    in signed-revision order; a cap exceeded or only empty placeholders end it early."""
     found: list[_Sig] = []
+    count = stamps = 0
     for fq_name, value, field_ref in enumerate_sig_fields(reader, filled_status=True):
+        count += 1
+        if count > limits.max_signature_fields:
+            return too_many_fields(count, limits)
         sig_object = value.get_object() if value is not None else None
-        if not isinstance(sig_object, generic.DictionaryObject):
-            found.append(
-                _Sig(str(fq_name), sig_object, problem=_malformed_sig("the /V entry is not a dictionary"))
-            )
+        if isinstance(sig_object, generic.DictionaryObject) and sig_object.get("/Type") == "/DocTimeStamp":
+            stamps += 1
+            if stamps > limits.max_timestamps:
+                return too_many_timestamps(stamps, limits)
             continue
-        if sig_object.get("/Type") == "/DocTimeStamp":
-            continue  # an allowed LTA addition; the seal's difference analysis judges it
-        if len(found) >= max_signatures:
-            return _integrity_fail(
-                "too_many_signatures",
-                f"文件含有超过{max_signatures}个签名，不是电子证照原件。",
-                f"The file has more than {max_signatures} signatures; it is not an original e-licence.",
-            )
-        sig = _Sig(str(fq_name), sig_object)
-        sig.problem = _byte_range_problem(data, sig_object)
+        sig = _Sig(str(fq_name), field_ref, sig_object)
+        if not isinstance(sig_object, generic.DictionaryObject):
+            sig.problem = _malformed_sig("the /V entry is not a dictionary")
+            found.append(sig)
+            continue
+        sig.problem = _raw_problem(data, sig_object, limits)
         if sig.problem is None or sig.problem.code != NOT_SIGNED[0]:
             try:
                 sig.emb = EmbeddedPdfSignature(reader, field_ref, fq_name)
@@ -323,37 +323,20 @@ def _malformed_sig(error: str) -> CheckResult:
     )
 
 
-def _byte_range_problem(data: bytes, sig_object: generic.DictionaryObject) -> CheckResult | None:
-    """The PDF-Insecurity checks on /ByteRange and /Contents, on the raw bytes."""
-    byte_range = sig_object.get("/ByteRange")
+def _raw_problem(data: bytes, sig_object: generic.DictionaryObject, limits: StructureLimits) -> CheckResult | None:
+    """Before any CMS parsing: a signature value is present, within the size cap, zero-padded, and the
+    byte range describes exactly the file around it."""
     contents = sig_object.get("/Contents")
     if not isinstance(contents, bytes) or not contents.strip(b"\x00"):
         return _integrity_fail(*NOT_SIGNED)
-    if (
-        not isinstance(byte_range, generic.ArrayObject)
-        or len(byte_range) != 4
-        or not all(isinstance(x, int) and not isinstance(x, bool) for x in byte_range)
-    ):
-        return _byte_range_fail("the byte range is not four integers", byte_range)
-    start, len1, start2, len2 = (int(x) for x in byte_range)
-    if start != 0 or len1 <= 0 or start2 <= len1 or len2 < 0 or start2 + len2 > len(data):
-        return _byte_range_fail("the byte range does not describe [0 a b c] inside the file", byte_range)
-    gap = data[len1:start2]
-    hex_digits = gap[1:-1]
-    if (
-        len(gap) < 2
-        or gap[:1] != b"<"
-        or gap[-1:] != b">"
-        or not _HEX.fullmatch(hex_digits)
-        or len(hex_digits) % 2
-    ):
-        return _byte_range_fail("the unsigned gap is not exactly one hex string", byte_range)
-    if bytes.fromhex(hex_digits.decode("ascii")) != bytes(contents):
-        return _byte_range_fail("the unsigned gap is not the signature's /Contents", byte_range)
-    return None
-
-
-def _byte_range_fail(error: str, byte_range: Any) -> CheckResult:
+    problem = contents_problem(bytes(contents), limits)
+    if problem is not None:
+        return problem
+    byte_range = sig_object.get("/ByteRange")
+    as_list = list(byte_range) if isinstance(byte_range, generic.ArrayObject) else None
+    error = byte_range_problem(data, as_list, bytes(contents))
+    if error is None:
+        return None
     return _integrity_fail(
         "byte_range_manipulated",
         "签名的字节范围（ByteRange）异常：未签名的部分不只是签名值本身，文件可能被篡改。",
@@ -377,21 +360,20 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _reported_time(emb: EmbeddedPdfSignature) -> datetime | None:
+    try:
+        return emb.self_reported_timestamp
+    except Exception:
+        return None
+
+
 def _validate(sig: _Sig, anchors: TrustAnchors, now: datetime) -> None:
-    """pyHanko's validation (integrity facts) and our issuer check, each failure kept as a reason."""
+    """pyHanko's CMS validation and difference analysis (our second opinion)."""
     emb = sig.emb
     if emb is None:
         return
-    reported: datetime | None
-    try:
-        reported = emb.self_reported_timestamp
-    except Exception:
-        reported = None
-    if (
-        sig.problem is None
-        and emb.md_algorithm not in WEAK_DIGESTS
-        and _mechanism_hash(emb) not in WEAK_DIGESTS
-    ):
+    reported = _reported_time(emb)
+    if sig.problem is None and emb.md_algorithm not in WEAK_DIGESTS and _mechanism_hash(emb) not in WEAK_DIGESTS:
         moment = min(reported, now) if reported is not None else now
         context = ValidationContext(
             trust_roots=list(anchors.roots),
@@ -400,31 +382,16 @@ def _validate(sig: _Sig, anchors: TrustAnchors, now: datetime) -> None:
             revocation_mode="soft-fail",
             moment=moment,
         )
+        ts_context = ValidationContext(
+            trust_roots=list(anchors.tsa) or list(anchors.roots),
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
         try:
-            sig.status = validate_pdf_signature(emb, context)
+            sig.status = validate_pdf_signature(emb, context, ts_validation_context=ts_context)
         except Exception as exc:  # e.g. encapsulated content in a detached signature
             sig.error = f"{type(exc).__name__}: {str(exc)[:300]}"
     sig.signing_time = _signing_time(sig.status, reported)
-    # pyHanko already validated the chain against the same anchors at the same moment when it calls
-    # the signature trusted: reuse that path instead of building it twice (the common, genuine case).
-    trusted_path = None
-    if (
-        sig.status is not None
-        and sig.status.trusted
-        and sig.signing_time == (min(reported, now) if reported else None)
-    ):
-        trusted_path = sig.status.validation_path
-    try:
-        sig.issuer = issuer_check(
-            emb.signer_cert, list(emb.other_embedded_certs), anchors, sig.signing_time, now, trusted_path
-        )
-    except Exception as exc:
-        sig.issuer = _issuer_fail(
-            "signer_certificate_unreadable",
-            "签名中的证书无法读取。",
-            "The certificate in the signature cannot be read.",
-            error=f"{type(exc).__name__}: {str(exc)[:200]}",
-        )
 
 
 def _mechanism_hash(emb: EmbeddedPdfSignature) -> str | None:
@@ -449,7 +416,9 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _integrity_of(sig: _Sig, data: bytes, reader: PdfFileReader) -> CheckResult:
+def _integrity_of(
+    sig: _Sig, data: bytes, reader: PdfFileReader, anchors: TrustAnchors, now: datetime, limits: StructureLimits
+) -> CheckResult:
     details = sig.summary()
     if sig.problem is not None:
         return _with_details(sig.problem, **details)
@@ -466,14 +435,6 @@ def _integrity_of(sig: _Sig, data: bytes, reader: PdfFileReader) -> CheckResult:
         )
     if sig.error is not None or sig.status is None:
         return _with_details(_malformed_sig(sig.error or "no result"), **details)
-    tail = data.rstrip(b"\x00\t\n\x0c\r ")
-    if not tail.endswith(b"%%EOF"):
-        return _integrity_fail(
-            "data_after_eof",
-            "文件末尾（%%EOF之后）被追加了数据，文件已被改动。",
-            "Data was appended after the end of the file (%%EOF); the file was altered.",
-            **details,
-        )
     status = sig.status
     details.update(
         coverage=status.coverage.name if status.coverage else None,
@@ -495,7 +456,15 @@ def _integrity_of(sig: _Sig, data: bytes, reader: PdfFileReader) -> CheckResult:
             **details,
         )
     covered_to = int(emb.byte_range[2]) + int(emb.byte_range[3])
-    if status.coverage is SignatureCoverageLevel.ENTIRE_FILE and covered_to == len(data):
+    last = reader.xrefs.total_revisions - 1
+    if emb.signed_revision == last:
+        if data[covered_to:].strip(EOL):
+            return _integrity_fail(
+                "data_after_eof",
+                "文件末尾被追加了数据，文件已被改动。",
+                "Data was appended to the end of the file; the file was altered.",
+                **details,
+            )
         return passed(
             Check.INTEGRITY,
             "intact",
@@ -503,74 +472,218 @@ def _integrity_of(sig: _Sig, data: bytes, reader: PdfFileReader) -> CheckResult:
             "The document has not been altered since it was sealed; the seal covers the whole file.",
             **details,
         )
-    if status.coverage is not SignatureCoverageLevel.ENTIRE_REVISION:
-        return _integrity_fail(
-            "not_whole_file",
-            "签章没有覆盖整个文件，未覆盖的部分可能被改动。",
-            "The seal does not cover the whole file; the uncovered part may have been altered.",
-            **details,
-        )
-    last = reader.xrefs.total_revisions - 1
-    if emb.signed_revision >= last or reader.xrefs.get_startxref_for_revision(last) < covered_to:
+    if emb.signed_revision > last or reader.xrefs.get_startxref_for_revision(emb.signed_revision + 1) < covered_to:
         return _integrity_fail(
             "bytes_after_signature",
             "签章之后的文件内容不是规范的增量更新，文件已被改动。",
-            "What follows the sealed part of the file is not a proper incremental update; "
-            "the file was altered.",
+            "What follows the sealed part of the file is not a proper incremental update; the file was altered.",
             **details,
         )
-    return _modification_result(status, details)
+    return _later_updates(sig, data, reader, anchors, now, limits, details)
 
 
-def _modification_result(status: PdfSignatureStatus, details: dict[str, Any]) -> CheckResult:
-    level = status.modification_level
-    if level in ALLOWED_LATER_UPDATES and status.docmdp_ok is not False:
-        return passed(
-            Check.INTEGRITY,
-            "intact_with_validation_data",
-            "文件自加盖电子印章后内容未被改动；之后仅追加了验证数据或时间戳。",
-            "The content has not been altered since sealing; only validation data or timestamps "
-            "were added since.",
-            **details,
-        )
-    if level is ModificationLevel.FORM_FILLING:
+def _later_updates(
+    sig: _Sig,
+    data: bytes,
+    reader: PdfFileReader,
+    anchors: TrustAnchors,
+    now: datetime,
+    limits: StructureLimits,
+    details: dict[str, Any],
+) -> CheckResult:
+    """Our allowlist over every later revision, every document timestamp validated, then pyHanko's view."""
+    assert sig.emb is not None and sig.status is not None
+    seal_field = sig.field_ref.reference if isinstance(sig.field_ref, generic.IndirectObject) else None
+    review = review_updates(reader, data, sig.emb.signed_revision, seal_field)
+    details.update(updates=review.updates, dss_revisions=review.dss_revisions)
+    if not review.allowed:
+        return _policy_fail(review.first(), review.findings, details)
+    if len(review.timestamps) > limits.max_timestamps:
+        return _with_details(too_many_timestamps(len(review.timestamps), limits), **details)
+    results = [
+        validate_timestamp(reader, ts, _timestamp_raw_problem(reader, data, ts.field_ref, limits), anchors.tsa,
+                           sig.signing_time, now)
+        for ts in review.timestamps
+    ]  # fmt: skip
+    details["timestamps"] = [r.as_dict() for r in results]
+    bad = next((r for r in results if r.problem is not None), None)
+    if bad is not None:
+        return _timestamp_fail(bad, details)
+    status = sig.status
+    if status.modification_level not in ALLOWED_LATER_UPDATES or status.docmdp_ok is False:
+        # Our policy admitted it, pyHanko did not: the stricter of two opinions wins.
         return _integrity_fail(
-            "form_filled_after_sealing",
-            "签章后文件被追加了表单填写或另一个签名。电子证照没有可填写的内容，此类追加即视为改动。",
-            "After sealing, form fields were filled in or another signature was added. A licence has "
-            "nothing to fill in, so this counts as an alteration.",
+            "modified_after_sealing",
+            "签章后文件被增量更新改动了内容（第二意见：pyHanko差异分析）。",
+            "An incremental update after sealing changed the content (second opinion: pyHanko's "
+            "difference analysis).",
             **details,
         )
-    if level is ModificationLevel.ANNOTATIONS:
-        return _integrity_fail(
-            "annotations_added",
-            "签章后文件被追加了批注，批注可在页面上覆盖显示文字或图案，视为改动。",
-            "Annotations were added after sealing; they can overlay text or images on the page, so this "
-            "counts as an alteration.",
-            **details,
-        )
-    return _integrity_fail(
-        "modified_after_sealing",
-        "签章后文件被增量更新改动了内容（如替换页面内容、增加覆盖层）。",
-        "An incremental update after sealing changed the content (e.g. replaced page content or added "
-        "an overlay).",
+    n = review.updates
+    stamps = "、".join(f"{r.time:%Y-%m-%d %H:%M} UTC（{r.tsa}）" for r in results if r.time)
+    stamps_en = "; ".join(f"{r.time:%Y-%m-%d %H:%M} UTC by {r.tsa}" for r in results if r.time)
+    return passed(
+        Check.INTEGRITY,
+        "intact_with_validation_data",
+        f"文件自加盖电子印章后内容未被改动；之后有{n}次更新，仅追加了验证数据"
+        + (f"或经验证的文档时间戳：{stamps}。" if stamps else "。"),
+        f"The content has not been altered since sealing; {n} later update(s) only added validation data"
+        + (f" or document timestamps that validate: {stamps_en}." if stamps_en else "."),
         **details,
     )
+
+
+_POLICY_REASONS: dict[str, tuple[str, str]] = {
+    "annotation_added_after_sealing": (
+        "签章后文件被追加了批注或覆盖层，它们可以在页面上遮盖或改写文字、图案和链接，视为改动。",
+        "Annotations were added after sealing; they can cover or rewrite text, images and links on the page, "
+        "so this counts as an alteration.",
+    ),
+    "timestamp_not_invisible": (
+        "签章后追加的“文档时间戳”签名域并非不可见（位置、外观或附加项异常），可用于在页面上显示内容，视为改动。",
+        "A 'document timestamp' field added after sealing is not provably invisible (its position, "
+        "appearance or extra entries); it can show content on the page, so this counts as an alteration.",
+    ),
+    "form_field_added_after_sealing": (
+        "签章后文件被追加了表单域或另一个签名。电子证照没有可填写的内容，此类追加即视为改动。",
+        "After sealing, form fields or another signature were added. A licence has nothing to fill in, "
+        "so this counts as an alteration.",
+    ),
+    "page_changed_after_sealing": (
+        "签章后页面被增量更新改动（如替换页面内容、增加覆盖层）。",
+        "An incremental update after sealing changed a page (e.g. replaced its content or added an overlay).",
+    ),
+    "metadata_changed_after_sealing": (
+        "签章后文件的元数据（文档属性或XMP元数据中的证照信息）被改写，文件已被改动。",
+        "After sealing, the document metadata (document properties or XMP) was rewritten; the file was altered.",
+    ),
+    "document_changed_after_sealing": (
+        "签章后文件的文档级结构被改动（如打开动作、书签、名称树或目录）。",
+        "After sealing, document-level structure was changed (e.g. an open action, bookmarks, a name tree or "
+        "the catalog).",
+    ),
+    "seal_removed": (
+        "签章后的修改删除或改写了印章签名域，文件已被改动。",
+        "A later revision removed or rewrote the seal's signature field; the file was altered.",
+    ),
+    "xref_manipulated": (
+        "签章后的增量更新的交叉引用表异常（混合交叉引用、指向其他更新的对象、未列出的对象），这是隐藏改动的手法。",
+        "The cross-reference data of an update after sealing is abnormal (hybrid xref, entries pointing into "
+        "other revisions, unlisted objects): a technique for hiding changes.",
+    ),
+    "object_changed_after_sealing": (
+        "签章后的增量更新重新定义或删除了已签章文档中的对象，文件已被改动。",
+        "An incremental update after sealing redefined or deleted objects of the sealed document; the file "
+        "was altered.",
+    ),
+    "orphan_object_after_sealing": (
+        "签章后的增量更新加入了与验证数据无关的对象，文件已被改动。",
+        "An incremental update after sealing added objects that are not validation data; the file was altered.",
+    ),
+}
+
+
+def _policy_fail(first: Finding, findings: list[Finding], details: dict[str, Any]) -> CheckResult:
+    zh, en = _POLICY_REASONS.get(first.code, _POLICY_REASONS["object_changed_after_sealing"])
+    return _integrity_fail(
+        first.code,
+        zh,
+        f"{en} Found: {first.what}.",
+        findings=[f.as_dict() for f in findings[:20]],
+        **details,
+    )
+
+
+_TIMESTAMP_REASONS: dict[str, tuple[str, str]] = {
+    "timestamp_invalid": (
+        "签章后追加的文档时间戳无效（不是有效的时间戳令牌，或与文件内容不符），视为改动。",
+        "A document timestamp added after sealing is not valid (not a genuine timestamp token, or it does not "
+        "match the file); this counts as an alteration.",
+    ),
+    "timestamp_untrusted": (
+        "签章后追加的文档时间戳不是由受信任的时间戳服务机构签发的，视为改动。",
+        "A document timestamp added after sealing was not issued by a trusted time-stamping authority; this "
+        "counts as an alteration.",
+    ),
+    "timestamp_time_implausible": (
+        "签章后追加的文档时间戳的时间不合理（早于签章或晚于当前时间），视为改动。",
+        "A document timestamp added after sealing has an implausible time (before the seal or in the future); "
+        "this counts as an alteration.",
+    ),
+}
+
+
+def _timestamp_fail(bad: TimestampResult, details: dict[str, Any]) -> CheckResult:
+    assert bad.problem is not None
+    code, why = bad.problem
+    zh, en = _TIMESTAMP_REASONS[code]
+    return _integrity_fail(code, zh, f"{en} ({why})", **details)
+
+
+def _timestamp_raw_problem(reader: PdfFileReader, data: bytes, field_ref: Any, limits: StructureLimits) -> str | None:
+    try:
+        value = reader.get_object(field_ref)["/V"]
+        sig_object = value.get_object() if isinstance(value, generic.IndirectObject) else value
+    except Exception as exc:
+        return f"the timestamp's value cannot be read ({type(exc).__name__})"
+    problem = _raw_problem(data, sig_object, limits)
+    if problem is None:
+        return None
+    return str(problem.details.get("error") or problem.reason_en)
 
 
 # ----------------------------------------------------------------------------- issuer
 
 
-def _name(cert: asn1_x509.Certificate) -> str:
+def _issuer_of(seal: _Sig, anchors: TrustAnchors, now: datetime) -> CheckResult:
+    if seal.emb is None or not seal.verified:
+        return issuer_not_checked(
+            "（签名本身未通过验证）",
+            " (the signature itself does not verify)",
+            **({"signer_claimed": _claimed(seal)} if seal.emb is not None else {}),
+        )
+    reported = _reported_time(seal.emb)
+    trusted_path = None
+    status = seal.status
+    if status is not None and status.trusted and seal.signing_time == (min(reported, now) if reported else None):
+        trusted_path = status.validation_path  # pyHanko already built it against the same anchors
     try:
-        return str(cert.subject.human_friendly)
+        return issuer_check(
+            seal.emb.signer_cert, list(seal.emb.other_embedded_certs), anchors, seal.signing_time, now, trusted_path
+        )
+    except Exception as exc:
+        return failed(
+            Check.ISSUER,
+            "signer_certificate_unreadable",
+            "签名中的证书无法读取。",
+            "The certificate in the signature cannot be read.",
+            error=f"{type(exc).__name__}: {str(exc)[:200]}",
+        )
+
+
+def _claimed(seal: _Sig) -> str | None:
+    try:
+        return seal_rules.name_of(seal.emb.signer_cert) if seal.emb is not None else None
     except Exception:
-        return "?"
+        return None
 
 
-def _key_usage(cert: asn1_x509.Certificate) -> set[str]:
-    value = cert.key_usage_value
-    return set(value.native) if value is not None else set()
+def _impersonation(cert: asn1_x509.Certificate, anchors: TrustAnchors) -> str | None:
+    """The bureau name a foreign certificate copies or imitates, if any."""
+    known_ders = {c.subject.dump() for c in (*anchors.roots, *anchors.seals)}
+    if cert.subject.dump() in known_ders or cert.issuer.dump() in known_ders:
+        return seal_rules.name_of(cert)
+    names = seal_rules.known_names(anchors)
+    for subject in (cert.subject.native, cert.issuer.native):
+        for key in ("organization_name", "common_name"):
+            value = subject.get(key)
+            if isinstance(value, str):
+                if value in names:
+                    return value
+                imitated = confusable_with(value, names)
+                if imitated:
+                    return imitated
+    return None
 
 
 def issuer_check(
@@ -581,21 +694,21 @@ def issuer_check(
     now: datetime,
     trusted_path: ValidationPath | None = None,
 ) -> CheckResult:
-    """Chain to an anchor, seal key usage, validity at signing time, and (when known) a published seal.
-
-    `trusted_path`: a path pyHanko already validated for this certificate against these anchors at
-    `signing_time`; without one the path is built and validated here.
+    """For a signature that verified: chain to a root, validity at signing time, seal key usage, a
+    published seal. `trusted_path`: a path pyHanko already validated for this certificate against
+    these anchors at `signing_time`; without one the path is built and validated here.
     """
     at = signing_time or now
     details: dict[str, Any] = {
-        "signer": _name(cert),
+        "signer": seal_rules.name_of(cert),
         "signer_sha256": fingerprint(cert),
         "signer_issuer": cert.issuer.human_friendly,
         "signing_time": signing_time.isoformat() if signing_time else None,
         "revocation": "soft-fail, no fetching: only revocation data embedded in the file",
     }
     if at > now + CLOCK_SKEW:
-        return _issuer_fail(
+        return failed(
+            Check.ISSUER,
             "signing_time_in_future",
             "签名时间晚于当前时间，签名不可信。",
             "The signing time lies in the future; the signature cannot be trusted.",
@@ -607,7 +720,8 @@ def issuer_check(
     try:
         path = trusted_path or _validate_path(cert, embedded, anchors, at)
     except (ExpiredError, NotYetValidError) as exc:
-        return _issuer_fail(
+        return failed(
+            Check.ISSUER,
             "certificate_not_valid_at_signing",
             f"签章证书（或其上级证书）在签名时（{at:%Y-%m-%d %H:%M} UTC）不在有效期内"
             f"（签章证书有效期 {not_before:%Y-%m-%d} 至 {not_after:%Y-%m-%d}）。",
@@ -617,45 +731,32 @@ def issuer_check(
             **details,
         )
     except Exception as exc:
-        known_names = {c.subject.dump() for c in (*anchors.roots, *anchors.seals)}
-        impersonating = cert.subject.dump() in known_names or cert.issuer.dump() in known_names
-        zh = "签章证书不是由局方根证书签发的，不能确认为局方电子印章。"
-        en = "The seal certificate was not issued by the bureau's root; it is not the bureau's seal."
-        if impersonating:
-            zh += "证书名称与局方证书相同，系冒用。"
-            en += " It copies the name of a bureau certificate: an impersonation."
-        return _issuer_fail(
-            "untrusted_issuer", zh, en, error=f"{type(exc).__name__}: {str(exc)[:200]}", **details
-        )
-    usage = _key_usage(cert)
-    if not usage >= REQUIRED_KEY_USAGE:
-        return _issuer_fail(
-            "key_usage",
-            "签章证书不具备电子印章所需的密钥用途（数字签名与不可否认）。",
-            "The certificate lacks the key usage a seal needs (digitalSignature and nonRepudiation).",
-            key_usage=sorted(usage),
+        imitated = _impersonation(cert, anchors)
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        if imitated:
+            return failed(
+                Check.ISSUER,
+                "impersonation",
+                f"签章证书不是由局方根证书签发的，却使用了与局方相同或形近的名称（“{imitated}”），系冒用。",
+                f"The seal certificate was not issued by the bureau's root, yet it uses a name identical or "
+                f"confusable with the bureau's (\"{imitated}\"): an impersonation.",
+                imitated=imitated,
+                error=error,
+                **details,
+            )
+        return failed(
+            Check.ISSUER,
+            "untrusted_issuer",
+            "签章证书不是由局方根证书签发的，不能确认为局方电子印章。",
+            "The seal certificate was not issued by the bureau's root; it is not the bureau's seal.",
+            error=error,
             **details,
         )
     root = getattr(path.trust_anchor.authority, "certificate", None)
     if root is not None:
-        details.update(root=_name(root), root_sha256=fingerprint(root))
-    if anchors.seals and fingerprint(cert) not in anchors.seal_fingerprints:
-        return _issuer_fail(
-            "unpublished_seal",
-            "签章证书虽由局方根证书签发，但不在局方公布的电子印章证书清单中。",
-            "The certificate chains to the bureau's root but is not one of the seal certificates the bureau "
-            "published.",
-            **details,
-        )
-    organisation = _organisation(cert)
-    return passed(
-        Check.ISSUER,
-        "bureau_seal",
-        f"由{organisation}的电子印章签发：证书链至局方根证书，签章时证书有效。",
-        f"Sealed by {organisation}: the certificate chains to the bureau's root and was valid "
-        "at signing time.",
-        **details,
-    )
+        details.update(root=seal_rules.name_of(root), root_sha256=fingerprint(root))
+    problem = seal_rules.usage_problem(cert, details) or seal_rules.publication_problem(cert, anchors, details)
+    return problem or seal_rules.bureau_seal(cert, details)
 
 
 def _validate_path(
@@ -674,56 +775,3 @@ def _validate_path(
     validator = CertificateValidator(cert, intermediate_certs=list(embedded), validation_context=context)
     path: ValidationPath = _run(validator.async_validate_path())
     return path
-
-
-def _organisation(cert: asn1_x509.Certificate) -> str:
-    native = cert.subject.native
-    return str(native.get("organization_name") or native.get("common_name") or _name(cert))
-
-
-# ----------------------------------------------------------------------------- face data
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        text = str(value.get_object() if isinstance(value, generic.IndirectObject) else value)
-    except Exception:
-        return None
-    return text.strip()[:_MAX_INFO_CHARS] or None
-
-
-def _face(reader: PdfFileReader, revision: int) -> dict[str, Any]:
-    """Licence face data from the document information of the sealed revision.
-
-    Read from the sealed revision on purpose: pyHanko's difference analysis allows /Info to change in
-    a later revision, so the current /Info could say anything.
-    """
-    try:
-        # Resolve through the historical resolver: the trailer's references would otherwise resolve to
-        # the newest version of the object, i.e. whatever a later revision put there.
-        history = reader.get_historical_resolver(max(revision, 0))
-        info = history.trailer_view.raw_get("/Info")
-        if isinstance(info, generic.IndirectObject):
-            info = history.get_object(info.reference)
-    except Exception:
-        return {}
-    if not isinstance(info, generic.DictionaryObject):
-        return {}
-    title, author = _text(info.get("/Title")), _text(info.get("/Author"))
-    subject, keywords = _text(info.get("/Subject")), _text(info.get("/Keywords"))
-    words = [w.strip() for w in (keywords or "").split(",")]
-    licence_id = subject if subject and subject.startswith(LICENCE_ID_ROOT) else None
-    if licence_id is None and words and words[0].startswith(LICENCE_ID_ROOT):
-        licence_id = words[0]
-    face: dict[str, Any] = {"source": "pdf", "licence_id": licence_id}
-    if licence_id is not None and len(words) >= 3:
-        face["number"] = words[1] or None
-        face["holder_code"] = words[2] or None
-    if title:
-        number = face.get("number")
-        face["name_zh"] = title[: -len(number)].strip() if number and title.endswith(number) else title
-    if author:
-        face["issuer_name"] = author
-    return face

@@ -10,26 +10,25 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
 from onestop.licences.trust import PkiTrust
 from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, close_shared, shared_sandbox
 
 from .anchors import TrustAnchors
-from .report import Check, StatusReport, VerificationReport, failed
+from .facts import PdfFacts
+from .report import Check, StatusReport, VerificationReport, failed, unknown
 from .status import (
     RegistryLookup,
     identifier_check,
+    identifier_unreadable,
     lookup_entry,
     registry_unavailable,
     status_check,
     status_offline,
+    status_unreadable,
 )
-
-if TYPE_CHECKING:
-    from .checks import PdfFacts
+from .structure import DEFAULT_STRUCTURE, StructureLimits
 
 # `.checks` (pyHanko) is imported when a PDF is first verified, not with this module: importing
 # pyHanko is ~0.5 s of cold start for the functions that only look licences up (api, status routes).
@@ -44,8 +43,9 @@ class VerifyLimits:
     max_bytes: int = 5 * MiB
     timeout_s: float = 10.0
     memory_bytes: int = 768 * MiB  # address space the worker may add to what it inherited
-    max_signatures: int = 8
+    structure: StructureLimits = DEFAULT_STRUCTURE
     isolate: bool = True  # parse in the forked worker (False: in this process, e.g. for benchmarks)
+    fast_path: bool = True  # a whole-file bureau seal is checked with `cryptography` in process
 
 
 DEFAULT_LIMITS = VerifyLimits()
@@ -76,40 +76,68 @@ def _anchors(trust: TrustAnchors | PkiTrust) -> TrustAnchors:
 
 
 def _pdf_facts(data: bytes, anchors: TrustAnchors, now: datetime, limits: VerifyLimits) -> PdfFacts:
+    """The fast path for a whole-file bureau seal, else the full path in the sandboxed worker."""
     from .checks import analyse_pdf
 
-    roots, seals = anchors.der()
-    args = (data, roots, seals, now, limits.max_signatures)
+    if limits.fast_path:
+        from .fastpath import whole_file_seal
+
+        fast = whole_file_seal(data, anchors, now, limits.structure)
+        if fast is not None:
+            return fast
+    roots, seals, tsa = anchors.der()
+    args = (data, roots, seals, tsa, now, limits.structure)
     if not limits.isolate:
         return analyse_pdf(*args)
     sandbox = _sandbox(limits.memory_bytes)
     try:
         return sandbox.run(analyse_pdf, args, limits.timeout_s)
     except SandboxTimeout:
-        return _worker_failed(
+        return _not_analysed(
             "verification_timeout",
-            f"文件在{limits.timeout_s:g}秒内未能完成解析，可能是恶意构造的文件。",
-            f"The file could not be analysed within {limits.timeout_s:g} s; it may be maliciously crafted.",
+            f"文件在{limits.timeout_s:g}秒内未能完成解析，无法核验（可能是恶意构造的文件）。",
+            f"The file could not be analysed within {limits.timeout_s:g} s, so it could not be checked "
+            "(it may be maliciously crafted).",
         )
     except SandboxCrashed as exc:
-        return _worker_failed(
+        return _not_analysed(
             "verification_aborted",
-            "解析文件时超出资源限制或出错，文件可能是恶意构造的。",
-            "Analysing the file exceeded the resource limits or failed; it may be maliciously crafted.",
+            "解析文件时超出资源限制或出错，无法核验（可能是恶意构造的文件）。",
+            "Analysing the file exceeded the resource limits or failed, so it could not be checked "
+            "(it may be maliciously crafted).",
             error=str(exc)[:300],
         )
 
 
-def _worker_failed(code: str, zh: str, en: str, **details: str) -> PdfFacts:
-    from .checks import PdfFacts
-
+def _not_analysed(code: str, zh: str, en: str, **details: str) -> PdfFacts:
+    """The worker gave no answer: nothing about the file is known, and nothing may pass."""
     return PdfFacts(
-        failed(Check.INTEGRITY, code, zh, en, **details),
-        failed(
+        unknown(Check.INTEGRITY, code, zh, en, **details),
+        unknown(
             Check.ISSUER,
-            "no_seal",
-            "文件没有可核验的电子印章，无法确认签发机关。",
-            "There is no seal to check, so the issuer cannot be established.",
+            "issuer_not_checked",
+            "文件未能完成解析，无法确认签发机关。",
+            "The file could not be analysed, so the issuer cannot be established.",
+        ),
+        None,
+        unreadable=True,
+    )
+
+
+def _too_large(limits: VerifyLimits) -> PdfFacts:
+    return PdfFacts(
+        failed(
+            Check.INTEGRITY,
+            "file_too_large",
+            f"文件超过{limits.max_bytes // MiB} MB，不是电子证照原件（电子证照通常小于100 KB）。",
+            f"The file is over {limits.max_bytes // MiB} MB; it is not an original e-licence "
+            "(e-licences are usually under 100 KB).",
+        ),
+        unknown(
+            Check.ISSUER,
+            "issuer_not_checked",
+            "文件过大，未作解析，无法确认签发机关。",
+            "The file is too large to be analysed, so the issuer cannot be established.",
         ),
         None,
     )
@@ -129,19 +157,13 @@ def verify_pdf(
     """
     at = _now(now)
     digest = hashlib.sha256(data).hexdigest()
-    if len(data) > limits.max_bytes:
-        facts = _worker_failed(
-            "file_too_large",
-            f"文件超过{limits.max_bytes // MiB} MB，不是电子证照原件（电子证照通常小于100 KB）。",
-            f"The file is over {limits.max_bytes // MiB} MB; it is not an original e-licence "
-            "(e-licences are usually under 100 KB).",
-        )
-    else:
-        facts = _pdf_facts(data, _anchors(trust), at, limits)
+    facts = _too_large(limits) if len(data) > limits.max_bytes else _pdf_facts(data, _anchors(trust), at, limits)
     licence_id = facts.licence_id
-    identifier = identifier_check(licence_id)
+    identifier = identifier_unreadable() if facts.unreadable else identifier_check(licence_id)
     face = dict(facts.face) if facts.face else {"source": "pdf", "licence_id": licence_id}
-    if registry_lookup is None:
+    if facts.unreadable:
+        status = status_unreadable()
+    elif registry_lookup is None:
         status = status_offline()
     elif not licence_id:
         status = status_check(None, None, digest)
@@ -151,9 +173,9 @@ def verify_pdf(
         except Exception as exc:  # the registry is down: say so, do not guess
             status = registry_unavailable(f"{type(exc).__name__}: {exc}")
         else:
-            status = status_check(licence_id, entry, digest, facts.sealed_sha256)
+            status = status_check(licence_id, entry, digest, facts.sealed_sha256, facts.face, facts.validation_updates)
             if entry is not None and status.passed:
-                # The file is the issued original: show the registry's full face data for it.
+                # The sealed revision is the issued original: show the registry's full face data for it.
                 face = dict(entry.face)
     return VerificationReport(
         checks=(facts.integrity, facts.issuer, status, identifier),

@@ -170,7 +170,26 @@ def identifier_check(licence_id: str | None) -> CheckResult:
     )
 
 
+def identifier_unreadable() -> CheckResult:
+    """The file could not be read: its identifier is unknown, which is not the same as absent."""
+    return unknown(
+        Check.IDENTIFIER,
+        "identifier_unreadable",
+        "文件未能完成解析，无法读取电子证照标识。",
+        "The file could not be analysed, so its e-licence identifier could not be read.",
+    )
+
+
 # ----------------------------------------------------------------------------- status
+
+
+def status_unreadable() -> CheckResult:
+    return unknown(
+        Check.STATUS,
+        "status_not_checked",
+        "文件未能完成解析，无法读取证照标识，因此未查询登记状态。",
+        "The file could not be analysed, so its identifier is unknown and its status was not looked up.",
+    )
 
 
 def lookup_entry(registry_lookup: RegistryLookup, licence_id: str, now: datetime) -> RegistryEntry | None:
@@ -212,16 +231,23 @@ def status_offline() -> CheckResult:
     )
 
 
+FACE_COMPARED = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
+
+
 def status_check(
     licence_id: str | None,
     entry: RegistryEntry | None,
     file_sha256: str | None,
     sealed_sha256: str | None = None,
+    face: Mapping[str, Any] | None = None,
+    validation_updates: int = 0,
 ) -> CheckResult:
-    """Registered, the same file as issued (when a file is given), and status valid (01).
+    """Registered, the issued file (when a file is given), its face data the registry's, status valid.
 
-    `sealed_sha256` is the fingerprint of the sealed part of the file when integrity found that only
-    validation data was appended since: such a file still is the issued one, plus LTV data.
+    "The issued original" only when the whole file's SHA-256 is the registry's. When integrity passed,
+    `sealed_sha256` is the fingerprint of the sealed part: if that is the registry's, the file is the
+    issued original followed by `validation_updates` admitted updates (or an end-of-line); the report
+    says exactly that. `face` is what the sealed revision states; it must agree with the registry.
     """
     if not licence_id:
         return failed(
@@ -254,7 +280,8 @@ def status_check(
         if sealed_sha256 is not None and sealed_sha256 != file_sha256:
             details["sealed_sha256"] = sealed_sha256
         registered = (entry.pdf_sha256 or "").lower()
-        if not registered or registered not in {file_sha256.lower(), (sealed_sha256 or "").lower()}:
+        exact = bool(registered) and registered == file_sha256.lower()
+        if not exact and (not registered or registered != (sealed_sha256 or "").lower()):
             return failed(
                 Check.STATUS,
                 "not_issued_file",
@@ -263,8 +290,33 @@ def status_check(
                 "it is not the original.",
                 **details,
             )
+        mismatch = _face_mismatch(face, entry.face)
+        if mismatch:
+            return failed(
+                Check.STATUS,
+                "face_mismatch",
+                "文件中的证照信息与登记的信息不一致，不是签发的原件。",
+                "The licence data in the file differs from the registry's record; it is not the original.",
+                mismatched=mismatch,
+                **details,
+            )
+    else:
+        exact = False
     since_zh, since_en = _date(entry.status_since)
     if entry.status is LicenceStatus.VALID:
+        if file_sha256 is not None and not exact:
+            n = validation_updates
+            return passed(
+                Check.STATUS,
+                "valid_with_validation_updates",
+                f"证照已登记，状态有效；此文件签章部分即为签发原件，其后有{n}次经核验的验证数据更新"
+                + ("（或仅文件末尾的换行）。" if n == 0 else "。"),
+                f"The licence is registered and valid; the sealed revision of this file is the issued original, "
+                f"followed by {n} validation update(s) that passed the checks"
+                + (" (or only an end-of-line at the end)." if n == 0 else "."),
+                validation_updates=n,
+                **details,
+            )
         return passed(
             Check.STATUS,
             "valid",
@@ -291,6 +343,13 @@ def status_check(
         _status_sentence_en(entry.status, since_en),
         **details,
     )
+
+
+def _face_mismatch(face: Mapping[str, Any] | None, registered: Mapping[str, Any]) -> list[str]:
+    """Face keys the file states differently from the registry (keys it does not state are not compared)."""
+    if not face:
+        return []
+    return [k for k in FACE_COMPARED if face.get(k) is not None and str(face.get(k)) != str(registered.get(k))]
 
 
 def _status_sentence_en(status: LicenceStatus, since_en: str) -> str:

@@ -1,0 +1,53 @@
+"""Licence face data as the PDF states it, read from the sealed revision's document information."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from onestop.identifiers.licence_id import ROOT as LICENCE_ID_ROOT
+
+MAX_INFO_CHARS = 500
+FACE_KEYS = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        text = str(value.get_object() if isinstance(value, generic.IndirectObject) else value)
+    except Exception:
+        return None
+    return text.strip()[:MAX_INFO_CHARS] or None
+
+
+def read_face(reader: PdfFileReader, revision: int) -> dict[str, Any]:
+    """Face data from /Info of `revision`, resolved through that revision's own objects (a later
+    revision cannot change what this returns)."""
+    try:
+        history = reader.get_historical_resolver(max(revision, 0))
+        info = history.trailer_view.raw_get("/Info")
+        if isinstance(info, generic.IndirectObject):
+            info = history.get_object(info.reference)
+    except Exception:
+        return {}
+    if not isinstance(info, generic.DictionaryObject):
+        return {}
+    title, author = _text(info.get("/Title")), _text(info.get("/Author"))
+    subject, keywords = _text(info.get("/Subject")), _text(info.get("/Keywords"))
+    words = [w.strip() for w in (keywords or "").split(",")]
+    licence_id = subject if subject and subject.startswith(LICENCE_ID_ROOT) else None
+    if licence_id is None and words and words[0].startswith(LICENCE_ID_ROOT):
+        licence_id = words[0]
+    face: dict[str, Any] = {"source": "pdf", "licence_id": licence_id}
+    if licence_id is not None and len(words) >= 3:
+        face["number"] = words[1] or None
+        face["holder_code"] = words[2] or None
+    if title:
+        number = face.get("number")
+        face["name_zh"] = title[: -len(number)].strip() if number and title.endswith(number) else title
+    if author:
+        face["issuer_name"] = author
+    return face

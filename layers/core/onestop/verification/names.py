@@ -1,0 +1,67 @@
+"""Names that look like the bureau's: impersonation by confusable characters.
+
+A seal certificate from a foreign CA named "深圳市商務局" (traditional 務), "深圳市\u200b商务局" (a
+zero-width space) or with a bidi override reads as the bureau's name to a person. We compare
+*skeletons*: NFKC, default-ignorable and bidi control characters removed, traditional Chinese mapped to
+simplified (OpenCC t2s), every character replaced by its Unicode confusable prototype (the UTS #39
+confusables data as packaged by confusable_homoglyphs), case folded. Equal skeletons, different text:
+an impersonation.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+# Bidi controls are category Cf too; listed for the reader. U+115F/1160, U+3164, U+FFA0: Hangul fillers
+# (default-ignorable, but Lo).
+_INVISIBLE_LO = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+@cache
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@cache
+def _prototype(char: str) -> str:
+    from confusable_homoglyphs import confusables
+
+    try:
+        found = confusables.is_confusable(char, greedy=True)
+    except Exception:
+        return char
+    if not found:
+        return char
+    glyphs = {char} | {h["c"] for entry in found for h in entry.get("homoglyphs", [])}
+    return min((g for g in glyphs if len(g) == 1), default=char)
+
+
+def strip_invisible(text: str) -> str:
+    """The text without format (Cf: zero-width, bidi controls, …) and other invisible characters."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf" and c not in _INVISIBLE_LO)
+
+
+def skeleton(text: str) -> str:
+    """The confusable skeleton of `text` (see the module docstring)."""
+    plain = strip_invisible(unicodedata.normalize("NFKC", text)).strip()
+    try:
+        plain = _t2s().convert(plain)
+    except Exception:  # pragma: no cover - OpenCC missing its data: compare without the mapping
+        pass
+    return "".join(_prototype(c) for c in plain).casefold()
+
+
+def confusable_with(name: str, known: Iterable[str]) -> str | None:
+    """The known name that `name` imitates without being it, or None."""
+    if not name:
+        return None
+    mine = skeleton(name)
+    for other in known:
+        if other and name != other and skeleton(other) == mine:
+            return other
+    return None
