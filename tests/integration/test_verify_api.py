@@ -129,7 +129,7 @@ def test_tampered_licence_fails_integrity_through_the_handler(cloud: Cloud) -> N
     _, pdf = cloud.issue()
     status, body = cloud.post(overlay_content(pdf))
     assert status == 200
-    assert verdicts(body)["integrity"] == ("fail", "modified_after_sealing")
+    assert verdicts(body)["integrity"] == ("fail", "page_changed_after_sealing")
     assert body["valid"] is False
 
 

@@ -146,11 +146,19 @@ def licence() -> S.Licence:
     return S.make_licence(S.make_pki())
 
 
-def test_verification_over_its_deadline_fails_integrity(licence: S.Licence) -> None:
-    report = verify_pdf(
-        licence.sealed, trust=licence.anchors, registry_lookup=None, limits=VerifyLimits(timeout_s=0.001)
-    )
+def test_verification_over_its_deadline_is_unknown_never_a_pass(licence: S.Licence) -> None:
+    # fast_path=False: the whole-file seal would be checked in process, without the worker
+    limits = VerifyLimits(timeout_s=0.001, fast_path=False)
+    report = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, limits=limits)
     assert report.result(Check.INTEGRITY).code == "verification_timeout"
+    # A timeout is "could not be checked", never a pass and never a verdict about the file.
+    assert {c.check.value: c.verdict.value for c in report.checks} == {
+        "integrity": "unknown",
+        "issuer": "unknown",
+        "status": "unknown",
+        "identifier": "unknown",
+    }
+    assert report.result(Check.IDENTIFIER).code == "identifier_unreadable"
     assert not report.valid
     # the next verification gets a fresh worker and succeeds
     assert (

@@ -129,7 +129,11 @@ INTEGRITY_ATTACKS: list[tuple[str, Attack, set[str]]] = [
     ("signature value blanked in place", lambda lic: S.zero_signature(lic.sealed), {"not_signed"}),
     ("signature removed (unsigned revision)", lambda lic: lic.sealed[: len(lic.unsigned)], {"not_signed"}),
     ("never sealed", lambda lic: lic.unsigned, {"not_signed"}),
-    ("garbage appended after %%EOF", lambda lic: S.append_garbage(lic.sealed), {"data_after_eof", "pdf_damaged"}),
+    (
+        "garbage appended after %%EOF",
+        lambda lic: S.append_garbage(lic.sealed),
+        {"data_after_eof", "pdf_damaged"},
+    ),
     (
         "garbage with a fake startxref/%%EOF",
         lambda lic: S.append_fake_eof(lic.sealed),
@@ -300,11 +304,23 @@ CORPUS_SIGNED: list[tuple[str, str, set[str]]] = [
     ("coverage-anomalies_base.pdf", "integrity", {"not_signed"}),
     ("coverage-anomalies_one-byterange.pdf", "integrity", {"byte_range_manipulated"}),
     ("coverage-anomalies_signature-gap-too-big.pdf", "integrity", {"byte_range_manipulated"}),
-    ("coverage-anomalies_tail-uncovered.pdf", "integrity", {"metadata_changed_after_sealing", "byte_range_manipulated"}),
+    (
+        "coverage-anomalies_tail-uncovered.pdf",
+        "integrity",
+        {"metadata_changed_after_sealing", "byte_range_manipulated"},
+    ),
     ("coverage-anomalies_weird-byterange.pdf", "integrity", {"byte_range_manipulated"}),
     ("pdf-sig-with-econtent.pdf", "integrity", {"signature_malformed"}),
-    ("form-update-override-appearance-stream-sneaky.pdf", "integrity", {"form_field_added_after_sealing", "annotation_added_after_sealing"}),
-    ("form-update-override-appearance-stream.pdf", "integrity", {"form_field_added_after_sealing", "annotation_added_after_sealing"}),
+    (
+        "form-update-override-appearance-stream-sneaky.pdf",
+        "integrity",
+        {"form_field_added_after_sealing", "annotation_added_after_sealing"},
+    ),
+    (
+        "form-update-override-appearance-stream.pdf",
+        "integrity",
+        {"form_field_added_after_sealing", "annotation_added_after_sealing"},
+    ),
     ("minimal-two-fields-signed-twice.pdf", "issuer", {"untrusted_issuer"}),
     ("minimal-two-fields-signed-twice.pdf", "integrity", {"form_field_added_after_sealing"}),
 ]

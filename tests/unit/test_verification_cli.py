@@ -33,10 +33,12 @@ def files(tmp_path: Path, licence: S.Licence) -> dict[str, Path]:
         "genuine": tmp_path / "licence.pdf",
         "tampered": tmp_path / "tampered.pdf",
         "root": tmp_path / "root.pem",
+        "bundle": tmp_path / "trust.json",
     }
     out["genuine"].write_bytes(licence.sealed)
     out["tampered"].write_bytes(S.overlay_content(licence.sealed))
     out["root"].write_bytes(cert_pem(licence.pki.root_cert))
+    out["bundle"].write_text(json.dumps(licence.anchors.document()), "utf-8")
     return out
 
 
@@ -49,13 +51,113 @@ def run(*argv: str) -> tuple[int, str]:
 def test_offline_genuine_passes_integrity_and_issuer_and_says_status_was_not_checked(
     files: dict[str, Path],
 ) -> None:
-    code, text = run("verify", str(files["genuine"]), "--trust", str(files["root"]))
+    code, text = run("verify", str(files["genuine"]), "--trust-bundle", str(files["bundle"]))
     assert code == cli.EXIT_UNCHECKED
     assert "✓ 文件完整性 Document integrity" in text
     assert "✓ 签发机关 Issuer" in text
     assert "? 证照状态 Licence status" in text
     assert "离线核验不查询证照状态" in text
     assert "Offline verification" in text
+
+
+def test_roots_only_never_pass_the_issuer_and_say_why(files: dict[str, Path]) -> None:
+    """--trust ROOT.pem cannot tell a published seal from any other certificate the root issued."""
+    code, text = run("verify", str(files["genuine"]), "--trust", str(files["root"]), "--json")
+    report = json.loads(text)
+    issuer = next(c for c in report["checks"] if c["check"] == "issuer")
+    assert (issuer["verdict"], issuer["code"]) == ("unknown", "seal_publication_not_checked")
+    assert "--trust-bundle" in issuer["reason_en"]
+    assert code == cli.EXIT_UNCHECKED
+
+
+def test_the_cli_and_the_api_trust_alike(files: dict[str, Path], licence: S.Licence) -> None:
+    """The bundle file is the API's GET /trust document: the same verdicts offline and in process."""
+    from onestop.verification import verify_pdf
+
+    _code, text = run("verify", str(files["genuine"]), "--trust-bundle", str(files["bundle"]), "--json")
+    offline = {c["check"]: (c["verdict"], c["code"]) for c in json.loads(text)["checks"]}
+    in_process = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None)
+    assert offline == {c.check.value: (c.verdict.value, c.code) for c in in_process.checks}
+
+
+def test_a_bundle_whose_fingerprint_does_not_match_its_pem_is_refused(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    doc = json.loads(files["bundle"].read_text("utf-8"))
+    doc["seals"][0]["sha256"] = "00" * 32
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc), "utf-8")
+    code, _ = run("verify", str(files["genuine"]), "--trust-bundle", str(edited))
+    assert code == cli.EXIT_USAGE
+
+
+def test_oversized_file_is_refused_by_its_size_without_reading_it(
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    big = tmp_path / "big.pdf"
+    with open(big, "wb") as handle:  # sparse: 1 GiB on paper, nothing on disk
+        handle.truncate(1024**3)
+    reads: list[int] = []
+    real_open = open
+
+    class Spy:
+        def __init__(self, *a: Any) -> None:
+            self.inner = real_open(*a)
+
+        def __enter__(self) -> Any:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            self.inner.close()
+
+        def fileno(self) -> int:
+            return self.inner.fileno()
+
+        def read(self, n: int = -1) -> bytes:
+            reads.append(n)
+            return bytes(self.inner.read(n))
+
+    monkeypatch.setattr(
+        "builtins.open",
+        lambda path, mode="r", *a: Spy(path, mode) if str(path) == str(big) else real_open(path, mode, *a),
+    )
+    code, _ = run("verify", str(big), "--trust-bundle", str(files["bundle"]))
+    assert code == cli.EXIT_USAGE
+    assert reads == []  # refused by fstat, before a single byte was read
+    assert "over 5 MB" in capsys.readouterr().err
+
+
+def test_endless_device_is_read_up_to_the_limit_only(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("verify", "/dev/zero", "--trust-bundle", str(files["bundle"]))
+    assert code == cli.EXIT_USAGE
+    assert "over 5 MB" in capsys.readouterr().err
+
+
+def test_standard_input_is_capped(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Stdin:
+        buffer = io.BytesIO(b"%PDF-" + b"0" * (5 * 1024 * 1024))
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    code, _ = run("verify", "-", "--trust-bundle", str(files["bundle"]))
+    assert code == cli.EXIT_USAGE
+    assert "standard input is over 5 MB" in capsys.readouterr().err
+
+
+def test_genuine_licence_from_standard_input(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stdin:
+        buffer = io.BytesIO(files["genuine"].read_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    code, text = run("verify", "-", "--trust-bundle", str(files["bundle"]))
+    assert code == cli.EXIT_UNCHECKED
+    assert "✓ 签发机关 Issuer" in text
 
 
 def test_offline_tampered_fails_with_exit_1(files: dict[str, Path]) -> None:
@@ -65,7 +167,7 @@ def test_offline_tampered_fails_with_exit_1(files: dict[str, Path]) -> None:
 
 
 def test_json_output_is_the_report(files: dict[str, Path], licence: S.Licence) -> None:
-    code, text = run("verify", str(files["genuine"]), "--trust", str(files["root"]), "--json")
+    code, text = run("verify", str(files["genuine"]), "--trust-bundle", str(files["bundle"]), "--json")
     report = json.loads(text)
     assert code == cli.EXIT_UNCHECKED
     assert {c["check"]: c["verdict"] for c in report["checks"]} == {
@@ -233,7 +335,7 @@ def test_unreachable_service_is_a_usage_error(files: dict[str, Path]) -> None:
 
 
 def test_service_down_after_trust_makes_status_unknown(
-    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, licence: S.Licence
 ) -> None:
     def lookup_fails(service: str) -> Any:
         def lookup(_: str) -> None:
@@ -242,9 +344,7 @@ def test_service_down_after_trust_makes_status_unknown(
         return lookup
 
     monkeypatch.setattr(cli, "_service_lookup", lookup_fails)
-    monkeypatch.setattr(
-        cli, "_anchors", lambda trust, service: TrustAnchors.from_pem([files["root"].read_bytes()])
-    )
+    monkeypatch.setattr(cli, "_anchors", lambda trust, service, bundle=None: licence.anchors)
     code, text = run("verify", str(files["genuine"]), "--service", "http://127.0.0.1:9")
     assert code == cli.EXIT_UNCHECKED
     assert "暂时无法查询证照登记状态" in text

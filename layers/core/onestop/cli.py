@@ -1,8 +1,16 @@
 """`onestop` console script. `onestop verify FILE.pdf` checks a licence offline, or online with --service.
 
-Exit codes: 0 every check passed; 1 a check failed; 2 usage error (bad arguments, unreadable file,
-no trust anchors); 3 nothing failed but something could not be checked (offline: the status; online:
-the service unreachable).
+Exit codes: 0 every check passed; 1 a check failed; 2 usage error (bad arguments, unreadable or
+oversized file, no trust anchors); 3 nothing failed but something could not be checked (offline: the
+status; online: the service unreachable; a file the worker could not finish).
+
+Trust: `--trust-bundle trust.json` (the `GET /trust` document: roots, published seals, TSA anchors) is
+the full trust model; `--trust ROOT.pem` gives roots only, so seal publication is not checked and the
+issuer check cannot pass; `--service URL` fetches the bundle from the service; else the bundle shipped
+in the package, if any.
+
+The file is never read whole before its size is known: a regular file is refused by its size, and
+standard input or a device is read up to the limit plus one byte.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from urllib.parse import quote
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
 MARKS = {"pass": "✓", "fail": "✗", "unknown": "?"}
 HTTP_TIMEOUT_S = 15
+MAX_BUNDLE_BYTES = 1024 * 1024
 
 
 class UsageError(Exception):
@@ -39,14 +48,20 @@ def _parser() -> argparse.ArgumentParser:
             "check could not be made (offline: the status)."
         ),
     )
-    verify.add_argument("file", type=Path, help="the licence PDF")
+    verify.add_argument("file", type=Path, help="the licence PDF ('-' reads standard input)")
+    verify.add_argument(
+        "--trust-bundle",
+        type=Path,
+        metavar="JSON",
+        help="the trust bundle (the service's GET /trust document): roots, published seals, TSA anchors",
+    )
     verify.add_argument(
         "--trust",
         action="append",
         type=Path,
         default=[],
         metavar="PEM",
-        help="trust anchor certificate(s) in PEM (repeatable); replaces the bundled ones",
+        help="root certificate(s) in PEM (repeatable); roots only: seal publication is not checked",
     )
     verify.add_argument(
         "--service",
@@ -69,9 +84,16 @@ def _check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _anchors(trust_files: Sequence[Path], service: str | None) -> Any:
+def _anchors(trust_files: Sequence[Path], service: str | None, bundle: Path | None = None) -> Any:
     from onestop.verification import TrustAnchors, bundled_anchors
 
+    if bundle is not None:
+        try:
+            if bundle.stat().st_size > MAX_BUNDLE_BYTES:
+                raise UsageError(f"{bundle} is over {MAX_BUNDLE_BYTES // 1024} KB; it is not a trust bundle")
+            return TrustAnchors.from_trust_document(json.loads(bundle.read_text("utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"cannot read the trust bundle {bundle}: {exc}") from exc
     if trust_files:
         try:
             return TrustAnchors.from_pem([p.read_bytes() for p in trust_files])
@@ -85,8 +107,8 @@ def _anchors(trust_files: Sequence[Path], service: str | None) -> Any:
     bundled = bundled_anchors()
     if bundled is None:
         raise UsageError(
-            "no trust anchors: give the bureau's root certificate with --trust ROOT.pem, "
-            "or the verify service with --service URL"
+            "no trust anchors: give the bureau's trust bundle with --trust-bundle trust.json "
+            "(or its root certificate with --trust ROOT.pem), or the verify service with --service URL"
         )
     return bundled
 
@@ -146,17 +168,48 @@ def _exit_code(report: Any) -> int:
     return EXIT_OK
 
 
+def _too_large(name: str, limit: int) -> UsageError:
+    return UsageError(
+        f"{name} is over {limit // (1024 * 1024)} MB; an e-licence is under 100 KB, so it is not one "
+        "(refused without reading it)"
+    )
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The file's bytes, refusing anything over `limit` before reading it (stdin and devices: at limit+1)."""
+    import os
+    import stat
+
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+        if len(data) > limit:
+            raise _too_large("standard input", limit)
+        return data
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise UsageError(f"{path} is a directory")
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise _too_large(str(path), limit)
+            data = handle.read(limit + 1)
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path} is a directory") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:  # a device or a file that grew while we read it
+        raise _too_large(str(path), limit)
+    return data
+
+
 def verify_command(args: argparse.Namespace, out: TextIO) -> int:
-    from onestop.verification import verify_pdf
+    from onestop.verification import DEFAULT_LIMITS, verify_pdf
     from onestop.verification.checks import quiet_pyhanko
 
     quiet_pyhanko()
     service = _check_url(args.service) if args.service else None
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    anchors = _anchors(args.trust, service)
+    data = read_bounded(args.file, DEFAULT_LIMITS.max_bytes)
+    anchors = _anchors(args.trust, service, args.trust_bundle)
     lookup = _service_lookup(service) if service else None
     report = verify_pdf(data, trust=anchors, registry_lookup=lookup)
     if args.json:

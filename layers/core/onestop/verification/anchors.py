@@ -12,10 +12,11 @@ then, and the issuer check says so (verdict unknown) instead of passing.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from importlib import resources
 from typing import Any
 
@@ -182,19 +183,23 @@ class TrustAnchors:
 
 
 def bundled_anchors() -> TrustAnchors | None:
-    """Trust anchors shipped inside the package (`onestop/verification/trust/*.pem`), if any.
+    """The trust bundle shipped inside the package (`onestop/verification/trust/`), if any.
 
-    The repository ships none (each deployment has its own root); a distribution for verifiers of one
-    bureau drops that bureau's root certificate there, so that `onestop verify` works offline.
+    The repository ships none (each deployment has its own PKI); a distribution for verifiers of one
+    bureau drops that bureau's `trust.json` (its `GET /trust` document) there, so that `onestop verify`
+    works offline with the full trust model. Root PEM files alone are accepted too (roots only).
     """
     folder = resources.files("onestop.verification").joinpath("trust")
     if not folder.is_dir():
         return None
-    bundles = [
+    bundle = folder.joinpath("trust.json")
+    if bundle.is_file():
+        return TrustAnchors.from_trust_document(json.loads(bundle.read_text("utf-8")))
+    pems = [
         entry.read_bytes()
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.is_file() and entry.name.endswith((".pem", ".crt"))
     ]
-    if not bundles:
+    if not pems:
         return None
-    return TrustAnchors.from_pem(bundles)
+    return TrustAnchors.from_pem(pems)

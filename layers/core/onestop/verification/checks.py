@@ -249,8 +249,11 @@ def _unsigned(reader: PdfFileReader, data: bytes, revisions: int) -> CheckResult
     if b"/ByteRange" in data:
         for r in range(revisions - 1):
             try:
-                earlier = [v for _, v, _ in enumerate_sig_fields(reader.get_historical_resolver(r), filled_status=True)]
-            except Exception:
+                earlier = [
+                    v
+                    for _, v, _ in enumerate_sig_fields(reader.get_historical_resolver(r), filled_status=True)
+                ]
+            except Exception:  # noqa: S112 - an unreadable old revision proves nothing either way
                 continue
             if any(_filled(v) for v in earlier):
                 return _integrity_fail(
@@ -323,7 +326,9 @@ def _malformed_sig(error: str) -> CheckResult:
     )
 
 
-def _raw_problem(data: bytes, sig_object: generic.DictionaryObject, limits: StructureLimits) -> CheckResult | None:
+def _raw_problem(
+    data: bytes, sig_object: generic.DictionaryObject, limits: StructureLimits
+) -> CheckResult | None:
     """Before any CMS parsing: a signature value is present, within the size cap, zero-padded, and the
     byte range describes exactly the file around it."""
     contents = sig_object.get("/Contents")
@@ -373,7 +378,11 @@ def _validate(sig: _Sig, anchors: TrustAnchors, now: datetime) -> None:
     if emb is None:
         return
     reported = _reported_time(emb)
-    if sig.problem is None and emb.md_algorithm not in WEAK_DIGESTS and _mechanism_hash(emb) not in WEAK_DIGESTS:
+    if (
+        sig.problem is None
+        and emb.md_algorithm not in WEAK_DIGESTS
+        and _mechanism_hash(emb) not in WEAK_DIGESTS
+    ):
         moment = min(reported, now) if reported is not None else now
         context = ValidationContext(
             trust_roots=list(anchors.roots),
@@ -417,7 +426,12 @@ def _aware(at: datetime) -> datetime:
 
 
 def _integrity_of(
-    sig: _Sig, data: bytes, reader: PdfFileReader, anchors: TrustAnchors, now: datetime, limits: StructureLimits
+    sig: _Sig,
+    data: bytes,
+    reader: PdfFileReader,
+    anchors: TrustAnchors,
+    now: datetime,
+    limits: StructureLimits,
 ) -> CheckResult:
     details = sig.summary()
     if sig.problem is not None:
@@ -472,11 +486,15 @@ def _integrity_of(
             "The document has not been altered since it was sealed; the seal covers the whole file.",
             **details,
         )
-    if emb.signed_revision > last or reader.xrefs.get_startxref_for_revision(emb.signed_revision + 1) < covered_to:
+    if (
+        emb.signed_revision > last
+        or reader.xrefs.get_startxref_for_revision(emb.signed_revision + 1) < covered_to
+    ):
         return _integrity_fail(
             "bytes_after_signature",
             "签章之后的文件内容不是规范的增量更新，文件已被改动。",
-            "What follows the sealed part of the file is not a proper incremental update; the file was altered.",
+            "What follows the sealed part of the file is not a proper incremental update; "
+            "the file was altered.",
             **details,
         )
     return _later_updates(sig, data, reader, anchors, now, limits, details)
@@ -492,7 +510,8 @@ def _later_updates(
     details: dict[str, Any],
 ) -> CheckResult:
     """Our allowlist over every later revision, every document timestamp validated, then pyHanko's view."""
-    assert sig.emb is not None and sig.status is not None
+    assert sig.emb is not None
+    assert sig.status is not None
     seal_field = sig.field_ref.reference if isinstance(sig.field_ref, generic.IndirectObject) else None
     review = review_updates(reader, data, sig.emb.signed_revision, seal_field)
     details.update(updates=review.updates, dss_revisions=review.dss_revisions)
@@ -501,10 +520,16 @@ def _later_updates(
     if len(review.timestamps) > limits.max_timestamps:
         return _with_details(too_many_timestamps(len(review.timestamps), limits), **details)
     results = [
-        validate_timestamp(reader, ts, _timestamp_raw_problem(reader, data, ts.field_ref, limits), anchors.tsa,
-                           sig.signing_time, now)
+        validate_timestamp(
+            reader,
+            ts,
+            _timestamp_raw_problem(reader, data, ts.field_ref, limits),
+            anchors.tsa,
+            sig.signing_time,
+            now,
+        )
         for ts in review.timestamps
-    ]  # fmt: skip
+    ]
     details["timestamps"] = [r.as_dict() for r in results]
     bad = next((r for r in results if r.problem is not None), None)
     if bad is not None:
@@ -555,7 +580,8 @@ _POLICY_REASONS: dict[str, tuple[str, str]] = {
     ),
     "metadata_changed_after_sealing": (
         "签章后文件的元数据（文档属性或XMP元数据中的证照信息）被改写，文件已被改动。",
-        "After sealing, the document metadata (document properties or XMP) was rewritten; the file was altered.",
+        "After sealing, the document metadata (document properties or XMP) was rewritten; "
+        "the file was altered.",
     ),
     "document_changed_after_sealing": (
         "签章后文件的文档级结构被改动（如打开动作、书签、名称树或目录）。",
@@ -578,7 +604,8 @@ _POLICY_REASONS: dict[str, tuple[str, str]] = {
     ),
     "orphan_object_after_sealing": (
         "签章后的增量更新加入了与验证数据无关的对象，文件已被改动。",
-        "An incremental update after sealing added objects that are not validation data; the file was altered.",
+        "An incremental update after sealing added objects that are not validation data; "
+        "the file was altered.",
     ),
 }
 
@@ -597,7 +624,8 @@ def _policy_fail(first: Finding, findings: list[Finding], details: dict[str, Any
 _TIMESTAMP_REASONS: dict[str, tuple[str, str]] = {
     "timestamp_invalid": (
         "签章后追加的文档时间戳无效（不是有效的时间戳令牌，或与文件内容不符），视为改动。",
-        "A document timestamp added after sealing is not valid (not a genuine timestamp token, or it does not "
+        "A document timestamp added after sealing is not valid (not a genuine timestamp token, "
+        "or it does not "
         "match the file); this counts as an alteration.",
     ),
     "timestamp_untrusted": (
@@ -607,7 +635,8 @@ _TIMESTAMP_REASONS: dict[str, tuple[str, str]] = {
     ),
     "timestamp_time_implausible": (
         "签章后追加的文档时间戳的时间不合理（早于签章或晚于当前时间），视为改动。",
-        "A document timestamp added after sealing has an implausible time (before the seal or in the future); "
+        "A document timestamp added after sealing has an implausible time "
+        "(before the seal or in the future); "
         "this counts as an alteration.",
     ),
 }
@@ -620,7 +649,9 @@ def _timestamp_fail(bad: TimestampResult, details: dict[str, Any]) -> CheckResul
     return _integrity_fail(code, zh, f"{en} ({why})", **details)
 
 
-def _timestamp_raw_problem(reader: PdfFileReader, data: bytes, field_ref: Any, limits: StructureLimits) -> str | None:
+def _timestamp_raw_problem(
+    reader: PdfFileReader, data: bytes, field_ref: Any, limits: StructureLimits
+) -> str | None:
     try:
         value = reader.get_object(field_ref)["/V"]
         sig_object = value.get_object() if isinstance(value, generic.IndirectObject) else value
@@ -645,11 +676,20 @@ def _issuer_of(seal: _Sig, anchors: TrustAnchors, now: datetime) -> CheckResult:
     reported = _reported_time(seal.emb)
     trusted_path = None
     status = seal.status
-    if status is not None and status.trusted and seal.signing_time == (min(reported, now) if reported else None):
+    if (
+        status is not None
+        and status.trusted
+        and seal.signing_time == (min(reported, now) if reported else None)
+    ):
         trusted_path = status.validation_path  # pyHanko already built it against the same anchors
     try:
         return issuer_check(
-            seal.emb.signer_cert, list(seal.emb.other_embedded_certs), anchors, seal.signing_time, now, trusted_path
+            seal.emb.signer_cert,
+            list(seal.emb.other_embedded_certs),
+            anchors,
+            seal.signing_time,
+            now,
+            trusted_path,
         )
     except Exception as exc:
         return failed(
@@ -739,7 +779,7 @@ def issuer_check(
                 "impersonation",
                 f"签章证书不是由局方根证书签发的，却使用了与局方相同或形近的名称（“{imitated}”），系冒用。",
                 f"The seal certificate was not issued by the bureau's root, yet it uses a name identical or "
-                f"confusable with the bureau's (\"{imitated}\"): an impersonation.",
+                f'confusable with the bureau\'s ("{imitated}"): an impersonation.',
                 imitated=imitated,
                 error=error,
                 **details,
@@ -755,7 +795,9 @@ def issuer_check(
     root = getattr(path.trust_anchor.authority, "certificate", None)
     if root is not None:
         details.update(root=seal_rules.name_of(root), root_sha256=fingerprint(root))
-    problem = seal_rules.usage_problem(cert, details) or seal_rules.publication_problem(cert, anchors, details)
+    problem = seal_rules.usage_problem(cert, details) or seal_rules.publication_problem(
+        cert, anchors, details
+    )
     return problem or seal_rules.bureau_seal(cert, details)
 
 

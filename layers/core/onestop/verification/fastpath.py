@@ -32,18 +32,24 @@ from . import seal_rules
 from .anchors import TrustAnchors, fingerprint
 from .facts import PdfFacts
 from .report import Check, passed
-from .structure import DEFAULT_STRUCTURE, StructureLimits, byte_range_problem, contents_problem, content_end
+from .structure import DEFAULT_STRUCTURE, StructureLimits, byte_range_problem, content_end, contents_problem
 
 CLOCK_SKEW = timedelta(minutes=5)
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*\]")
-_HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 @lru_cache(maxsize=64)
 def _issued_by(cert_der: bytes, root_der: bytes) -> bool:
     """The certificate's signature verifies under the root's key (cached: the same pair every time)."""
     try:
-        x509.load_der_x509_certificate(cert_der).verify_directly_issued_by(x509.load_der_x509_certificate(root_der))
+        x509.load_der_x509_certificate(cert_der).verify_directly_issued_by(
+            x509.load_der_x509_certificate(root_der)
+        )
     except Exception:
         return False
     return True
@@ -118,7 +124,8 @@ def _signing_time(data: bytes, at: int, attrs: dict[str, list[Any]], now: dateti
     if len(times) > 1:
         return None
     if times:
-        return times[0][0].native  # type: ignore[no-any-return]
+        signed_at: datetime = times[0][0].native
+        return signed_at
     from pyhanko.pdf_utils.generic import parse_pdf_date
 
     start = data.rfind(b" obj", 0, at)
@@ -141,7 +148,9 @@ def whole_file_seal(
         return None
 
 
-def _whole_file_seal(data: bytes, anchors: TrustAnchors, now: datetime, limits: StructureLimits) -> PdfFacts | None:
+def _whole_file_seal(
+    data: bytes, anchors: TrustAnchors, now: datetime, limits: StructureLimits
+) -> PdfFacts | None:
     end = content_end(data)
     if end is None or data[end:].strip(b"\r\n") or not anchors.seals_published:
         return None
@@ -162,7 +171,10 @@ def _whole_file_seal(data: bytes, anchors: TrustAnchors, now: datetime, limits: 
     if info["content_type"].native != "signed_data":
         return None
     signed_data = info["content"]
-    if len(signed_data["signer_infos"]) != 1 or signed_data["encap_content_info"]["content"].native is not None:
+    if (
+        len(signed_data["signer_infos"]) != 1
+        or signed_data["encap_content_info"]["content"].native is not None
+    ):
         return None
     signer_info = signed_data["signer_infos"][0]
     raw_attrs = signer_info["signed_attrs"].contents  # before anything parsed below re-encodes it
@@ -186,7 +198,11 @@ def _whole_file_seal(data: bytes, anchors: TrustAnchors, now: datetime, limits: 
         ids = binding[0]["certs"]
         first = ids[0] if len(ids) else None
         algo = first["hash_algorithm"]["algorithm"].native if first is not None else None
-        if first is None or algo not in _HASHES or first["cert_hash"].native != hashlib.new(algo, cert.dump()).digest():
+        if (
+            first is None
+            or algo not in _HASHES
+            or first["cert_hash"].native != hashlib.new(algo, cert.dump()).digest()
+        ):
             return None
     if not _signature_ok(cert, signer_info, raw_attrs, digest):
         return None
@@ -206,9 +222,9 @@ def _whole_file_seal(data: bytes, anchors: TrustAnchors, now: datetime, limits: 
     }
     if seal_rules.usage_problem(cert, details) is not None:
         return None
-    from pyhanko.pdf_utils.reader import PdfFileReader  # the file is authenticated: read its /Info
-
     import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader  # the file is authenticated: read its /Info
 
     from .face import read_face
 

@@ -10,6 +10,7 @@ an impersonation.
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
@@ -49,10 +50,8 @@ def strip_invisible(text: str) -> str:
 def skeleton(text: str) -> str:
     """The confusable skeleton of `text` (see the module docstring)."""
     plain = strip_invisible(unicodedata.normalize("NFKC", text)).strip()
-    try:
+    with contextlib.suppress(Exception):  # OpenCC missing its data: compare without the mapping
         plain = _t2s().convert(plain)
-    except Exception:  # pragma: no cover - OpenCC missing its data: compare without the mapping
-        pass
     return "".join(_prototype(c) for c in plain).casefold()
 
 

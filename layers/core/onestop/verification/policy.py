@@ -44,7 +44,18 @@ SEAL_REMOVED = "seal_removed"
 XREF = "xref_manipulated"
 REDEFINED = "object_changed_after_sealing"
 ORPHAN = "orphan_object_after_sealing"
-PRIORITY = (SEAL_REMOVED, ANNOTATION, TIMESTAMP_VISIBLE, FIELD, PAGE, METADATA, DOCUMENT, XREF, REDEFINED, ORPHAN)
+PRIORITY = (
+    SEAL_REMOVED,
+    ANNOTATION,
+    TIMESTAMP_VISIBLE,
+    FIELD,
+    PAGE,
+    METADATA,
+    DOCUMENT,
+    XREF,
+    REDEFINED,
+    ORPHAN,
+)
 
 # Keys the catalog may gain or change in an allowed update.
 _CATALOG_ALLOWED = frozenset({"/DSS", "/Extensions", "/Version", "/AcroForm"})
@@ -59,7 +70,9 @@ _CATALOG_NAMED = {
     "/Pages": "the page tree",
     "/Perms": "the DocMDP permissions",
 }
-_TIMESTAMP_WIDGET_KEYS = frozenset({"/FT", "/T", "/TU", "/TM", "/Type", "/Subtype", "/F", "/Rect", "/P", "/V", "/Ff"})
+_TIMESTAMP_WIDGET_KEYS = frozenset(
+    {"/FT", "/T", "/TU", "/TM", "/Type", "/Subtype", "/F", "/Rect", "/P", "/V", "/Ff"}
+)
 _TIMESTAMP_VALUE_KEYS = frozenset(
     {"/Type", "/Filter", "/SubFilter", "/Contents", "/ByteRange", "/M", "/Name", "/Reason", "/Location",
      "/ContactInfo", "/Prop_Build", "/Prop_AuthTime", "/Prop_AuthType"}
@@ -233,7 +246,9 @@ def _xmp_same(old: Any, new: Any) -> bool:
 
 
 def _annotation_kind(obj: Any) -> str | None:
-    if isinstance(obj, generic.DictionaryObject) and ("/Subtype" in obj and ("/Rect" in obj or obj.get("/Type") == "/Annot")):
+    if isinstance(obj, generic.DictionaryObject) and (
+        "/Subtype" in obj and ("/Rect" in obj or obj.get("/Type") == "/Annot")
+    ):
         return str(obj.get("/Subtype"))
     return None
 
@@ -241,7 +256,9 @@ def _annotation_kind(obj: Any) -> str | None:
 class _RevisionReview:
     """The review of one revision `r` against `r - 1`."""
 
-    def __init__(self, reader: PdfFileReader, data: bytes, r: int, seal_field: generic.Reference | None) -> None:
+    def __init__(
+        self, reader: PdfFileReader, data: bytes, r: int, seal_field: generic.Reference | None
+    ) -> None:
         self.reader, self.data, self.r = reader, data, r
         self.old = reader.get_historical_resolver(r - 1)
         self.new = reader.get_historical_resolver(r)
@@ -314,7 +331,9 @@ class _RevisionReview:
         root_ref = _as_ref(_raw(new_trailer, "/Root"))
         old_root = _deref(_raw(old_trailer, "/Root"), self.old)
         new_root = _deref(_raw(new_trailer, "/Root"), self.new)
-        if not isinstance(old_root, generic.DictionaryObject) or not isinstance(new_root, generic.DictionaryObject):
+        if not isinstance(old_root, generic.DictionaryObject) or not isinstance(
+            new_root, generic.DictionaryObject
+        ):
             self.find(DOCUMENT, "the document catalog is missing")
             return
         if root_ref is not None and root_ref in written:
@@ -339,7 +358,10 @@ class _RevisionReview:
             self.dss = True
 
     def _acroform(
-        self, old_root: generic.DictionaryObject, new_root: generic.DictionaryObject, written: set[generic.Reference]
+        self,
+        old_root: generic.DictionaryObject,
+        new_root: generic.DictionaryObject,
+        written: set[generic.Reference],
     ) -> dict[generic.Reference, Any]:
         """New fields (checked as timestamps) after checking that the AcroForm only gained them."""
         old_form = _deref(_raw(old_root, "/AcroForm"), self.old)
@@ -364,7 +386,11 @@ class _RevisionReview:
             return {}
         missing = [f for f in old_fields if f not in new_fields]
         for ref in missing:
-            what = "the seal's signature field was removed" if ref == self.seal_field else "a form field was removed"
+            what = (
+                "the seal's signature field was removed"
+                if ref == self.seal_field
+                else "a form field was removed"
+            )
             self.find(SEAL_REMOVED if ref == self.seal_field else FIELD, what, ref)
         if self.seal_field is not None and self.seal_field in written:
             self.find(SEAL_REMOVED, "the seal's signature field was rewritten", self.seal_field)
@@ -414,7 +440,11 @@ class _RevisionReview:
             if extra_v or value.get("/SubFilter") != "/ETSI.RFC3161":
                 problems.append("its value is not a plain RFC 3161 document timestamp")
         if problems:
-            self.find(TIMESTAMP_VISIBLE, "a document timestamp field that is not provably invisible: " + "; ".join(problems), ref)
+            self.find(
+                TIMESTAMP_VISIBLE,
+                "a document timestamp field that is not provably invisible: " + "; ".join(problems),
+                ref,
+            )
             return
         assert value_ref is not None
         self.accounted.add(value_ref)
@@ -475,7 +505,12 @@ class _RevisionReview:
         if changed:
             self.find(METADATA, f"the document information {', '.join(changed)} changed", info_ref)
 
-    def _xmp(self, old_root: generic.DictionaryObject, new_root: generic.DictionaryObject, written: set[generic.Reference]) -> None:
+    def _xmp(
+        self,
+        old_root: generic.DictionaryObject,
+        new_root: generic.DictionaryObject,
+        written: set[generic.Reference],
+    ) -> None:
         ref = _as_ref(_raw(new_root, "/Metadata"))
         if ref is None or ref not in written:
             return
@@ -494,9 +529,16 @@ class _RevisionReview:
         # an annotation or a field is not validation data.
         for ref in subtree & written:
             obj = _resolve(self.new, ref)
-            if isinstance(obj, generic.DictionaryObject) and not isinstance(obj, generic.StreamObject):
-                if obj.get("/Type") in ("/Page", "/Pages", "/Catalog") or _annotation_kind(obj) or "/FT" in obj:
-                    self.find(DOCUMENT, "the validation data references document content", ref)
+            if (
+                isinstance(obj, generic.DictionaryObject)
+                and not isinstance(obj, generic.StreamObject)
+                and (
+                    obj.get("/Type") in ("/Page", "/Pages", "/Catalog")
+                    or _annotation_kind(obj)
+                    or "/FT" in obj
+                )
+            ):
+                self.find(DOCUMENT, "the validation data references document content", ref)
             self.accounted.add(ref)
 
     def _unaccounted(self, ref: generic.Reference) -> None:

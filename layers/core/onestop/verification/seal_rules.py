@@ -75,7 +75,9 @@ def usage_problem(cert: asn1_x509.Certificate, details: dict[str, Any]) -> Check
     return None
 
 
-def publication_problem(cert: asn1_x509.Certificate, anchors: TrustAnchors, details: dict[str, Any]) -> CheckResult | None:
+def publication_problem(
+    cert: asn1_x509.Certificate, anchors: TrustAnchors, details: dict[str, Any]
+) -> CheckResult | None:
     """The signer must be one of the seal certificates the bureau published."""
     if not anchors.seals_published:
         return unknown(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
 from onestop.licences.trust import PkiTrust
@@ -157,7 +158,9 @@ def verify_pdf(
     """
     at = _now(now)
     digest = hashlib.sha256(data).hexdigest()
-    facts = _too_large(limits) if len(data) > limits.max_bytes else _pdf_facts(data, _anchors(trust), at, limits)
+    facts = (
+        _too_large(limits) if len(data) > limits.max_bytes else _pdf_facts(data, _anchors(trust), at, limits)
+    )
     licence_id = facts.licence_id
     identifier = identifier_unreadable() if facts.unreadable else identifier_check(licence_id)
     face = dict(facts.face) if facts.face else {"source": "pdf", "licence_id": licence_id}
@@ -173,7 +176,9 @@ def verify_pdf(
         except Exception as exc:  # the registry is down: say so, do not guess
             status = registry_unavailable(f"{type(exc).__name__}: {exc}")
         else:
-            status = status_check(licence_id, entry, digest, facts.sealed_sha256, facts.face, facts.validation_updates)
+            status = status_check(
+                licence_id, entry, digest, facts.sealed_sha256, facts.face, facts.validation_updates
+            )
             if entry is not None and status.passed:
                 # The sealed revision is the issued original: show the registry's full face data for it.
                 face = dict(entry.face)

@@ -311,7 +311,8 @@ def status_check(
                 "valid_with_validation_updates",
                 f"证照已登记，状态有效；此文件签章部分即为签发原件，其后有{n}次经核验的验证数据更新"
                 + ("（或仅文件末尾的换行）。" if n == 0 else "。"),
-                f"The licence is registered and valid; the sealed revision of this file is the issued original, "
+                "The licence is registered and valid; the sealed revision of this file is the issued "
+                "original, "
                 f"followed by {n} validation update(s) that passed the checks"
                 + (" (or only an end-of-line at the end)." if n == 0 else "."),
                 validation_updates=n,
@@ -349,7 +350,9 @@ def _face_mismatch(face: Mapping[str, Any] | None, registered: Mapping[str, Any]
     """Face keys the file states differently from the registry (keys it does not state are not compared)."""
     if not face:
         return []
-    return [k for k in FACE_COMPARED if face.get(k) is not None and str(face.get(k)) != str(registered.get(k))]
+    return [
+        k for k in FACE_COMPARED if face.get(k) is not None and str(face.get(k)) != str(registered.get(k))
+    ]
 
 
 def _status_sentence_en(status: LicenceStatus, since_en: str) -> str:

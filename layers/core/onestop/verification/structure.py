@@ -53,7 +53,8 @@ def trailing_problem(data: bytes) -> CheckResult | None:
         return _fail(
             "pdf_damaged",
             "PDF文件没有文件结束标记（%%EOF），结构损坏，无法核验签章。",
-            "The PDF has no end-of-file marker (%%EOF); its structure is damaged and its seal cannot be checked.",
+            "The PDF has no end-of-file marker (%%EOF); its structure is damaged and its seal "
+            "cannot be checked.",
         )
     tail = data[end:]
     if tail.strip(EOL) and any(token in tail for token in (b" obj", b"xref", b"trailer", b"endstream")):

@@ -70,30 +70,28 @@ def validate_timestamp(
     now: datetime,
 ) -> TimestampResult:
     """Validate one document timestamp. Never raises."""
-    base = {"field": ts.name, "revision": ts.revision}
+    result = TimestampResult(ts.name, ts.revision, None, None, None)
     if byte_range_problem:
-        return TimestampResult(**base, time=None, tsa=None, tsa_sha256=None,
-                               problem=("timestamp_invalid", byte_range_problem))  # fmt: skip
+        return _with(result, "timestamp_invalid", byte_range_problem)
     try:
         emb = EmbeddedPdfSignature(reader, reader.get_object(ts.field_ref), ts.name)
         signer = emb.signer_cert
-        tsa, tsa_sha = signer.subject.human_friendly, fingerprint(signer)
+        result = TimestampResult(
+            ts.name, ts.revision, None, signer.subject.human_friendly, fingerprint(signer)
+        )
     except Exception as exc:
-        return TimestampResult(**base, time=None, tsa=None, tsa_sha256=None,
-                               problem=("timestamp_invalid", f"not an RFC 3161 timestamp token ({type(exc).__name__})"))  # fmt: skip
+        return _with(result, "timestamp_invalid", f"not an RFC 3161 timestamp token ({type(exc).__name__})")
     if not tsa_anchors:
-        return TimestampResult(**base, time=None, tsa=tsa, tsa_sha256=tsa_sha,
-                               problem=("timestamp_untrusted", "no TSA is trusted by this trust bundle"))  # fmt: skip
+        return _with(result, "timestamp_untrusted", "no TSA is trusted by this trust bundle")
     context = ValidationContext(
         trust_roots=list(tsa_anchors), allow_fetching=False, revocation_mode="soft-fail", moment=now
     )
     try:
         status = asyncio.run(async_validate_pdf_timestamp(emb, context, skip_diff=True))
     except Exception as exc:
-        return TimestampResult(**base, time=None, tsa=tsa, tsa_sha256=tsa_sha,
-                               problem=("timestamp_invalid", f"the token cannot be validated ({type(exc).__name__})"))  # fmt: skip
+        return _with(result, "timestamp_invalid", f"the token cannot be validated ({type(exc).__name__})")
     at = _aware(status.timestamp) if status.timestamp else None
-    result = TimestampResult(**base, time=at, tsa=tsa, tsa_sha256=tsa_sha)
+    result = TimestampResult(ts.name, ts.revision, at, result.tsa, result.tsa_sha256)
     if not status.intact or not status.valid:
         return _with(result, "timestamp_invalid", "the token's imprint or signature does not match the file")
     if status.coverage not in (SignatureCoverageLevel.ENTIRE_REVISION, SignatureCoverageLevel.ENTIRE_FILE):
@@ -101,7 +99,9 @@ def validate_timestamp(
     if TIME_STAMPING not in _eku(signer):
         return _with(result, "timestamp_untrusted", "the signer has no timeStamping extended key usage")
     if not status.trusted:
-        return _with(result, "timestamp_untrusted", "the TSA does not chain to a TSA anchor of the trust bundle")
+        return _with(
+            result, "timestamp_untrusted", "the TSA does not chain to a TSA anchor of the trust bundle"
+        )
     if at is None or at > now + CLOCK_SKEW:
         return _with(result, "timestamp_time_implausible", "the timestamp's time lies in the future")
     if sealed_at is not None and at < sealed_at - CLOCK_SKEW:
@@ -110,4 +110,6 @@ def validate_timestamp(
 
 
 def _with(result: TimestampResult, code: str, reason: str) -> TimestampResult:
-    return TimestampResult(result.field, result.revision, result.time, result.tsa, result.tsa_sha256, (code, reason))
+    return TimestampResult(
+        result.field, result.revision, result.time, result.tsa, result.tsa_sha256, (code, reason)
+    )
