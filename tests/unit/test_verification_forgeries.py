@@ -189,7 +189,10 @@ class Suite:
         )
         resealed = F.seal_with_reservation(lic.unsigned, pki, lic.seal_box, 4_800_000)
         out["huge_contents_seal"] = Case(
-            resealed, replace(lic, sealed=resealed), {INT: fail("contents_too_large"), ST: NOT_PASS}
+            # The registry holds this very file here, so status may say so; the report is invalid anyway.
+            resealed,
+            replace(lic, sealed=resealed),
+            {INT: fail("contents_too_large")},
         )
 
         # 7. reasons

@@ -448,6 +448,17 @@ def _integrity_of(
             **details,
         )
     if sig.error is not None or sig.status is None:
+        if emb.signed_revision < reader.xrefs.total_revisions - 1:
+            # pyHanko gave up (e.g. on a hybrid xref): our own policy may still say what was done.
+            seal_field = (
+                sig.field_ref.reference if isinstance(sig.field_ref, generic.IndirectObject) else None
+            )
+            try:
+                review = review_updates(reader, data, emb.signed_revision, seal_field)
+            except Exception:
+                review = None
+            if review is not None and not review.allowed:
+                return _policy_fail(review.first(), review.findings, details)
         return _with_details(_malformed_sig(sig.error or "no result"), **details)
     status = sig.status
     details.update(

@@ -11,6 +11,7 @@ an impersonation.
 from __future__ import annotations
 
 import contextlib
+import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
@@ -55,12 +56,22 @@ def skeleton(text: str) -> str:
     return "".join(_prototype(c) for c in plain).casefold()
 
 
+_RLO, _PDF = "\u202e", "\u202c"
+_BIDI_REVERSING = re.compile(f"{_RLO}([^{_PDF}]*)(?:{_PDF}|$)")
+
+
+def visual(text: str) -> str:
+    """`text` as displayed where a right-to-left override reverses it ("\u202e局务商市圳深" shows as
+    深圳市商务局): the reversed runs put in display order (enough for names; not a full UAX #9)."""
+    return _BIDI_REVERSING.sub(lambda m: m.group(1)[::-1], text)
+
+
 def confusable_with(name: str, known: Iterable[str]) -> str | None:
-    """The known name that `name` imitates without being it, or None."""
+    """The known name that `name` imitates without being it, or None (as stored and as displayed)."""
     if not name:
         return None
-    mine = skeleton(name)
+    mine = {skeleton(name), skeleton(visual(name))}
     for other in known:
-        if other and name != other and skeleton(other) == mine:
+        if other and name != other and skeleton(other) in mine:
             return other
     return None

@@ -94,6 +94,13 @@ def cap_problem(data: bytes, limits: StructureLimits) -> CheckResult | None:
         return too_many_fields(fields, limits)
     if _DEEP_ARRAYS.search(data) or _DEEP_DICTS.search(data):
         return nesting_too_deep()
+    # A hex string longer than any signature may be: refused before the parser spends seconds on it.
+    longest = 2 * limits.max_contents_bytes + 2
+    huge = re.search(rb"<[0-9A-Fa-f\s]{%d}" % longest, data)
+    if huge is not None:
+        end = data.find(b">", huge.start())
+        size = ((end if end > 0 else len(data)) - huge.start()) // 2
+        return contents_too_large(size, limits)
     return None
 
 
@@ -138,17 +145,21 @@ def der_length(der: bytes) -> int | None:
     return 2 + count + int.from_bytes(der[2 : 2 + count], "big")
 
 
+def contents_too_large(size: int, limits: StructureLimits) -> CheckResult:
+    return _fail(
+        "contents_too_large",
+        f"签名值（/Contents）大小为{size // KiB} KB，远超电子印章的正常大小"
+        f"（上限{limits.max_contents_bytes // KiB} KB），文件是恶意构造的。",
+        f"The signature value (/Contents) is {size // KiB} KB, far beyond a seal's size "
+        f"(limit {limits.max_contents_bytes // KiB} KB); the file is maliciously crafted.",
+        contents_bytes=size,
+    )
+
+
 def contents_problem(contents: bytes, limits: StructureLimits) -> CheckResult | None:
     """`/Contents` within the size cap, a DER signature followed only by zero padding."""
     if len(contents) > limits.max_contents_bytes:
-        return _fail(
-            "contents_too_large",
-            f"签名值（/Contents）大小为{len(contents) // KiB} KB，远超电子印章的正常大小"
-            f"（上限{limits.max_contents_bytes // KiB} KB），文件是恶意构造的。",
-            f"The signature value (/Contents) is {len(contents) // KiB} KB, far beyond a seal's size "
-            f"(limit {limits.max_contents_bytes // KiB} KB); the file is maliciously crafted.",
-            contents_bytes=len(contents),
-        )
+        return contents_too_large(len(contents), limits)
     total = der_length(contents)
     if total is None or total > len(contents):
         return None  # not DER at all: the CMS parser gives the precise reason
