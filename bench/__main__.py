@@ -210,6 +210,7 @@ BENCHES = [
     Bench("OCR tuning", ["bench/bench_ocr.py", "--sweep", "--repeat", "1"], [], 240, _ocr_sweep),
     Bench("licence issue", ["bench/bench_licence.py", "--n", "30", "--anchors"], ["--n", "5"], 120, _licence),
     Bench("verification", ["-m", "bench.bench_verify", "--json", "--n", "100"], ["--n", "20"], 180, _verify),
+    Bench("verification attacks", ["-m", "bench.bench_verify_attacks", "--json"], [], 300, _json_figures),
     Bench(
         "API and load",
         ["-m", "bench.bench_api", "--json"],

@@ -16,6 +16,7 @@ only ever says "pass"; it never fails a file on its own.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -138,6 +139,35 @@ def _signing_time(data: bytes, at: int, attrs: dict[str, list[Any]], now: dateti
     return parse_pdf_date(found[0].decode("ascii"))
 
 
+def _face(data: bytes) -> dict[str, Any]:
+    """The file is authenticated by now: read its /Info directly, else with pyHanko's reader."""
+    from .face import read_face, read_face_authenticated
+
+    face = read_face_authenticated(data)
+    if face is not None:
+        return face
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(data), strict=True)
+    return read_face(reader, reader.xrefs.total_revisions - 1)
+
+
+@lru_cache(maxsize=64)
+def _described(cert_der: bytes, root_der: bytes) -> tuple[dict[str, str], bool]:
+    """What the report says of a seal certificate and its root, and whether its usage is a seal's
+    (cached per certificate pair: asn1crypto's name rendering is the slowest part of the fast path)."""
+    cert, root = asn1_x509.Certificate.load(cert_der), asn1_x509.Certificate.load(root_der)
+    details = {
+        "signer": seal_rules.name_of(cert),
+        "signer_sha256": fingerprint(cert),
+        "signer_issuer": cert.issuer.human_friendly,
+        "root": seal_rules.name_of(root),
+        "root_sha256": fingerprint(root),
+        "organisation": seal_rules.organisation(cert),
+    }
+    return details, seal_rules.usage_problem(cert, {}) is None
+
+
 def whole_file_seal(
     data: bytes, anchors: TrustAnchors, now: datetime, limits: StructureLimits = DEFAULT_STRUCTURE
 ) -> PdfFacts | None:
@@ -211,26 +241,17 @@ def _whole_file_seal(
     root = anchors.roots_by_subject.get(cert.issuer.dump())
     if root is None or not _within(root, signing_time) or not _issued_by(cert.dump(), root.dump()):
         return None
+    described, usage_ok = _described(cert.dump(), root.dump())
+    if not usage_ok:
+        return None
     details: dict[str, Any] = {
-        "signer": seal_rules.name_of(cert),
-        "signer_sha256": fingerprint(cert),
-        "signer_issuer": cert.issuer.human_friendly,
+        **{k: v for k, v in described.items() if k != "organisation"},
         "signing_time": signing_time.isoformat(),
-        "root": seal_rules.name_of(root),
-        "root_sha256": fingerprint(root),
         "revocation": "soft-fail, no fetching: only revocation data embedded in the file",
     }
-    if seal_rules.usage_problem(cert, details) is not None:
-        return None
-    import io
 
-    from pyhanko.pdf_utils.reader import PdfFileReader  # the file is authenticated: read its /Info
-
-    from .face import read_face
-
-    reader = PdfFileReader(io.BytesIO(data), strict=True)
-    revisions = reader.xrefs.total_revisions
-    face = read_face(reader, revisions - 1)
+    face = _face(data)
+    revisions = data.count(b"startxref")
     integrity = passed(
         Check.INTEGRITY,
         "intact",
@@ -243,7 +264,7 @@ def _whole_file_seal(
     )  # fmt: skip
     return PdfFacts(
         integrity,
-        seal_rules.bureau_seal(cert, details),
+        seal_rules.bureau_seal_named(described["organisation"], details),
         face.get("licence_id"),
         face,
         hashlib.sha256(data[:covered_to]).hexdigest(),

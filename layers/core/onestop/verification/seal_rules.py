@@ -103,7 +103,10 @@ def publication_problem(
 
 
 def bureau_seal(cert: asn1_x509.Certificate, details: dict[str, Any]) -> CheckResult:
-    org = organisation(cert)
+    return bureau_seal_named(organisation(cert), details)
+
+
+def bureau_seal_named(org: str, details: dict[str, Any]) -> CheckResult:
     return passed(
         Check.ISSUER,
         "bureau_seal",
