@@ -69,15 +69,29 @@ def ingest_world() -> Any:
         key = f"uploads/HOSTILE/other_slot/{upload_id}/{request['filename']}"
         put = stack.upload(key, data, request["content_type"])
         body = stack.s3_event(key, put["version_id"], put["etag"], put["size"])
+        downloads: list[str] = []  # GetObject calls on the upload, counted on the function's S3 client
+
+        def count(params: dict[str, Any], **_: Any) -> None:
+            if params.get("Key") == key:
+                downloads.append(key)
+
+        from onestop.aws.clients import client
+
+        events = client("s3").meta.events
+        events.register("provide-client-params.s3.GetObject", count)
         started = time.monotonic()
-        reply = app.lambda_handler(stack.sqs_event(body, message_id=f"m-{upload_id}"), Context())
+        try:
+            reply = app.lambda_handler(stack.sqs_event(body, message_id=f"m-{upload_id}"), Context())
+        finally:
+            events.unregister("provide-client-params.s3.GetObject", count)
         seconds = time.monotonic() - started
         items = [i for i in stack.materials_of("HOSTILE") if i["upload_id"] == upload_id]
-        events = [e for e in stack.events() if e["detail"].get("upload_id") == upload_id]
+        bus_events = [e for e in stack.events() if e["detail"].get("upload_id") == upload_id]
         out: dict[str, Any] = {
             "seconds": seconds,
             "batch": reply,
-            "events": [e["detail-type"] for e in events],
+            "events": [e["detail-type"] for e in bus_events],
+            "downloads": len(downloads),
         }
         if items:
             item = items[0]

@@ -141,7 +141,7 @@ def _survived(worker: HostileWorker, reply: dict[str, Any]) -> None:
     )
 
 
-def _check_ingest(worker: HostileWorker, case: Case) -> None:
+def _check_ingest(worker: HostileWorker, case: Case) -> dict[str, Any]:
     assert case.path is not None
     reply = worker.run(
         {
@@ -165,6 +165,7 @@ def _check_ingest(worker: HostileWorker, case: Case) -> None:
         assert reply.get("normalised_is_pdf") is True
     if case.note:
         assert case.note in reply.get("notes", []), reply.get("notes")
+    return reply
 
 
 def _check_verify(worker: HostileWorker, case: Case) -> None:
@@ -202,11 +203,19 @@ def test_generated_file_through_ingest(ingest_worker: HostileWorker, generated_d
 def test_oversized_upload_is_rejected_without_reading_it(
     ingest_worker: HostileWorker, tmp_path: Path
 ) -> None:
+    # One byte over UPLOAD_MAX_BYTES (20 MiB): refused from the object's size, never downloaded.
     path = tmp_path / "big.pdf"
-    path.write_bytes(b"%PDF-1.7\n" + bytes(21 * 1024 * 1024))  # over UPLOAD_MAX_BYTES (20 MiB)
-    _check_ingest(
+    path.write_bytes(b"%PDF-1.7\n" + bytes(20 * 1024 * 1024 - 8))
+    assert path.stat().st_size == 20 * 1024 * 1024 + 1
+    reply = _check_ingest(
         ingest_worker, Case("big", path, "big.pdf", "application/pdf", "rejected", "file_too_large")
     )
+    assert reply["downloads"] == 0
+    # The same count sees the download of a file within the limit.
+    small = tmp_path / "small.pdf"
+    small.write_bytes(b"%PDF-1.7\n" + bytes(1024))
+    within = _check_ingest(ingest_worker, Case("small", small, "small.pdf", "application/pdf"))
+    assert within["downloads"] == 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
