@@ -32,6 +32,7 @@ from onestop.licences.trust import (
     index_key,
     root_key,
     seal_key,
+    tsa_key,
 )
 from onestop.ports import BlobStore
 
@@ -94,6 +95,24 @@ def _put_once(store: BlobStore, key: str, body: bytes) -> None:
         store.put(key, body, "application/x-pem-file")
 
 
+def publish_tsa(
+    store: BlobStore, prefix: str, *, tsa_cert: x509.Certificate, now: datetime | None = None
+) -> PkiIndex:
+    """Trust a time-stamping authority: its anchor (the TSA's root, or the TSA certificate itself) joins
+    the trust bundle, so verifiers accept its document timestamps after a seal. Never removes one."""
+    now = now or datetime.now(UTC)
+    index = read_index(store, prefix)
+    sha = sha256_fingerprint(tsa_cert)
+    if any(t.sha256 == sha for t in index.tsa):
+        return index
+    _put_once(store, tsa_key(prefix, sha), cert_pem(tsa_cert))
+    entry = RootEntry(sha, tsa_key(prefix, sha), *describe(tsa_cert))
+    new_index = PkiIndex(index.roots, index.seals, index.current_seal, now.astimezone(UTC).isoformat(),
+                         (*index.tsa, entry))  # fmt: skip
+    store.put(index_key(prefix), new_index.to_json(), "application/json")
+    return new_index
+
+
 def publish(
     store: BlobStore,
     prefix: str,
@@ -133,7 +152,7 @@ def publish(
             )
         )
     current = seal_sha if make_current else index.current_seal
-    new_index = PkiIndex(tuple(roots), tuple(seals), current, now.astimezone(UTC).isoformat())
+    new_index = PkiIndex(tuple(roots), tuple(seals), current, now.astimezone(UTC).isoformat(), index.tsa)
     store.put(index_key(prefix), new_index.to_json(), "application/json")
     return new_index
 

@@ -1,10 +1,12 @@
-"""Command line: `python -m infra.pki {bootstrap,export-public-key,issue-seal,publish,show}`.
+"""Command line: `python -m infra.pki {bootstrap,export-public-key,issue-seal,publish,trust-tsa,show}`.
 
     bootstrap          local stack / dev: root CA in a local directory + seal certificate over the
                        KMS key + publish (idempotent)
     export-public-key  online:  write the KMS seal key's public key (DER) to a file
     issue-seal         offline: with the root key, certify that public key (writes seal.pem)
     publish            online:  add root.pem + seal.pem to the licences bucket and make the seal current
+    trust-tsa          online:  add a time-stamping authority's anchor to the trust bundle, so that
+                       its document timestamps after a seal verify
     show               print the published index
 
 Bureau names and USCC default to the onestop settings (BUREAU_NAME_ZH, BUREAU_NAME_EN, BUREAU_USCC).
@@ -30,7 +32,7 @@ from onestop.licences.pki import (
     sha256_fingerprint,
 )
 
-from .bootstrap import bootstrap, ensure_root, kms_public_key, publish, read_index
+from .bootstrap import bootstrap, ensure_root, kms_public_key, publish, publish_tsa, read_index
 
 DEFAULT_ROOT_DIR = Path(".local/pki-root")
 
@@ -88,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seal-cert", type=Path, required=True)
     p.add_argument("--key-id", required=True, help="the KMS key the seal certificate certifies")
     p.add_argument("--not-current", action="store_true", help="publish without switching the current seal")
+
+    p = sub.add_parser("trust-tsa", help="add a TSA anchor (PEM) to the published trust bundle")
+    p.add_argument("--bucket", required=True)
+    p.add_argument("--prefix", default="pki/")
+    p.add_argument("--cert", type=Path, required=True, help="the TSA's root or certificate, PEM")
 
     p = sub.add_parser("show", help="print the published index")
     p.add_argument("--bucket", required=True)
@@ -152,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             now=now,
         )
         print(index.to_json().decode("utf-8"))
+    elif args.command == "trust-tsa":
+        tsa = load_pem_certificates(args.cert.read_bytes())[0]
+        print(publish_tsa(_store(args.bucket), args.prefix, tsa_cert=tsa, now=now).to_json().decode("utf-8"))
     elif args.command == "show":
         print(read_index(_store(args.bucket), args.prefix).to_json().decode("utf-8"))
     return 0

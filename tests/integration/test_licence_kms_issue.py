@@ -270,3 +270,36 @@ def test_local_stack_hook(cloud: Cloud, tmp_path: Path) -> None:
     index = json.loads(cloud.store.get("pki/index.json").body)
     assert index["current_seal"] == result.seal_sha256
     assert bootstrap_local_stack(FakeStack()).issued_new_seal is False
+
+
+def test_a_trusted_tsa_joins_the_bundle_and_its_document_timestamp_verifies(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """Ops trust a TSA with `python -m infra.pki trust-tsa`; the bundle the verify service publishes then
+    carries it, a document timestamp from it after the KMS seal verifies and is listed, and republishing
+    a seal keeps it."""
+    from onestop.licences.pki import cert_pem
+    from onestop.verification import Check, TrustAnchors, verify_pdf
+
+    from tests.unit import verification_forgeries as F
+    from tests.unit.test_verification_support import make_pki
+
+    trust = cloud.bootstrap()
+    record = cloud.issue(trust)
+    sealed = cloud.store.get(record.pdf.key).body if record.pdf else b""
+    tsa = F.bureau_tsa(make_pki())  # a TSA under its own (foreign) root: trusted only once published
+    stamped = F.add_timestamp(sealed, tsa)
+    before = verify_pdf(stamped, trust=TrustAnchors.from_pki(trust), registry_lookup=None)
+    assert before.result(Check.INTEGRITY).code == "timestamp_untrusted"
+
+    pem = tmp_path / "tsa-root.pem"
+    pem.write_bytes(cert_pem(tsa.root))
+    assert pki_main(["trust-tsa", "--bucket", BUCKET, "--cert", str(pem)]) == 0
+    assert cloud.bootstrap().tsa  # a second bootstrap (republish) keeps the TSA anchor
+    bundle = TrustAnchors.from_pki(load_trust(cloud.store, "pki/"))
+    assert [t["sha256"] for t in bundle.document()["tsa"]]
+    after = verify_pdf(stamped, trust=bundle, registry_lookup=None)
+    integrity = after.result(Check.INTEGRITY)
+    assert (integrity.verdict.value, integrity.code) == ("pass", "intact_with_validation_data")
+    assert integrity.details["timestamps"][0]["tsa"]
+    assert after.result(Check.ISSUER).passed
