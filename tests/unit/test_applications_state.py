@@ -38,9 +38,11 @@ def test_every_pair_is_either_a_legal_move_or_a_conflict(status: S, action: Acti
     else:
         with pytest.raises(Conflict) as info:
             next_status(status, action, version=7)
+        assert info.value.code == "illegal_transition"
+        assert info.value.http_status == 409
         assert info.value.extra["current"] == {"status": status.value, "version": 7}
-        assert info.value.zh
-        assert info.value.en
+        assert f"（{action.value}）" in info.value.zh
+        assert f"'{action.value}'" in info.value.en
 
 
 @pytest.mark.parametrize("final", [S.APPROVED, S.REJECTED, S.WITHDRAWN])

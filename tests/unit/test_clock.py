@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import chinese_calendar
 import pytest
@@ -119,6 +119,7 @@ def test_one_extension_of_20_plus_10() -> None:
     with pytest.raises(Conflict) as exc:
         clock.extend(longer, 5, "again")
     assert exc.value.code == "deadline_already_extended"
+    assert exc.value.extra == {"extension_days": 10}
     with pytest.raises(ValueError, match="reason"):
         clock.extend(dl, 10, "  ")
     with pytest.raises(ValueError, match="at least one"):
@@ -175,6 +176,9 @@ def test_extension_into_unknown_year_clears_calendar_known() -> None:
     ext = clock.extend(dl, 20, "reason")
     assert not ext.calendar_known
     assert ext.note_zh is not None
+    assert ext.note_en is not None
+    assert str(last_known + 1) in ext.note_en
+    assert ext.unknown_years == (last_known + 1,)
 
 
 def test_remaining_and_overdue() -> None:
@@ -187,6 +191,7 @@ def test_remaining_and_overdue() -> None:
     assert clock.is_overdue(dl.due, at(2025, 4, 1, 0))
     assert clock.remaining(dl.due, at(2025, 4, 1, 0)) == -1
     assert clock.remaining(dl.due, at(2025, 4, 3)) == -3
+    assert type(clock.remaining(dl.due, at(2025, 4, 3))) is int
     # Qingming weekend: overdue but no working day elapsed yet still reads as overdue.
     dl_thu = clock.add_working_days(at(2025, 4, 2), 1)  # Thursday 3 April
     assert clock.remaining(dl_thu.due, at(2025, 4, 5)) == -1
@@ -238,6 +243,51 @@ def test_deadline_round_trips_through_dict() -> None:
     data = dl.as_dict()
     assert data["due"].endswith("+08:00")
     assert Deadline.from_dict(data) == dl
+
+
+def test_deadline_dict_form_is_exact_and_read_back_in_shanghai() -> None:
+    # Known calendar, one pause (Tue 11 - Fri 14 March 2025: 4 working days), not extended.
+    dl = clock.extend_for_pause(clock.add_working_days(at(2025, 3, 3), 20), at(2025, 3, 10), at(2025, 3, 14))
+    assert dl.as_dict() == {
+        "due": "2025-04-07T23:59:59.999999+08:00",
+        "working_days": 24,
+        "calendar_known": True,
+        "note_zh": None,
+        "note_en": None,
+        "paused_working_days": 4,
+        "extension_days": 0,
+        "extension_reason": None,
+        "unknown_years": [],
+    }
+    back = Deadline.from_dict(dl.as_dict())
+    assert back == dl
+    assert back.due.utcoffset() == timedelta(hours=8)
+    # As DynamoDB gives it back: numbers as Decimal, optional fields missing, the due time in UTC.
+    from decimal import Decimal
+
+    stored = {"due": "2025-04-07T15:59:59.999999+00:00", "working_days": Decimal(20), "calendar_known": True}
+    minimal = Deadline.from_dict(stored)
+    assert minimal.due == dl.due
+    assert minimal.due.tzinfo == SHANGHAI
+    assert (minimal.working_days, minimal.paused_working_days, minimal.extension_days) == (20, 0, 0)
+    assert minimal.unknown_years == ()
+    assert Deadline.from_dict({**stored, "extension_days": 0}).extension_days == 0
+
+
+def test_a_due_time_is_read_in_shanghai_when_moved() -> None:
+    # A due time of 00:30 on Monday 17 March 2025 in Shanghai is still Sunday 16 March in UTC: the
+    # extension counts from the Shanghai date, Monday, so one working day later is Tuesday 18.
+    odd = Deadline(due=datetime(2025, 3, 17, 0, 30, tzinfo=SHANGHAI), working_days=1, calendar_known=True)
+    assert due_date(clock.extend(odd, 1, "r")) == date(2025, 3, 18)
+
+
+def test_a_timezone_that_gives_no_offset_is_refused() -> None:
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.add_working_days(datetime(2025, 3, 14, 10, tzinfo=NoOffset()), 1)
 
 
 def test_rejects_non_positive_limits() -> None:
