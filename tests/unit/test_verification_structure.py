@@ -51,7 +51,8 @@ def test_the_handcrafted_range_is_accepted() -> None:
 )
 def test_every_byte_range_reject_branch(name: str, byte_range: object, contents: bytes, error: str) -> None:
     found = byte_range_problem(DATA, byte_range, contents)
-    assert found is not None and error in found, (name, found)
+    assert found is not None
+    assert error in found, (name, found)
 
 
 def test_gap_with_a_non_hex_character() -> None:
@@ -99,7 +100,8 @@ def test_contents_cap_at_max_and_max_plus_one() -> None:
     at_max = SIG + b"\x00" * (64 - len(SIG))
     assert contents_problem(at_max, limits) is None
     over = contents_problem(at_max + b"\x00", limits)
-    assert over is not None and over.code == "contents_too_large"
+    assert over is not None
+    assert over.code == "contents_too_large"
 
 
 def test_long_hex_string_is_refused_before_parsing_at_the_cap() -> None:
@@ -107,7 +109,8 @@ def test_long_hex_string_is_refused_before_parsing_at_the_cap() -> None:
     at_max = b"%PDF-1.7\n<" + b"0" * (2 * 64 + 1) + b">\n%%EOF\n"
     assert cap_problem(at_max, limits) is None
     over = cap_problem(b"%PDF-1.7\n<" + b"0" * (2 * 64 + 2) + b">\n%%EOF\n", limits)
-    assert over is not None and over.code == "contents_too_large"
+    assert over is not None
+    assert over.code == "contents_too_large"
 
 
 # ----------------------------------------------------------------------------- caps
@@ -130,14 +133,15 @@ def test_caps_at_max_and_max_plus_one(token: bytes, cap: str, code: str) -> None
     at = getattr(limits, cap)
     assert cap_problem(_with(token, at), limits) is None
     over = cap_problem(_with(token, at + 1), limits)
-    assert over is not None and over.code == code
+    assert over is not None
+    assert over.code == code
 
 
 @pytest.mark.parametrize(("depth", "refused"), [(127, False), (128, True)])
 def test_nesting_cap(depth: int, refused: bool) -> None:
     data = b"%PDF-1.7\n" + b"[" * depth + b"]" * depth + b"\n%%EOF\n"
     found = cap_problem(data, StructureLimits())
-    assert (found is not None and found.code == "nesting_too_deep") is refused
+    assert (found.code if found else None) == ("nesting_too_deep" if refused else None)
 
 
 # ----------------------------------------------------------------------------- end of file
@@ -151,17 +155,20 @@ def test_end_of_line_after_eof_is_tolerated(tail: bytes) -> None:
 @pytest.mark.parametrize("tail", [b" ", b"\x00", b"\t", b"\n\x0c", b"\nx", b"\n%comment\n"])
 def test_any_other_byte_after_eof_is_data_after_eof(tail: bytes) -> None:
     found = trailing_problem(b"%PDF-1.7\n%%EOF" + tail)
-    assert found is not None and found.code == "data_after_eof"
+    assert found is not None
+    assert found.code == "data_after_eof"
 
 
 def test_a_partial_update_after_eof_is_a_damaged_file() -> None:
     found = trailing_problem(b"%PDF-1.7\n%%EOF\n12 0 obj\n<< >>\nendobj\nxref\n")
-    assert found is not None and found.code == "pdf_damaged"
+    assert found is not None
+    assert found.code == "pdf_damaged"
 
 
 def test_no_eof_at_all_is_a_damaged_file() -> None:
     found = trailing_problem(b"%PDF-1.7\n1 0 obj\n")
-    assert found is not None and found.code == "pdf_damaged"
+    assert found is not None
+    assert found.code == "pdf_damaged"
 
 
 # ----------------------------------------------------------------------------- through verify_pdf
