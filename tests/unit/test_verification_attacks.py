@@ -177,6 +177,11 @@ INTEGRITY_ATTACKS: list[tuple[str, Attack, set[str]]] = [
         {"metadata_changed_after_sealing"},
     ),
     (
+        "incremental update: page content rewritten and listed as validation data",
+        lambda lic: S.content_rewritten_as_validation_data(lic.sealed),
+        {"object_changed_after_sealing"},
+    ),
+    (
         "shadow hide-and-replace via an xref-only update",
         lambda lic: S.shadow_licence(lic)[1],
         {"xref_manipulated", "object_changed_after_sealing", "page_changed_after_sealing"},

@@ -420,3 +420,20 @@ def shadow_licence(licence: Licence) -> tuple[bytes, bytes]:
     ).encode()
     body += f"startxref\n{xref_at}\n%%EOF\n".encode()
     return sealed, bytes(body)
+
+
+def content_rewritten_as_validation_data(pdf: bytes) -> bytes:
+    """Incremental update: a /DSS whose /Certs lists the page's content stream, which the same update
+    redefines (forged text) — an overlay disguised as validation data."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    ref = _page(writer).raw_get("/Contents")
+    if isinstance(ref, generic.ArrayObject):
+        ref = ref[0]
+    old = ref.get_object()
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+        stream_data=old.data + b"\n" + FORGED_TEXT
+    )
+    dss = generic.DictionaryObject({generic.NameObject("/Certs"): generic.ArrayObject([ref])})
+    writer.root[generic.NameObject("/DSS")] = writer.add_object(dss)
+    writer.update_root()
+    return _write(writer)

@@ -409,6 +409,9 @@ class _RevisionReview:
             self.find(FIELD, "a field of an earlier revision was added to the form", ref)
             return
         self.accounted.add(ref)
+        if self._existed(ref):
+            self.find(REDEFINED, "an object of the sealed document was rewritten as a form field", ref)
+            return
         if not isinstance(obj, generic.DictionaryObject):
             self.find(FIELD, "a form field that is not a dictionary", ref)
             return
@@ -433,8 +436,8 @@ class _RevisionReview:
         extra = sorted(set(obj.keys()) - _TIMESTAMP_WIDGET_KEYS)
         if extra:
             problems.append(f"it carries {', '.join(extra)}")
-        if value_ref is None or value_ref not in written:
-            problems.append("its value is not an object of the same update")
+        if value_ref is None or value_ref not in written or self._existed(value_ref):
+            problems.append("its value is not a new object of the same update")
         elif isinstance(value, generic.DictionaryObject):
             extra_v = sorted(set(value.keys()) - _TIMESTAMP_VALUE_KEYS)
             if extra_v or value.get("/SubFilter") != "/ETSI.RFC3161":
@@ -518,6 +521,10 @@ class _RevisionReview:
         if not _xmp_same(_resolve(self.old, ref), _resolve(self.new, ref)):
             self.find(METADATA, "the XMP metadata changed", ref)
 
+    def _existed(self, ref: generic.Reference) -> bool:
+        """The object was defined before this revision (so writing it now redefines it)."""
+        return self.reader.xrefs.get_historical_ref(ref, self.r - 1) is not None
+
     def _dss(self, new_root: generic.DictionaryObject, written: set[generic.Reference]) -> None:
         dss = _raw(new_root, "/DSS")
         if dss is None:
@@ -525,6 +532,15 @@ class _RevisionReview:
         subtree = _reachable(dss, self.new)
         if subtree & written:
             self.dss = True
+        old_dss = _raw(_deref(_raw(self.old.trailer_view, "/Root"), self.old), "/DSS")
+        old_subtree = _reachable(old_dss, self.old) if old_dss is not None else set()
+        # Validation data is new, or an update of earlier validation data: an object of the sealed
+        # document pulled under /DSS and rewritten there is a redefinition, not validation data.
+        for ref in sorted(subtree & written, key=lambda r: (r.idnum, r.generation)):
+            if self._existed(ref) and ref not in old_subtree:
+                self.find(REDEFINED, "an object of the sealed document was rewritten as validation data", ref)
+                self.accounted.add(ref)
+        subtree -= self.accounted
         # Validation data may only reference validation data: anything in the DSS subtree that is a page,
         # an annotation or a field is not validation data.
         for ref in subtree & written:
