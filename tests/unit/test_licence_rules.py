@@ -1,0 +1,397 @@
+"""Licence issuance and lifecycle rules pinned exactly: the events other systems consume (every key
+and value), the audit entries, the reason limit at its boundary, the validity of renewals on the
+last valid day, and that each entry point passes its actor, reason code, time and timestamper on.
+
+The expected values are written out from the sample approval (test_licence_support.approval: app-0001,
+approved 2025-03-14 02:30 UTC = 10:30 in Beijing, holder 深圳市鹏城能源有限公司, five-year validity).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from asn1crypto import keys as asn1_keys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from onestop.errors import InvalidInput, NotFound
+from onestop.identifiers.licence_id import make_licence_id
+from onestop.licences.issuance import ISSUE_ACTOR, issue_licence, pdf_key
+from onestop.licences.lifecycle import (
+    MAX_REASON_CHARS,
+    LicenceChanges,
+    cancel_licence,
+    change_licence,
+    get_licence,
+    latest_version,
+    reinstate_licence,
+    renew_licence,
+    revoke_licence,
+    suspend_licence,
+    withdraw_licence,
+)
+from onestop.licences.models import Action, AuditEntry, LicenceRecord, LicenceStatus
+from onestop.licences.pki import DevPki, issue_timestamping_certificate, make_dev_pki, to_asn1
+from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from tests.unit.test_licence_lifecycle import LATER, World
+from tests.unit.test_licence_support import (
+    APPROVED_AT,
+    BUREAU,
+    BUREAU_USCC,
+    HOLDER_USCC,
+    ISSUER,
+    OIL_LICENCE,
+    TYPE_CODE,
+    MemoryBlobStore,
+    MemoryRegistry,
+    RecordingPublisher,
+    approval,
+    pyhanko_status,
+)
+
+LID1 = make_licence_id(TYPE_CODE, BUREAU_USCC, "20250000001", 1)
+LID2 = make_licence_id(TYPE_CODE, BUREAU_USCC, "20250000001", 2)
+LATER_ISO = "2025-04-13T02:30:00+00:00"  # LATER = APPROVED_AT + 30 days
+
+
+@pytest.fixture(scope="module")
+def pki() -> DevPki:
+    return make_dev_pki(BUREAU)
+
+
+@pytest.fixture
+def world(pki: DevPki) -> World:
+    return World(pki)
+
+
+class CountingTimeStamper(DummyTimeStamper):
+    """pyHanko's own test TSA, counting the timestamps it issues."""
+
+    calls = 0
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        type(self).calls += 1
+        return await super().async_timestamp(message_digest, md_algorithm)
+
+
+@pytest.fixture(scope="module")
+def stamper(pki: DevPki) -> CountingTimeStamper:
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa_cert = issue_timestamping_certificate(
+        root_cert=pki.root_cert,
+        root_key=pki.root_key,
+        public_key=tsa_key.public_key(),
+        bureau=BUREAU,
+        now=datetime.now(UTC),
+    )
+    key_info = asn1_keys.PrivateKeyInfo.load(
+        tsa_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return CountingTimeStamper(
+        tsa_cert=to_asn1(tsa_cert),
+        tsa_key=key_info,
+        certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(pki.root_cert)]),
+    )
+
+
+# ------------------------------------------------------------------------- issuance
+
+
+def test_issue_event_and_audit_are_exact(pki: DevPki) -> None:
+    registry, store, publisher = MemoryRegistry(), MemoryBlobStore(), RecordingPublisher()
+    record = issue_licence(
+        approval(),
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=registry,
+        store=store,
+        signer=World(pki).signer,
+        publisher=publisher,
+        now=APPROVED_AT,
+    )
+    assert record.licence_id == LID1
+    assert record.history == (
+        AuditEntry(
+            APPROVED_AT,
+            ISSUE_ACTOR,
+            Action.RESERVE,
+            None,
+            LicenceStatus.ISSUING,
+            "申请已由 reviewer-li 批准 / application approved by reviewer-li",
+        ),
+        AuditEntry(
+            APPROVED_AT,
+            ISSUE_ACTOR,
+            Action.ISSUE,
+            LicenceStatus.ISSUING,
+            LicenceStatus.VALID,
+            "电子证照已签章并存储 / sealed and stored",
+        ),
+    )
+    assert record.pdf is not None
+    body = store.get(pdf_key(LID1)).body
+    assert record.pdf.as_dict() == {
+        "bucket": store.name,
+        "key": f"licences/{LID1}.pdf",
+        "version_id": record.pdf.version_id,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+    }
+    assert publisher.events == [
+        (
+            "LicenceIssued",
+            {
+                "licence_id": LID1,
+                "application_id": "app-0001",
+                "item_code": "refined-oil-retail-qualification",
+                "holder_code": HOLDER_USCC,
+                "holder_kind": "enterprise",
+                "holder_name": "深圳市鹏城能源有限公司",
+                "version": 1,
+                "supersedes": None,
+                "issued_at": "2025-03-14T02:30:00+00:00",
+                "valid_from": "2025-03-14",
+                "valid_until": "2030-03-13",
+                "pdf": record.pdf.as_dict(),
+                "seal_cert_sha256": record.seal_cert_sha256,
+            },
+        )
+    ]
+    # The stored object says whose it is (a leftover is only reused when it matches).
+    head = store.head(pdf_key(LID1))
+    assert head is not None
+    assert head.metadata == {
+        "licence-id": LID1,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "seal-cert-sha256": record.seal_cert_sha256,
+    }
+
+
+def test_issue_passes_the_timestamper_on(pki: DevPki, stamper: CountingTimeStamper) -> None:
+    before = CountingTimeStamper.calls
+    store = MemoryBlobStore()
+    record = issue_licence(
+        approval(),
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=MemoryRegistry(),
+        store=store,
+        signer=World(pki).signer,
+        publisher=RecordingPublisher(),
+        now=APPROVED_AT,
+        timestamper=stamper,
+    )
+    assert CountingTimeStamper.calls > before  # (pyHanko asks twice: size estimate, then the token)
+    assert record.pdf is not None
+    status = pyhanko_status(store.get(record.pdf.key).body, [to_asn1(pki.root_cert)])
+    assert status.timestamp_validity is not None
+
+
+# ------------------------------------------------------------------------- status changes
+
+
+STATUS_CHANGES: list[tuple[Callable[..., LicenceRecord], Action, LicenceStatus]] = [
+    (suspend_licence, Action.SUSPEND, LicenceStatus.SUSPENDED),
+    (revoke_licence, Action.REVOKE, LicenceStatus.REVOKED),
+    (cancel_licence, Action.CANCEL, LicenceStatus.CANCELLED),
+    (withdraw_licence, Action.WITHDRAW, LicenceStatus.WITHDRAWN),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "action", "status"), STATUS_CHANGES, ids=lambda x: getattr(x, "value", "")
+)
+def test_status_change_event_and_audit_are_exact(
+    world: World, change: Callable[..., LicenceRecord], action: Action, status: LicenceStatus
+) -> None:
+    record = change(
+        world.lid, actor="admin-zhao", reason="  依法处理  ", reason_code="law-12", **world.status()
+    )
+    entry = AuditEntry(LATER, "admin-zhao", action, LicenceStatus.VALID, status, "依法处理", "law-12")
+    assert record.status is status
+    assert record.history[-1] == entry
+    assert world.publisher.events == [
+        (
+            "LicenceStatusChanged",
+            {
+                "licence_id": LID1,
+                "action": action.value,
+                "from_status": "01",
+                "to_status": status.value,
+                "actor": "admin-zhao",
+                "reason": "依法处理",
+                "reason_code": "law-12",
+                "at": LATER_ISO,
+                "application_id": "app-0001",
+                "holder_code": HOLDER_USCC,
+                "version": 1,
+            },
+        )
+    ]
+
+
+def test_reinstate_passes_everything_on_and_a_retry_is_announced_again(world: World) -> None:
+    suspend_licence(world.lid, actor="r1", reason="暂扣", **world.status())
+    back = reinstate_licence(
+        world.lid,
+        actor="r2",
+        reason="整改完成",
+        reason_code="fixed",
+        **world.status(now=LATER + timedelta(days=1)),
+    )
+    assert back.history[-1] == AuditEntry(
+        LATER + timedelta(days=1),
+        "r2",
+        Action.REINSTATE,
+        LicenceStatus.SUSPENDED,
+        LicenceStatus.VALID,
+        "整改完成",
+        "fixed",
+    )
+    # The same request again: nothing changes, the same event goes out again.
+    again = reinstate_licence(
+        world.lid,
+        actor="r2",
+        reason="整改完成",
+        reason_code="fixed",
+        **world.status(now=LATER + timedelta(days=2)),
+    )
+    assert again.history == back.history
+    first, second = world.publisher.of("LicenceStatusChanged")[1:]
+    assert first == second
+    assert second["at"] == "2025-04-14T02:30:00+00:00"
+    assert (second["licence_id"], second["action"], second["version"]) == (LID1, "reinstate", 1)
+
+
+@pytest.mark.parametrize(
+    ("length", "ok"),
+    [(1, True), (MAX_REASON_CHARS, True), (MAX_REASON_CHARS + 1, False), (0, False)],
+    ids=["reason-at-min", "reason-at-max", "reason-at-max+1", "reason-empty"],
+)
+def test_reason_length(world: World, length: int, ok: bool) -> None:
+    assert MAX_REASON_CHARS == 500
+    reason = "理" * length
+    if ok:
+        assert (
+            suspend_licence(world.lid, actor="r", reason=reason, **world.status()).history[-1].reason
+            == reason
+        )
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            suspend_licence(world.lid, actor="r", reason=reason, **world.status())
+        assert refused.value.code == "licence_reason_required"
+        assert [(r.code, r.field) for r in refused.value.details] == [("licence_reason_required", "reason")]
+        assert world.publisher.events == []
+
+
+def test_not_found_names_the_licence_and_hides_a_licence_being_issued(world: World) -> None:
+    missing = LID1.replace("20250000001", "20250000099")
+    with pytest.raises(NotFound) as exc:
+        get_licence(world.registry, missing)
+    assert (exc.value.code, exc.value.extra) == ("licence_not_found", {"licence_id": missing})
+    # A record reserved but not yet issued is not visible.
+    world.registry.records[LID1] = replace(world.licence, status=LicenceStatus.ISSUING)
+    with pytest.raises(NotFound) as exc:
+        get_licence(world.registry, LID1)
+    assert exc.value.extra == {"licence_id": LID1}
+
+
+# ------------------------------------------------------------------------- new versions
+
+
+def test_renew_event_and_supersede_audit_are_exact(world: World) -> None:
+    new = renew_licence(
+        world.lid, validity_years=5, actor="reviewer-li", reason="  延续申请已批准 ", **world.version()
+    )
+    assert new.licence_id == LID2
+    reason = f"延续申请已批准（新版本 new version {LID2}）"
+    old = world.registry.get(LID1)
+    assert old is not None
+    assert old.history[-1] == AuditEntry(
+        LATER, "reviewer-li", Action.SUPERSEDE, LicenceStatus.VALID, LicenceStatus.SUPERSEDED, reason
+    )
+    assert new.history[0] == AuditEntry(
+        LATER, "reviewer-li", Action.RESERVE, None, LicenceStatus.ISSUING, "延续申请已批准"
+    )
+    assert world.publisher.of("LicenceStatusChanged") == [
+        {
+            "licence_id": LID1,
+            "action": "supersede",
+            "from_status": "01",
+            "to_status": LicenceStatus.SUPERSEDED.value,
+            "actor": "reviewer-li",
+            "reason": reason,
+            "reason_code": None,
+            "at": LATER_ISO,
+            "superseded_by": LID2,
+            "application_id": "app-0001",
+            "holder_code": HOLDER_USCC,
+        }
+    ]
+    [issued] = world.publisher.of("LicenceIssued")
+    assert (issued["licence_id"], issued["version"], issued["supersedes"]) == (LID2, 2, LID1)
+    assert (issued["valid_from"], issued["valid_until"]) == ("2030-03-14", "2035-03-13")
+
+
+def test_renew_on_the_last_valid_day_continues_the_validity(world: World) -> None:
+    # Valid until 2030-03-13: renewed on that very day (Beijing), the new version starts the next day.
+    last_day = datetime(2030, 3, 13, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+    new = renew_licence(
+        world.lid, validity_years=5, actor="r", reason="到期当日延续", **world.version(now=last_day)
+    )
+    assert (new.metadata.valid_from, new.metadata.valid_until) == (date(2030, 3, 14), date(2035, 3, 13))
+    assert new.metadata.issue_date == date(2030, 3, 13)
+
+
+def test_latest_version_stops_at_a_missing_or_unfinished_successor(world: World) -> None:
+    new = renew_licence(world.lid, validity_years=5, actor="r", reason="延续", **world.version())
+    assert latest_version(world.registry, LID1).licence_id == LID2
+    assert latest_version(world.registry, LID1, max_hops=0).licence_id == LID1
+    world.registry.records[LID2] = replace(new, status=LicenceStatus.ISSUING)  # not visible yet
+    assert latest_version(world.registry, LID1).licence_id == LID1
+    del world.registry.records[LID2]  # not there at all
+    assert latest_version(world.registry, LID1).licence_id == LID1
+
+
+def test_change_applies_every_particular_and_passes_everything_on(
+    world: World, pki: DevPki, stamper: CountingTimeStamper
+) -> None:
+    with pytest.raises(InvalidInput) as empty:
+        change_licence(world.lid, changes=LicenceChanges(), actor="r", reason="无变更", **world.version())
+    assert empty.value.code == "licence_change_empty"
+    before = CountingTimeStamper.calls
+    extra = (("经营地址", "深圳市福田区福华路1号"),)
+    new = change_licence(
+        world.lid,
+        changes=LicenceChanges(
+            holder_name=" 深圳市鹏城新能源有限公司 ", extra=extra, item_name="成品油零售经营资格变更"
+        ),
+        actor="reviewer-zhou",
+        reason="企业名称和地址变更",
+        **world.version(timestamper=stamper),
+    )
+    after_change = CountingTimeStamper.calls
+    assert after_change > before
+    meta = new.metadata
+    assert (meta.holder_name, meta.extra, meta.item_name) == (
+        "深圳市鹏城新能源有限公司",
+        extra,
+        "成品油零售经营资格变更",
+    )
+    assert (meta.valid_from, meta.valid_until) == (date(2025, 4, 13), date(2030, 3, 13))
+    assert new.history[0].actor == "reviewer-zhou"
+    assert new.history[0].reason == "企业名称和地址变更"
+    # A renewal passes the timestamper on too.
+    renewed = renew_licence(
+        new.licence_id, validity_years=5, actor="r", reason="延续", **world.version(timestamper=stamper)
+    )
+    assert CountingTimeStamper.calls > after_change
+    assert renewed.metadata.version == 3
