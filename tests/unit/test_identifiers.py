@@ -202,6 +202,7 @@ def test_uscc_reasons_name_their_field_and_the_defaults_check_the_org_code() -> 
         reasons = uscc_problems(bad)
         assert reasons
         assert {r.field for r in reasons} == {"uscc"}, bad
+    assert "不允许的字符：I（" in uscc_problems("91440300708436854I")[0].zh
     with pytest.raises(InvalidInput) as exc:
         validate_uscc("91440300708436854C")
     assert exc.value.zh == "统一社会信用代码无效。"
@@ -352,8 +353,14 @@ def test_resident_id_reasons_name_their_field_and_hint_at_15_digits() -> None:
     assert "first-generation" in fifteen.en
     assert "第一代" in fifteen.zh
     sixteen = resident_id_problems("1101054912310021")[0]
-    assert "first-generation" not in sixteen.en
-    assert "第一代" not in sixteen.zh
+    assert sixteen.en == "A citizen identity number has 18 characters; this one has 16."
+    assert sixteen.zh == "公民身份号码应为18位，当前为16位。"
+    # The date reasons name the field too (2000-01-01: check "1", see above).
+    for reasons in (
+        resident_id_problems("440305200001010021", today=date(1999, 12, 31)),
+        resident_id_problems("440305200001010021", date(2000, 1, 2), today=date(2000, 1, 2)),
+    ):
+        assert [r.field for r in reasons] == ["id_number"]
     # The birth date cannot be read from a number of the wrong length, even if digits 7-14 are a date.
     with pytest.raises(InvalidInput) as exc:
         birth_date_of("11010519491231002")
