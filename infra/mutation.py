@@ -1,0 +1,522 @@
+"""Mutation testing with mutmut 3 (`make mutate`): run it per group of modules, write docs/mutation.md.
+
+    .venv/bin/python -m infra.mutation run [GROUP ...] [--max-children N]   # mutate, test, report
+    .venv/bin/python -m infra.mutation report [GROUP ...]                   # report the last run again
+
+Each group is a set of modules where a silent bug is a security or legal failure, with the unit tests
+that cover them. mutmut 3 names a mutant after its file's path relative to where it runs and checks
+that against the module the tests import, so a package under layers/core/ cannot be mutated in place:
+every group runs in a staging directory, build/mutation/<group>/, that links `onestop`, `tests`,
+`infra` and `functions` and carries a pyproject.toml written here (the [tool.mutmut] section of that
+file is generated from GROUPS below). mutmut copies everything into build/mutation/<group>/mutants/
+and runs the tests there: the working tree is never modified, and a second run reuses the results of
+mutants whose function did not change.
+
+What is not mutated (lines, matched by `NOT_MUTATED`): the human-readable text of messages (a line that
+is nothing but a string literal containing a blank or a non-ASCII character: the zh/en sentences of
+errors and reasons) and log calls. The machine-readable parts next to them, error codes, fields, the
+values a message carries, are mutated like any code. docs/mutation.md says why.
+
+To add a group (the verifier: onestop/verification/), add an entry to GROUPS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "build" / "mutation"
+DOC = ROOT / "docs" / "mutation.md"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+START, END = "<!-- mutation:results:start -->", "<!-- mutation:results:end -->"
+
+# Lines mutmut leaves alone: message text and logging (see the module docstring).
+NOT_MUTATED = (
+    r"""^\s*(?:f?"[^"]*(?:\s|[^\x00-\x7f])[^"]*"\s*)+[,)\]]*\s*(?:#.*)?$""",
+    r"""^\s*(?:logger|log)\.(?:debug|info|warning|error|exception)\(""",
+)
+# `-p infra.mutation`: this module is also a pytest plugin in the mutants' runs (pytest_configure).
+PYTEST_ARGS = [
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "infra.mutation",
+    "-q",
+    "-x",
+    "--hypothesis-seed=0",
+    "-W",
+    "ignore",
+]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Modules mutated together and the tests that must kill their mutants."""
+
+    name: str
+    sources: tuple[str, ...]  # files under layers/core (globs), mutated
+    tests: tuple[str, ...]  # the pytest paths run against the mutants
+    target: float  # share of mutants to kill (issue 20)
+    # Mutant-name patterns (fnmatch) to run; empty: every mutant of the sources.
+    functions: tuple[str, ...] = ()
+    # Mutants of these functions count only where the changed line matches `lines` (large functions
+    # of which only the limit checks are in scope); the other mutants are neither run nor counted.
+    partial: tuple[str, ...] = ()
+    lines: str = ""
+    notes: str = ""
+
+
+_S3 = "onestop.aws.s3.xǁS3BlobStoreǁ"
+_APPS = "onestop.applications.service.xǁApplicationServiceǁ"
+
+GROUPS: dict[str, Group] = {
+    g.name: g
+    for g in (
+        Group(
+            "identifiers",
+            ("onestop/identifiers/*.py",),
+            ("tests/unit/test_identifiers.py",),
+            0.95,
+        ),
+        Group(
+            "limits",
+            (
+                "onestop/materials/limits.py",
+                "onestop/materials/images.py",
+                "onestop/materials/pipeline.py",
+                "onestop/materials/service.py",
+                "onestop/aws/s3.py",
+                "onestop/applications/service.py",
+                "onestop/http/verify_api.py",
+                "onestop/quality/kpis.py",
+                "onestop/quality/reviews.py",
+            ),
+            (
+                "tests/unit/test_limits_boundaries.py",
+                "tests/unit/test_materials_images.py",
+                "tests/integration/test_limits_boundaries.py",
+            ),
+            0.90,
+            functions=(
+                "onestop.materials.limits.*",
+                "onestop.materials.images.x_load_image__mutmut_*",
+                "onestop.materials.pipeline.x_too_large_reason__mutmut_*",
+                "onestop.materials.service.x__too_large_outcome__mutmut_*",
+                f"{_S3}get__mutmut_*",
+                f"{_S3}presign_post__mutmut_*",
+                f"{_APPS}_check_declared__mutmut_*",
+                f"{_APPS}_check_slot_room__mutmut_*",
+                "onestop.http.verify_api.x_read_pdf_body__mutmut_*",
+            ),
+            partial=(
+                "onestop.materials.pipeline.x_process_upload__mutmut_*",
+                "onestop.materials.service.x_ingest_object__mutmut_*",
+                f"{_APPS}request_upload__mutmut_*",
+                "onestop.quality.kpis.xǁPeriodǁ*",
+                "onestop.quality.reviews.*",
+            ),
+            lines=r"max_|MAX_|limit|_limit|MiB|\bsize\b|len\(",
+            notes="upload sizes per slot and global, pixels, /verify body, quotas, KPI period, texts",
+        ),
+        Group(
+            "state",
+            ("onestop/applications/state.py",),
+            ("tests/unit/test_applications_state.py",),
+            0.90,
+        ),
+        Group(
+            "clock",
+            ("onestop/applications/clock.py",),
+            ("tests/unit/test_clock.py",),
+            0.90,
+        ),
+        Group(
+            "licences",
+            ("onestop/licences/issuance.py", "onestop/licences/lifecycle.py"),
+            (
+                "tests/unit/test_licence_issuance.py",
+                "tests/unit/test_licence_lifecycle.py",
+                "tests/unit/test_licence_rules.py",
+            ),
+            0.90,
+        ),
+        # The verifier (onestop/verification/) joins here, e.g.:
+        # Group("verification", ("onestop/verification/*.py",),
+        #       ("tests/unit/test_verification_api.py", ...), 0.95),
+    )
+}
+
+# Survivors argued equivalent (docs/mutation.md gives the arguments): a mutant-name pattern, a piece
+# of its change (so that a renumbering of mutants does not lose the match) and the one-line reason.
+_ZIP = "the lengths are checked just before, so zip's strict= never fires"
+EQUIVALENT: list[tuple[str, str, str]] = [
+    ("onestop.identifiers.uscc.x_uscc_check_char__mutmut_*", "strict=", _ZIP),
+    ("onestop.identifiers.uscc.x_org_code_check_char__mutmut_*", "strict=", _ZIP),
+    ("onestop.identifiers.resident_id.x_id_check_char__mutmut_*", "strict=", _ZIP),
+    (
+        "onestop.identifiers.uscc.x_org_code_check_char__mutmut_*",
+        ".rindex(c)",
+        "every character occurs once in the alphabet: index == rindex",
+    ),
+    (
+        "onestop.identifiers.licence_id.x_make_licence_id__mutmut_*",
+        "version <= 1000",
+        "version 1000 is refused all the same by the three-digit shape check, with the same reason code",
+    ),
+    (
+        "onestop.identifiers.resident_id.x_resident_id_problems__mutmut_*",
+        "number[:18].isascii()",
+        "a non-ASCII 18th character is never in '0123456789X' either: the same reason",
+    ),
+    (
+        "onestop.identifiers.resident_id.x_resident_id_problems__mutmut_*",
+        'in "XX0123456789XXX"',
+        "membership of one character: the same set of characters",
+    ),
+]
+
+
+def argued_equivalent(m: Mutant) -> str | None:
+    """The argument that `m` is equivalent, if it was argued."""
+    from fnmatch import fnmatch
+
+    for pattern, piece, why in EQUIVALENT:
+        if fnmatch(m.name, pattern) and piece in m.change:
+            return why
+    return None
+
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+STATUS.update(dict.fromkeys((36, -24, 24, 152, 255), "timeout"))
+STATUS.update(dict.fromkeys((-11, -9), "segfault"))
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def stage(group: Group) -> Path:
+    """build/mutation/<group>/ with the links and the generated pyproject.toml."""
+    where = STAGE / group.name
+    where.mkdir(parents=True, exist_ok=True)
+    links = {
+        "onestop": ROOT / "layers" / "core" / "onestop",
+        "tests": ROOT / "tests",
+        "infra": ROOT / "infra",
+        "functions": ROOT / "functions",
+    }
+    # tests/conftest.py finds the corpus beside the checkout: ../shared from mutants/.
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():
+        links["shared"] = shared
+    for name, target in links.items():
+        link = where / name
+        if not link.is_symlink():
+            link.symlink_to(target, target_is_directory=True)
+    only = [s for s in group.sources]
+    config = "\n".join(
+        [
+            "# Generated by infra/mutation.py for the group " + json.dumps(group.name) + "; do not edit.",
+            "[tool.mutmut]",
+            'source_paths = ["onestop"]',
+            f"only_mutate = {_toml_list(only)}",
+            'also_copy = ["infra", "functions", "tests"]',
+            f"do_not_mutate_patterns = {_toml_list(list(NOT_MUTATED))}",
+            f"pytest_add_cli_args = {_toml_list(PYTEST_ARGS)}",
+            f"pytest_add_cli_args_test_selection = {_toml_list(list(group.tests))}",
+            "use_git_change_detection = false",
+            "",
+            "[tool.pytest.ini_options]",
+            'pythonpath = ["."]',
+            'addopts = "-ra --strict-markers"',
+            'markers = ["slow: runs real OCR or a whole stack"]',
+            "",
+        ]
+    )
+    (where / "pyproject.toml").write_text(config, encoding="utf-8")
+    return where
+
+
+def pytest_configure(config: object) -> None:
+    """In the mutants' runs only: Hypothesis without its per-example deadline (mutmut's trampolines
+    and two workers make examples slower; a deadline would fail the clean run, not catch a mutant)."""
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("mutation", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("mutation")
+
+
+# ------------------------------------------------------------------------------------ reading results
+
+
+@dataclass
+class Mutant:
+    name: str
+    status: str
+    change: str = ""  # the changed line(s), "- old / + new"
+    text: bool = False  # only the text of a message changes: reported, not counted
+
+
+@dataclass
+class Result:
+    group: Group
+    mutants: list[Mutant] = field(default_factory=list)
+    seconds: float | None = None
+
+    def count(self, status: str) -> int:
+        return sum(m.status == status for m in self.mutants)
+
+
+def _function_sources(path: Path) -> dict[str, list[str]]:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    out: dict[str, list[str]] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name:
+            body = lines[node.lineno - 1 : node.end_lineno]
+            body[0] = body[0].replace(node.name, "f", 1)
+            out[node.name] = body
+    return out
+
+
+def _diff(sources: dict[str, list[str]], function: str) -> tuple[list[str], list[str]]:
+    """The lines a mutant removes and adds in its function."""
+    stem = function.rsplit("__mutmut_", 1)[0]
+    original = sources.get(stem + "__mutmut_orig")
+    mutated = sources.get(function)
+    if original is None or mutated is None:
+        return [], []
+    diff = list(difflib.unified_diff(original, mutated, lineterm="", n=0))
+    removed = [d[1:] for d in diff if d.startswith("-") and not d.startswith("---")]
+    added = [d[1:] for d in diff if d.startswith("+") and not d.startswith("+++")]
+    return removed, added
+
+
+def _change(removed: list[str], added: list[str]) -> str:
+    return " / ".join(
+        [f"- {' '.join(r.split())}" for r in removed] + [f"+ {' '.join(a.split())}" for a in added]
+    )
+
+
+_TOKEN = re.compile(r"""[rbuf]*"(?:[^"\\]|\\.)*"|[rbuf]*'(?:[^'\\]|\\.)*'|\w+|\S""", re.IGNORECASE)
+
+
+def _is_text(token: str) -> bool:
+    """A string literal of human-readable text: it holds a blank or a non-ASCII character."""
+    body = token.lstrip("rbufRBUF")
+    return body[:1] in "\"'" and len(body) >= 2 and bool(re.search(r"\s|[^\x00-\x7f]", body[1:-1]))
+
+
+def text_only(removed: list[str], added: list[str]) -> bool:
+    """Whether a mutant changes nothing but the text of a message (wraps it in XX, changes its case,
+    replaces it with None or drops it): the same lines `NOT_MUTATED` keeps mutmut from mutating when
+    they stand alone."""
+    old, new = _TOKEN.findall(" ".join(removed)), _TOKEN.findall(" ".join(added))
+    if not old:
+        return False
+    touched = False
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        gone, came = old[i1:i2], new[j1:j2]
+        if not all(_is_text(t) or t == "," for t in gone) or not any(_is_text(t) for t in gone):
+            return False
+        if not all(t == "," or t == "None" or t[-1:] in "\"'" for t in came):
+            return False
+        touched = True
+    return touched
+
+
+def _selected(group: Group, name: str) -> bool:
+    from fnmatch import fnmatch
+
+    if not group.functions and not group.partial:
+        return True
+    return any(fnmatch(name, p) for p in group.functions + group.partial)
+
+
+def _in_scope(group: Group, name: str, change: str) -> bool:
+    from fnmatch import fnmatch
+
+    if any(fnmatch(name, p) for p in group.partial):
+        return bool(re.search(group.lines, change))
+    return _selected(group, name)
+
+
+def read_results(group: Group) -> Result:
+    """Every mutant of the group's last run, with its status and its change."""
+    where = STAGE / group.name
+    result = Result(group)
+    timing = where / "run-seconds.json"
+    if timing.is_file():
+        result.seconds = float(json.loads(timing.read_text())["seconds"])
+    for meta in sorted((where / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        sources = _function_sources(meta.with_suffix(""))
+        for name, code in data.get("exit_code_by_key", {}).items():
+            removed, added = _diff(sources, name.rsplit(".", 1)[1])
+            change = _change(removed, added)
+            if not _in_scope(group, name, change):
+                continue
+            status = "not checked" if code is None else STATUS.get(code, "suspicious")
+            result.mutants.append(Mutant(name, status, change, text_only(removed, added)))
+    return result
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def run(group: Group, max_children: int | None) -> float:
+    """Run mutmut on one group; returns the wall time in seconds."""
+    where = stage(group)
+    # A fresh start: mutmut keeps the verdict of a mutant whose function did not change, even when
+    # the tests did (a survivor would stay a survivor after the test that kills it was written).
+    shutil.rmtree(where / "mutants", ignore_errors=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    args = [str(MUTMUT), "run"]
+    if max_children:
+        args += ["--max-children", str(max_children)]
+    started = time.monotonic()
+    if group.functions or group.partial:
+        # Generate first (a filter that matches nothing stops mutmut right after generating and the
+        # stats run), then run only the selected mutants, of the partial functions only those on a
+        # limit line.
+        subprocess.run([*args, "onestop.__nothing__"], cwd=where, env=env, check=False)
+        names = []
+        for meta in sorted((where / "mutants").rglob("*.py.meta")):
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            sources = _function_sources(meta.with_suffix(""))
+            for name in data.get("exit_code_by_key", {}):
+                change = _change(*_diff(sources, name.rsplit(".", 1)[1]))
+                if _selected(group, name) and _in_scope(group, name, change):
+                    names.append(name)
+        args += names
+    subprocess.run(args, cwd=where, env=env, check=False)
+    seconds = time.monotonic() - started
+    (where / "run-seconds.json").write_text(json.dumps({"seconds": seconds}))
+    return seconds
+
+
+# ------------------------------------------------------------------------------------ the report
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "—"
+
+
+def render(results: list[Result]) -> str:
+    out = [
+        START,
+        f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {_mutmut_version()}, "
+        "`make mutate` (`python -m infra.mutation run`), 2 workers. Message-text mutants are listed "
+        "apart and not counted (see above).",
+        "",
+        "| group | mutants | killed | survived | equivalent (argued) | no tests | timeout | other "
+        "| killed | killed + equivalent | target | message text (killed / all) | run time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        counted = [m for m in r.mutants if not m.text]
+        texts = [m for m in r.mutants if m.text]
+        total = len(counted)
+        n = Counter(m.status for m in counted)
+        equivalent = sum(m.status == "survived" and argued_equivalent(m) is not None for m in counted)
+        other = total - n["killed"] - n["survived"] - n["no tests"] - n["timeout"]
+        seconds = f"{r.seconds / 60:.1f} min" if r.seconds is not None else "—"
+        text_killed = sum(m.status == "killed" for m in texts)
+        out.append(
+            f"| {r.group.name} | {total} | {n['killed']} | {n['survived'] - equivalent} | {equivalent} "
+            f"| {n['no tests']} | {n['timeout']} | {other} | {_pct(n['killed'], total)} "
+            f"| {_pct(n['killed'] + equivalent, total)} | {r.group.target:.0%} "
+            f"| {text_killed} / {len(texts)} | {seconds} |"
+        )
+    out.append("")
+    for r in results:
+        counted = [m for m in r.mutants if not m.text]
+        left = [m for m in counted if m.status != "killed" and argued_equivalent(m) is None]
+        eq = [m for m in counted if m.status == "survived" and argued_equivalent(m) is not None]
+        if not left and not eq:
+            continue
+        out.append(f"#### {r.group.name}: not killed")
+        out.append("")
+        for m in left:
+            out.append(f"- `{m.name}` ({m.status}): `{m.change}`")
+        for m in eq:
+            out.append(f"- `{m.name}` (equivalent): `{m.change}` — {argued_equivalent(m)}")
+        out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+def _mutmut_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mutmut")
+    except PackageNotFoundError:
+        return "?"
+
+
+def write_doc(results: list[Result]) -> None:
+    """Replace the results section of docs/mutation.md (the prose around it is kept)."""
+    done = {r.group.name for r in results}
+    # Keep the groups that were not run this time as they were last reported.
+    rest = [read_results(g) for name, g in GROUPS.items() if name not in done and (STAGE / name).is_dir()]
+    order = list(GROUPS)
+    everything = sorted(results + rest, key=lambda r: order.index(r.group.name))
+    section = render(everything)
+    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else f"# Mutation testing\n\n{START}\n{END}\n"
+    if START in text and END in text:
+        head, _, tail = text.partition(START)
+        _, _, tail = tail.partition(END)
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.mutation", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=("run", "report", "stage"))
+    parser.add_argument("groups", nargs="*", help=f"default: all ({', '.join(GROUPS)})")
+    parser.add_argument("--max-children", type=int, default=None)
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown group(s) {unknown}; known: {', '.join(GROUPS)}")
+    groups = [GROUPS[g] for g in (args.groups or GROUPS)]
+    if args.command == "stage":
+        for g in groups:
+            print(stage(g))
+        return 0
+    if args.command == "run":
+        if not MUTMUT.exists():
+            print("mutmut is not installed: make mutate installs it", file=sys.stderr)
+            return 2
+        for g in groups:
+            seconds = run(g, args.max_children)
+            print(f"{g.name}: {seconds / 60:.1f} min", flush=True)
+    results = [read_results(g) for g in groups]
+    for r in results:
+        counts = Counter(m.status for m in r.mutants if not m.text)
+        print(f"{r.group.name}: {dict(counts)}, message text: {sum(m.text for m in r.mutants)}")
+    write_doc(results)
+    print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
