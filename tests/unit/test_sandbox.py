@@ -10,6 +10,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
@@ -200,19 +201,60 @@ def _zlib_bomb_update(pdf: bytes, decoded_mb: int) -> bytes:
     return out.getvalue()
 
 
-def test_zlib_bomb_in_an_update_fails_without_taking_the_function_down(licence: S.Licence) -> None:
+def _verification_worker() -> tuple[Any, int | None]:
+    from onestop.sandbox import _SHARED
+    from onestop.verification.service import DEFAULT_LIMITS, SANDBOX
+
+    sandbox = _SHARED.get((SANDBOX, DEFAULT_LIMITS.memory_bytes))
+    return sandbox, (sandbox._pid if sandbox is not None else None)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+FULL_PATH = VerifyLimits(fast_path=False)  # through the worker (the fast path never starts it)
+
+
+def test_zlib_bomb_in_an_update_is_contained_in_the_worker(licence: S.Licence) -> None:
+    """Contained means: a precise verdict from the same worker, which survived (not killed for memory
+    or time), and the bomb is never inflated — the decode budget stops pyHanko's reader at 16 MB."""
+    verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, limits=FULL_PATH)
+    _, pid_before = _verification_worker()
     bomb = _zlib_bomb_update(licence.sealed, 300)
     assert len(bomb) < 2 * 1024 * 1024
-    report = verify_pdf(bomb, trust=licence.anchors, registry_lookup=None)
+    report = verify_pdf(bomb, trust=licence.anchors, registry_lookup=None, limits=FULL_PATH)
     integrity = report.result(Check.INTEGRITY)
-    assert integrity.verdict is Verdict.FAIL
+    assert (integrity.verdict, integrity.code) == (Verdict.FAIL, "page_changed_after_sealing")
     assert integrity.reason_zh
     assert integrity.reason_en
+    sandbox, pid_after = _verification_worker()
+    assert pid_after == pid_before  # the same worker answered: it was not killed
+    assert sandbox is not None
+
+    from onestop.verification.checks import _decode_limits
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(bomb), strict=True, decode_limits=_decode_limits())
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    with pytest.raises(Exception, match=r"(?i)limit|budget|exceed"):
+        _ = page["/Contents"][1].get_object().data
 
 
 def test_shutdown_stops_the_shared_workers(licence: S.Licence) -> None:
-    verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None)
+    verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, limits=FULL_PATH)
+    _, pid = _verification_worker()
+    assert pid is not None
+    assert _pid_alive(pid)
     shutdown_sandboxes()
-    assert (
-        verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None).result(Check.INTEGRITY).passed
-    )
+    assert not _pid_alive(pid)  # killed and reaped
+    assert _verification_worker() == (None, None)  # gone from the registry
+    report = verify_pdf(licence.sealed, trust=licence.anchors, registry_lookup=None, limits=FULL_PATH)
+    assert report.result(Check.INTEGRITY).passed
+    _, new_pid = _verification_worker()
+    assert new_pid is not None
+    assert new_pid != pid  # the next verification forked a fresh worker
