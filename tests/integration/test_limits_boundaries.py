@@ -26,7 +26,7 @@ from onestop.errors import PayloadTooLarge
 from functions.ingest import app
 from infra import samples
 from tests.integration.api_helpers import BIG_ITEM, Aws, Client, moto_aws, new_application, upload_ticket
-from tests.integration.ingest_stack import Context, Stack, open_stack
+from tests.integration.ingest_stack import MATERIALS, UPLOADS, Context, Stack, open_stack
 
 MiB = 1024 * 1024
 alice = Client("alice-limits")
@@ -81,6 +81,28 @@ def test_ingest_global_size_limit(
         assert item["status"] == "rejected"
         assert item["reason"]["code"] == "file_too_large"
         assert gets == []  # refused from the object's size: never downloaded
+        size = len(certificate_pdf)
+        # What is recorded: the size S3 reported, no digest or type (nothing was read).
+        assert item["original"] == {
+            "bucket": UPLOADS,
+            "key": key,
+            "version_id": put["version_id"],
+            "size": size,
+        }
+        manifest = json.loads(stack.s3.get_object(Bucket=MATERIALS, Key=item["manifest_key"])["Body"].read())
+        manifest.pop("material")
+        assert manifest == {
+            "schema": "onestop.material-manifest/1",
+            "status": "rejected",
+            "reason": {
+                "code": "file_too_large",
+                "zh": manifest["reason"]["zh"],
+                "en": manifest["reason"]["en"],
+            },
+            "original": {"sha256": None, "size": size, "sniffed_type": None},
+            "normalised": None,
+        }
+        assert f"{size / 1048576:.1f} MB" in manifest["reason"]["en"]
     else:
         assert item["status"] in ("catalogued", "needs_attention"), item.get("reason")
         assert gets == [key]
@@ -192,6 +214,8 @@ def test_upload_ticket_files_per_slot(aws: Aws) -> None:
     fourth = upload_ticket(alice, app_id, "premises")  # max_count + 1: refused
     assert fourth.status == 409
     assert fourth.body["code"] == "too_many_uploads"
+    assert [(d["code"], d["field"]) for d in fourth.body["details"]] == [("too_many_uploads", "slot")]
+    assert "3" in fourth.body["message"]["en"]
 
 
 def test_upload_ticket_attempts_per_slot(aws: Aws) -> None:
@@ -206,3 +230,6 @@ def test_upload_ticket_attempts_per_slot(aws: Aws) -> None:
     refused = upload_ticket(alice, app_id, "premises")
     assert refused.status == 409
     assert refused.body["code"] == "too_many_upload_attempts"
+    assert [(d["code"], d["field"]) for d in refused.body["details"]] == [
+        ("too_many_upload_attempts", "slot")
+    ]

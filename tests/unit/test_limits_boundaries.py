@@ -181,22 +181,22 @@ def test_verify_body_size_at_max_and_max_plus_one(as_base64: bool) -> None:
     assert refused.value.extra == {"max_bytes": limit}
 
 
-def test_verify_base64_body_is_measured_before_decoding() -> None:
-    # 1000 bytes take at most (1000 + 2) // 3 * 4 = 1336 base64 characters; up to 4 more (line
-    # endings) are tolerated: 1340. A longer body is refused unread; one of exactly 1340 characters is
-    # decoded (and, not being base64, refused as not a PDF).
-    limit = 1000
-    event = APIGatewayProxyEventV2(
-        {"headers": {"content-type": "application/pdf"}, "body": "!" * 1340, "isBase64Encoded": True}
-    )
+@pytest.mark.parametrize("limit", [1000, 1001, 1002], ids=lambda n: f"verify-base64-bound-limit-{n}")
+def test_verify_base64_body_is_measured_before_decoding(limit: int) -> None:
+    # n bytes take at most (n + 2) // 3 * 4 base64 characters, 4 more are tolerated (line endings):
+    # for 1000, 1001 and 1002 bytes that is 334 · 4 + 4 = 1340. A longer body is refused unread; one of
+    # exactly 1340 characters is decoded (and, not being base64, refused as not a PDF).
+    def event(chars: int) -> APIGatewayProxyEventV2:
+        return APIGatewayProxyEventV2(
+            {"headers": {"content-type": "application/pdf"}, "body": "!" * chars, "isBase64Encoded": True}
+        )
+
     with pytest.raises(InvalidInput) as not_pdf:
-        read_pdf_body(event, limit)
+        read_pdf_body(event(1340), limit)
     assert not_pdf.value.code == "not_a_pdf"
-    event = APIGatewayProxyEventV2(
-        {"headers": {"content-type": "application/pdf"}, "body": "!" * 1341, "isBase64Encoded": True}
-    )
-    with pytest.raises(PayloadTooLarge):
-        read_pdf_body(event, limit)
+    with pytest.raises(PayloadTooLarge) as refused:
+        read_pdf_body(event(1341), limit)
+    assert refused.value.extra == {"max_bytes": limit}
 
 
 # ------------------------------------------------------------------------- KPI period, review texts
