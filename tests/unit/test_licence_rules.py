@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from onestop.errors import InvalidInput, NotFound
+from onestop.errors import Conflict, InvalidInput, NotFound
 from onestop.identifiers.licence_id import make_licence_id
 from onestop.licences.issuance import ISSUE_ACTOR, issue_licence, pdf_key
 from onestop.licences.lifecycle import (
@@ -34,7 +34,7 @@ from onestop.licences.lifecycle import (
     suspend_licence,
     withdraw_licence,
 )
-from onestop.licences.models import Action, AuditEntry, LicenceRecord, LicenceStatus
+from onestop.licences.models import Action, AuditEntry, HolderKind, LicenceRecord, LicenceStatus
 from onestop.licences.pki import DevPki, issue_timestamping_certificate, make_dev_pki, to_asn1
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -395,3 +395,294 @@ def test_change_applies_every_particular_and_passes_everything_on(
     )
     assert CountingTimeStamper.calls > after_change
     assert renewed.metadata.version == 3
+
+
+# ------------------------------------------------------------------------- issuance details
+
+
+def test_issued_metadata_is_the_approval_and_the_issuer(pki: DevPki) -> None:
+    record = issue_licence(
+        approval(holder_name="  深圳市鹏城能源有限公司 "),
+        licence_type=replace(OIL_LICENCE, definer_name=None),  # the definer defaults to the issuer
+        issuer=ISSUER,
+        registry=MemoryRegistry(),
+        store=MemoryBlobStore(),
+        signer=World(pki).signer,
+        publisher=RecordingPublisher(),
+        now=APPROVED_AT + timedelta(hours=1),
+    )
+    meta = record.metadata
+    assert (meta.licence_id, meta.number, meta.version, meta.type_code) == (
+        LID1,
+        "440300-20250000001",
+        1,
+        TYPE_CODE,
+    )
+    assert (
+        meta.issuer_name,
+        meta.issuer_name_en,
+        meta.issuer_code,
+        meta.definer_name,
+        meta.division_code,
+    ) == (
+        "深圳市商务局",
+        "Shenzhen Municipal Commerce Bureau",
+        BUREAU_USCC,
+        "深圳市商务局",
+        "440300",
+    )
+    assert (meta.holder_name, meta.holder_code, meta.item_code, meta.item_name, meta.extra) == (
+        "深圳市鹏城能源有限公司",
+        HOLDER_USCC,
+        "refined-oil-retail-qualification",
+        "成品油零售经营资格审批",
+        (("经营地址", "深圳市南山区深南大道9999号"),),
+    )
+    assert record.reserved_at == APPROVED_AT + timedelta(hours=1)
+    assert record.issued_at == APPROVED_AT + timedelta(hours=1)
+
+
+def test_the_seal_names_the_issuer_and_its_location(pki: DevPki) -> None:
+    from pypdf import PdfReader
+
+    store = MemoryBlobStore()
+    record = issue_licence(
+        approval(),
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=MemoryRegistry(),
+        store=store,
+        signer=World(pki).signer,
+        publisher=RecordingPublisher(),
+        now=APPROVED_AT,
+    )
+    assert record.pdf is not None
+    [(_, body, content_type, _)] = store.versions[record.pdf.key]
+    assert content_type == "application/pdf"
+    import io
+
+    fields = PdfReader(io.BytesIO(body)).get_fields() or {}
+    [sig] = [f for f in fields.values() if f.get("/FT") == "/Sig"]
+    value = sig["/V"]
+    assert value["/Name"] == "深圳市商务局"
+    assert value["/Location"] == "深圳 Shenzhen"
+    widget = sig.indirect_reference.get_object() if sig.indirect_reference else sig
+    rect = [float(x) for x in widget.get("/Rect", [0, 0, 0, 0])]
+    assert rect[2] > rect[0]
+    assert rect[3] > rect[1]  # the visible seal box
+    text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert f"https://onestop.example.gov.cn/verify/{LID1}" in text.replace("\n", "")
+
+
+def test_holder_checks_use_the_approval_date(pki: DevPki) -> None:
+    # Born 2025-06-01, after the approval (2025-03-14): refused, whatever today's date is.
+    # Check by hand: 4·7 + 4·9 + 3·5 + 4·4 + 2·2 + 2·6 + 5·3 + 6·9 + 1·5 + 1·2 = 187; 187 mod 11 = 0 → "1".
+    born_later = "440304202506010011"
+    with pytest.raises(InvalidInput) as refused:
+        issue_licence(
+            approval(holder_kind=HolderKind.PERSON, holder_code=born_later, holder_name="王小明"),
+            licence_type=OIL_LICENCE,
+            issuer=ISSUER,
+            registry=MemoryRegistry(),
+            store=MemoryBlobStore(),
+            signer=World(pki).signer,
+            publisher=RecordingPublisher(),
+            now=APPROVED_AT,
+        )
+    assert [r.code for r in refused.value.details] == ["resident_id_birth_date_future"]
+    with pytest.raises(InvalidInput) as blank:
+        issue_licence(
+            approval(holder_name="  "),
+            licence_type=OIL_LICENCE,
+            issuer=ISSUER,
+            registry=MemoryRegistry(),
+            store=MemoryBlobStore(),
+            signer=World(pki).signer,
+            publisher=RecordingPublisher(),
+            now=APPROVED_AT,
+        )
+    assert blank.value.code == "licence_holder_missing"
+    assert [(r.code, r.field) for r in blank.value.details] == [("licence_holder_missing", "holder_name")]
+
+
+def test_a_claim_without_its_record_is_an_inconsistency(pki: DevPki) -> None:
+    registry = MemoryRegistry()
+    registry.claims["app-0001"] = LID1  # claimed, but no record (cannot happen in one transaction)
+    with pytest.raises(Conflict) as err:
+        issue_licence(
+            approval(),
+            licence_type=OIL_LICENCE,
+            issuer=ISSUER,
+            registry=registry,
+            store=MemoryBlobStore(),
+            signer=World(pki).signer,
+            publisher=RecordingPublisher(),
+            now=APPROVED_AT,
+        )
+    assert err.value.code == "licence_registry_inconsistent"
+    assert err.value.extra == {"licence_id": LID1, "application_id": "app-0001"}
+
+
+def test_a_new_version_replaces_only_a_valid_licence_of_the_same_type(world: World) -> None:
+    change_type = replace(OIL_LICENCE, issues="new_version")
+    other_type = replace(OIL_LICENCE, type_code=TYPE_CODE[:-3] + "002", issues="new_version")
+    kwargs = world.version(now=LATER)
+    kwargs.pop("now")
+    # The holder's valid licence is of another type: nothing to replace.
+    with pytest.raises(Conflict) as err:
+        issue_licence(approval("app-other"), licence_type=other_type, now=LATER, **kwargs)
+    assert err.value.code == "licence_predecessor_missing"
+    assert err.value.extra == {"holder_code": HOLDER_USCC, "type_code": TYPE_CODE[:-3] + "002"}
+    # The same type, but suspended: nothing to replace either.
+    suspend_licence(world.lid, actor="r", reason="暂扣", **world.status())
+    with pytest.raises(Conflict):
+        issue_licence(approval("app-change"), licence_type=change_type, now=LATER, **kwargs)
+    reinstate_licence(world.lid, actor="r", reason="恢复", **world.status())
+    world.publisher.events.clear()
+    new = issue_licence(approval("app-change"), licence_type=change_type, now=LATER, **kwargs)
+    old = world.registry.get(LID1)
+    assert old is not None
+    assert old.history[-1] == AuditEntry(
+        LATER,
+        ISSUE_ACTOR,
+        Action.SUPERSEDE,
+        LicenceStatus.VALID,
+        LicenceStatus.SUPERSEDED,
+        f"申请 app-change 已批准 / application app-change approved（新版本 new version {LID2}）",
+    )
+    assert new.history[0].reason == "申请已由 reviewer-li 批准 / application approved by reviewer-li"
+    assert (new.metadata.item_code, new.metadata.application_id) == (
+        "refined-oil-retail-qualification",
+        "app-change",
+    )
+
+
+class RacingStore(MemoryBlobStore):
+    """Another delivery writes `winner` to the key between this one's check and its write."""
+
+    def __init__(self, winner: tuple[bytes, dict[str, str]]) -> None:
+        super().__init__()
+        self.winner: tuple[bytes, dict[str, str]] | None = winner
+
+    def put(
+        self, key: str, body: bytes, content_type: str, metadata: Any = None, if_absent: bool = False
+    ) -> str:
+        if self.winner is not None:
+            won, self.winner = self.winner, None
+            super().put(key, won[0], content_type, metadata=won[1])
+        return super().put(key, body, content_type, metadata=metadata, if_absent=if_absent)
+
+
+def _issue_into(store: MemoryBlobStore, pki: DevPki) -> LicenceRecord:
+    return issue_licence(
+        approval(),
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=MemoryRegistry(),
+        store=store,
+        signer=World(pki).signer,
+        publisher=RecordingPublisher(),
+        now=APPROVED_AT,
+    )
+
+
+def test_a_concurrent_writer_of_the_same_licence_wins_and_its_pdf_is_used(pki: DevPki) -> None:
+    first = MemoryBlobStore()
+    _issue_into(first, pki)
+    [(_, body, _, meta)] = first.versions[pdf_key(LID1)]
+    racing = RacingStore((body, meta))
+    record = _issue_into(racing, pki)
+    assert racing.puts == 1  # only the winner's write: the conditional write lost
+    assert record.pdf is not None
+    assert record.pdf.as_dict() == {
+        "bucket": "licences",
+        "key": pdf_key(LID1),
+        "version_id": "v1",
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+    }
+    assert record.seal_cert_sha256 == meta["seal-cert-sha256"]
+
+
+def test_a_foreign_object_at_the_key_is_a_conflict(pki: DevPki) -> None:
+    racing = RacingStore((b"%PDF-1.7 not ours", {"licence-id": "someone-else"}))
+    with pytest.raises(Conflict) as err:
+        _issue_into(racing, pki)
+    assert err.value.code == "licence_pdf_foreign"
+    assert err.value.extra == {"licence_id": LID1, "key": pdf_key(LID1)}
+
+
+def test_an_interrupted_issue_reuses_its_stored_pdf_exactly(pki: DevPki) -> None:
+    registry, store = MemoryRegistry(), MemoryBlobStore()
+    registry.fail_complete = 1
+    kwargs: dict[str, Any] = {
+        "licence_type": OIL_LICENCE,
+        "issuer": ISSUER,
+        "registry": registry,
+        "store": store,
+        "signer": World(pki).signer,
+        "publisher": RecordingPublisher(),
+        "now": APPROVED_AT,
+    }
+    with pytest.raises(RuntimeError):
+        issue_licence(approval(), **kwargs)
+    record = issue_licence(approval(), **kwargs)
+    [(version, body, _, _)] = store.versions[pdf_key(LID1)]
+    assert record.pdf is not None
+    assert record.pdf.as_dict() == {
+        "bucket": "licences",
+        "key": pdf_key(LID1),
+        "version_id": version,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+    }
+
+
+def test_issuer_profile_and_licence_type_from_their_sources() -> None:
+    from types import SimpleNamespace
+
+    from onestop.catalogue import load_catalogue
+    from onestop.licences.issuance import IssuerProfile, LicenceType
+    from onestop.settings import Settings
+
+    authority = load_catalogue().authority
+    plain = IssuerProfile.from_settings(Settings(public_base_url="https://onestop.example.gov.cn/x/"))
+    assert plain == IssuerProfile(
+        name_zh=authority.name_zh,
+        name_en=authority.name_en,
+        uscc=authority.uscc,
+        division_code=authority.division_code,
+        public_base_url="https://onestop.example.gov.cn/x/",
+        tsa_url=None,
+    )
+    # A trailing slash is not doubled, whatever the path ends in.
+    assert plain.verify_url("ID") == "https://onestop.example.gov.cn/x/verify/ID"
+    stamped = IssuerProfile.from_settings(
+        Settings(tsa_url="https://tsa.example.gov.cn/tsr"),
+        authority=SimpleNamespace(**authority.model_dump()),
+    )
+    assert stamped.tsa_url == "https://tsa.example.gov.cn/tsr"
+    spec = SimpleNamespace(type_code=TYPE_CODE, name_zh="证", name_en="Licence", validity_years=3)
+    assert LicenceType.from_spec(spec, "定义机构") == LicenceType(
+        TYPE_CODE, "证", "Licence", 3, "定义机构", "new"
+    )
+
+
+def test_utc_now_takes_naive_times_as_utc_and_keeps_aware_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from onestop.licences.issuance import utc_now
+
+    naive = datetime(2025, 3, 14, 2, 30)
+    assert utc_now(naive) == APPROVED_AT
+    assert utc_now(naive).tzinfo is UTC
+    beijing = datetime(2025, 3, 14, 10, 30, tzinfo=timezone(timedelta(hours=8)))
+    assert utc_now(beijing) is beijing
+    # The current time is the current time in UTC, whatever the machine's zone.
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert abs(utc_now() - datetime.now(UTC)) < timedelta(minutes=1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
