@@ -368,6 +368,31 @@ def test_resident_id_reasons_name_their_field_and_hint_at_15_digits() -> None:
     assert [(r.code, r.field) for r in exc.value.details] == [("resident_id_birth_date_invalid", "id_number")]
 
 
+def test_the_default_today_is_the_date_in_shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Make the machine's zone disagree with Shanghai about today's date (one of the two always does:
+    # UTC-12 is 20 hours behind, Kiritimati 6 hours ahead), then ask about someone born on the
+    # machine's "today": only Shanghai's date decides whether that is in the future.
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    zone, local = next(
+        (z, d)
+        for z in ("Etc/GMT+12", "Pacific/Kiritimati")
+        if (d := datetime.now(ZoneInfo(z)).date()) != shanghai
+    )
+    first17 = f"110105{local:%Y%m%d}001"
+    number = first17 + id_check_char(first17)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert is_valid_resident_id(number) == (local <= shanghai)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_id_check_char_needs_17_ascii_digits() -> None:
     with pytest.raises(ValueError, match=r"^need 17 ASCII digits$"):
         id_check_char("1101051949123100")
