@@ -7,6 +7,7 @@ qpdf, Pillow).
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import pytest
@@ -89,17 +90,22 @@ class PeakRss:
         self.grown_mib = (_status_kib("VmHWM") - self.start_kib) / 1024
 
 
+def _touch_fresh_pages(mib: int) -> None:
+    """Make `mib` MiB resident in pages new to the process: an anonymous mmap (a bytearray may reuse
+    heap pages an earlier test left resident, and then RSS does not grow at all)."""
+    block = mmap.mmap(-1, mib * 1024 * 1024)
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    block.close()
+
+
 def test_peak_rss_measures_the_block_not_the_process() -> None:
     with PeakRss() as big:
-        block = bytearray(64 * 1024 * 1024)
-        block[::4096] = b"\x01" * len(block[::4096])  # touch every page
-        del block
+        _touch_fresh_pages(64)
     assert big.grown_mib >= 60
     # A later, smaller block: ru_maxrss would read 0 growth here, the reset mark reads the block.
     with PeakRss() as small:
-        block = bytearray(16 * 1024 * 1024)
-        block[::4096] = b"\x01" * len(block[::4096])
-        del block
+        _touch_fresh_pages(16)
     assert 12 <= small.grown_mib < 60
 
 
