@@ -189,6 +189,11 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         'in "XX0123456789XXX"',
         "membership of one character: the same set of characters",
     ),
+    (
+        "onestop.applications.clock.xǁWorkingDayClockǁworking_days_between__mutmut_*",
+        "if b <= a:",
+        "for a == b the swap exchanges equal dates and the count is 0 either way (-0 == 0)",
+    ),
 ]
 
 
@@ -260,6 +265,17 @@ def pytest_configure(config: object) -> None:
 
     settings.register_profile("mutation", deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("mutation")
+
+
+def pytest_sessionfinish(session: object, exitstatus: object) -> None:
+    """Stop the shared PDF workers when a run ends. mutmut runs its first passes in its own process
+    and forks one child per mutant: a worker left running would be inherited by every child, whose
+    Sandbox (not the worker's parent) kills it, and mutmut's wait() would then reap a process it did
+    not start."""
+    from onestop import sandbox
+
+    for purpose in {key[0] for key in sandbox._SHARED}:
+        sandbox.close_shared(purpose)
 
 
 # ------------------------------------------------------------------------------------ reading results
