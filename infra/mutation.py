@@ -189,6 +189,33 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         'in "XX0123456789XXX"',
         "membership of one character: the same set of characters",
     ),
+    *(
+        (
+            "onestop.materials.images.x_load_image__mutmut_*",
+            piece,
+            "behind Pillow's own check at the same bound: pixel_limit makes Pillow refuse an image over "
+            "max_pixels inside Image.open, so this test only sees sizes within the limit (Pillow opens "
+            "no image of zero width or height)",
+        )
+        for piece in (
+            "height <= 0 and width * height",
+            "width <= 0 and height <= 0",
+            "if width < 0",
+            "or height < 0",
+            "width / height",
+            "ImageRejected(None)",
+            "too_many_pixels(None)",
+        )
+    ),
+    *(
+        (
+            "onestop.materials.service.x__too_large_outcome__mutmut_*",
+            piece,
+            "a too-large outcome has no digest: ingest_object reads `sha256 or None` and never its "
+            "`sniffed`, so neither is observable",
+        )
+        for piece in ("sniffed=None", "sha256=None", "sniff(None)", 'sniff(b"XXXX")')
+    ),
     (
         "onestop.applications.clock.xǁWorkingDayClockǁworking_days_between__mutmut_*",
         "if b <= a:",

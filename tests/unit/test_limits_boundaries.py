@@ -129,8 +129,14 @@ def _png(width: int, height: int) -> bytes:
 
 @pytest.mark.parametrize(
     ("width", "height"),
-    [(100, 50), (5001, 1), (1, 5001)],
-    ids=["max_pixels-at-max", "max_pixels-at-max+1-wide", "max_pixels-at-max+1-tall"],
+    [(100, 50), (5000, 1), (1, 5000), (5001, 1), (1, 5001)],
+    ids=[
+        "max_pixels-at-max",
+        "max_pixels-at-max-one-row",
+        "max_pixels-at-max-one-column",
+        "max_pixels-at-max+1-wide",
+        "max_pixels-at-max+1-tall",
+    ],
 )
 def test_max_pixels_configured(width: int, height: int) -> None:
     limits = Limits(max_pixels=5000)
