@@ -217,6 +217,48 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         for piece in ("sniffed=None", "sha256=None", "sniff(None)", 'sniff(b"XXXX")')
     ),
     (
+        "onestop.licences.issuance.x__reserve__mutmut_*",
+        "serial, )",
+        "make_licence_id's version defaults to 1, the value dropped",
+    ),
+    *(
+        (
+            "onestop.licences.issuance.x__reusable_pdf__mutmut_*",
+            piece,
+            "head and get name the same version of the key (one writer per key and version id); the "
+            "two differ only in a race with a later writer",
+        )
+        for piece in ("version_id=None)", "store.get(key, )", "obj.version_id and head.version_id")
+    ),
+    *(
+        (
+            "onestop.licences.issuance.x_licence_issued_detail__mutmut_*",
+            piece,
+            "only records that were issued are announced: they always have issued_at and a PDF",
+        )
+        for piece in ("(record.issued_at) or True", "(record.pdf) or True")
+    ),
+    (
+        "onestop.licences.issuance.x_status_changed_detail__mutmut_*",
+        "(entry.from_status) or True",
+        "only status changes are announced; the one entry without a from-status is the reservation",
+    ),
+    (
+        "onestop.licences.lifecycle.x_latest_version__mutmut_*",
+        "max_hops: int = 1000",
+        "versions are three digits (001-999): a chain has at most 998 links, fewer than either bound",
+    ),
+    (
+        "onestop.licences.lifecycle.x__change_status__mutmut_*",
+        "(record.history) or True",
+        "every record is created with its reservation entry: the history is never empty",
+    ),
+    (
+        "onestop.licences.lifecycle.x__new_version__mutmut_*",
+        "guard_application=None",
+        "None is as false as False where the registry reads it",
+    ),
+    (
         "onestop.applications.clock.xǁWorkingDayClockǁworking_days_between__mutmut_*",
         "if b <= a:",
         "for a == b the swap exchanges equal dates and the count is 0 either way (-0 == 0)",

@@ -36,7 +36,7 @@ from onestop.licences.lifecycle import (
 )
 from onestop.licences.models import Action, AuditEntry, HolderKind, LicenceRecord, LicenceStatus
 from onestop.licences.pki import DevPki, issue_timestamping_certificate, make_dev_pki, to_asn1
-from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko.sign.timestamps import DummyTimeStamper, TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from tests.unit.test_licence_lifecycle import LATER, World
@@ -646,17 +646,17 @@ def test_issuer_profile_and_licence_type_from_their_sources() -> None:
     from onestop.settings import Settings
 
     authority = load_catalogue().authority
-    plain = IssuerProfile.from_settings(Settings(public_base_url="https://onestop.example.gov.cn/x/"))
+    plain = IssuerProfile.from_settings(Settings(public_base_url="https://onestop.example.gov.cn/X/"))
     assert plain == IssuerProfile(
         name_zh=authority.name_zh,
         name_en=authority.name_en,
         uscc=authority.uscc,
         division_code=authority.division_code,
-        public_base_url="https://onestop.example.gov.cn/x/",
+        public_base_url="https://onestop.example.gov.cn/X/",
         tsa_url=None,
     )
     # A trailing slash is not doubled, whatever the path ends in.
-    assert plain.verify_url("ID") == "https://onestop.example.gov.cn/x/verify/ID"
+    assert plain.verify_url("ID") == "https://onestop.example.gov.cn/X/verify/ID"
     stamped = IssuerProfile.from_settings(
         Settings(tsa_url="https://tsa.example.gov.cn/tsr"),
         authority=SimpleNamespace(**authority.model_dump()),
@@ -686,3 +686,132 @@ def test_utc_now_takes_naive_times_as_utc_and_keeps_aware_ones(monkeypatch: pyte
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_change_approval_carries_its_own_particulars_into_the_new_version(world: World) -> None:
+    change_type = replace(OIL_LICENCE, issues="new_version")
+    kwargs = world.version()
+    kwargs.pop("now")
+    extra = (("经营地址", "深圳市福田区福华路1号"),)
+    new = issue_licence(
+        approval(
+            "app-change",
+            item_code="refined-oil-retail-change",
+            item_name="成品油零售经营批准证书变更",
+            holder_name=" 深圳市鹏城新能源有限公司 ",
+            extra=extra,
+        ),
+        licence_type=change_type,
+        now=LATER,
+        **kwargs,
+    )
+    meta = new.metadata
+    assert (meta.item_code, meta.item_name, meta.holder_name, meta.extra) == (
+        "refined-oil-retail-change",
+        "成品油零售经营批准证书变更",
+        "深圳市鹏城新能源有限公司",
+        extra,
+    )
+    assert new.history[0].actor == ISSUE_ACTOR
+    assert new.reserved_at == LATER
+
+
+def test_a_suspended_licence_cannot_have_a_successor(world: World) -> None:
+    suspend_licence(world.lid, actor="r", reason="暂扣", **world.status())
+    with pytest.raises(Conflict) as err:
+        renew_licence(world.lid, validity_years=5, actor="r", reason="延续", **world.version())
+    assert err.value.extra["licence_id"] == LID1
+
+
+class CompletedElsewhere(MemoryRegistry):
+    """A concurrent worker's completion lands first: ours is refused (the conditional write fails)."""
+
+    def __init__(self, *, finish_first: bool) -> None:
+        super().__init__()
+        self.finish_first = finish_first
+
+    def complete(self, licence_id: str, **kw: Any) -> LicenceRecord:
+        if self.finish_first:
+            super().complete(licence_id, **kw)
+        raise Conflict("licence_state_changed", "状态已变化。", "The state changed.")
+
+
+@pytest.mark.parametrize("finish_first", [True, False], ids=["completed-elsewhere", "still-issuing"])
+def test_a_refused_completion_takes_the_concurrent_result_or_fails(pki: DevPki, finish_first: bool) -> None:
+    registry, publisher = CompletedElsewhere(finish_first=finish_first), RecordingPublisher()
+    kwargs: dict[str, Any] = {
+        "licence_type": OIL_LICENCE,
+        "issuer": ISSUER,
+        "registry": registry,
+        "store": MemoryBlobStore(),
+        "signer": World(pki).signer,
+        "publisher": publisher,
+        "now": APPROVED_AT,
+    }
+    if finish_first:
+        record = issue_licence(approval(), **kwargs)
+        assert record.status is LicenceStatus.VALID
+        assert record.licence_id == LID1
+        assert [d["licence_id"] for d in publisher.of("LicenceIssued")] == [LID1]
+    else:
+        with pytest.raises(Conflict) as err:
+            issue_licence(approval(), **kwargs)
+        assert err.value.code == "licence_state_changed"
+        assert publisher.events == []
+
+
+def test_a_configured_timestamp_authority_is_used(pki: DevPki) -> None:
+    # Nothing listens on the discard port: an issuer with a TSA URL must try it (and fail), not
+    # seal without a timestamp.
+    with pytest.raises(TimestampRequestError):
+        issue_licence(
+            approval(),
+            licence_type=OIL_LICENCE,
+            issuer=replace(ISSUER, tsa_url="http://127.0.0.1:9/tsr"),
+            registry=MemoryRegistry(),
+            store=MemoryBlobStore(),
+            signer=World(pki).signer,
+            publisher=RecordingPublisher(),
+            now=APPROVED_AT,
+        )
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"licence-id": "1.2.156.3005.2.another", "sha256": "DIGEST", "seal-cert-sha256": "SEAL"},
+        {"licence-id": LID1, "sha256": "DIGEST"},
+    ],
+    ids=["leftover-of-another-licence", "leftover-without-seal-digest"],
+)
+def test_a_leftover_pdf_is_reused_only_if_it_is_this_licence_complete(
+    pki: DevPki, metadata: dict[str, str]
+) -> None:
+    genuine = MemoryBlobStore()
+    _issue_into(genuine, pki)
+    [(_, body, _, meta)] = genuine.versions[pdf_key(LID1)]
+    store = MemoryBlobStore()
+    real = {"DIGEST": meta["sha256"], "SEAL": meta["seal-cert-sha256"]}
+    store.put(
+        pdf_key(LID1), body, "application/pdf", metadata={k: real.get(v, v) for k, v in metadata.items()}
+    )
+    record = _issue_into(store, pki)
+    assert store.puts == 2  # sealed again, not reused
+    assert record.pdf is not None
+    assert record.pdf.version_id == "v2"
+
+
+def test_event_times_are_utc_whatever_the_machine_zone(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        new = renew_licence(world.lid, validity_years=5, actor="r", reason="延续", **world.version())
+        suspend_licence(new.licence_id, actor="r", reason="暂扣", **world.status())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert [e["at"] for e in world.publisher.of("LicenceStatusChanged")] == [LATER_ISO, LATER_ISO]
+    [issued] = world.publisher.of("LicenceIssued")
+    assert issued["issued_at"] == LATER_ISO
