@@ -15,14 +15,15 @@ from .report import Check, CheckResult, failed, passed, unknown
 
 REQUIRED_KEY_USAGE = frozenset({"digital_signature", "non_repudiation"})
 # Document signing (RFC 9336), Adobe's and Microsoft's document-signing purposes, e-mail protection
-# (what many CAs put on signing certificates), and anyExtendedKeyUsage.
+# (what many CAs put on signing certificates), and anyExtendedKeyUsage — by OID: asn1crypto gives
+# some of them names (Adobe's is "pdf_signing") and not others.
 DOCUMENT_SIGNING_EKU = frozenset(
     {
         "1.3.6.1.5.5.7.3.36",
         "1.2.840.113583.1.1.5",
         "1.3.6.1.4.1.311.10.3.12",
-        "email_protection",
-        "any_extended_key_usage",
+        "1.3.6.1.5.5.7.3.4",
+        "2.5.29.37.0",
     }
 )
 
@@ -45,8 +46,9 @@ def key_usage(cert: asn1_x509.Certificate) -> set[str]:
 
 
 def extended_key_usage(cert: asn1_x509.Certificate) -> set[str] | None:
+    """The extended key usages as dotted OIDs, or None when the certificate has no EKU extension."""
     value = cert.extended_key_usage_value
-    return set(value.native) if value is not None else None
+    return {purpose.dotted for purpose in value} if value is not None else None
 
 
 def usage_problem(cert: asn1_x509.Certificate, details: dict[str, Any]) -> CheckResult | None:

@@ -1,0 +1,334 @@
+"""Small rules of the verifier pinned exactly (what mutation testing showed loose): masking, the public
+registry entry, report shapes, the details of structural refusals, seal certificate rules, names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from onestop.licences.models import LicenceStatus
+from onestop.licences.pki import to_asn1
+from onestop.verification import Check, RegistryEntry, StatusReport, TrustAnchors
+from onestop.verification.names import confusable_with, skeleton, strip_invisible, visual
+from onestop.verification.report import CheckResult, VerificationReport, failed, passed, summary, unknown
+from onestop.verification.seal_rules import (
+    extended_key_usage,
+    key_usage,
+    known_names,
+    name_of,
+    organisation,
+    publication_problem,
+    usage_problem,
+)
+from onestop.verification.status import _mask_code, _mask_name, masked_face, registry_unavailable
+from onestop.verification.structure import (
+    StructureLimits,
+    cap_problem,
+    contents_too_large,
+    too_many_fields,
+    too_many_timestamps,
+    trailing_problem,
+)
+
+from tests.unit import test_verification_support as S
+
+# ----------------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [("", "*"), ("张", "*"), ("张三", "张*"), ("张三丰", "张*丰"), ("欧阳娜娜", "欧**娜"), (" 李四 ", "李*")],
+)
+def test_mask_name(name: str, masked: str) -> None:
+    assert _mask_name(name) == masked
+
+
+@pytest.mark.parametrize(
+    ("code", "masked"),
+    [
+        ("", ""),
+        ("1234", "****"),
+        ("12345678", "********"),  # 8 or fewer: all hidden
+        ("123456789", "1234*6789"),
+        ("11010519491231002X", "1101**********002X"),
+    ],
+)
+def test_mask_code(code: str, masked: str) -> None:
+    assert _mask_code(code) == masked
+
+
+def test_masked_face_hides_a_person_only() -> None:
+    person = {"holder_kind": "person", "holder_name": "张三丰", "holder_code": "11010519491231002X"}
+    assert masked_face(person) == {
+        "holder_kind": "person",
+        "holder_name": "张*丰",
+        "holder_code": "1101**********002X",
+        "masked": True,
+    }
+    firm = {"holder_kind": "enterprise", "holder_name": "深圳市前海能源有限公司", "holder_code": "x" * 18}
+    assert masked_face(firm) == firm
+
+
+# ----------------------------------------------------------------------------- registry entry
+
+
+def entry(**changes: object) -> RegistryEntry:
+    values: dict[str, object] = {
+        "licence_id": "L",
+        "status": LicenceStatus.SUPERSEDED,
+        "status_since": datetime(2025, 6, 1, 3, 0, tzinfo=UTC),
+        "pdf_sha256": "ab" * 32,
+        "superseded_by": "L2",
+        "face": {"holder_kind": "person", "holder_name": "张三丰"},
+    }
+    values.update(changes)
+    return RegistryEntry(**values)  # type: ignore[arg-type]
+
+
+def test_public_entry_exactly() -> None:
+    assert entry().public(mask_person=True) == {
+        "licence_id": "L",
+        "status": LicenceStatus.SUPERSEDED.value,
+        "status_zh": LicenceStatus.SUPERSEDED.zh,
+        "status_en": LicenceStatus.SUPERSEDED.en,
+        "status_since": "2025-06-01T03:00:00+00:00",
+        "pdf_sha256": "ab" * 32,
+        "superseded_by": "L2",
+        "licence": {"holder_kind": "person", "holder_name": "张*丰", "masked": True},
+    }
+    assert entry().public(mask_person=False)["licence"] == {"holder_kind": "person", "holder_name": "张三丰"}
+    assert entry(status_since=None).public(mask_person=True)["status_since"] is None
+
+
+def test_public_entry_round_trips() -> None:
+    original = entry()
+    public = original.public(mask_person=False)
+    again = RegistryEntry.from_public({**public, "licence": public["licence"]})
+    assert again == original
+    bare = RegistryEntry.from_public({"licence_id": "L", "status": LicenceStatus.VALID.value})
+    assert (bare.status_since, bare.superseded_by, bare.pdf_sha256, dict(bare.face)) == (None, None, None, {})
+
+
+def test_registry_unavailable_keeps_300_characters_of_the_error() -> None:
+    result = registry_unavailable("x" * 301)
+    assert result.details == {"error": "x" * 300}
+    assert result.code == "registry_unavailable"
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def test_status_report_as_dict_exactly() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    checks = (passed(Check.IDENTIFIER, "identifier_ok", "z", "e"), failed(Check.STATUS, "s", "z", "e"))
+    report = StatusReport("L", checks, {"a": 1}, {"b": 2}, at)
+    assert report.as_dict() == {
+        "licence_id": "L",
+        "valid": False,
+        "summary": summary(report.checks),
+        "checks": [c.as_dict() for c in report.checks],
+        "licence": {"a": 1},
+        "registry": {"b": 2},
+        "checked_at": "2026-01-02T03:04:05+00:00",
+    }
+    naive = StatusReport("L", checks, None, None, datetime(2026, 1, 2))
+    assert naive.as_dict()["checked_at"] == "2026-01-02T00:00:00+00:00"
+    assert naive.as_dict()["licence"] is None
+    assert naive.as_dict()["registry"] is None
+
+
+def test_verification_report_from_dict_defaults() -> None:
+    d = {
+        "checks": [unknown(Check.STATUS, "c", "z", "e").as_dict()],
+        "checked_at": "2026-01-02T00:00:00+00:00",
+    }
+    report = VerificationReport.from_dict(d)
+    assert (report.size, report.sha256, dict(report.licence)) == (0, None, {})
+    assert CheckResult.from_dict({**d["checks"][0], "details": None}).details == {}
+
+
+def test_summary_names_every_failing_check_in_order() -> None:
+    checks = [failed(Check.STATUS, "s", "", ""), failed(Check.INTEGRITY, "i", "", "")]
+    ordered = VerificationReport(tuple(checks), {}, None, 0, datetime(2026, 1, 1, tzinfo=UTC)).checks
+    assert summary(ordered)["en"] == "Not verified: the document integrity and licence status checks failed."
+    assert summary([unknown(Check.ISSUER, "x", "", "")])["en"] == (
+        "Not fully verified: the issuer check could not be made."
+    )
+
+
+# ----------------------------------------------------------------------------- structural details
+
+
+def test_refusal_details_carry_the_counts() -> None:
+    limits = StructureLimits()
+    assert too_many_timestamps(7, limits).details == {"timestamps": 7}
+    assert too_many_fields(9, limits).details == {"signature_fields": 9}
+    assert contents_too_large(40_000, limits).details == {"contents_bytes": 40_000}
+    revisions = cap_problem(b"%PDF-1.7\n" + b"startxref\n" * 9 + b"%%EOF", limits)
+    assert revisions is not None
+    assert revisions.details == {"revisions": 9}
+    stamps = cap_problem(b"%PDF-1.7\n" + b"/DocTimeStamp\n" * 6 + b"%%EOF", limits)
+    assert stamps is not None
+    assert stamps.details == {"timestamps": 6}
+    fields = cap_problem(b"%PDF-1.7\n" + b"/ByteRange\n" * 10 + b"%%EOF", limits)
+    assert fields is not None
+    assert fields.details == {"signature_fields": 10}
+
+
+@pytest.mark.parametrize(
+    ("hex_string", "tail", "size"),
+    [
+        (b"0" * 130, b">", 65),  # (130 digits + "<") // 2, measured to the closing ">"
+        (b"AB" * 65, b"> % later > >", 65),  # upper-case hex; the first ">" after the string counts
+        (b"0" * 131, b"", None),  # unterminated: measured to the end of the file
+    ],
+)
+def test_long_hex_string_size(hex_string: bytes, tail: bytes, size: int | None) -> None:
+    data = b"%PDF-1.7\n<" + hex_string + tail
+    found = cap_problem(data, StructureLimits(max_contents_bytes=64))
+    assert found is not None
+    assert found.code == "contents_too_large"
+    expected = size if size is not None else (len(data) - data.index(b"<")) // 2
+    assert found.details == {"contents_bytes": expected}
+
+
+@pytest.mark.parametrize("token", [b" obj", b"xref", b"trailer", b"endstream"])
+def test_each_token_of_a_partial_update_is_a_damaged_file(token: bytes) -> None:
+    tail = b"\n1 0" + token + b"\n"
+    found = trailing_problem(b"%PDF-1.7\n%%EOF" + tail)
+    assert found is not None
+    assert (found.code, found.details) == ("pdf_damaged", {"trailing_bytes": len(tail)})
+
+
+def test_appended_bytes_are_counted() -> None:
+    found = trailing_problem(b"%PDF-1.7\n%%EOF\nhello")
+    assert found is not None
+    assert (found.code, found.details) == ("data_after_eof", {"trailing_bytes": 6})
+
+
+# ----------------------------------------------------------------------------- seal rules
+
+
+def _cert(
+    subject: x509.Name,
+    usage: x509.KeyUsage | None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+    )
+    if usage is not None:
+        builder = builder.add_extension(usage, critical=True)
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _usage(**on: bool) -> x509.KeyUsage:
+    flags = dict.fromkeys(
+        (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        ),
+        False,
+    )
+    flags.update(on)
+    return x509.KeyUsage(**flags)
+
+
+SEAL_USAGE = {"digital_signature": True, "content_commitment": True}
+ORG_CN = x509.Name(
+    [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "机构"), x509.NameAttribute(NameOID.COMMON_NAME, "通用名")]
+)
+CN_ONLY = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "通用名")])
+COUNTRY_ONLY = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")])
+
+
+def test_names_of_a_certificate() -> None:
+    assert organisation(to_asn1(_cert(ORG_CN, None))) == "机构"
+    assert organisation(to_asn1(_cert(CN_ONLY, None))) == "通用名"
+    assert organisation(to_asn1(_cert(COUNTRY_ONLY, None))) == name_of(to_asn1(_cert(COUNTRY_ONLY, None)))
+    assert name_of(to_asn1(_cert(ORG_CN, None))) == "Common Name: 通用名, Organization: 机构"
+    assert name_of(object()) == "?"  # type: ignore[arg-type]
+
+
+def test_usage_rules() -> None:
+    seal = to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE)))
+    assert key_usage(seal) == {"digital_signature", "non_repudiation"}
+    assert extended_key_usage(seal) is None
+    assert usage_problem(seal, {}) is None
+    missing = usage_problem(to_asn1(_cert(ORG_CN, _usage(digital_signature=True))), {"x": 1})
+    assert missing is not None
+    assert (missing.code, missing.details) == ("key_usage", {"key_usage": ["digital_signature"], "x": 1})
+    none = usage_problem(to_asn1(_cert(ORG_CN, None)), {})
+    assert none is not None
+    assert none.details == {"key_usage": []}
+    tsa = to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE), [ExtendedKeyUsageOID.TIME_STAMPING]))
+    assert extended_key_usage(tsa) == {"1.3.6.1.5.5.7.3.8"}  # id-kp-timeStamping
+    wrong = usage_problem(tsa, {})
+    assert wrong is not None
+    assert (wrong.code, wrong.details) == (
+        "extended_key_usage",
+        {"extended_key_usage": ["1.3.6.1.5.5.7.3.8"]},
+    )
+    tls = usage_problem(to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE), [ExtendedKeyUsageOID.SERVER_AUTH])), {})
+    assert tls is not None
+    assert tls.code == "extended_key_usage"
+    for oid in ("1.3.6.1.5.5.7.3.36", "1.2.840.113583.1.1.5", "1.3.6.1.4.1.311.10.3.12"):
+        signing = to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE), [x509.ObjectIdentifier(oid)]))
+        assert usage_problem(signing, {}) is None, oid
+    for oid in (ExtendedKeyUsageOID.EMAIL_PROTECTION, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE):
+        assert usage_problem(to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE), [oid])), {}) is None
+
+
+def test_publication_rules() -> None:
+    pki = S.make_pki()
+    seal, root = to_asn1(pki.seal_cert), to_asn1(pki.root_cert)
+    assert publication_problem(seal, TrustAnchors(roots=(root,), seals=(seal,)), {}) is None
+    roots_only = publication_problem(seal, TrustAnchors(roots=(root,)), {"a": 1})
+    assert roots_only is not None
+    assert (roots_only.verdict.value, roots_only.code, roots_only.details) == (
+        "unknown",
+        "seal_publication_not_checked",
+        {"a": 1},
+    )
+    other = publication_problem(seal, TrustAnchors(roots=(root,), seals=(root,)), {})
+    assert other is not None
+    assert (other.verdict.value, other.code) == ("fail", "unpublished_seal")
+    assert known_names(TrustAnchors(roots=(root,), seals=(seal,))) == {
+        "深圳市商务局",
+        "深圳市商务局电子证照根证书",
+    }
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def test_names() -> None:
+    assert strip_invisible("深\u200b圳\u202e市\ufeff\u3164") == "深圳市"
+    assert visual("\u202e局务商\u202c市圳深") == "商务局市圳深"
+    assert visual("\u202e局务商") == "商务局"
+    assert skeleton(" 深圳市商務局 ") == skeleton("深圳市商务局")
+    assert skeleton("ＳＨＥＮＺＨＥＮ") == skeleton("shenzhen")
+    assert confusable_with("", ["深圳市商务局"]) is None
+    assert confusable_with("深圳市商务局", ["深圳市商务局"]) is None  # the name itself is not an imitation
+    assert confusable_with("深圳市商務局", ["", "广州市商务局", "深圳市商务局"]) == "深圳市商务局"
