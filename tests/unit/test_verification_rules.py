@@ -4,7 +4,6 @@ registry entry, report shapes, the details of structural refusals, seal certific
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -143,7 +142,7 @@ def test_status_report_as_dict_exactly() -> None:
 
 
 def test_verification_report_from_dict_defaults() -> None:
-    d = {
+    d: dict[str, Any] = {
         "checks": [unknown(Check.STATUS, "c", "z", "e").as_dict()],
         "checked_at": "2026-01-02T00:00:00+00:00",
     }
