@@ -4,6 +4,7 @@ registry entry, report shapes, the details of structural refusals, seal certific
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
