@@ -216,6 +216,29 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         )
         for piece in ("sniffed=None", "sha256=None", "sniff(None)", 'sniff(b"XXXX")')
     ),
+    *(
+        (
+            f"{_S3}get__mutmut_*",
+            piece,
+            "the read bound is a second guard behind the ContentLength check just above: S3 reports "
+            "the object's true length, so a body over max_bytes never reaches the read",
+        )
+        for piece in ("(max_bytes is None) or True", ".read(None)", ".read(max_bytes + 2)")
+    ),
+    *(
+        (
+            "onestop.materials.service.x_ingest_object__mutmut_*",
+            piece,
+            "the object was sized by head() of this very version, and an older version was turned "
+            "away before: the latest version is this one, of the size already checked",
+        )
+        for piece in (
+            "uploads.get(key, None, max_bytes",
+            "max_bytes=None)",
+            "uploads.get(key, max_bytes=",
+            "uploads.get(key, version_id, )",
+        )
+    ),
     (
         "onestop.licences.issuance.x__reserve__mutmut_*",
         "serial, )",
