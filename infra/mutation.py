@@ -17,7 +17,7 @@ is nothing but a string literal containing a blank or a non-ASCII character: the
 errors and reasons) and log calls. The machine-readable parts next to them, error codes, fields, the
 values a message carries, are mutated like any code. docs/mutation.md says why.
 
-To add a group (the verifier: onestop/verification/), add an entry to GROUPS.
+To add a group, add an entry to GROUPS.
 """
 
 from __future__ import annotations
@@ -156,9 +156,42 @@ GROUPS: dict[str, Group] = {
             ),
             0.90,
         ),
-        # The verifier (onestop/verification/) joins here, e.g.:
-        # Group("verification", ("onestop/verification/*.py",),
-        #       ("tests/unit/test_verification_api.py", ...), 0.95),
+        # The verifier, in two groups so that each runs with tests that take seconds: its raw-byte
+        # checks, fast path, trust bundle, face data, status and report; then the post-seal policy,
+        # the document timestamps and the full path, killed by the attack suites (slower: each
+        # mutant verifies attacked files).
+        Group(
+            "verification",
+            tuple(
+                f"onestop/verification/{m}.py"
+                for m in (
+                    "structure",
+                    "names",
+                    "seal_rules",
+                    "status",
+                    "fastpath",
+                    "face",
+                    "anchors",
+                    "report",
+                )
+            ),
+            tuple(
+                f"tests/unit/test_verification_{t}.py"
+                for t in ("structure", "status", "fastpath", "trust_bundle", "rules", "face_status")
+            ),
+            0.95,
+        ),
+        Group(
+            "verification-policy",
+            (
+                "onestop/verification/policy.py",
+                "onestop/verification/timestamps.py",
+                "onestop/verification/checks.py",
+            ),
+            tuple(f"tests/unit/test_verification_{t}.py" for t in ("structure", "attacks", "forgeries")),
+            0.95,
+            notes="slow: run it on its own (`make mutate MUTATE_GROUPS=verification-policy`)",
+        ),
     )
 }
 
