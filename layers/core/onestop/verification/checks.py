@@ -164,6 +164,11 @@ class _Sig:
     signing_time: datetime | None = None
 
     @property
+    def field_reference(self) -> generic.Reference | None:
+        """The seal field's object reference (what the post-seal policy guards)."""
+        return self.field_ref.reference if isinstance(self.field_ref, generic.IndirectObject) else None
+
+    @property
     def verified(self) -> bool:
         """The CMS signature verifies over its byte range (who signed is another question)."""
         return self.problem is None and self.status is not None and self.status.intact and self.status.valid
@@ -450,11 +455,8 @@ def _integrity_of(
     if sig.error is not None or sig.status is None:
         if emb.signed_revision < reader.xrefs.total_revisions - 1:
             # pyHanko gave up (e.g. on a hybrid xref): our own policy may still say what was done.
-            seal_field = (
-                sig.field_ref.reference if isinstance(sig.field_ref, generic.IndirectObject) else None
-            )
             try:
-                review = review_updates(reader, data, emb.signed_revision, seal_field)
+                review = review_updates(reader, data, emb.signed_revision, sig.field_reference)
             except Exception:
                 review = None
             if review is not None and not review.allowed:
@@ -523,8 +525,7 @@ def _later_updates(
     """Our allowlist over every later revision, every document timestamp validated, then pyHanko's view."""
     assert sig.emb is not None
     assert sig.status is not None
-    seal_field = sig.field_ref.reference if isinstance(sig.field_ref, generic.IndirectObject) else None
-    review = review_updates(reader, data, sig.emb.signed_revision, seal_field)
+    review = review_updates(reader, data, sig.emb.signed_revision, sig.field_reference)
     details.update(updates=review.updates, dss_revisions=review.dss_revisions)
     if not review.allowed:
         return _policy_fail(review.first(), review.findings, details)
