@@ -101,6 +101,7 @@ GROUPS: dict[str, Group] = {
                 "onestop/aws/s3.py",
                 "onestop/applications/service.py",
                 "onestop/http/verify_api.py",
+                "onestop/http/bodies.py",
                 "onestop/quality/kpis.py",
                 "onestop/quality/reviews.py",
             ),
@@ -115,6 +116,7 @@ GROUPS: dict[str, Group] = {
                 "onestop.materials.pipeline.x_too_large_reason__mutmut_*",
                 "onestop.materials.service.x__too_large_outcome__mutmut_*",
                 f"{_APPS}_check_slot_room__mutmut_*",
+                "onestop.http.bodies.*",
             ),
             # Counted on their limit lines only.
             partial=(
@@ -132,7 +134,7 @@ GROUPS: dict[str, Group] = {
                 "onestop.quality.reviews.xǁReviewServiceǁrecord_step__mutmut_*",
             ),
             lines=r"max_|MAX_|\blimit\b|MiB",
-            notes="upload sizes per slot and global, pixels, /verify body, quotas, KPI period, texts",
+            notes="upload sizes per slot and global, pixels, /verify body, API body size and depth, quotas, KPI period, texts",
         ),
         Group(
             "state",

@@ -233,3 +233,50 @@ def test_upload_ticket_attempts_per_slot(aws: Aws) -> None:
     assert [(d["code"], d["field"]) for d in refused.body["details"]] == [
         ("too_many_upload_attempts", "slot")
     ]
+
+
+# ------------------------------------------------------------------------- HTTP request bodies
+
+
+def _padded(body: dict[str, Any], size: int) -> str:
+    """`body` as JSON followed by blanks up to exactly `size` bytes (blanks are valid JSON)."""
+    text = json.dumps(body, ensure_ascii=False)
+    return text + " " * (size - len(text.encode()))
+
+
+@pytest.mark.parametrize(
+    ("over", "status"), [(0, 201), (1, 413)], ids=["MAX_BODY_BYTES-at-max", "MAX_BODY_BYTES-at-max+1"]
+)
+def test_api_request_body_size(aws: Aws, over: int, status: int) -> None:
+    from onestop.http.bodies import MAX_BODY_BYTES
+
+    from tests.integration.api_helpers import enterprise_body
+
+    reply = alice.post("/applications", raw_body=_padded(enterprise_body(), MAX_BODY_BYTES + over))
+    assert reply.status == status, reply.body
+    if over:
+        assert reply.body["code"] == "body_too_large"
+        assert reply.body["max_bytes"] == MAX_BODY_BYTES
+        assert "64 KiB" in reply.body["message"]["zh"]
+        assert "64 KiB" in reply.body["message"]["en"]
+        assert aws.table.scan()["Count"] == 0  # refused before anything is written
+
+
+@pytest.mark.parametrize(
+    ("depth", "status", "code"),
+    [(32, 422, "validation_failed"), (33, 422, "body_too_deep"), (20_000, 422, "body_too_deep")],
+    ids=["MAX_JSON_DEPTH-at-max", "MAX_JSON_DEPTH-at-max+1", "20000-deep"],
+)
+def test_api_request_body_depth(aws: Aws, depth: int, status: int, code: str) -> None:
+    # At the limit the body is parsed and then refused by the schema, field by field; over it the
+    # body is refused before parsing (20,000 levels, within the size limit, used to end in a
+    # RecursionError and a 500).
+    from tests.integration.api_helpers import enterprise_body
+
+    body = json.dumps({**enterprise_body(), "x": 0}).replace(
+        "0}", "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    )
+    reply = alice.post("/applications", raw_body=body)
+    assert (reply.status, reply.body["code"]) == (status, code), reply.body
+    if code == "validation_failed":
+        assert [d["field"] for d in reply.body["details"]] == ["x"]

@@ -249,3 +249,57 @@ def test_case_note_length(length: int) -> None:
         with pytest.raises(InvalidInput) as refused:
             svc.record_step(REVIEWER, case_id, CaseStep.VERIFY, note)
         assert [(r.code, r.field) for r in refused.value.details] == [("note_required", "note")]
+
+
+# ------------------------------------------------------------------------- HTTP request bodies
+
+
+def test_json_depth_counts_brackets_outside_strings_only() -> None:
+    from onestop.http.bodies import json_depth
+
+    assert json_depth('"[[[["') == 0
+    assert json_depth("1") == 0
+    assert json_depth("{}") == 1
+    assert json_depth('{"a": [1, {"b": "]]]]"}], "c": {}}') == 3
+    # An escaped quote does not end a string, an escaped backslash does not escape the quote after it.
+    assert json_depth(r'["\"[[[", "\\", [[]]]') == 3
+    assert json_depth("[" * 100_000 + "]" * 100_000) == 100_000
+
+
+def _nested(depth: int) -> str:
+    """A JSON object nesting exactly `depth` levels."""
+    return '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+@pytest.mark.parametrize("over", [0, 1], ids=["MAX_JSON_DEPTH-at-max", "MAX_JSON_DEPTH-at-max+1"])
+def test_json_body_depth_limit(over: int) -> None:
+    from onestop.http.bodies import MAX_JSON_DEPTH, json_body, json_depth
+
+    text = _nested(MAX_JSON_DEPTH + over)
+    assert json_depth(text) == MAX_JSON_DEPTH + over
+    if over:
+        with pytest.raises(InvalidInput) as refused:
+            json_body(text)
+        assert refused.value.code == "body_too_deep"
+        assert refused.value.extra == {"max_depth": MAX_JSON_DEPTH}
+    else:
+        assert isinstance(json_body(text), dict)
+
+
+@pytest.mark.parametrize("over", [0, 1], ids=["MAX_BODY_BYTES-at-max", "MAX_BODY_BYTES-at-max+1"])
+def test_json_body_size_limit_counts_utf8_bytes(over: int) -> None:
+    from onestop.http.bodies import MAX_BODY_BYTES, json_body
+
+    assert MAX_BODY_BYTES == 65_536
+    # 3 UTF-8 bytes per character: a limit counted in characters would let three times as much in.
+    head, tail = '{"note": "', '"}'
+    room = MAX_BODY_BYTES - len(head) - len(tail)
+    text = head + "证" * (room // 3) + "a" * (room % 3 + over) + tail
+    assert len(text.encode()) == MAX_BODY_BYTES + over
+    if over:
+        with pytest.raises(PayloadTooLarge) as refused:
+            json_body(text)
+        assert refused.value.code == "body_too_large"
+        assert refused.value.extra == {"max_bytes": MAX_BODY_BYTES}
+    else:
+        assert len(json_body(text)["note"]) == room // 3 + room % 3

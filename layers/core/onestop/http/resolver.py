@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
@@ -12,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 from onestop import __version__
 
 from . import routes_applications, routes_catalogue, routes_licences, routes_quality, routes_review
+from .bodies import json_body
 from .errors import register_error_handlers
 from .middlewares import reject_unknown_query_parameters
 
@@ -29,14 +28,6 @@ TAGS: list[Tag | str] = [
     Tag(name="licences", description="holder and reviewer: e-licences, their PDFs and lifecycle"),
     Tag(name="quality", description="好差评 reviews, rectification cases of bad reviews, KPI reports"),
 ]
-
-
-def json_body(text: str) -> Any:
-    """Every request body of this API is a JSON object; a literal `null` is not an absent body."""
-    value = json.loads(text)
-    if value is None:
-        raise json.JSONDecodeError("null is not a request body", text, 0)
-    return value
 
 
 def build_api() -> APIGatewayHttpResolver:
