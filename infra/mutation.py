@@ -134,7 +134,10 @@ GROUPS: dict[str, Group] = {
                 "onestop.quality.reviews.xǁReviewServiceǁrecord_step__mutmut_*",
             ),
             lines=r"max_|MAX_|\blimit\b|MiB",
-            notes="upload sizes per slot and global, pixels, /verify body, API body size and depth, quotas, KPI period, texts",
+            notes=(
+                "upload sizes per slot and global, pixels, /verify body, API body size and depth, quotas, "
+                "KPI period, texts"
+            ),
         ),
         Group(
             "state",
