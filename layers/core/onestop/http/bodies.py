@@ -43,7 +43,8 @@ def body_too_large(size: int) -> PayloadTooLarge:
         f"请求体为 {size} 字节，超过上限 {MAX_BODY_BYTES} 字节（{MAX_BODY_BYTES // 1024} KiB）。"
         "材料文件请通过上传凭证上传，不要放在请求体中。",
         f"The request body is {size} bytes, over the limit of {MAX_BODY_BYTES} bytes "
-        f"({MAX_BODY_BYTES // 1024} KiB). Send material files through an upload ticket, not in the request body.",
+        f"({MAX_BODY_BYTES // 1024} KiB). Send material files through an upload ticket, not in the "
+        "request body.",
         [Reason("body_too_large", "请求体过大。", "Request body too large.", "body")],
         extra={"max_bytes": MAX_BODY_BYTES},
     )
