@@ -104,6 +104,28 @@ def test_invalid_resident_id_is_422_on_the_field(aws: Aws) -> None:
     assert items_in_table(aws) == []
 
 
+@pytest.mark.parametrize("email", ["x@", "张三", "a@b@c.cn"])
+def test_invalid_contact_email_is_422_on_the_field(aws: Aws, email: str) -> None:
+    reply = alice.post("/applications", body={**enterprise_body(), "contact": {"email": email}})
+    assert reply.status == 422
+    assert reply.body["details"] == [
+        {
+            "code": "invalid_email",
+            "zh": "contact.email：电子邮箱地址格式不正确。",
+            "en": "contact.email: Not a valid e-mail address.",
+            "field": "contact.email",
+        }
+    ]
+    assert items_in_table(aws) == []
+
+
+def test_contact_email_is_kept_as_given(aws: Aws) -> None:
+    reply = alice.post("/applications", body={**enterprise_body(), "contact": {"email": "li.si@example.cn"}})
+    assert reply.status == 201
+    stored = aws.table.get_item(Key={"PK": f"APP#{reply.body['id']}", "SK": "META"})["Item"]
+    assert stored["contact"] == {"email": "li.si@example.cn"}
+
+
 def test_unknown_item_and_bad_uscc_are_reported_together(aws: Aws) -> None:
     reply = alice.post("/applications", body=enterprise_body(item_code="no-such-item", uscc="123"))
     assert reply.status == 422

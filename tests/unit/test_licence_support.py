@@ -126,9 +126,9 @@ class MemoryBlobStore:
         if_absent: bool = False,
     ) -> str:
         if if_absent and self.versions.get(key):
-            from onestop.errors import Conflict
+            from onestop.errors import ObjectExists
 
-            raise Conflict("object_exists", "该位置已有文件。", "A file already exists at this location.")
+            raise ObjectExists("object_exists", "该位置已有文件。", "A file already exists at this location.")
         self.puts += 1
         version = f"v{self.puts}"
         self.versions.setdefault(key, []).append((version, bytes(body), content_type, dict(metadata or {})))

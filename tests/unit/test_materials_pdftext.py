@@ -58,6 +58,25 @@ def test_password_protected_rejected_with_the_actionable_reason(corpus: Path, na
     assert reason.en == "the PDF is password-protected; upload an unprotected copy"
 
 
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("encrypted/sf_005_libreoffice-writer-password.pdf", "password_protected"),
+        ("malformed/qpdf_bad1.pdf", None),
+    ],
+)
+def test_pdfium_fallback_tells_a_password_by_its_error_code(
+    corpus: Path, name: str, status: str | None
+) -> None:
+    # The pdfium path runs when pypdf cannot open a file; PDFium says "password" by FPDF_ERR_PASSWORD.
+    from onestop.materials._pdfworker import _open_pdfium
+
+    path = corpus / PDFS / name
+    result: dict[str, object] = {"errors": []}
+    _open_pdfium(path.read_bytes(), result)
+    assert result.get("status") == status
+
+
 @pytest.mark.timeout(60)
 def test_empty_user_password_opens_and_is_flagged(corpus: Path) -> None:
     analysis = analyse_pdf(

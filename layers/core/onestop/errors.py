@@ -78,6 +78,10 @@ class Conflict(DomainError):
     http_status = 409
 
 
+class ObjectExists(Conflict):
+    """A conditional write found something already stored at the key (`if_absent` writes)."""
+
+
 class PayloadTooLarge(DomainError):
     """A declared or actual size over the limit."""
 

@@ -54,7 +54,7 @@ class BlobStore(Protocol):
         if_absent: bool = False,
     ) -> str | None:
         """Store bytes; return the version id when the bucket is versioned. `if_absent`: only when no
-        object exists at `key` (else `onestop.errors.Conflict` with code `object_exists`)."""
+        object exists at `key` (else `onestop.errors.ObjectExists`)."""
         ...
 
     def get(self, key: str, version_id: str | None = None, max_bytes: int | None = None) -> StoredObject: ...

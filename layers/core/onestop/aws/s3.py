@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from onestop.errors import Conflict, NotFound, PayloadTooLarge
+from onestop.errors import NotFound, ObjectExists, PayloadTooLarge
 from onestop.ports import ObjectHead, PresignedPost, StoredObject
 
 from .clients import client
@@ -49,7 +49,7 @@ class S3BlobStore:
                 "PreconditionFailed",
                 "ConditionalRequestConflict",
             }:
-                raise Conflict(
+                raise ObjectExists(
                     "object_exists",
                     "该位置已有文件。",
                     "A file already exists at this location.",

@@ -72,6 +72,7 @@ def _messages(error: Mapping[str, Any]) -> tuple[str, str]:
     ctx = error.get("ctx") or {}
     table: dict[str, tuple[str, str]] = {
         "missing": ("缺少必填项。", "This field is required."),
+        "email": ("电子邮箱地址格式不正确。", "Not a valid e-mail address."),
         "extra_forbidden": ("不允许的字段，请检查字段名是否拼写正确。", "Unknown field; check its spelling."),
         "string_type": ("应为文本。", "Must be a string."),
         "int_type": ("应为整数。", "Must be an integer."),
@@ -116,8 +117,6 @@ def _messages(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "union_tag_invalid":
         expected = ctx.get("expected_tags", "")
         return (f"kind 必须是：{expected}。", f"kind must be one of: {expected}.")
-    if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
-        return ("电子邮箱地址格式不正确。", "Not a valid e-mail address.")
     return table.get(kind, ("取值无效。", f"Invalid value ({kind or 'unknown'})."))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 
 from onestop.applications.models import Application, AuditEvent, DeadlineInfo, Material
 from onestop.applications.service import (
@@ -233,12 +235,24 @@ class PersonApplicantIn(_In):
     name: str = Field(min_length=1, max_length=100)
 
 
+def _email(value: str) -> str:
+    """pydantic's own e-mail check, its error given a type of its own (`email`) so that the
+    error mapping can say what is wrong without reading the message text."""
+    try:
+        return validate_email(value)[1]
+    except PydanticCustomError as exc:
+        raise PydanticCustomError("email", exc.message_template, exc.context) from exc
+
+
+Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})]
+
+
 class ContactIn(_In):
     """How to reach the applicant."""
 
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9][0-9 \-]{4,28}$")
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class CreateApplicationIn(_In):

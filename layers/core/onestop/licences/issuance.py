@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from onestop.errors import Conflict, InvalidInput, Reason
+from onestop.errors import Conflict, InvalidInput, ObjectExists, Reason
 from onestop.identifiers.licence_id import make_licence_id, parse_licence_id
 from onestop.identifiers.resident_id import validate_resident_id
 from onestop.identifiers.uscc import validate_uscc
@@ -460,9 +460,7 @@ def store_sealed_pdf(
             },
             if_absent=first_write,
         )
-    except Conflict as exc:
-        if exc.code != "object_exists":
-            raise
+    except ObjectExists as exc:
         winner = _reusable_pdf(store, key, meta.licence_id)
         if winner is None:
             raise Conflict(

@@ -95,9 +95,8 @@ def _open_pdfium(data: bytes, result: dict[str, Any]) -> Any:
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        message = str(exc)
-        result["errors"].append(f"pdfium: {message[:200]}")
-        if "password" in message.lower():
+        result["errors"].append(f"pdfium: {str(exc)[:200]}")
+        if exc.err_code == pdfium.raw.FPDF_ERR_PASSWORD:
             result["encrypted"] = True
             result["status"] = "password_protected"
         return None

@@ -124,6 +124,8 @@ def load_image(data: bytes, limits: Limits) -> LoadedImage:
     except UnidentifiedImageError as exc:
         raise ImageRejected(_unreadable()) from exc
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
+        # Pillow raises a plain OSError for a truncated file and a plain ValueError for a text chunk
+        # that inflates too far (no subclass, no code): its message is all there is to tell them by.
         text = str(exc).lower()
         if "truncated" in text or isinstance(exc, EOFError):
             raise ImageRejected(TRUNCATED) from exc
