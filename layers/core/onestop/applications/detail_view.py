@@ -1,0 +1,96 @@
+"""The application page: the application with its materials, audit trail, open issues, the actions
+the caller may take and short-lived download links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from onestop.catalogue import ServiceItem
+from onestop.errors import NotFound, Reason
+
+from .access import may_read, not_found
+from .completeness import check_completeness
+from .deps import ApplicationDeps
+from .identity import Principal
+from .models import EDITABLE_STATUSES, Application, ApplicationStatus, AuditEvent, Material
+from .ports import ApplicationBundle
+from .state import Action, Actor, allowed_actions
+
+
+@dataclass(frozen=True)
+class ApplicationDetail:
+    """What the application page shows."""
+
+    application: Application
+    item: ServiceItem | None
+    materials: list[Material]
+    events: list[AuditEvent]
+    open_issues: list[Reason]
+    allowed_actions: list[Action]
+    download_urls: dict[str, str] = field(default_factory=dict)
+
+
+def get(deps: ApplicationDeps, principal: Principal, application_id: str) -> ApplicationDetail:
+    """The application with materials and audit trail (owner or reviewer only; 404 otherwise)."""
+    principal.require_authenticated()
+    bundle = deps.repository.load(application_id)
+    if bundle is None or not may_read(principal, bundle.application):
+        raise not_found()
+    return detail_of(deps, principal, bundle)
+
+
+def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBundle) -> ApplicationDetail:
+    """The page for a bundle the caller may read."""
+    application = bundle.application
+    try:
+        item: ServiceItem | None = deps.catalogue.item(application.item_code)
+    except NotFound:
+        item = None  # retired from the catalogue; the application keeps its snapshot names
+    status = ApplicationStatus(application.status)
+    issues: list[Reason] = []
+    if item is not None and status in EDITABLE_STATUSES:
+        issues = check_completeness(item, application.applicant, bundle.materials)
+    actions: list[Action] = []
+    if application.owner_sub == principal.sub:
+        actions += allowed_actions(status, Actor.OWNER)
+    if principal.is_reviewer:
+        actions += allowed_actions(status, Actor.REVIEWER)
+    urls: dict[str, str] = {}
+    for material in bundle.materials:
+        url = download_url(deps, material)
+        if url is not None:
+            urls[material.upload_id] = url
+    order = {r.slot: i for i, r in enumerate(item.materials)} if item is not None else {}
+    materials = sorted(
+        bundle.materials,
+        key=lambda m: (order.get(m.slot, len(order)), m.slot, m.created_at or application.created_at),
+    )
+    return ApplicationDetail(
+        application=application,
+        item=item,
+        materials=materials,
+        events=sorted(bundle.events, key=lambda e: (e.n, e.at)),
+        open_issues=issues,
+        allowed_actions=actions,
+        download_urls=urls,
+    )
+
+
+def download_url(deps: ApplicationDeps, material: Material) -> str | None:
+    """A presigned GET of a catalogued material, or None when it has no file in a bucket we serve."""
+    normalised = material.normalised or {}
+    key = normalised.get("key")
+    if not key:
+        return None
+    ttl = deps.config.download_ttl_seconds
+    if material.source == "elicence":
+        store = deps.elicences.store if deps.elicences is not None else None
+        if store is None or normalised.get("bucket") != store.name:
+            return None
+        version = normalised.get("version_id")
+        return store.presign_get(str(key), ttl, version_id=str(version) if version else None)
+    if deps.materials_store is None:
+        return None
+    if normalised.get("bucket", deps.materials_store.name) != deps.materials_store.name:
+        return None
+    return deps.materials_store.presign_get(str(key), ttl)

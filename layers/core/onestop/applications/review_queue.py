@@ -1,0 +1,87 @@
+"""The reviewer's queue: applications waiting in several statuses, merged most urgent first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from onestop.paging import decode_cursor, encode_cursor
+
+from .deps import ApplicationDeps
+from .identity import Principal
+from .models import Application, ApplicationStatus, Page, iso
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """An application in the reviewer's queue, with how close its due time is."""
+
+    application: Application
+    due: datetime | None
+    at_risk: bool
+    overdue: bool
+
+
+def queue(
+    deps: ApplicationDeps,
+    principal: Principal,
+    *,
+    statuses: Sequence[ApplicationStatus] = (ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED),
+    at_risk_only: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[QueueEntry]:
+    """Applications waiting for a reviewer, most urgent first, across the given statuses.
+
+    The cursor holds, per status, where its own listing resumes ("end" once it is exhausted), so a
+    page can take entries from each status in due order.
+    """
+    principal.require_reviewer()
+    now = deps.now()
+    due_before = deps.clock.at_risk_horizon(now) if at_risk_only else None
+    wanted = list(dict.fromkeys(ApplicationStatus(s) for s in statuses))
+
+    def valid(state: dict[str, Any]) -> bool:
+        # A cursor from another status selection would resume the wrong listings.
+        return set(state) == {s.value for s in wanted} and all(
+            v is None or isinstance(v, str) for v in state.values()
+        )
+
+    state = decode_cursor(cursor, valid) if cursor else {s.value: None for s in wanted}
+
+    fetched: list[tuple[ApplicationStatus, Application, str]] = []
+    ends: dict[ApplicationStatus, str | None] = {}
+    for status in wanted:
+        position = state[status.value]
+        if position == "end":
+            continue
+        page = deps.repository.list_by_status(status, limit=limit, cursor=position, due_before=due_before)
+        fetched.extend((status, app, token) for app, token in page.entries)
+        ends[status] = page.next_cursor
+
+    def sort_key(entry: tuple[ApplicationStatus, Application, str]) -> tuple[str, str]:
+        due = entry[1].queue_due()
+        return (iso(due) if due else "9999", entry[1].id)
+
+    fetched.sort(key=sort_key)
+    taken = fetched[:limit]
+    new_state: dict[str, Any] = dict(state)
+    for status in ends:
+        mine = [e for e in fetched if e[0] == status]
+        used = [e for e in taken if e[0] == status]
+        if len(used) == len(mine):
+            new_state[status.value] = ends[status] if ends[status] is not None else "end"
+        elif used:
+            new_state[status.value] = used[-1][2]
+    done = all(v == "end" for v in new_state.values())
+    entries = [_queue_entry(deps, app, now) for _, app, _ in taken]
+    return Page[QueueEntry](items=entries, next_cursor=None if done else encode_cursor(new_state))
+
+
+def _queue_entry(deps: ApplicationDeps, application: Application, now: datetime) -> QueueEntry:
+    due = application.queue_due()
+    overdue = due is not None and due < now
+    at_risk = due is not None and not overdue and deps.clock.is_at_risk(due, now)
+    return QueueEntry(application=application, due=due, at_risk=at_risk, overdue=overdue)

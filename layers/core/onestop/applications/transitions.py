@@ -1,0 +1,143 @@
+"""Moving an application through a state transition: one conditional write with its audit event and
+the event it owes the bus (the outbox), then the event published."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from onestop.errors import Reason
+from onestop.observability import logger, metrics
+
+from .deps import ApplicationDeps
+from .identity import Principal
+from .models import Application, ApplicationStatus, AuditEvent, DeadlineInfo, iso
+from .state import Action, next_status
+
+EVENT_FOR_ACTION: dict[Action, str] = {
+    Action.SUBMIT: "ApplicationSubmitted",
+    Action.ACCEPT: "ApplicationAccepted",
+    Action.APPROVE: "ApplicationApproved",
+    Action.REJECT: "ApplicationRejected",
+}
+
+
+def deadline_info(deadline: Any) -> DeadlineInfo:
+    """What an application stores of a deadline the clock computed."""
+    return DeadlineInfo(
+        due=deadline.due,
+        working_days=deadline.working_days,
+        calendar_known=deadline.calendar_known,
+        note_zh=deadline.note_zh or "",
+        note_en=deadline.note_en or "",
+    )
+
+
+def apply_action(
+    deps: ApplicationDeps,
+    principal: Principal,
+    application: Application,
+    action: Action,
+    changes: dict[str, Any],
+    *,
+    reasons: Sequence[Reason] = (),
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> Application:
+    """Move the application by `action`: one conditional write with its audit event, then the event."""
+    current = ApplicationStatus(application.status)
+    target = next_status(current, action, application.version)
+    now = now or deps.now()
+    detail_type = EVENT_FOR_ACTION.get(action)
+    pending = list(application.pending_events)
+    if detail_type is not None:
+        pending.append(detail_type)
+    after = application.model_copy(
+        update={
+            **changes,
+            "status": target,
+            "version": application.version + 1,
+            "updated_at": now,
+            "comment": comment if comment is not None else application.comment,
+            "pending_events": pending,
+        }
+    )
+    event = AuditEvent(
+        application_id=application.id,
+        at=now,
+        n=after.version,
+        actor=principal.label,
+        actor_role=principal.primary_role,
+        action=action.value,
+        from_status=current,
+        to_status=target,
+        reason=list(reasons),
+        comment=comment,
+    )
+    detail = event_detail(after, action, principal) if detail_type is not None else None
+    outbox = {detail_type: detail} if detail_type is not None and detail is not None else None
+    deps.repository.transition(application, after, event, outbox=outbox)
+    metrics.add_metric(name=f"Application_{action.value}", unit="Count", value=1)
+    if detail_type is not None and detail is not None:
+        after = publish(deps, after, detail_type, detail)
+    return after
+
+
+def publish(
+    deps: ApplicationDeps, application: Application, detail_type: str, detail: dict[str, Any]
+) -> Application:
+    """Publish an owed event and clear its outbox marker; the application as it then stands."""
+    # After the conditional write only: a lost race must never announce a decision. If the bus
+    # fails the decision stands; the event stays in the outbox and the scheduler re-publishes it.
+    try:
+        deps.publisher.publish(detail_type, detail)
+    except Exception:
+        logger.exception(
+            "event not published", extra={"detail_type": detail_type, "application": application.id}
+        )
+        metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
+        return application
+    try:
+        deps.repository.clear_pending_event(application.id, detail_type)
+    except Exception:  # the event went out; a stale marker only causes a duplicate later
+        logger.exception("pending event marker not cleared", extra={"application": application.id})
+        return application
+    return application.model_copy(
+        update={"pending_events": [e for e in application.pending_events if e != detail_type]}
+    )
+
+
+def event_detail(application: Application, action: Action, principal: Principal) -> dict[str, Any]:
+    """The detail of the event `action` announces, from the application after the transition."""
+    base: dict[str, Any] = {"application_id": application.id, "item_code": application.item_code}
+    applicant = application.applicant.model_dump()
+    if action is Action.APPROVE:
+        assert application.decided_at is not None
+        return base | {
+            "applicant": applicant,
+            "approved_at": iso(application.decided_at),
+            "approved_by": principal.label,
+        }
+    if action is Action.REJECT:
+        assert application.decided_at is not None
+        return base | {
+            "applicant": applicant,
+            "rejected_at": iso(application.decided_at),
+            "rejected_by": principal.label,
+            "reasons": [r.as_dict() for r in application.decision_reasons],
+        }
+    if action is Action.ACCEPT:
+        assert application.accepted_at is not None
+        assert application.deadline is not None
+        return base | {
+            "accepted_at": iso(application.accepted_at),
+            "deadline": iso(application.deadline.due),
+            "working_days": application.deadline.working_days,
+        }
+    assert application.submitted_at is not None
+    return base | {
+        "applicant": applicant,
+        "submitted_at": iso(application.submitted_at),
+        "acceptance_due": iso(application.acceptance_due.due) if application.acceptance_due else None,
+    }
