@@ -18,7 +18,6 @@ from onestop.applications.models import (
     AuditEvent,
     DeadlineInfo,
 )
-from onestop.aws import quality_repository
 from onestop.aws.application_repository import DynamoApplicationRepository
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.quality_repository import DynamoQualityRepository
@@ -103,7 +102,8 @@ class NoScan:
 @pytest.fixture
 def watched(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[NoScan]:
     proxy = NoScan(aws.table)
-    monkeypatch.setattr(quality_repository, "dynamodb_table", lambda name: proxy)
+    # Only the quality repository's table: the outbox drain's plain query is not the sweep's.
+    monkeypatch.setattr(DynamoQualityRepository, "table", property(lambda self: proxy))
     return proxy
 
 

@@ -8,10 +8,8 @@ so a change is never recorded without its event or the other way round. Listings
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,26 +28,36 @@ from onestop.applications.models import (
 )
 from onestop.applications.ports import ApplicationBundle, OutboxEntry, QueueSlice
 from onestop.applications.state import conflict
-from onestop.errors import InvalidInput, NotFound, Reason
+from onestop.errors import NotFound
+from onestop.paging import decode_cursor, encode_cursor, key_cursor_check
 
-from .clients import dynamodb_table
+from .dynamo import (
+    EVENT_PREFIX,
+    MATERIAL_PREFIX,
+    META,
+    OUTBOX_PK,
+    DynamoAdapter,
+    app_pk,
+    application_key,
+    condition_failed,
+    material_key,
+    next_cursor,
+    outbox_key,
+    owner_pk,
+    status_pk,
+    traced,
+)
 from .dynamo_values import from_dynamo, to_dynamo
 
 _KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "type")
 _NO_DUE = "9999"
-
-
-OUTBOX_PK = "OUTBOX"
-
-
-def _outbox_sk(application_id: str, detail_type: str) -> str:
-    return f"{application_id}#{detail_type}"
+_QUEUE_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
+_OWNER_KEY = ("PK", "SK", "GSI3PK", "GSI3SK")
 
 
 def _outbox_item(application_id: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "PK": OUTBOX_PK,
-        "SK": _outbox_sk(application_id, detail_type),
+        **outbox_key(application_id, detail_type),
         "application_id": application_id,
         "detail_type": detail_type,
         # JSON text: the detail keeps its exact shape (floats, nulls) for the re-publish.
@@ -57,16 +65,8 @@ def _outbox_item(application_id: str, detail_type: str, detail: Mapping[str, Any
     }
 
 
-def app_pk(application_id: str) -> str:
-    return f"APP#{application_id}"
-
-
-def material_sk(slot: str, upload_id: str) -> str:
-    return f"MAT#{slot}#{upload_id}"
-
-
 def event_sk(event: AuditEvent) -> str:
-    sk = f"EVT#{iso(event.at)}#{event.n:06d}"
+    sk = f"{EVENT_PREFIX}{iso(event.at)}#{event.n:06d}"
     return f"{sk}#{event.tag}" if event.tag else sk
 
 
@@ -75,55 +75,19 @@ def status_sort_key(application: Application) -> str:
     return f"{iso(due) if due else _NO_DUE}#{application.id}"
 
 
-def _encode_key(key: Mapping[str, Any]) -> str:
-    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True, default=str)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_key(cursor: str, *, index_pk: str, expected_pk: str, attrs: tuple[str, ...]) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        key = None
-    valid = (
-        isinstance(key, dict)
-        and set(key) == set(attrs)
-        and all(isinstance(v, str) for v in key.values())
-        and key.get(index_pk) == expected_pk
-    )
-    if not valid:
-        raise InvalidInput(
-            "invalid_cursor",
-            "分页游标无效，请从第一页重新查询。",
-            "The page cursor is not valid; start again from the first page.",
-            [Reason("invalid_cursor", "分页游标无效。", "Invalid page cursor.", "cursor")],
-        )
-    assert isinstance(key, dict)
-    return key
-
-
-class DynamoApplicationRepository:
+class DynamoApplicationRepository(DynamoAdapter):
     """Applications, materials and audit events in the one onestop table."""
-
-    def __init__(self, table_name: str, table: Any | None = None) -> None:
-        self.table_name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        return self._table if self._table is not None else dynamodb_table(self.table_name)
 
     # ----------------------------------------------------------------- items
 
     def _application_item(self, application: Application) -> dict[str, Any]:
         data = application.model_dump(mode="json", exclude={"pending_events"})
         item: dict[str, Any] = {
-            "PK": app_pk(application.id),
-            "SK": "META",
+            **application_key(application.id),
             "type": "application",
-            "GSI1PK": f"STATUS#{application.status}",
+            "GSI1PK": status_pk(application.status),
             "GSI1SK": status_sort_key(application),
-            "GSI3PK": f"OWNER#{application.owner_sub}",
+            "GSI3PK": owner_pk(application.owner_sub),
             "GSI3SK": f"{iso_precise(application.created_at)}#{application.id}",
             **to_dynamo(data),
         }
@@ -134,8 +98,7 @@ class DynamoApplicationRepository:
     @staticmethod
     def _material_item(material: Material) -> dict[str, Any]:
         return {
-            "PK": app_pk(material.application_id),
-            "SK": material_sk(material.slot, material.upload_id),
+            **material_key(material.application_id, material.slot, material.upload_id),
             "type": "material",
             **to_dynamo(material.model_dump(mode="json")),
         }
@@ -164,19 +127,13 @@ class DynamoApplicationRepository:
 
     # ----------------------------------------------------------------- reads
 
+    @traced
     def get(self, application_id: str) -> Application | None:
-        reply = self.table.get_item(Key={"PK": app_pk(application_id), "SK": "META"}, ConsistentRead=True)
+        reply = self.table.get_item(Key=application_key(application_id), ConsistentRead=True)
         item = reply.get("Item")
         return self._to_application(item) if item else None
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            reply = self.table.query(**kwargs)
-            yield from reply.get("Items", [])
-            if "LastEvaluatedKey" not in reply:
-                return
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
-
+    @traced
     def load(self, application_id: str) -> ApplicationBundle | None:
         # One partition query reads the application with its materials and events consistently.
         application: Application | None = None
@@ -186,43 +143,46 @@ class DynamoApplicationRepository:
             KeyConditionExpression=Key("PK").eq(app_pk(application_id)), ConsistentRead=True
         ):
             sk = item["SK"]
-            if sk == "META":
+            if sk == META:
                 application = self._to_application(item)
-            elif sk.startswith("MAT#"):
+            elif sk.startswith(MATERIAL_PREFIX):
                 materials.append(self._to_material(item))
-            elif sk.startswith("EVT#"):
+            elif sk.startswith(EVENT_PREFIX):
                 events.append(self._to_event(item))
         if application is None:
             return None
         return ApplicationBundle(application, materials, events)
 
+    @traced
     def list_materials(self, application_id: str) -> list[Material]:
-        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("MAT#")
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with(MATERIAL_PREFIX)
         return [
             self._to_material(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)
         ]
 
+    @traced
     def list_events(self, application_id: str) -> list[AuditEvent]:
-        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("EVT#")
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with(EVENT_PREFIX)
         return [self._to_event(i) for i in self._query(KeyConditionExpression=condition, ConsistentRead=True)]
 
+    @traced
     def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]:
-        owner_pk = f"OWNER#{owner_sub}"
+        partition = owner_pk(owner_sub)
         kwargs: dict[str, Any] = {
             "IndexName": "ByOwner",
-            "KeyConditionExpression": Key("GSI3PK").eq(owner_pk),
+            "KeyConditionExpression": Key("GSI3PK").eq(partition),
             "ScanIndexForward": False,  # newest first
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_key(
-                cursor, index_pk="GSI3PK", expected_pk=owner_pk, attrs=("PK", "SK", "GSI3PK", "GSI3SK")
+            kwargs["ExclusiveStartKey"] = decode_cursor(
+                cursor, key_cursor_check(_OWNER_KEY, "GSI3PK", partition)
             )
         reply = self.table.query(**kwargs)
         items = [self._to_application(i) for i in reply.get("Items", [])]
-        last = reply.get("LastEvaluatedKey")
-        return Page[Application](items=items, next_cursor=_encode_key(last) if last else None)
+        return Page[Application](items=items, next_cursor=next_cursor(reply))
 
+    @traced
     def list_by_status(
         self,
         status: ApplicationStatus,
@@ -231,8 +191,8 @@ class DynamoApplicationRepository:
         cursor: str | None,
         due_before: datetime | None = None,
     ) -> QueueSlice:
-        status_pk = f"STATUS#{status.value}"
-        condition: Any = Key("GSI1PK").eq(status_pk)
+        partition = status_pk(status.value)
+        condition: Any = Key("GSI1PK").eq(partition)
         if due_before is not None:
             # Sort keys start with the due time, so "due before" is a key condition, not a filter.
             condition = condition & Key("GSI1SK").lt(iso(due_before))
@@ -243,19 +203,15 @@ class DynamoApplicationRepository:
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_key(
-                cursor, index_pk="GSI1PK", expected_pk=status_pk, attrs=("PK", "SK", "GSI1PK", "GSI1SK")
+            kwargs["ExclusiveStartKey"] = decode_cursor(
+                cursor, key_cursor_check(_QUEUE_KEY, "GSI1PK", partition)
             )
         reply = self.table.query(**kwargs)
         entries = [
-            (
-                self._to_application(i),
-                _encode_key({k: i[k] for k in ("PK", "SK", "GSI1PK", "GSI1SK")}),
-            )
+            (self._to_application(i), encode_cursor({k: i[k] for k in _QUEUE_KEY}))
             for i in reply.get("Items", [])
         ]
-        last = reply.get("LastEvaluatedKey")
-        return QueueSlice(entries=entries, next_cursor=_encode_key(last) if last else None)
+        return QueueSlice(entries=entries, next_cursor=next_cursor(reply))
 
     # ----------------------------------------------------------------- writes
 
@@ -263,16 +219,14 @@ class DynamoApplicationRepository:
         try:
             self.table.meta.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            if not condition_failed(exc):
                 raise
             current = self.get(application_id)
             if current is None:
                 raise NotFound("application_not_found", "申请不存在。", "No such application.") from exc
             raise conflict(ApplicationStatus(current.status), current.version, action) from exc
 
+    @traced
     def create(self, application: Application, event: AuditEvent) -> None:
         self._transact(
             [
@@ -295,6 +249,7 @@ class DynamoApplicationRepository:
             action="create",
         )
 
+    @traced
     def transition(
         self,
         before: Application,
@@ -315,7 +270,7 @@ class DynamoApplicationRepository:
         values: dict[str, Any] = {
             ":from_status": ApplicationStatus(before.status).value,
             ":from_version": before.version,
-            ":gsi1pk": f"STATUS#{after.status}",
+            ":gsi1pk": status_pk(after.status),
             ":gsi1sk": status_sort_key(after),
         }
         sets = ["GSI1PK = :gsi1pk", "GSI1SK = :gsi1sk"]
@@ -342,7 +297,7 @@ class DynamoApplicationRepository:
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": {"PK": app_pk(before.id), "SK": "META"},
+                        "Key": application_key(before.id),
                         "UpdateExpression": expression,
                         "ConditionExpression": "#status = :from_status AND #version = :from_version",
                         "ExpressionAttributeNames": names,
@@ -375,13 +330,14 @@ class DynamoApplicationRepository:
         return {
             "ConditionCheck": {
                 "TableName": self.table_name,
-                "Key": {"PK": app_pk(application.id), "SK": "META"},
+                "Key": application_key(application.id),
                 "ConditionExpression": f"#status IN ({', '.join(placeholders)}) AND #version = :version",
                 "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
                 "ExpressionAttributeValues": values,
             }
         }
 
+    @traced
     def add_material(
         self, application: Application, material: Material, event: AuditEvent | None = None
     ) -> None:
@@ -407,6 +363,7 @@ class DynamoApplicationRepository:
             )
         self._transact(items, application_id=application.id, action=event.action if event else "upload")
 
+    @traced
     def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None:
         self._transact(
             [
@@ -414,10 +371,7 @@ class DynamoApplicationRepository:
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": {
-                            "PK": app_pk(application.id),
-                            "SK": material_sk(material.slot, material.upload_id),
-                        },
+                        "Key": material_key(application.id, material.slot, material.upload_id),
                     }
                 },
                 {
@@ -432,15 +386,17 @@ class DynamoApplicationRepository:
             action="remove material",
         )
 
+    @traced
     def clear_pending_event(self, application_id: str, detail_type: str) -> None:
         self.table.update_item(
-            Key={"PK": app_pk(application_id), "SK": "META"},
+            Key=application_key(application_id),
             UpdateExpression="DELETE #pending :done",
             ExpressionAttributeNames={"#pending": "pending_events"},
             ExpressionAttributeValues={":done": {detail_type}},
         )
-        self.table.delete_item(Key={"PK": OUTBOX_PK, "SK": _outbox_sk(application_id, detail_type)})
+        self.table.delete_item(Key=outbox_key(application_id, detail_type))
 
+    @traced
     def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
         """Events owed by committed transitions and not yet published (oldest writes first)."""
         reply = self.table.query(

@@ -30,19 +30,17 @@ from onestop.licences.models import (
 )
 from onestop.licences.registry import AlreadyReserved
 
-from .clients import dynamodb_table
-
-META = "META"
-CLAIM_SK = "LICENCE"
-COUNTER_PK = "SEQ#licence"
-
-
-def record_pk(licence_id: str) -> str:
-    return f"LIC#{licence_id}"
-
-
-def claim_pk(application_id: str) -> str:
-    return f"APP#{application_id}"
+from .dynamo import (
+    EVENT_PREFIX,
+    DynamoAdapter,
+    cancellation_codes,
+    holder_pk,
+    licence_claim_key,
+    licence_key,
+    licence_pk,
+    serial_key,
+    traced,
+)
 
 
 def _iso(at: datetime) -> str:
@@ -51,24 +49,11 @@ def _iso(at: datetime) -> str:
 
 def _holder_keys(record: LicenceRecord) -> dict[str, str]:
     issued = record.issued_at or record.reserved_at
-    return {"GSI2PK": f"HOLDER#{record.holder_code}", "GSI2SK": f"{_iso(issued)}#{record.licence_id}"}
+    return {"GSI2PK": holder_pk(record.holder_code), "GSI2SK": f"{_iso(issued)}#{record.licence_id}"}
 
 
-def _cancel_codes(exc: ClientError) -> list[str]:
-    reasons = exc.response.get("CancellationReasons") or []
-    return [str(r.get("Code", "None")) for r in reasons]
-
-
-class DynamoLicenceRegistry:
+class DynamoLicenceRegistry(DynamoAdapter):
     """The licence registry in the single onestop table."""
-
-    def __init__(self, table_name: str, table: Any | None = None) -> None:
-        self.table_name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        return self._table if self._table is not None else dynamodb_table(self.table_name)
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         for item in items:
@@ -80,8 +65,8 @@ class DynamoLicenceRegistry:
         return {
             "Put": {
                 "Item": {
-                    "PK": record_pk(licence_id),
-                    "SK": f"EVT#{_iso(entry.at)}#{seq:03d}",
+                    "PK": licence_pk(licence_id),
+                    "SK": f"{EVENT_PREFIX}{_iso(entry.at)}#{seq:03d}",
                     "seq": seq,
                     "entity": "licence_event",
                     "licence_id": licence_id,
@@ -92,46 +77,44 @@ class DynamoLicenceRegistry:
 
     # --- reads -------------------------------------------------------------------------------
 
+    @traced
     def get(self, licence_id: str) -> LicenceRecord | None:
-        reply = self.table.get_item(Key={"PK": record_pk(licence_id), "SK": META}, ConsistentRead=True)
+        reply = self.table.get_item(Key=licence_key(licence_id), ConsistentRead=True)
         item = reply.get("Item")
         return LicenceRecord.from_dict(item) if item else None
 
+    @traced
     def licence_for_application(self, application_id: str) -> str | None:
-        reply = self.table.get_item(Key={"PK": claim_pk(application_id), "SK": CLAIM_SK}, ConsistentRead=True)
+        reply = self.table.get_item(Key=licence_claim_key(application_id), ConsistentRead=True)
         item = reply.get("Item")
         return str(item["licence_id"]) if item else None
 
+    @traced
     def by_holder(self, holder_code: str) -> list[LicenceRecord]:
-        out: list[LicenceRecord] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": "ByHolder",
-            "KeyConditionExpression": "GSI2PK = :h",
-            "ExpressionAttributeValues": {":h": f"HOLDER#{holder_code}"},
-            "ScanIndexForward": False,
-        }
-        while True:
-            reply = self.table.query(**kwargs)
-            out.extend(LicenceRecord.from_dict(i) for i in reply.get("Items", []))
-            if "LastEvaluatedKey" not in reply:
-                break
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
-        return [r for r in out if r.visible]
+        items = self._query(
+            IndexName="ByHolder",
+            KeyConditionExpression="GSI2PK = :h",
+            ExpressionAttributeValues={":h": holder_pk(holder_code)},
+            ScanIndexForward=False,
+        )
+        return [r for r in map(LicenceRecord.from_dict, items) if r.visible]
 
+    @traced
     def audit_trail(self, licence_id: str) -> list[Mapping[str, Any]]:
         """The audit items of a licence, oldest first."""
         reply = self.table.query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :evt)",
-            ExpressionAttributeValues={":pk": record_pk(licence_id), ":evt": "EVT#"},
+            ExpressionAttributeValues={":pk": licence_pk(licence_id), ":evt": EVENT_PREFIX},
         )
         items: list[Mapping[str, Any]] = reply.get("Items", [])
         return items
 
     # --- writes ------------------------------------------------------------------------------
 
+    @traced
     def next_serial(self, year: int) -> int:
         reply = self.table.update_item(
-            Key={"PK": COUNTER_PK, "SK": str(year)},
+            Key=serial_key(year),
             UpdateExpression="ADD #n :one SET entity = :entity",
             ExpressionAttributeNames={"#n": "n"},
             ExpressionAttributeValues={":one": 1, ":entity": "counter"},
@@ -139,10 +122,10 @@ class DynamoLicenceRegistry:
         )
         return int(reply["Attributes"]["n"])
 
+    @traced
     def reserve(self, record: LicenceRecord, *, guard_application: bool) -> None:
         item = {
-            "PK": record_pk(record.licence_id),
-            "SK": META,
+            **licence_key(record.licence_id),
             "entity": "licence",
             "application_id": record.application_id,
             "holder_code": record.holder_code,
@@ -155,8 +138,7 @@ class DynamoLicenceRegistry:
                 {
                     "Put": {
                         "Item": {
-                            "PK": claim_pk(record.application_id),
-                            "SK": CLAIM_SK,
+                            **licence_claim_key(record.application_id),
                             "entity": "licence_claim",
                             "application_id": record.application_id,
                             "licence_id": record.licence_id,
@@ -171,9 +153,9 @@ class DynamoLicenceRegistry:
         try:
             self._transact(items)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            codes = cancellation_codes(exc)
+            if codes is None:
                 raise
-            codes = _cancel_codes(exc)
             if guard_application and (not codes or codes[0] == "ConditionalCheckFailed"):
                 existing = self.licence_for_application(record.application_id)
                 if existing:
@@ -182,6 +164,7 @@ class DynamoLicenceRegistry:
                 raise AlreadyReserved(record.licence_id) from exc
             raise
 
+    @traced
     def complete(
         self,
         licence_id: str,
@@ -199,7 +182,7 @@ class DynamoLicenceRegistry:
         items: list[dict[str, Any]] = [
             {
                 "Update": {
-                    "Key": {"PK": record_pk(licence_id), "SK": META},
+                    "Key": licence_key(licence_id),
                     "UpdateExpression": (
                         "SET #s = :valid, pdf = :pdf, seal_cert_sha256 = :seal, issued_at = :iat, "
                         "history = list_append(history, :e), event_published = :false, "
@@ -230,7 +213,7 @@ class DynamoLicenceRegistry:
             items.append(
                 {
                     "Update": {
-                        "Key": {"PK": record_pk(old_id), "SK": META},
+                        "Key": licence_key(old_id),
                         "UpdateExpression": (
                             "SET #s = :superseded, superseded_by = :new, "
                             "history = list_append(history, :e), updated_at = :at"
@@ -251,7 +234,7 @@ class DynamoLicenceRegistry:
         try:
             self._transact(items)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            if cancellation_codes(exc) is None:
                 raise
             now_record = self.get(licence_id)
             if now_record is not None and now_record.status is not LicenceStatus.ISSUING:
@@ -265,6 +248,7 @@ class DynamoLicenceRegistry:
         assert done is not None
         return done
 
+    @traced
     def transition(
         self, licence_id: str, *, allowed_from: frozenset[LicenceStatus], entry: AuditEntry
     ) -> LicenceRecord:
@@ -293,7 +277,7 @@ class DynamoLicenceRegistry:
                 }
             )
             update = {
-                "Key": {"PK": record_pk(licence_id), "SK": META},
+                "Key": licence_key(licence_id),
                 "UpdateExpression": "SET #s = :to, history = list_append(history, :e), updated_at = :at",
                 "ConditionExpression": f"#s IN ({', '.join(placeholders)}) AND size(history) = :n",
                 "ExpressionAttributeNames": {"#s": "status"},
@@ -302,7 +286,7 @@ class DynamoLicenceRegistry:
             try:
                 self._transact([{"Update": update}, self._audit_put(licence_id, entry, len(current.history))])
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                if cancellation_codes(exc) is None:
                     raise
                 continue  # someone else changed it between our read and write: look again
             done = self.get(licence_id)
@@ -311,9 +295,10 @@ class DynamoLicenceRegistry:
         current = self.get(licence_id)
         raise illegal_transition(licence_id, entry.action, current.status if current else LicenceStatus.OTHER)
 
+    @traced
     def mark_published(self, licence_id: str) -> None:
         self.table.update_item(
-            Key={"PK": record_pk(licence_id), "SK": META},
+            Key=licence_key(licence_id),
             UpdateExpression="SET event_published = :true",
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":true": True},

@@ -18,7 +18,7 @@ from onestop.applications.models import Applicant
 from onestop.errors import Reason
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
 
-from .clients import dynamodb_table
+from .dynamo import DynamoAdapter, application_key, condition_failed, material_key, traced
 from .dynamo_values import to_dynamo
 
 _OPEN = ("awaiting_upload", "processing", "failed")
@@ -41,32 +41,22 @@ def _problem(reason: Reason) -> dict[str, str]:
     return out
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class DynamoMaterialRepository:
+class DynamoMaterialRepository(DynamoAdapter):
     """Material records in the onestop table."""
-
-    def __init__(self, table_name: str, table: Any | None = None) -> None:
-        self.table_name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        return self._table if self._table is not None else dynamodb_table(self.table_name)
 
     @staticmethod
     def key(ref: MaterialRef) -> dict[str, str]:
-        return {"PK": f"APP#{ref.application_id}", "SK": f"MAT#{ref.slot}#{ref.upload_id}"}
+        return material_key(ref.application_id, ref.slot, ref.upload_id)
 
+    @traced
     def get(self, ref: MaterialRef) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.table.get_item(Key=self.key(ref), ConsistentRead=True).get("Item")
         return item
 
+    @traced
     def context(self, ref: MaterialRef) -> MaterialContext:
         item = self.get(ref) or {}
-        app = self.table.get_item(Key={"PK": f"APP#{ref.application_id}", "SK": "META"}).get("Item") or {}
+        app = self.table.get_item(Key=application_key(ref.application_id)).get("Item") or {}
         applicant = None
         if isinstance(app.get("applicant"), Mapping):
             try:
@@ -85,6 +75,7 @@ class DynamoMaterialRepository:
             status=item.get("status"),
         )
 
+    @traced
     def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
         now = _now()
         condition = _STILL_OPEN
@@ -128,11 +119,12 @@ class DynamoMaterialRepository:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
 
+    @traced
     def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
         names = {"#status": "status", "#original": "original", "#fields": "fields", "#reason": "reason"}
         values: dict[str, Any] = {
@@ -183,11 +175,12 @@ class DynamoMaterialRepository:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
 
+    @traced
     def unannounced(self, ref: MaterialRef) -> tuple[str, dict[str, Any]] | None:
         item = self.get(ref) or {}
         text = item.get("announcement")
@@ -196,9 +189,11 @@ class DynamoMaterialRepository:
         owed = json.loads(str(text))
         return str(owed["detail_type"]), dict(owed["detail"])
 
+    @traced
     def mark_announced(self, ref: MaterialRef) -> None:
         self.table.update_item(Key=self.key(ref), UpdateExpression="REMOVE announcement")
 
+    @traced
     def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
         now = _now()
         try:
@@ -224,7 +219,7 @@ class DynamoMaterialRepository:
                 },
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True

@@ -17,9 +17,6 @@ sweep's flag, "already flagged").
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +26,8 @@ from botocore.exceptions import ClientError
 
 from onestop.applications.clock import SHANGHAI
 from onestop.applications.models import Application, ApplicationStatus, Page, iso
-from onestop.errors import Conflict, InvalidInput, NotFound, Reason
+from onestop.errors import Conflict, NotFound
+from onestop.paging import decode_cursor, key_cursor_check
 from onestop.quality.models import (
     UNCLOSED_CASE_STATUSES,
     CaseStatus,
@@ -41,31 +39,38 @@ from onestop.quality.models import (
 )
 from onestop.quality.reviews import case_conflict
 
-from .clients import dynamodb_table
+from .dynamo import (
+    EVENT_PREFIX,
+    DynamoAdapter,
+    app_pk,
+    application_id_of,
+    application_key,
+    case_key,
+    cases_pk,
+    condition_failed,
+    licence_claim_key,
+    licence_id_of,
+    licence_key,
+    next_cursor,
+    review_key,
+    reviews_pk,
+    status_pk,
+    traced,
+)
 from .dynamo_values import from_dynamo, to_dynamo
 
 INDEX = "ByStatusDeadline"
-REVIEW_SK = "REVIEW"
-LICENCE_CLAIM_SK = "LICENCE"
 _INDEX_KEYS = ("PK", "SK", "GSI1PK", "GSI1SK")
 _NOT_MODEL = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "type", "deadline_flag"}
 _BATCH = 100  # BatchGetItem's limit
 
 
-def app_pk(application_id: str) -> str:
-    return f"APP#{application_id}"
-
-
-def case_pk(case_id: str) -> str:
-    return f"CASE#{case_id}"
-
-
 def review_partition(moment: datetime) -> str:
-    return f"REVIEWS#{moment.astimezone(SHANGHAI):%Y-%m}"
+    return reviews_pk(moment.astimezone(SHANGHAI))
 
 
 def case_partition(status: CaseStatus | str) -> str:
-    return f"CASES#{CaseStatus(status).value}"
+    return cases_pk(CaseStatus(status).value)
 
 
 def _months(start: datetime, end: datetime) -> list[str]:
@@ -75,7 +80,7 @@ def _months(start: datetime, end: datetime) -> list[str]:
     out: list[str] = []
     month = first
     while month <= last:
-        out.append(f"REVIEWS#{month:%Y-%m}")
+        out.append(reviews_pk(month))
         month = (month + timedelta(days=32)).replace(day=1)
     return out
 
@@ -88,66 +93,16 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _encode_key(key: Mapping[str, Any]) -> str:
-    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_key(cursor: str, expected_pk: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        key = None
-    if not (
-        isinstance(key, dict)
-        and set(key) == set(_INDEX_KEYS)
-        and all(isinstance(v, str) for v in key.values())
-        and key.get("GSI1PK") == expected_pk
-    ):
-        raise InvalidInput(
-            "invalid_cursor",
-            "分页游标无效，请从第一页重新查询。",
-            "The page cursor is not valid; start again from the first page.",
-            [Reason("invalid_cursor", "分页游标无效。", "Invalid page cursor.", "cursor")],
-        )
-    return key
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {}).get("Code")
-    if error == "ConditionalCheckFailedException":
-        return True
-    if error == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons") or []
-        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
-    return False
-
-
-class DynamoQualityRepository:
+class DynamoQualityRepository(DynamoAdapter):
     """Implements `SweepStore`, `ReviewStore` and `KpiSource` on the one onestop table."""
-
-    def __init__(self, table_name: str, table: Any | None = None) -> None:
-        self.table_name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        return self._table if self._table is not None else dynamodb_table(self.table_name)
-
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            reply = self.table.query(**kwargs)
-            yield from reply.get("Items", [])
-            if "LastEvaluatedKey" not in reply:
-                return
-            kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
     # ----------------------------------------------------------------- sweep
 
+    @traced
     def due_before(self, status: ApplicationStatus, before: datetime) -> Iterator[SweepCandidate]:
         # Sort keys start with the due time, so "due before" is a key condition: the query reads
         # only what is due soon or late, whatever the size of the status.
-        condition = Key("GSI1PK").eq(f"STATUS#{ApplicationStatus(status).value}") & Key("GSI1SK").lt(
+        condition = Key("GSI1PK").eq(status_pk(ApplicationStatus(status).value)) & Key("GSI1SK").lt(
             iso(before)
         )
         for item in self._query(IndexName=INDEX, KeyConditionExpression=condition):
@@ -157,6 +112,7 @@ class DynamoQualityRepository:
                 flag=DeadlineFlag.from_item(item.get("deadline_flag")),
             )
 
+    @traced
     def set_flag(
         self, candidate: SweepCandidate, flag: DeadlineFlag, replaces: Collection[FlagLevel]
     ) -> bool:
@@ -177,7 +133,7 @@ class DynamoQualityRepository:
             allowed.append(f"#flag.#level IN ({', '.join(placeholders)})")
         try:
             self.table.update_item(
-                Key={"PK": app_pk(candidate.application.id), "SK": "META"},
+                Key=application_key(candidate.application.id),
                 UpdateExpression="SET #flag = :flag",
                 # Still in this status under this due time, and not flagged (this high) for it yet.
                 ConditionExpression=f"#status = :status AND GSI1SK = :sk AND ({' OR '.join(allowed)})",
@@ -185,22 +141,23 @@ class DynamoQualityRepository:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
 
+    @traced
     def mark_published(self, application_id: str, flag: DeadlineFlag) -> None:
         try:
             self.table.update_item(
-                Key={"PK": app_pk(application_id), "SK": "META"},
+                Key=application_key(application_id),
                 UpdateExpression="SET #flag.published = :yes",
                 ConditionExpression="#flag.#due = :due AND #flag.#level = :level",
                 ExpressionAttributeNames={"#flag": "deadline_flag", "#due": "due", "#level": "level"},
                 ExpressionAttributeValues={":yes": True, ":due": flag.due, ":level": flag.level.value},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):  # replaced by a newer flag meanwhile: nothing to mark
+            if not condition_failed(exc):  # replaced by a newer flag meanwhile: nothing to mark
                 raise
 
     # ----------------------------------------------------------------- reviews and cases
@@ -208,8 +165,7 @@ class DynamoQualityRepository:
     @staticmethod
     def _review_item(review: Review) -> dict[str, Any]:
         return {
-            "PK": app_pk(review.application_id),
-            "SK": REVIEW_SK,
+            **review_key(review.application_id),
             "type": "review",
             "GSI1PK": review_partition(review.created_at),
             "GSI1SK": f"{iso(review.created_at)}#{review.application_id}",
@@ -219,19 +175,20 @@ class DynamoQualityRepository:
     @staticmethod
     def _case_item(case: RectificationCase) -> dict[str, Any]:
         return {
-            "PK": case_pk(case.id),
-            "SK": "META",
+            **case_key(case.id),
             "type": "rectification_case",
             "GSI1PK": case_partition(case.status),
             "GSI1SK": f"{iso(case.deadline.due)}#{case.id}",
             **to_dynamo(case.model_dump(mode="json")),
         }
 
+    @traced
     def get_review(self, application_id: str) -> Review | None:
-        reply = self.table.get_item(Key={"PK": app_pk(application_id), "SK": REVIEW_SK}, ConsistentRead=True)
+        reply = self.table.get_item(Key=review_key(application_id), ConsistentRead=True)
         item = reply.get("Item")
         return Review.model_validate(_plain(item)) if item else None
 
+    @traced
     def create_review(self, review: Review, case: RectificationCase | None) -> None:
         transact: list[dict[str, Any]] = [
             {
@@ -255,7 +212,7 @@ class DynamoQualityRepository:
         try:
             self.table.meta.client.transact_write_items(TransactItems=transact)
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             raise Conflict(
                 "already_reviewed",
@@ -263,11 +220,13 @@ class DynamoQualityRepository:
                 "This application has already been rated; each application can be rated once.",
             ) from exc
 
+    @traced
     def get_case(self, case_id: str) -> RectificationCase | None:
-        reply = self.table.get_item(Key={"PK": case_pk(case_id), "SK": "META"}, ConsistentRead=True)
+        reply = self.table.get_item(Key=case_key(case_id), ConsistentRead=True)
         item = reply.get("Item")
         return RectificationCase.model_validate(_plain(item)) if item else None
 
+    @traced
     def list_cases(self, status: str, *, limit: int, cursor: str | None) -> Page[RectificationCase]:
         partition = case_partition(status)
         kwargs: dict[str, Any] = {
@@ -277,12 +236,14 @@ class DynamoQualityRepository:
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_key(cursor, partition)
+            kwargs["ExclusiveStartKey"] = decode_cursor(
+                cursor, key_cursor_check(_INDEX_KEYS, "GSI1PK", partition)
+            )
         reply = self.table.query(**kwargs)
         cases = [RectificationCase.model_validate(_plain(i)) for i in reply.get("Items", [])]
-        last = reply.get("LastEvaluatedKey")
-        return Page[RectificationCase](items=cases, next_cursor=_encode_key(last) if last else None)
+        return Page[RectificationCase](items=cases, next_cursor=next_cursor(reply))
 
+    @traced
     def unclosed_cases(self) -> list[RectificationCase]:
         out: list[RectificationCase] = []
         for status in UNCLOSED_CASE_STATUSES:
@@ -293,6 +254,7 @@ class DynamoQualityRepository:
             )
         return out
 
+    @traced
     def update_case(self, before: RectificationCase, after: RectificationCase) -> None:
         if after.version != before.version + 1 or after.id != before.id:
             raise ValueError("a case step moves exactly one version forward on the same case")
@@ -305,7 +267,7 @@ class DynamoQualityRepository:
                 ExpressionAttributeValues={":status": before.status.value, ":version": before.version},
             )
         except ClientError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             current = self.get_case(before.id)
             if current is None:
@@ -317,6 +279,7 @@ class DynamoQualityRepository:
 
     # ----------------------------------------------------------------- KPI reads
 
+    @traced
     def applications(
         self, status: ApplicationStatus, *, updated_since: datetime | None
     ) -> Iterator[Application]:
@@ -325,15 +288,16 @@ class DynamoQualityRepository:
         # per-month index of decisions would make this proportional to the period instead.
         kwargs: dict[str, Any] = {
             "IndexName": INDEX,
-            "KeyConditionExpression": Key("GSI1PK").eq(f"STATUS#{ApplicationStatus(status).value}"),
+            "KeyConditionExpression": Key("GSI1PK").eq(status_pk(ApplicationStatus(status).value)),
         }
         if updated_since is not None:
             kwargs["FilterExpression"] = Attr("updated_at").gte(iso(updated_since))
         for item in self._query(**kwargs):
             yield Application.model_validate(_plain(item))
 
+    @traced
     def correction_times(self, application_id: str) -> list[datetime]:
-        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with("EVT#")
+        condition = Key("PK").eq(app_pk(application_id)) & Key("SK").begins_with(EVENT_PREFIX)
         items = self._query(
             KeyConditionExpression=condition,
             FilterExpression=Attr("action").eq("request_correction"),
@@ -342,6 +306,7 @@ class DynamoQualityRepository:
         )
         return [_parse_time(str(i["at"])) for i in items if i.get("at")]
 
+    @traced
     def reviews_between(self, start: datetime, end: datetime) -> Iterator[Review]:
         for partition in _months(start, end):
             condition = Key("GSI1PK").eq(partition) & Key("GSI1SK").between(iso(start), iso(end))
@@ -368,28 +333,29 @@ class DynamoQualityRepository:
                 request = reply.get("UnprocessedKeys") or {}
         return out
 
+    @traced
     def issued_licences(self, applications: Sequence[Application]) -> set[str]:
         licence_of: dict[str, str] = {a.id: a.licence_id for a in applications if a.licence_id}
         missing = [a.id for a in applications if not a.licence_id]
         if missing:
             # The issue function claims one licence per application under PK APP#<id>, SK LICENCE.
             claims = self._batch_get(
-                [{"PK": app_pk(i), "SK": LICENCE_CLAIM_SK} for i in missing],
+                [licence_claim_key(i) for i in missing],
                 "#pk, #lid",
                 {"#pk": "PK", "#lid": "licence_id"},
             )
             for claim in claims:
                 if claim.get("licence_id"):
-                    licence_of[str(claim["PK"]).removeprefix("APP#")] = str(claim["licence_id"])
+                    licence_of[application_id_of(str(claim["PK"]))] = str(claim["licence_id"])
         if not licence_of:
             return set()
         records = self._batch_get(
-            [{"PK": f"LIC#{lid}", "SK": "META"} for lid in sorted(set(licence_of.values()))],
+            [licence_key(lid) for lid in sorted(set(licence_of.values()))],
             "#pk, #status, #issued",
             {"#pk": "PK", "#status": "status", "#issued": "issued_at"},
         )
         issued = {
-            str(r["PK"]).removeprefix("LIC#")
+            licence_id_of(str(r["PK"]))
             for r in records
             if r.get("issued_at") and r.get("status") != "issuing"
         }
