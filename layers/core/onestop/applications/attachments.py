@@ -17,7 +17,7 @@ from .deps import ApplicationDeps
 from .detail_view import download_url
 from .identity import Principal
 from .models import ApplicationStatus, AuditEvent, Material
-from .uploads import check_slot_room, requirement_for
+from .uploads import check_slot_room, find_material, requirement_for
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,7 @@ def attach_elicence(
         deps.repository.add_material(application, material, event)
     except Conflict:
         # A concurrent attach of the same licence won the conditional write: same answer as a retry.
-        raced = next(
-            (
-                m
-                for m in deps.repository.list_materials(application.id)
-                if m.slot == slot and m.upload_id == upload_id
-            ),
-            None,
-        )
+        raced = find_material(deps, application.id, slot, upload_id)
         if raced is None:
             raise
         return AttachedElicence(raced, False, item, download_url(deps, raced))

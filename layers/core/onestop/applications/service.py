@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 from onestop.catalogue import Catalogue
 from onestop.ports import BlobStore, EventPublisher
@@ -62,7 +62,13 @@ class _Dep(Generic[T]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, service: ApplicationService, owner: type | None = None) -> T:
+    @overload
+    def __get__(self, service: None, owner: type) -> _Dep[T]: ...
+    @overload
+    def __get__(self, service: ApplicationService, owner: type | None = None) -> T: ...
+    def __get__(self, service: ApplicationService | None, owner: type | None = None) -> T | _Dep[T]:
+        if service is None:  # on the class (introspection, autospec): the descriptor itself
+            return self
         return cast(T, getattr(service.deps, self.name))
 
     def __set__(self, service: ApplicationService, value: T) -> None:
@@ -74,6 +80,7 @@ class _Dep(Generic[T]):
 class ApplicationService:
     """Applications from creation to decision, for applicants and reviewers."""
 
+    deps: ApplicationDeps  # what every use case gets; the attributes below read and replace its fields
     repository: _Dep[ApplicationRepository] = _Dep()
     catalogue: _Dep[Catalogue] = _Dep()
     uploads: _Dep[BlobStore] = _Dep()

@@ -107,14 +107,7 @@ def remove_upload(
     """Take a file out of the application while it can still be changed."""
     application = owned(deps, principal, application_id)
     require_editable(application, "remove material")
-    material = next(
-        (
-            m
-            for m in deps.repository.list_materials(application.id)
-            if m.slot == slot and m.upload_id == upload_id
-        ),
-        None,
-    )
+    material = find_material(deps, application.id, slot, upload_id)
     if material is None:
         raise NotFound("material_not_found", "该材料不存在。", "No such material in this application.")
     event = AuditEvent(
@@ -130,6 +123,18 @@ def remove_upload(
         comment=f"{slot}/{upload_id}",
     )
     deps.repository.remove_material(application, material, event)
+
+
+def find_material(deps: ApplicationDeps, application_id: str, slot: str, upload_id: str) -> Material | None:
+    """The application's material `upload_id` in `slot`, as stored now."""
+    return next(
+        (
+            m
+            for m in deps.repository.list_materials(application_id)
+            if m.slot == slot and m.upload_id == upload_id
+        ),
+        None,
+    )
 
 
 def requirement_for(item: ServiceItem, slot: str) -> MaterialRequirement:
