@@ -19,8 +19,9 @@ from onestop.paging import encode_cursor
 
 from .clients import dynamodb_table
 
-# A subsegment per adapter call (a no-op while tracing is disabled). Responses are not recorded:
-# they hold applicants' personal data and can outgrow a trace segment.
+# One X-Ray subsegment per adapter call (nothing is recorded while tracing is disabled, as in the
+# tests and the local stack). Responses are left out: they hold applicants' personal data and can
+# outgrow a trace segment; exceptions are recorded.
 traced = tracer.capture_method(capture_response=False)
 
 META = "META"
