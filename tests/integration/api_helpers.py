@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -15,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from onestop.aws import composition
 from onestop.aws.clients import reset_clients
 from onestop.identifiers.resident_id import id_check_char
 from onestop.identifiers.uscc import compose_uscc
@@ -25,6 +27,8 @@ TABLE = "onestop-test"
 UPLOADS = "onestop-test-uploads"
 MATERIALS = "onestop-test-materials"
 BUS = "onestop-test-bus"
+LICENCES = "onestop-test-licences"
+IDEMPOTENCY = "onestop-test-idempotency"
 
 # Well-formed identifiers (both USCC checks and the ID check digit pass).
 USCC_A = compose_uscc("91440300", "MA5F0001")
@@ -233,19 +237,20 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """moto with the table, both buckets and the bus (its events captured in an SQS queue).
 
     Each test module wraps this in its own `aws` fixture."""
-    from onestop.http.context import reset_services
-
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("UPLOADS_BUCKET", UPLOADS)
     monkeypatch.setenv("MATERIALS_BUCKET", MATERIALS)
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    # Required by Settings; a test that uses them names its own (before calling this) and creates them.
+    for name, default in (("LICENCES_BUCKET", LICENCES), ("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY)):
+        monkeypatch.setenv(name, os.environ.get(name) or default)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "onestop-api")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     reset_settings()
     reset_clients()
-    reset_services()
+    composition.reset()
     with mock_aws():
         ddb = boto3.resource("dynamodb", region_name=REGION)
         table = create_table(ddb)
@@ -262,7 +267,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["onestop"]}))
         events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": queue_arn}])
         yield Aws(table=table, s3=s3, sqs=sqs, events_queue_url=queue_url)
-    reset_services()
+    composition.reset()
     reset_clients()
     reset_settings()
 

@@ -13,6 +13,7 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from moto import mock_aws
+from onestop.aws import composition
 from onestop.aws.clients import reset_clients
 from onestop.settings import reset_settings
 
@@ -20,6 +21,7 @@ TABLE = "onestop-test"
 IDEMPOTENCY = "onestop-idempotency-test"
 UPLOADS = "onestop-uploads-test"
 MATERIALS = "onestop-materials-test"
+LICENCES = "onestop-licences-test"  # named because Settings requires it; the ingest function never reads it
 BUS = "onestop-test"
 QUEUE = "onestop-uploads-test"
 DLQ = "onestop-uploads-dlq-test"
@@ -161,6 +163,7 @@ def open_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
         "UPLOADS_BUCKET": UPLOADS,
         "MATERIALS_BUCKET": MATERIALS,
+        "LICENCES_BUCKET": LICENCES,
         "EVENT_BUS_NAME": BUS,
         "INGEST_MAX_RECEIVE": str(MAX_RECEIVE),
         "AWS_REGION": "us-east-1",
@@ -169,9 +172,7 @@ def open_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         reset_settings()
         reset_clients()
-        from functions.ingest import app
-
-        app.reset()
+        composition.reset()
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         attributes = [{"AttributeName": n, "AttributeType": "S"} for n in ("PK", "SK")]
         attributes += [
@@ -224,6 +225,6 @@ def open_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         events.put_targets(Rule="all-onestop", EventBusName=BUS, Targets=[{"Id": "tap", "Arn": tap_arn}])
         table = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
         yield Stack(s3, sqs, table, queue_url, dlq_url, queue_arn, tap_url)
-        app.reset()
+        composition.reset()
         reset_clients()
         reset_settings()

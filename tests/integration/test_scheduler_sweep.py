@@ -19,14 +19,20 @@ from onestop.applications.models import (
     DeadlineInfo,
 )
 from onestop.aws.application_repository import DynamoApplicationRepository
+from onestop.aws.composition import scheduled_runs
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.quality_repository import DynamoQualityRepository
 from onestop.observability import metrics
 from onestop.quality.sweep import DeadlineSweep
 
-from functions.scheduler.app import lambda_handler, run
+from functions.scheduler.app import lambda_handler
 
 from .api_helpers import BUS, TABLE, USCC_A, Aws, LambdaContext, moto_aws
+
+
+def run(kind: str, now: datetime) -> dict[str, Any]:
+    """The scheduler's run as of `now`, wired as the function wires it."""
+    return scheduled_runs().run(kind, now)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from onestop.aws import composition
 from onestop.aws.clients import reset_clients
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.kms_signer import KmsSigner
@@ -79,10 +80,15 @@ def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Cloud]:
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("LICENCES_BUCKET", BUCKET)
+    # Required by Settings (template.yaml's Globals give every function all of them); not used here.
+    for name in ("IDEMPOTENCY_TABLE_NAME", "UPLOADS_BUCKET", "MATERIALS_BUCKET"):
+        monkeypatch.setenv(name, f"unused-{name.lower()}")
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     monkeypatch.setenv("PKI_PREFIX", "pki/")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "verify")
     reset_settings()
     reset_clients()
+    composition.reset()  # the PKI is bootstrapped anew below: no trust cached from an earlier test
     with mock_aws():
         create_table(boto3.resource("dynamodb"))
         s3 = boto3.client("s3")
@@ -107,6 +113,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Cloud]:
             signer=signer,
             handler=verify_app.lambda_handler,
         )
+    composition.reset()
     reset_clients()
     reset_settings()
 

@@ -19,8 +19,8 @@ from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from onestop.aws import composition
 from onestop.aws.clients import reset_clients
-from onestop.aws.composition import licence_issuer
 from onestop.aws.licence_registry import DynamoLicenceRegistry
 from onestop.aws.s3 import S3BlobStore
 from onestop.catalogue import load_catalogue
@@ -277,10 +277,7 @@ def moto_world(monkeypatch: pytest.MonkeyPatch, root_dir: Path) -> Iterator[Worl
     monkeypatch.setenv("SEAL_KEY_ID", SEAL_ALIAS)
     monkeypatch.setenv("INGEST_MAX_RECEIVE", str(MAX_RECEIVE))
     with moto_aws(monkeypatch) as aws:
-        from functions.ingest import app as ingest_app
-
-        ingest_app.reset()
-        licence_issuer.cache_clear()
+        composition.reset()
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
             TableName=IDEMPOTENCY,
@@ -329,8 +326,7 @@ def moto_world(monkeypatch: pytest.MonkeyPatch, root_dir: Path) -> Iterator[Worl
         try:
             yield World(aws, queue_url, dlq_url, queue_arn, DynamoLicenceRegistry(TABLE), store)
         finally:
-            ingest_app.reset()
-            licence_issuer.cache_clear()
+            composition.reset()
 
 
 def new_id() -> str:

@@ -646,7 +646,21 @@ def test_issuer_profile_and_licence_type_from_their_sources() -> None:
     from onestop.settings import Settings
 
     authority = load_catalogue().authority
-    plain = IssuerProfile.from_settings(Settings(public_base_url="https://onestop.example.gov.cn/X/"))
+    # The resource names Settings requires (the issuer profile reads none of them).
+    names = {
+        name: f"onestop-{name}"
+        for name in (
+            "table_name",
+            "idempotency_table_name",
+            "uploads_bucket",
+            "materials_bucket",
+            "licences_bucket",
+            "event_bus_name",
+        )
+    }
+    plain = IssuerProfile.from_settings(
+        Settings(public_base_url="https://onestop.example.gov.cn/X/", **names)
+    )
     assert plain == IssuerProfile(
         name_zh=authority.name_zh,
         name_en=authority.name_en,
@@ -658,7 +672,7 @@ def test_issuer_profile_and_licence_type_from_their_sources() -> None:
     # A trailing slash is not doubled, whatever the path ends in.
     assert plain.verify_url("ID") == "https://onestop.example.gov.cn/X/verify/ID"
     stamped = IssuerProfile.from_settings(
-        Settings(tsa_url="https://tsa.example.gov.cn/tsr"),
+        Settings(tsa_url="https://tsa.example.gov.cn/tsr", **names),
         authority=SimpleNamespace(**authority.model_dump()),
     )
     assert stamped.tsa_url == "https://tsa.example.gov.cn/tsr"

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from onestop.http.verify_api import CachedTrust, VerifyDependencies, build_verify_api
+from onestop.http.verify_api import VerifyDependencies, build_verify_api
 from onestop.licences.models import LicenceStatus
+from onestop.licences.trust import CachedTrust
 from onestop.verification import TrustAnchors, VerifyLimits
 from onestop.verification.anchors import fingerprint, load_pem_bundle
 

@@ -1,11 +1,21 @@
-"""Runtime settings, validated once and built lazily (never at import time)."""
+"""Runtime settings, validated once and built lazily (never at import time).
+
+The names of the resources a function works on (table, buckets, bus) have no default: template.yaml's
+Globals give every function all of them, and a function without one fails at its first use with a
+`SettingsError` naming the variable, instead of quietly talking to a table called "onestop". Tests
+and the local stack pass them explicitly. Tunables (limits, time-to-lives) keep their defaults.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import Field, HttpUrl, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing or a value is invalid (a deployment error)."""
 
 
 class Settings(BaseSettings):
@@ -15,12 +25,13 @@ class Settings(BaseSettings):
 
     stage: str = Field(default="dev", description="deployment stage: dev, test, prod")
     aws_region: str = Field(default="cn-north-1", validation_alias="AWS_REGION")
-    table_name: str = Field(default="onestop", description="the single DynamoDB table")
-    idempotency_table_name: str = Field(default="onestop-idempotency")
-    uploads_bucket: str = Field(default="onestop-uploads")
-    materials_bucket: str = Field(default="onestop-materials")
-    licences_bucket: str = Field(default="onestop-licences")
-    event_bus_name: str = Field(default="onestop")
+    # Required: the resources, named by template.yaml (Globals → Environment).
+    table_name: str = Field(min_length=1, description="the single DynamoDB table")
+    idempotency_table_name: str = Field(min_length=1, description="Powertools idempotency records")
+    uploads_bucket: str = Field(min_length=1)
+    materials_bucket: str = Field(min_length=1)
+    licences_bucket: str = Field(min_length=1)
+    event_bus_name: str = Field(min_length=1)
     event_source: str = Field(default="onestop")
     seal_key_id: str = Field(default="alias/onestop-seal", description="KMS key id, ARN or alias of the seal")
     pki_prefix: str = Field(default="pki/", description="PKI objects prefix in the licences bucket")
@@ -32,6 +43,13 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = Field(default=600, gt=0, le=3600)
     download_url_ttl_seconds: int = Field(default=300, gt=0, le=3600)
     tsa_url: HttpUrl | None = Field(default=None, description="RFC 3161 timestamp authority for PAdES B-T")
+    # The ingest function: the uploads queue's maxReceiveCount (on the last receive a failing material
+    # is marked failed before SQS moves the message to the dead-letter queue), and how long a processed
+    # object version is remembered by the idempotency layer.
+    ingest_max_receive: int = Field(default=3, ge=1)
+    ingest_idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # The function's service name (template.yaml sets it per function); metrics are selected by it.
+    service_name: str = Field(default="", validation_alias="POWERTOOLS_SERVICE_NAME")
     # The bureau's own identity (names, USCC, division code) is data: the catalogue's `authority`.
 
     @field_validator("tsa_url", mode="before")
@@ -41,10 +59,21 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
 
+def _explain(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        problems.append(f"{name}: {'not set' if error['type'] == 'missing' else error['msg']}")
+    return "the function's environment is incomplete or invalid — " + "; ".join(problems)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    try:
+        return Settings()  # type: ignore[call-arg]  # the required names come from the environment
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from exc
 
 
 def reset_settings() -> None:

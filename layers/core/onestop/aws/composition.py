@@ -1,24 +1,188 @@
-"""Composition roots: the domain services wired to AWS from settings, built once per container."""
+"""The composition root: every service the functions and routes use, wired to AWS from the settings.
+
+One caching style: each builder below is a `functools.cache` function, called on first use (never at
+import: the settings come from the environment) and reused while the container is warm; `reset()`
+forgets them all (tests change settings and endpoints between cases). The adapters hold only names and
+resolve their boto3 clients per call (`onestop.aws.clients`), so sharing one instance is safe.
+
+Domain modules are imported inside the builders: each function's cold start pays only for what it uses
+(the ingest function never loads the verifier, the scheduler never the seal).
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from onestop.catalogue import Catalogue, load_catalogue
-from onestop.licences.approval import issue_for_approval, issue_new_version
-from onestop.licences.issuance import IssuerProfile
-from onestop.licences.models import LicenceRecord
-from onestop.licences.seal import timestamper_for
-from onestop.licences.trust import load_trust
 from onestop.settings import get_settings
 
-from .application_links import DynamoApplicationLinker
 from .events import EventBridgePublisher
-from .kms_signer import KmsSigner
-from .licence_registry import DynamoLicenceRegistry
 from .s3 import S3BlobStore
+
+if TYPE_CHECKING:
+    from onestop.applications.elicence import ElicenceSource
+    from onestop.applications.service import ApplicationService
+    from onestop.catalogue import Catalogue
+    from onestop.http.verify_api import VerifyDependencies
+    from onestop.licences.issuance import IssuerProfile
+    from onestop.licences.models import LicenceRecord
+    from onestop.licences.trust import CachedTrust, PkiTrust
+    from onestop.materials.ingest_records import IngestRecords, Invocation, Upload
+    from onestop.quality.reviews import ReviewService
+    from onestop.quality.schedule import ScheduledRuns
+    from onestop.verification import TrustAnchors
+
+    from .application_links import DynamoApplicationLinker
+    from .application_repository import DynamoApplicationRepository
+    from .licence_registry import DynamoLicenceRegistry
+    from .material_repository import DynamoMaterialRepository
+    from .quality_repository import DynamoQualityRepository
+
+
+# ----------------------------------------------------------------------------- adapters
+
+
+@cache
+def event_publisher() -> EventBridgePublisher:
+    settings = get_settings()
+    return EventBridgePublisher(settings.event_bus_name, settings.event_source)
+
+
+@cache
+def materials_store() -> S3BlobStore:
+    return S3BlobStore(get_settings().materials_bucket)
+
+
+@cache
+def licences_store() -> S3BlobStore:
+    return S3BlobStore(get_settings().licences_bucket)
+
+
+@cache
+def application_repository() -> DynamoApplicationRepository:
+    from .application_repository import DynamoApplicationRepository
+
+    return DynamoApplicationRepository(get_settings().table_name)
+
+
+@cache
+def material_repository() -> DynamoMaterialRepository:
+    from .material_repository import DynamoMaterialRepository
+
+    return DynamoMaterialRepository(get_settings().table_name)
+
+
+@cache
+def quality_repository() -> DynamoQualityRepository:
+    from .quality_repository import DynamoQualityRepository
+
+    return DynamoQualityRepository(get_settings().table_name)
+
+
+@cache
+def licence_registry() -> DynamoLicenceRegistry:
+    from .licence_registry import DynamoLicenceRegistry
+
+    return DynamoLicenceRegistry(get_settings().table_name)
+
+
+@cache
+def application_linker() -> DynamoApplicationLinker:
+    from .application_links import DynamoApplicationLinker
+
+    return DynamoApplicationLinker(get_settings().table_name)
+
+
+# ----------------------------------------------------------------------------- trust
+
+
+@cache
+def pki_trust() -> CachedTrust[PkiTrust]:
+    """The published PKI of the licences bucket, one copy per container for issuing and verifying.
+
+    Re-read every `TRUST_TTL_S` (5 minutes): a seal rotation reaches the issue function within
+    minutes, not at once — licences issued meanwhile carry the previous seal, which stays published
+    and valid (rotation never deletes a seal certificate).
+    """
+    from onestop.licences.trust import CachedTrust, load_trust
+
+    store, prefix = licences_store(), get_settings().pki_prefix
+    return CachedTrust(lambda: load_trust(store, prefix))
+
+
+@cache
+def trust_anchors() -> Callable[[], TrustAnchors]:
+    """The verifier's view of `pki_trust()` (recomputed only when the PKI copy changes)."""
+    from onestop.verification import TrustAnchors
+
+    return pki_trust().derived(TrustAnchors.from_pki)
+
+
+# ----------------------------------------------------------------------------- api function
+
+
+@cache
+def elicence_source() -> ElicenceSource:
+    """E-licence reuse: the registry in the table, sealed PDFs and the published PKI in the licences
+    bucket (verified as the verify function does, with the same cached trust)."""
+    from onestop.applications.elicence import ElicenceSource, pdf_verifier
+
+    registry = licence_registry()
+    return ElicenceSource(
+        lookup=registry.get, store=licences_store(), verify=pdf_verifier(trust_anchors(), registry.get)
+    )
+
+
+@cache
+def application_service() -> ApplicationService:
+    """The service wired to the table, buckets and bus named in the settings (reused while warm)."""
+    from onestop.applications.clock import WorkingDayClock
+    from onestop.applications.service import ApplicationService, ServiceConfig
+    from onestop.catalogue import load_catalogue
+
+    from .application_repository import DynamoApplicationRepository
+
+    settings = get_settings()
+    return ApplicationService(
+        repository=DynamoApplicationRepository(settings.table_name),
+        catalogue=load_catalogue(),
+        uploads=S3BlobStore(settings.uploads_bucket),
+        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
+        clock=WorkingDayClock(),
+        config=ServiceConfig(
+            upload_ttl_seconds=settings.upload_url_ttl_seconds,
+            upload_max_bytes=settings.upload_max_bytes,
+            download_ttl_seconds=settings.download_url_ttl_seconds,
+        ),
+        materials_store=S3BlobStore(settings.materials_bucket),
+        elicences=elicence_source(),
+    )
+
+
+def review_service(now: Callable[[], datetime]) -> ReviewService:
+    """好差评 and rectification cases; built per request around the routes' clock, from cached adapters."""
+    from onestop.applications.clock import WorkingDayClock
+    from onestop.quality.reviews import ReviewService
+
+    return ReviewService(application_repository(), quality_repository(), WorkingDayClock(), now=now)
+
+
+# ----------------------------------------------------------------------------- verify function
+
+
+@cache
+def verify_dependencies() -> VerifyDependencies:
+    """The verify routes' trust (the cached PKI) and registry."""
+    from onestop.http.verify_api import VerifyDependencies
+
+    return VerifyDependencies(trust=trust_anchors(), registry_lookup=licence_registry().get)
+
+
+# ----------------------------------------------------------------------------- issue function
 
 
 @dataclass(frozen=True)
@@ -31,10 +195,16 @@ class LicenceIssuer:
     store: S3BlobStore
     publisher: EventBridgePublisher
     applications: DynamoApplicationLinker
+    trust: Callable[[], PkiTrust]
 
     def issue(self, detail: dict[str, Any]) -> LicenceRecord | None:
-        # The trust index is read per event, not cached: a seal rotation takes effect without a redeploy.
-        seal = load_trust(self.store, get_settings().pki_prefix).current_seal()
+        from onestop.aws.kms_signer import KmsSigner
+        from onestop.licences.approval import issue_for_approval
+        from onestop.licences.seal import timestamper_for
+
+        # The current seal from the container's copy of the PKI (re-read every few minutes: a seal
+        # rotation takes effect within minutes, without a redeploy).
+        seal = self.trust().current_seal()
         return issue_for_approval(
             detail,
             catalogue=self.catalogue,
@@ -49,7 +219,11 @@ class LicenceIssuer:
 
     def new_version(self, detail: dict[str, Any]) -> LicenceRecord:
         """Renew (延续) or change (变更) a licence as a reviewer asked: a new sealed version."""
-        seal = load_trust(self.store, get_settings().pki_prefix).current_seal()
+        from onestop.aws.kms_signer import KmsSigner
+        from onestop.licences.approval import issue_new_version
+        from onestop.licences.seal import timestamper_for
+
+        seal = self.trust().current_seal()  # as in issue(): a rotation shows within minutes
         return issue_new_version(
             detail,
             issuer=self.issuer,
@@ -63,12 +237,94 @@ class LicenceIssuer:
 
 @cache
 def licence_issuer() -> LicenceIssuer:
-    settings = get_settings()
+    from onestop.catalogue import load_catalogue
+    from onestop.licences.issuance import IssuerProfile
+
     return LicenceIssuer(
         catalogue=load_catalogue(),
-        issuer=IssuerProfile.from_settings(settings),
-        registry=DynamoLicenceRegistry(settings.table_name),
-        store=S3BlobStore(settings.licences_bucket),
-        publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
-        applications=DynamoApplicationLinker(settings.table_name),
+        issuer=IssuerProfile.from_settings(get_settings()),
+        registry=licence_registry(),
+        store=licences_store(),
+        publisher=event_publisher(),
+        applications=application_linker(),
+        trust=pki_trust(),
     )
+
+
+# ----------------------------------------------------------------------------- ingest function
+
+
+def _ingest(upload: Upload, invocation: Invocation | None = None) -> dict[str, Any]:
+    from onestop.materials.ingest_records import ingest_upload
+
+    return ingest_upload(
+        upload,
+        invocation,
+        uploads=S3BlobStore(upload.bucket),
+        materials=materials_store(),
+        repository=material_repository(),
+        publisher=event_publisher(),
+        max_bytes=get_settings().upload_max_bytes,
+    )
+
+
+@cache
+def ingest_records() -> IngestRecords:
+    """The ingest function's record handler; an object version is ingested once (Powertools
+    idempotency on bucket + key + version, remembered `INGEST_IDEMPOTENCY_TTL_SECONDS`), so duplicated
+    and replayed notifications do no work twice."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from onestop.materials.ingest_records import IngestRecords
+
+    settings = get_settings()
+    config = IdempotencyConfig(
+        event_key_jmespath="[bucket, key, version]",
+        expires_after_seconds=settings.ingest_idempotency_ttl_seconds,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
+    once = idempotent_function(
+        _ingest, data_keyword_argument="upload", persistence_store=persistence, config=config
+    )
+
+    def ingest(upload: Upload, invocation: Invocation | None) -> dict[str, Any]:
+        if invocation is not None:  # an in-progress record expires with the invocation
+            config.register_lambda_context(invocation)  # type: ignore[arg-type]
+        result: dict[str, Any] = once(upload=upload, invocation=invocation)
+        return result
+
+    return IngestRecords(
+        ingest=ingest, repository=material_repository(), max_receive=settings.ingest_max_receive
+    )
+
+
+# ----------------------------------------------------------------------------- scheduler function
+
+
+@cache
+def scheduled_runs() -> ScheduledRuns:
+    from onestop.catalogue import load_catalogue
+    from onestop.quality.schedule import ScheduledRuns
+
+    return ScheduledRuns(
+        quality=quality_repository(),
+        outbox=application_repository(),
+        publisher=event_publisher(),
+        catalogue=load_catalogue(),
+    )
+
+
+# -----------------------------------------------------------------------------
+
+
+def reset() -> None:
+    """Forget every built service (tests change the environment, the endpoints and the PKI)."""
+    module = sys.modules[__name__]
+    for value in vars(module).values():
+        wrapped = getattr(value, "__wrapped__", None)
+        if getattr(wrapped, "__module__", None) == __name__ and hasattr(value, "cache_clear"):
+            value.cache_clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -13,9 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.applications.identity import Principal
-from onestop.aws.events import EventBridgePublisher
-from onestop.aws.licence_registry import DynamoLicenceRegistry
-from onestop.aws.s3 import S3BlobStore
+from onestop.aws.composition import event_publisher, licence_registry, licences_store
 from onestop.errors import InvalidInput, Reason
 from onestop.licences import lifecycle
 from onestop.licences.models import Action, LicenceRecord, LicenceStatus, china_date, illegal_transition
@@ -66,27 +63,11 @@ class LifecycleIn(BaseModel):
     )
 
 
-@cache
-def _registry() -> DynamoLicenceRegistry:
-    return DynamoLicenceRegistry(get_settings().table_name)
-
-
-@cache
-def _store() -> S3BlobStore:
-    return S3BlobStore(get_settings().licences_bucket)
-
-
-@cache
-def _publisher() -> EventBridgePublisher:
-    settings = get_settings()
-    return EventBridgePublisher(settings.event_bus_name, settings.event_source)
-
-
 def _view(record: LicenceRecord) -> LicenceOut:
     settings = get_settings()
     out = LicenceOut(**record.public_view(china_date(datetime.now(UTC))))
     if record.pdf is not None:
-        out.download_url = _store().presign_get(
+        out.download_url = licences_store().presign_get(
             record.pdf.key,
             settings.download_url_ttl_seconds,
             version_id=record.pdf.version_id,
@@ -109,7 +90,7 @@ def get_licence(
     caller: Caller,
 ) -> LicenceOut:
     caller.require_authenticated()
-    record = lifecycle.get_licence(_registry(), licence_id)
+    record = lifecycle.get_licence(licence_registry(), licence_id)
     if not caller.is_reviewer:
         # The holder is whoever may read the application; the same 404 hides everyone else's.
         application_service().get(caller, record.application_id)
@@ -147,8 +128,8 @@ def change_status(
         return _request_new_version(licence_id, body, caller)
     record = _ACTIONS[body.action](
         licence_id,
-        registry=_registry(),
-        publisher=_publisher(),
+        registry=licence_registry(),
+        publisher=event_publisher(),
         actor=caller.label,
         reason=body.reason,
         reason_code=body.reason_code,
@@ -157,7 +138,7 @@ def change_status(
 
 
 def _request_new_version(licence_id: str, body: LifecycleIn, caller: Principal) -> LicenceOut:
-    record = lifecycle.get_licence(_registry(), licence_id)
+    record = lifecycle.get_licence(licence_registry(), licence_id)
     today = china_date(datetime.now(UTC))
     if record.effective_status(today) is not LicenceStatus.VALID:
         raise illegal_transition(licence_id, Action.SUPERSEDE, record.effective_status(today))
@@ -170,7 +151,7 @@ def _request_new_version(licence_id: str, body: LifecycleIn, caller: Principal) 
                 Reason("licence_change_empty", "请填写变更后的内容。", "Give the new value.", "holder_name")
             ],
         )
-    _publisher().publish(
+    event_publisher().publish(
         "LicenceVersionRequested",
         {
             "licence_id": licence_id,

@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.identity import Principal
 from onestop.applications.models import utcnow
-from onestop.aws.application_repository import DynamoApplicationRepository
-from onestop.aws.quality_repository import DynamoQualityRepository
+from onestop.aws import composition
 from onestop.catalogue import load_catalogue
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.quality.kpis import KpiReport, Period, kpi_report
@@ -27,7 +26,6 @@ from onestop.quality.models import (
     ReviewLevel,
 )
 from onestop.quality.reviews import MAX_COMMENT, MAX_NOTE, ReviewService, ReviewView
-from onestop.settings import get_settings
 
 from .context import BEARER, current_principal
 from .responses import responses
@@ -49,19 +47,9 @@ def now() -> datetime:
     return utcnow()
 
 
-def _repository() -> DynamoQualityRepository:
-    return DynamoQualityRepository(get_settings().table_name)
-
-
 def review_service() -> ReviewService:
-    # Built per request: it holds only names, and the table resources behind them are cached.
-    settings = get_settings()
-    return ReviewService(
-        DynamoApplicationRepository(settings.table_name),
-        DynamoQualityRepository(settings.table_name),
-        WorkingDayClock(),
-        now=lambda: now(),
-    )
+    # Per request around `now` (tests replace it), from the composition root's cached adapters.
+    return composition.review_service(now=lambda: now())
 
 
 # ----------------------------------------------------------------------------- bodies
@@ -398,4 +386,6 @@ def stats(
                 f"There is no service item '{item}'.",
                 [Reason("unknown_item", "未知的事项编码。", "Unknown item code.", "item")],
             ) from None
-    return kpi_report(_repository(), catalogue, WorkingDayClock(), period, now=at, item_code=item)
+    return kpi_report(
+        composition.quality_repository(), catalogue, WorkingDayClock(), period, now=at, item_code=item
+    )

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 
-from onestop.errors import InvalidInput, PayloadTooLarge, Reason, Unavailable
+from onestop.errors import InvalidInput, PayloadTooLarge, Reason
 from onestop.observability import logger, metrics
 from onestop.verification import (
     DEFAULT_LIMITS,
@@ -33,7 +32,6 @@ from onestop.verification.status import RegistryLookup
 from .errors import error_body, json_response, register_error_handlers
 
 PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
-TRUST_TTL_S = 300.0
 WEB_PAGE = "/web/verify/index.html"  # explicit file: static hosts need not map "dir/" to index
 
 
@@ -52,46 +50,11 @@ class VerifyDependencies:
     web_page: str = WEB_PAGE
 
 
-class CachedTrust:
-    """The published PKI, re-read at most every `ttl_s` seconds (a rotation shows within minutes)."""
-
-    def __init__(self, load: Callable[[], TrustAnchors], ttl_s: float = TRUST_TTL_S) -> None:
-        self._load = load
-        self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._value: TrustAnchors | None = None
-        self._loaded_at = 0.0
-
-    def __call__(self) -> TrustAnchors:
-        with self._lock:
-            if self._value is None or time.monotonic() - self._loaded_at > self._ttl_s:
-                try:
-                    self._value = self._load()
-                except Exception as exc:
-                    if self._value is not None:  # keep answering with the last good copy
-                        logger.warning("PKI reload failed; using the cached copy", extra={"error": str(exc)})
-                        return self._value
-                    raise Unavailable(
-                        "trust_unavailable",
-                        "暂时无法读取局方公布的证书，请稍后再试。",
-                        "The bureau's published certificates cannot be read right now; try again later.",
-                    ) from exc
-                self._loaded_at = time.monotonic()
-            return self._value
-
-
 def default_dependencies() -> VerifyDependencies:
-    """Wired to the licences bucket (PKI) and the table (registry) named in the settings."""
-    from onestop.aws.licence_registry import DynamoLicenceRegistry
-    from onestop.aws.s3 import S3BlobStore
-    from onestop.licences.trust import load_trust
-    from onestop.settings import get_settings
+    """The composition root's: the cached PKI of the licences bucket and the registry in the table."""
+    from onestop.aws.composition import verify_dependencies
 
-    settings = get_settings()
-    store = S3BlobStore(settings.licences_bucket)
-    registry = DynamoLicenceRegistry(settings.table_name)
-    trust = CachedTrust(lambda: TrustAnchors.from_pki(load_trust(store, settings.pki_prefix)))
-    return VerifyDependencies(trust=trust, registry_lookup=registry.get)
+    return verify_dependencies()
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -165,22 +128,14 @@ def build_verify_api(
     deps: VerifyDependencies | Callable[[], VerifyDependencies] | None = None,
 ) -> APIGatewayHttpResolver:
     """The resolver of the verify function. Dependencies are built on first use, not at import."""
-    factory: Callable[[], VerifyDependencies]
+    dependencies: Callable[[], VerifyDependencies]
     if deps is None:
-        factory = default_dependencies
+        dependencies = default_dependencies  # cached by the composition root (reset() forgets it)
     elif isinstance(deps, VerifyDependencies):
         fixed = deps
-        factory = lambda: fixed  # noqa: E731 - a constant factory
+        dependencies = lambda: fixed  # noqa: E731 - a constant factory
     else:
-        factory = deps
-    built: list[VerifyDependencies] = []
-    lock = threading.Lock()
-
-    def dependencies() -> VerifyDependencies:
-        with lock:
-            if not built:
-                built.append(factory())
-            return built[0]
+        dependencies = cache(deps)
 
     app = APIGatewayHttpResolver(
         cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Accept"], max_age=600),

@@ -9,27 +9,38 @@ Layout under the PKI prefix of the licences bucket (written by `python -m infra.
                                     verifiers accept after a seal (optional)
 
 The issue function takes the *current* seal certificate and its chain from here; verifiers take all
-roots as trust anchors (and all seal certificates as intermediates-to-know).
+roots as trust anchors (and all seal certificates as intermediates-to-know). Both read it through one
+`CachedTrust` per container (built in `onestop.aws.composition`), re-read every few minutes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko_certvalidator import ValidationContext
 
+from onestop.errors import Unavailable
+from onestop.observability import logger
 from onestop.ports import BlobStore
 
 from .pki import load_pem_certificates, sha256_fingerprint, to_asn1
 
 INDEX_NAME = "index.json"
 INDEX_FORMAT = 1
+# How long a container trusts its copy of the published PKI: a seal rotation (a new current seal) or a
+# newly trusted TSA takes effect in the issue and verify functions within this many seconds.
+TRUST_TTL_S = 300.0
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 
 class PkiError(RuntimeError):
@@ -231,4 +242,57 @@ def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
         current=current,
         index=index,
         tsa=tsa,
+    )
+
+
+class CachedTrust(Generic[T]):
+    """The published PKI (or anything loaded from it), re-read at most every `ttl_s` seconds.
+
+    A failed re-read keeps answering with the last good copy; with no copy yet it is a 503
+    `trust_unavailable` (`Unavailable`). A rotation therefore shows within `ttl_s` seconds, not at once.
+    """
+
+    def __init__(self, load: Callable[[], T], ttl_s: float = TRUST_TTL_S) -> None:
+        self._load = load
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._loaded_at = 0.0
+
+    def __call__(self) -> T:
+        with self._lock:
+            if self._value is None or time.monotonic() - self._loaded_at > self._ttl_s:
+                try:
+                    self._value = self._load()
+                except Exception as exc:
+                    if self._value is not None:  # keep answering with the last good copy
+                        logger.warning("PKI reload failed; using the cached copy", extra={"error": str(exc)})
+                        return self._value
+                    raise _unavailable() from exc
+                self._loaded_at = time.monotonic()
+            return self._value
+
+    def derived(self, view: Callable[[T], V]) -> Callable[[], V]:
+        """`view` of the cached copy, computed once per copy (e.g. the verifier's trust anchors)."""
+        lock = threading.Lock()
+        memo: list[tuple[T, V]] = []
+
+        def current() -> V:
+            source = self()
+            with lock:
+                if not memo or memo[0][0] is not source:
+                    try:
+                        memo[:] = [(source, view(source))]
+                    except Exception as exc:
+                        raise _unavailable() from exc
+                return memo[0][1]
+
+        return current
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "trust_unavailable",
+        "暂时无法读取局方公布的证书，请稍后再试。",
+        "The bureau's published certificates cannot be read right now; try again later.",
     )
