@@ -182,7 +182,15 @@ GROUPS: dict[str, Group] = {
             ),
             tuple(
                 f"tests/unit/test_verification_{t}.py"
-                for t in ("structure", "status", "fastpath", "trust_bundle", "rules", "face_status")
+                for t in (
+                    "structure",
+                    "status",
+                    "fastpath",
+                    "fastpath_seals",
+                    "trust_bundle",
+                    "rules",
+                    "face_status",
+                )
             ),
             0.95,
         ),

@@ -28,6 +28,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from pyhanko.sign.general import check_ess_certid
+from pyhanko.sign.validation.generic_cms import get_signing_cert_attr
 
 from . import seal_rules
 from .anchors import TrustAnchors, fingerprint
@@ -101,8 +103,15 @@ def _signature_ok(cert: asn1_x509.Certificate, signer_info: cms.SignerInfo, raw:
     # re-tag the original bytes rather than re-encode them (`untag().dump()` costs ~6 ms).
     signed = b"\x31" + _der_len(len(raw)) + raw
     signature = signer_info["signature"].native
-    algo = signer_info["signature_algorithm"].signature_algo
-    hash_cls = _HASHES[digest]
+    algorithm = signer_info["signature_algorithm"]
+    algo = algorithm.signature_algo
+    try:
+        hash_name = algorithm.hash_algo  # "sha256_ecdsa" names its hash, as pyHanko verifies it
+    except ValueError:
+        hash_name = digest  # a bare "ecdsa" or "rsassa_pkcs1v15": the digest algorithm's
+    if hash_name not in _HASHES:
+        return False  # a weak hash: the full path explains
+    hash_cls = _HASHES[hash_name]
     try:
         if algo == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, signed, ec.ECDSA(hash_cls()))
@@ -115,28 +124,30 @@ def _signature_ok(cert: asn1_x509.Certificate, signer_info: cms.SignerInfo, raw:
     return True
 
 
-_M = re.compile(rb"/M\s*\((D:[0-9Z+\-']{4,32})\)")
+# `/M` and its value in the signature dictionary: a literal string (escapes and all: pyHanko writes the
+# colon of "D:" as \072) or a hex string; read with pyHanko's own object reader, as the full path reads it.
+_M = re.compile(rb"/M\s*(\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>)", re.S)
 
 
-def _signing_time(data: bytes, at: int, attrs: dict[str, list[Any]], now: datetime) -> datetime | None:
-    """The signed signing-time attribute, else the signature dictionary's /M (inside the signed bytes, as
-    PAdES puts it), else now — what pyHanko's `self_reported_timestamp` reads too."""
-    times = attrs.get("signing_time", [])
+def _signing_time(data: bytes, at: int, attrs: dict[str, list[Any]]) -> datetime | None:
+    """The signing time the signer reported, as pyHanko's `self_reported_timestamp` reads it for the full
+    path: the one signed signing-time value, else the signature dictionary's /M (inside the signed bytes,
+    as PAdES puts it). None when there is no such time or more than one: the full path decides."""
+    times = [value for values in attrs.get("signing_time", []) for value in values]
     if len(times) > 1:
         return None
     if times:
-        signed_at: datetime = times[0][0].native
+        signed_at: datetime = times[0].native
         return signed_at
-    from pyhanko.pdf_utils.generic import parse_pdf_date
+    from pyhanko.pdf_utils.generic import Reference, parse_pdf_date, read_object
 
+    # The signature dictionary around its /ByteRange (its /Contents holds hex digits only).
     start = data.rfind(b" obj", 0, at)
     stop = data.find(b"endobj", at)
     found = _M.findall(data, start, stop) if start >= 0 and stop >= 0 else []
-    if len(found) > 1:
+    if len(found) != 1:
         return None
-    if not found:
-        return now
-    return parse_pdf_date(found[0].decode("ascii"))
+    return parse_pdf_date(str(read_object(io.BytesIO(found[0]), Reference(0))), strict=True)
 
 
 def _face(data: bytes) -> dict[str, Any]:
@@ -165,6 +176,11 @@ def _described(cert_der: bytes, root_der: bytes) -> tuple[dict[str, str], bool]:
         "root_sha256": fingerprint(root),
         "organisation": seal_rules.organisation(cert),
     }
+    validity = cert["tbs_certificate"]["validity"]
+    details.update(
+        not_before=validity["not_before"].native.isoformat(),
+        not_after=validity["not_after"].native.isoformat(),
+    )
     return details, seal_rules.usage_problem(cert, {}) is None
 
 
@@ -197,7 +213,7 @@ def _whole_file_seal(
     contents = bytes.fromhex(gap.decode("ascii"))
     if byte_range_problem(data, [a, b, c, d], contents) or contents_problem(contents, limits):
         return None
-    info = cms.ContentInfo.load(contents.rstrip(b"\x00"))
+    info = cms.ContentInfo.load(contents)  # the zero padding after the DER is not read
     if info["content_type"].native != "signed_data":
         return None
     signed_data = info["content"]
@@ -218,22 +234,16 @@ def _whole_file_seal(
     covered.update(data[c : c + d])
     if [v.native for v in attrs.get("message_digest", [])] != [[covered.digest()]]:
         return None
-    signing_time = _signing_time(data, ranges[0].start(), attrs, now)
+    signing_time = _signing_time(data, ranges[0].start(), attrs)
     if signing_time is None:
         return None
     cert = _signer_cert(signed_data, signer_info)
     if cert is None or fingerprint(cert) not in anchors.seal_fingerprints:
         return None
-    for binding in attrs.get("signing_certificate_v2", []):
-        ids = binding[0]["certs"]
-        first = ids[0] if len(ids) else None
-        algo = first["hash_algorithm"]["algorithm"].native if first is not None else None
-        if (
-            first is None
-            or algo not in _HASHES
-            or first["cert_hash"].native != hashlib.new(algo, cert.dump()).digest()
-        ):
-            return None
+    # The signing-certificate(-v2) binding, checked as the full path's pyHanko checks it (raises on two).
+    binding = get_signing_cert_attr(signer_info["signed_attrs"])
+    if binding is not None and not check_ess_certid(cert, binding["certs"][0]):
+        return None
     if not _signature_ok(cert, signer_info, raw_attrs, digest):
         return None
     if signing_time > now + CLOCK_SKEW or not _within(cert, signing_time):
