@@ -5,13 +5,23 @@ every outcome of `status_check` with its details."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from onestop.licences.models import LicenceStatus
+from onestop.errors import InvalidInput
+from onestop.identifiers.licence_id import parse_licence_id
+from onestop.licences.models import CHINA_TZ, Action, AuditEntry, LicenceStatus
 from onestop.verification import Check, RegistryEntry
 from onestop.verification.face import face_from_info, read_face, read_face_authenticated
-from onestop.verification.status import face_of, identifier_check, status_check, status_offline
+from onestop.verification.status import (
+    face_of,
+    identifier_check,
+    identifier_unreadable,
+    status_check,
+    status_offline,
+    status_unreadable,
+)
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -83,10 +93,14 @@ def _file(*revisions: bytes) -> bytes:
     return b"%PDF-1.7\n" + b"".join(revisions)
 
 
-FIRST = b"1 0 obj\n<< /Subject (1.2.156.3005.2.A) >>\nendobj\ntrailer\n<< /Info 1 0 R >>\n%%EOF\n"
+FIRST = (
+    b"1 0 obj\n<< /Subject (1.2.156.3005.2.A) >>\nendobj\n"
+    b"2 0 obj\n<< /Subject (1.2.156.3005.2.A) >>\nendobj\n"
+    b"trailer\n<< /Info 1 0 R >>\n%%EOF\n"
+)
 SECOND = (
-    b"1 0 obj\n<< /Subject (1.2.156.3005.2.B) /Keywords (1.2.156.3005.2.B, N1, H1) /Title (Name N1) "
-    b"/Author (Bureau) >>\nendobj\ntrailer\n<< /Info 1 0 R /Prev 9 >>\n%%EOF\n"
+    b"2 0 obj\n<< /Subject (1.2.156.3005.2.B) /Keywords (1.2.156.3005.2.B, N1, H1) /Title (Name N1) "
+    b"/Author (Bureau) >>\nendobj\ntrailer\n<< /Info 2 0 R /Prev 9 >>\n%%EOF\n"
 )
 
 
@@ -123,6 +137,56 @@ def test_authenticated_face_follows_object_number_and_generation() -> None:
 )
 def test_authenticated_face_gives_up_on_other_shapes(data: bytes) -> None:
     assert read_face_authenticated(data) is None
+
+
+def test_info_at_the_very_start_is_found() -> None:
+    data = b"\n1 0 obj\n<< /Subject (1.2.156.3005.2.B) >>\nendobj\ntrailer\n<< /Info 1 0 R >>\n%%EOF\n"
+    face = read_face_authenticated(data)
+    assert face is not None
+    assert face["licence_id"] == ID
+
+
+def _long_info(size: int) -> bytes:
+    """A file whose /Info takes exactly `size` bytes after its `1 0 obj` header."""
+    head, tail = b"\n<< /Subject (1.2.156.3005.2.B) /Producer (", b") >>"
+    body = head + b"x" * (size - len(head) - len(tail)) + tail
+    assert len(body) == size
+    return b"%PDF-1.7\n1 0 obj" + body + b"\nendobj\ntrailer\n<< /Info 1 0 R >>\n%%EOF\n"
+
+
+def test_info_is_read_directly_within_16_kib() -> None:
+    """16 KiB after its header are read; a longer /Info is left to pyHanko's reader (None). (Cut one byte
+    short, the dictionary still reads: pyHanko's object reader does not insist on the second ">".)"""
+    face = read_face_authenticated(_long_info(16384))
+    assert face is not None
+    assert face["licence_id"] == ID
+    assert read_face_authenticated(_long_info(16386)) is None
+
+
+def test_info_values_in_other_objects_are_left_to_the_full_reader() -> None:
+    data = _file(
+        b"4 0 obj\n(Real title)\nendobj\n",
+        b"3 0 obj\n<< /Title 4 0 R /Subject (1.2.156.3005.2.B) >>\nendobj\n",
+        b"trailer\n<< /Info 3 0 R >>\n%%EOF\n",
+    )
+    assert read_face_authenticated(data) is None
+
+
+def test_read_face_reads_the_revision_asked_for() -> None:
+    """Revision 0 of a sealed licence whose sealing revision rewrote /Author (and /Title, as an object of
+    its own: resolved, not printed as a reference)."""
+    from tests.unit import verification_seals as V
+
+    lic = S.make_licence(S.make_pki())
+    title = f"新名称 {lic.meta.number}"
+    data = V.pyhanko_seal(
+        lic, V.make_pki(), info={"Author": "盖章时", "Title": title}, indirect_info=True, reserve=None
+    )
+    reader = PdfFileReader(io.BytesIO(data), strict=True)
+    assert reader.xrefs.total_revisions == 2
+    assert read_face(reader, 0) == expected_face(lic)
+    assert read_face(reader, -1) == expected_face(lic)  # before the first: the first
+    assert read_face(reader, 1) == {**expected_face(lic), "name_zh": "新名称", "issuer_name": "盖章时"}
 
 
 def test_trailer_first_in_the_file_is_found() -> None:
@@ -282,3 +346,120 @@ def test_identifier_check_details(licence: S.Licence) -> None:
     assert [p["code"] for p in bad.details["problems"]] == ["licence_check_char"]
     assert identifier_check("").code == "no_identifier"
     assert identifier_check(None).code == "no_identifier"
+
+
+# ----------------------------------------------------------------------------- registry entries
+
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_record_without_its_pdf_has_no_registered_fingerprint(licence: S.Licence) -> None:
+    record = replace(S.record_for(licence), pdf=None)
+    assert RegistryEntry.from_record(record, NOW).pdf_sha256 is None
+    assert RegistryEntry.from_record(S.record_for(licence), NOW).pdf_sha256 == licence.sha256
+
+
+def test_a_licence_without_an_end_date(licence: S.Licence) -> None:
+    record = S.record_for(licence)
+    open_ended = replace(record, metadata=replace(record.metadata, valid_until=None))
+    assert face_of(open_ended)["valid_until"] is None
+
+
+@pytest.mark.parametrize(
+    ("at", "since"),
+    [
+        (datetime(2025, 3, 3, 2, 0), datetime(2025, 3, 3, 2, 0, tzinfo=UTC)),  # naive: UTC
+        (datetime(2025, 3, 3, 10, 0, tzinfo=CHINA_TZ), datetime(2025, 3, 3, 10, 0, tzinfo=CHINA_TZ)),
+    ],
+)
+def test_status_since_is_the_history_entrys_moment(licence: S.Licence, at: datetime, since: datetime) -> None:
+    record = S.record_for(licence)
+    entry = AuditEntry(
+        at, "onestop:issue", Action.ISSUE, LicenceStatus.ISSUING, LicenceStatus.VALID, "issued"
+    )
+    status_since = RegistryEntry.from_record(replace(record, history=(entry,)), NOW).status_since
+    assert status_since == since
+    assert status_since is not None
+    assert status_since.utcoffset() == since.utcoffset()
+
+
+# ----------------------------------------------------------------------------- every outcome, exactly
+
+
+def test_an_identifier_with_two_problems_names_both() -> None:
+    malformed = "1.2.156.3005.2.11440300MB2D03151D00.11440300MB2D03151E.20250000001.01.N"
+    result = identifier_check(malformed)
+    with pytest.raises(InvalidInput) as raised:
+        parse_licence_id(malformed)
+    exc = raised.value
+    assert len(exc.details) == 2
+    assert result.reason_zh == exc.zh + exc.details[0].zh + exc.details[1].zh
+    assert result.reason_en == f"{exc.en} {exc.details[0].en} {exc.details[1].en}"
+    assert (result.check, result.verdict.value, result.code) == (
+        Check.IDENTIFIER,
+        "fail",
+        "licence_id_malformed",
+    )
+
+
+def test_unreadable_file_outcomes() -> None:
+    identifier, status = identifier_unreadable(), status_unreadable()
+    assert (identifier.check, identifier.verdict.value, identifier.code) == (
+        Check.IDENTIFIER,
+        "unknown",
+        "identifier_unreadable",
+    )
+    assert (status.check, status.verdict.value, status.code) == (
+        Check.STATUS,
+        "unknown",
+        "status_not_checked",
+    )
+    assert dict(identifier.details) == dict(status.details) == {}
+    assert (
+        identifier.reason_en
+        == "The file could not be analysed, so its e-licence identifier could not be read."
+    )
+    assert status.reason_en.startswith("The file could not be analysed")
+
+
+def test_not_the_issued_file_exactly() -> None:
+    result = status_check("L", entry(), "cd" * 32, "ef" * 32)
+    assert (result.check, result.verdict.value, result.code) == (Check.STATUS, "fail", "not_issued_file")
+    assert result.details == {
+        **BASE,
+        "registered_sha256": SHA,
+        "file_sha256": "cd" * 32,
+        "sealed_sha256": "ef" * 32,
+    }
+    mismatch = status_check("L", entry(), SHA, None, {"holder_code": "OTHER"})
+    assert (mismatch.check, mismatch.code) == (Check.STATUS, "face_mismatch")
+
+
+def test_valid_reasons_with_and_without_a_file() -> None:
+    with_file = status_check("L", entry(), SHA)
+    assert with_file.reason_zh == "证照已登记，状态有效，且此文件即为签发原件。"
+    without = status_check("L", entry(), None)
+    assert without.reason_zh == "证照已登记，状态有效。"
+
+
+def test_superseded_with_and_without_a_successor() -> None:
+    since = "（自2025年3月3日起）"
+    alone = status_check("L", entry(LicenceStatus.SUPERSEDED), None)
+    assert alone.reason_zh == f"此版本已被新版本替代{since}，请向持证人索取新版证照。"
+    assert alone.reason_en == (
+        "This version was superseded by a newer one on 2025-03-03; ask the holder for the new version."
+    )
+    named = status_check("L", entry(LicenceStatus.SUPERSEDED, superseded_by="L2"), None)
+    assert named.reason_zh == f"此版本已被新版本替代{since}，新版本标识为 L2，请向持证人索取新版证照。"
+    assert named.reason_en == (
+        "This version was superseded by a newer one on 2025-03-03; the new version is L2; "
+        "ask the holder for the new version."
+    )
+    assert named.details["superseded_by"] == "L2"
+
+
+def test_a_status_without_a_date_says_no_date() -> None:
+    result = status_check("L", entry(LicenceStatus.REVOKED, status_since=None), None)
+    assert result.reason_zh == f"证照状态为“{LicenceStatus.REVOKED.zh}”，目前不是有效证照。"
+    assert result.reason_en == f"The licence is {LicenceStatus.REVOKED.en}; it is not currently valid."

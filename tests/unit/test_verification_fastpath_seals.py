@@ -176,6 +176,15 @@ def test_the_face_is_the_sealed_revisions(licence: S.Licence, ec_pki: V.Pki, xre
     assert fast.face == expected_face(licence, issuer_name="深圳市商务局（盖章时）")
 
 
+def test_info_values_in_objects_of_their_own(licence: S.Licence, ec_pki: V.Pki) -> None:
+    """/Title and /Author as indirect objects: read through the cross-reference data, as the full path
+    reads them (the direct reader used to report the unresolved reference as the text)."""
+    info = {"Title": f"{licence.meta.name_zh} {licence.meta.number}", "Author": "深圳市商务局（另存）"}
+    data = V.pyhanko_seal(licence, ec_pki, info=info, indirect_info=True)
+    fast = takes_fast_path(data, ec_pki.anchors)
+    assert fast.face == expected_face(licence, issuer_name="深圳市商务局（另存）")
+
+
 def test_an_ordinary_licence_is_read_without_pyhankos_reader(
     sealed: bytes, ec_pki: V.Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:

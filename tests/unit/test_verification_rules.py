@@ -3,7 +3,8 @@ registry entry, report shapes, the details of structural refusals, seal certific
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from onestop.verification import Check, RegistryEntry, StatusReport, TrustAnchor
 from onestop.verification.names import confusable_with, skeleton, strip_invisible, visual
 from onestop.verification.report import CheckResult, VerificationReport, failed, passed, summary, unknown
 from onestop.verification.seal_rules import (
+    bureau_seal,
     extended_key_usage,
     key_usage,
     known_names,
@@ -189,11 +191,11 @@ def test_refusal_details_carry_the_counts() -> None:
     ],
 )
 def test_long_hex_string_size(hex_string: bytes, tail: bytes, size: int | None) -> None:
-    data = b"%PDF-1.7\n<" + hex_string + tail
+    data = b"%PDF-1.7\n<< /A 1 >>\n<" + hex_string + tail  # a ">" before the string is not its end
     found = cap_problem(data, StructureLimits(max_contents_bytes=64))
     assert found is not None
     assert found.code == "contents_too_large"
-    expected = size if size is not None else (len(data) - data.index(b"<")) // 2
+    expected = size if size is not None else (len(data) - data.rindex(b"<")) // 2
     assert found.details == {"contents_bytes": expected}
 
 
@@ -333,3 +335,119 @@ def test_names() -> None:
     assert confusable_with("", ["深圳市商务局"]) is None
     assert confusable_with("深圳市商务局", ["深圳市商务局"]) is None  # the name itself is not an imitation
     assert confusable_with("深圳市商務局", ["", "广州市商务局", "深圳市商务局"]) == "深圳市商务局"
+
+
+def test_skeletons_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert skeleton(" Ａｂ\u200b ") == "ab"  # NFKC, zero-width space gone, trimmed, case folded
+    assert skeleton("深圳市商務局") == "深圳市商务局"  # traditional to simplified
+    import onestop.verification.names as names
+
+    def missing_data() -> object:
+        raise RuntimeError("OpenCC data missing")
+
+    monkeypatch.setattr(names, "_t2s", missing_data)
+    assert skeleton("深圳市商務局") == "深圳市商務局"  # compared without the mapping, not an error
+
+
+# ----------------------------------------------------------------------------- result shapes
+
+
+def test_check_result_as_dict_exactly() -> None:
+    result = unknown(Check.ISSUER, "c", "原因", "reason", k=1)
+    assert (result.verdict.value, result.reason_zh, result.reason_en) == ("unknown", "原因", "reason")
+    assert result.as_dict() == {
+        "check": "issuer",
+        "name": {"zh": "签发机关", "en": "Issuer"},
+        "verdict": "unknown",
+        "code": "c",
+        "reason_zh": "原因",
+        "reason_en": "reason",
+        "details": {"k": 1},
+    }
+
+
+def test_verification_report_as_dict_exactly() -> None:
+    checks = (passed(Check.INTEGRITY, "i", "z", "e"), passed(Check.STATUS, "s", "z", "e"))
+    report = VerificationReport(checks, {"a": 1}, "ab" * 32, 42, datetime(2026, 1, 2, tzinfo=UTC))
+    assert report.as_dict() == {
+        "valid": True,
+        "summary": {"zh": "核验通过：各项检查均通过。", "en": "Verified: every check passed."},
+        "checks": [c.as_dict() for c in report.checks],
+        "licence": {"a": 1},
+        "file": {"sha256": "ab" * 32, "size": 42},
+        "checked_at": "2026-01-02T00:00:00+00:00",
+    }
+
+
+@pytest.fixture
+def beijing_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own time zone is UTC+8 for the test."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("beijing_machine")
+def test_checked_at_is_utc_whatever_the_machines_zone() -> None:
+    checks = (passed(Check.STATUS, "s", "z", "e"),)
+    aware = datetime(2026, 1, 2, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+    naive = datetime(2026, 1, 2, 8, 0)  # taken as UTC
+    for at, expected in ((aware, "2026-01-02T00:00:00+00:00"), (naive, "2026-01-02T08:00:00+00:00")):
+        assert VerificationReport(checks, {}, None, 0, at).as_dict()["checked_at"] == expected
+        assert StatusReport("L", checks, None, None, at).as_dict()["checked_at"] == expected
+
+
+def test_summaries_exactly() -> None:
+    three = [
+        failed(Check.INTEGRITY, "i", "", ""),
+        failed(Check.ISSUER, "s", "", ""),
+        failed(Check.STATUS, "t", "", ""),
+    ]
+    assert summary(three) == {
+        "zh": "核验未通过：文件完整性、签发机关、证照状态检查未通过。",
+        "en": "Not verified: the document integrity, issuer and licence status checks failed.",
+    }
+    assert summary([unknown(Check.ISSUER, "x", "", ""), unknown(Check.STATUS, "y", "", "")]) == {
+        "zh": "无法完成核验：签发机关、证照状态暂时无法确认。",
+        "en": "Not fully verified: the issuer and licence status checks could not be made.",
+    }
+
+
+# ----------------------------------------------------------------------------- seal rules, exactly
+
+
+def test_seal_rule_outcomes_are_issuer_checks_with_their_details() -> None:
+    details = {"signer": "S"}
+    missing = usage_problem(to_asn1(_cert(ORG_CN, _usage(digital_signature=True))), details)
+    tsa = usage_problem(
+        to_asn1(_cert(ORG_CN, _usage(**SEAL_USAGE), [ExtendedKeyUsageOID.TIME_STAMPING])), details
+    )
+    pki = S.make_pki()
+    seal, root = to_asn1(pki.seal_cert), to_asn1(pki.root_cert)
+    roots_only = publication_problem(seal, TrustAnchors(roots=(root,)), details)
+    unpublished = publication_problem(seal, TrustAnchors(roots=(root,), seals=(root,)), details)
+    for result in (missing, tsa, roots_only, unpublished):
+        assert result is not None
+        assert result.check is Check.ISSUER
+        assert result.details["signer"] == "S"
+    assert tsa is not None
+    assert tsa.details == {"extended_key_usage": ["1.3.6.1.5.5.7.3.8"], "signer": "S"}
+    assert unpublished is not None
+    assert unpublished.details == {"signer": "S"}
+    sealed_by = bureau_seal(seal, details)
+    assert (sealed_by.check, sealed_by.verdict.value, sealed_by.code) == (Check.ISSUER, "pass", "bureau_seal")
+    assert sealed_by.details == details
+    assert sealed_by.reason_en.startswith("Sealed by 深圳市商务局: ")
+    assert sealed_by.reason_zh.startswith("由深圳市商务局的电子印章签发")
+
+
+def test_known_names_are_organisations_and_common_names() -> None:
+    root = to_asn1(_cert(ORG_CN, None))
+    other = to_asn1(
+        _cert(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "另一机构")]), _usage(**SEAL_USAGE))
+    )
+    assert known_names(TrustAnchors(roots=(root,), seals=(other,))) == {"机构", "通用名", "另一机构"}

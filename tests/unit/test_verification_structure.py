@@ -10,6 +10,7 @@ from onestop.verification.structure import (
     StructureLimits,
     byte_range_problem,
     cap_problem,
+    content_end,
     contents_problem,
     der_length,
     trailing_problem,
@@ -74,6 +75,18 @@ def test_range_ending_exactly_at_the_end_is_inside() -> None:
     assert byte_range_problem(DATA, [0, A, B, len(DATA) - B], SIG) is None
 
 
+@pytest.mark.parametrize(
+    ("data", "byte_range", "contents"),
+    [
+        (b"0<3003020101>abc", [0, 1, 13, 3], SIG),  # a first part of one byte
+        (b"0123<3003020101>", [0, 4, 16, 0], SIG),  # an empty second part: the gap ends the file
+        (b"0123<>abc", [0, 4, 6, 3], b""),  # an empty hex string is exactly one hex string
+    ],
+)
+def test_smallest_ranges_and_gaps_are_accepted(data: bytes, byte_range: list[int], contents: bytes) -> None:
+    assert byte_range_problem(data, byte_range, contents) is None
+
+
 # ----------------------------------------------------------------------------- /Contents
 
 
@@ -85,6 +98,10 @@ def test_der_length() -> None:
     assert der_length(b"\x30") is None
     assert der_length(bytes.fromhex("3080")) is None  # indefinite length: not DER
     assert der_length(bytes.fromhex("3085")) is None  # five length bytes: over any sane size
+    assert der_length(bytes.fromhex("3085") + bytes(5)) is None  # ... even when they are all there
+    assert der_length(bytes.fromhex("308400000100")) == 6 + 256  # four length bytes are the most
+    assert der_length(bytes.fromhex("308201")) is None  # a length cut short
+    assert der_length(bytes.fromhex("3000")) == 2  # an empty SEQUENCE: two bytes are enough
 
 
 @pytest.mark.parametrize(
@@ -93,6 +110,21 @@ def test_der_length() -> None:
 def test_padding_after_the_der_must_be_zeros(padding: bytes, code: str | None) -> None:
     found = contents_problem(SIG + padding, StructureLimits())
     assert (found.code if found else None) == code
+
+
+def test_padding_problem_details() -> None:
+    found = contents_problem(SIG + b"\x00\x00XX", StructureLimits())  # "X" is not zero either
+    assert found is not None
+    assert (found.check, found.verdict, found.code) == (Check.INTEGRITY, Verdict.FAIL, "contents_padding")
+    assert found.details == {"padding_bytes": 4}
+    assert found.reason_en.startswith("The padding after the signature")
+    assert found.reason_zh.startswith("签名值（/Contents）中签名数据之后的填充区")
+
+
+@pytest.mark.parametrize("contents", [b"not DER", bytes.fromhex("3080"), bytes.fromhex("300a0201")])
+def test_contents_that_are_not_der_are_left_to_the_cms_parser(contents: bytes) -> None:
+    """No DER length (or one past the end): not a padding problem; the CMS parser says what it is."""
+    assert contents_problem(contents, StructureLimits()) is None
 
 
 def test_contents_cap_at_max_and_max_plus_one() -> None:
@@ -169,6 +201,15 @@ def test_no_eof_at_all_is_a_damaged_file() -> None:
     found = trailing_problem(b"%PDF-1.7\n1 0 obj\n")
     assert found is not None
     assert found.code == "pdf_damaged"
+    assert (found.check, found.verdict, dict(found.details)) == (Check.INTEGRITY, Verdict.FAIL, {})
+    assert found.reason_en.startswith("The PDF has no end-of-file marker")
+    assert found.reason_zh.startswith("PDF文件没有文件结束标记")
+
+
+def test_content_end() -> None:
+    assert content_end(b"%%EOF") == 5  # a marker at the very start
+    assert content_end(b"%PDF-1.7\n%%EOF\n%%EOF\r\n") == 20  # the last marker
+    assert content_end(b"%PDF-1.7\n%%EO") is None
 
 
 # ----------------------------------------------------------------------------- through verify_pdf

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from onestop.licences.pki import to_asn1
 from onestop.verification import TrustAnchors
-from onestop.verification.anchors import bundled_anchors, key_id, load_pem_bundle
+from onestop.verification.anchors import bundled_anchors, fingerprint, key_id, load_pem_bundle, to_pem
 
 from tests.unit import test_verification_support as S
 from tests.unit import verification_forgeries as F
@@ -143,29 +147,101 @@ def test_the_repository_ships_no_bundle() -> None:
     assert bundled_anchors() is None
 
 
-def test_a_shipped_bundle_is_the_trust_document(
-    pki: S.DevPki, tmp_path: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A distribution drops trust.json (or root PEMs) into onestop/verification/trust/."""
-    from pathlib import Path
+class _Package(type(Path())):  # type: ignore[misc]
+    """A package folder whose listing comes in reverse name order (the file system's order is not
+    a promise: the bundle must not depend on it)."""
 
+    def iterdir(self) -> Iterator[Path]:
+        return iter(sorted(super().iterdir(), reverse=True))
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for the installed onestop.verification package: `trust/` is created by the test."""
     import onestop.verification.anchors as anchors_module
+
+    def files(name: str) -> Path:
+        assert name == "onestop.verification"
+        return _Package(tmp_path)
+
+    monkeypatch.setattr(anchors_module.resources, "files", files)
+    return tmp_path
+
+
+def test_a_shipped_bundle_is_the_trust_document(pki: S.DevPki, package: Path) -> None:
+    """A distribution drops trust.json (or root PEMs) into onestop/verification/trust/."""
     from onestop.licences.pki import cert_pem
 
-    folder = Path(str(tmp_path)) / "trust"
+    folder = package / "trust"
+    assert bundled_anchors() is None  # no folder
     folder.mkdir()
-
-    class Files:
-        def joinpath(self, name: str) -> Path:
-            return folder
-
-    monkeypatch.setattr(anchors_module.resources, "files", lambda _: Files())
+    assert bundled_anchors() is None  # an empty folder
+    (folder / "notes.txt").write_text("not a certificate", "utf-8")
+    assert bundled_anchors() is None
     (folder / "root.pem").write_bytes(cert_pem(pki.root_cert))
     roots_only = bundled_anchors()
     assert roots_only is not None
     assert not roots_only.seals_published
     full = TrustAnchors(roots=(to_asn1(pki.root_cert),), seals=(to_asn1(pki.seal_cert),))
-    (folder / "trust.json").write_text(json.dumps(full.document()), "utf-8")
-    shipped = bundled_anchors()
+    # UTF-8 as written (the subjects are Chinese), read as UTF-8 whatever the machine's locale says.
+    (folder / "trust.json").write_text(json.dumps(full.document(), ensure_ascii=False), "utf-8")
+    with _ascii_locale():
+        shipped = bundled_anchors()
     assert shipped is not None
     assert shipped.der() == full.der()
+
+
+@contextmanager
+def _ascii_locale() -> Iterator[None]:
+    """The C locale: text files opened without an encoding are read as ASCII."""
+    import locale
+
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_shipped_root_files_are_read_in_name_order(pki: S.DevPki, tsa: F.Tsa, package: Path) -> None:
+    """PEM and DER-in-.crt roots alike, in the order of their names."""
+    from onestop.licences.pki import cert_pem
+
+    folder = package / "trust"
+    folder.mkdir()
+    (folder / "a-bureau.pem").write_bytes(cert_pem(pki.root_cert))
+    (folder / "b-tsa.crt").write_bytes(tsa.root.public_bytes(Encoding.DER))
+    shipped = bundled_anchors()
+    assert shipped is not None
+    assert shipped.der()[0] == (pki.root_cert.public_bytes(Encoding.DER), tsa.root.public_bytes(Encoding.DER))
+
+
+def test_a_broken_certificate_fails_when_the_bundle_is_read() -> None:
+    """Not later, in the middle of a verification."""
+    from asn1crypto import pem
+
+    broken = pem.armor("CERTIFICATE", bytes.fromhex("30053003020105"))  # a SEQUENCE, not a certificate
+    with pytest.raises(ValueError, match="missing"):
+        load_pem_bundle(broken)
+
+
+def test_pem_text_is_what_cryptography_writes(pki: S.DevPki) -> None:
+    assert to_pem(to_asn1(pki.seal_cert)) == pki.seal_cert.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def test_anchors_from_the_pki_and_from_der(pki: S.DevPki, tsa: F.Tsa) -> None:
+    from onestop.licences.trust import PkiIndex, PkiTrust, SealCertificate
+
+    root, seal, tsa_root = to_asn1(pki.root_cert), to_asn1(pki.seal_cert), to_asn1(tsa.root)
+    current = SealCertificate(seal, fingerprint(seal), "alias/seal", None, (root,))
+    trust = PkiTrust(
+        roots=(root,), seals=(current,), current=current, index=PkiIndex.empty(), tsa=(tsa_root,)
+    )
+    anchors = TrustAnchors.from_pki(trust)
+    assert anchors.der() == ((root.dump(),), (seal.dump(),), (tsa_root.dump(),))
+    assert anchors.current_seal == fingerprint(seal)
+    assert TrustAnchors.from_pki(replace(trust, current=None)).current_seal is None
+    again = TrustAnchors.from_der(*anchors.der()[:2], "ab" * 32, tsa=anchors.der()[2])
+    assert (again.der(), again.current_seal) == (anchors.der(), "ab" * 32)
+    assert again.roots[0].dump() == root.dump()

@@ -144,11 +144,13 @@ def pyhanko_seal(
     subfilter: fields.SigSeedSubFilter = fields.SigSeedSubFilter.PADES,
     reserve: int | None = 16384,
     info: dict[str, str] | None = None,
+    indirect_info: bool = False,
     timestamper: TimeStamper | None = None,
 ) -> bytes:
     """`licence`'s rendering (or `unsigned`) sealed by pyHanko as onestop.licences.seal does: DocMDP
     no-changes certification, the seal widget over the drawn seal. `reserve`: hex digits set aside for
-    the signature (None: pyHanko's own estimate). `info`: /Info entries the sealing revision writes."""
+    the signature (None: pyHanko's own estimate). `info`: /Info entries the sealing revision writes (each
+    in an object of its own when `indirect_info`)."""
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         md_algorithm=md,
@@ -162,7 +164,8 @@ def pyhanko_seal(
     if info:
         document_info = writer.trailer["/Info"]
         for key, value in info.items():
-            document_info[generic.NameObject(f"/{key}")] = generic.TextStringObject(value)
+            text = generic.TextStringObject(value)
+            document_info[generic.NameObject(f"/{key}")] = writer.add_object(text) if indirect_info else text
         writer.update_container(document_info)
     pdf_signer = signers.PdfSigner(
         meta,

@@ -43,8 +43,9 @@ _TRAILER_INFO = re.compile(rb"trailer\s*<<.*?/Info\s+(\d{1,10})\s+(\d{1,5})\s+R"
 
 def read_face_authenticated(data: bytes) -> dict[str, Any] | None:
     """Face data of a file whose every byte the bureau's seal authenticated, without a full reader:
-    the last trailer's /Info, read where its last definition stands (our files use xref tables).
-    None when the file is not shaped so (the caller reads it with pyHanko's reader instead)."""
+    the last trailer's /Info, read where its last definition stands (our files use xref tables), within
+    16 KiB. None when the file is not shaped so, or when /Info refers to other objects for its values
+    (the caller reads it with pyHanko's reader instead)."""
     start = data.rfind(b"trailer")
     found = _TRAILER_INFO.match(data, start) if start >= 0 else None
     if found is None:
@@ -55,9 +56,14 @@ def read_face_authenticated(data: bytes) -> dict[str, Any] | None:
     if at < 0:
         return None
     stream = io.BytesIO(data[at + len(header) : at + len(header) + 16384].lstrip())
-    info = generic.read_object(stream, generic.Reference(number, generation))
+    try:
+        info = generic.read_object(stream, generic.Reference(number, generation))
+    except Exception:  # cut off by the 16 KiB window, or not PDF syntax
+        return None
     if not isinstance(info, generic.DictionaryObject):
         return None
+    if any(isinstance(value, generic.IndirectObject) for value in info.values()):
+        return None  # "/Title 12 0 R": resolving it takes the cross-reference data
     return face_from_info(info)
 
 
