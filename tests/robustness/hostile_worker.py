@@ -135,6 +135,11 @@ def verify_world() -> Any:
         "LICENCES_BUCKET": bucket,
         "PKI_PREFIX": "pki/",
         "POWERTOOLS_SERVICE_NAME": "verify",
+        # Required by Settings (template.yaml's Globals give every function all of them); unused here.
+        "IDEMPOTENCY_TABLE_NAME": "onestop-hostile-idempotency",
+        "UPLOADS_BUCKET": "onestop-hostile-uploads",
+        "MATERIALS_BUCKET": "onestop-hostile-materials",
+        "EVENT_BUS_NAME": "hostile",
     }.items():
         os.environ[name] = value
     os.environ.pop("AWS_ENDPOINT_URL", None)
