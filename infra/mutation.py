@@ -214,6 +214,20 @@ MUTMUT_MARK = "X" * 2
 # Survivors argued equivalent (docs/mutation.md gives the arguments): a mutant-name pattern, a piece
 # of its change (so that a renumbering of mutants does not lose the match) and the one-line reason.
 _ZIP = "the lengths are checked just before, so zip's strict= never fires"
+_CODEC = "codec names are case-insensitive"
+_BIG = 'int.to_bytes / int.from_bytes default to "big" since Python 3.11'
+_CONTAINER = (
+    "the container reference only names the object a writer would mark changed (and decrypt with): "
+    "nothing is written or decrypted here, the same object is read"
+)
+_GAP = (
+    "the checks below refuse the same gaps: an odd one fails bytes.fromhex or the hex-digit check, one "
+    "over the cap contents_problem's size check (this line only spares the decoding)"
+)
+_MISSING_ATTRIBUTE = (
+    "a missing attribute: iterating None raises (whole_file_seal then returns None) as surely as [] is "
+    "not the one value expected"
+)
 EQUIVALENT: list[tuple[str, str, str]] = [
     ("onestop.identifiers.uscc.x_uscc_check_char__mutmut_*", "strict=", _ZIP),
     ("onestop.identifiers.uscc.x_org_code_check_char__mutmut_*", "strict=", _ZIP),
@@ -334,6 +348,112 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         "onestop.applications.clock.xǁWorkingDayClockǁworking_days_between__mutmut_*",
         "if b <= a:",
         "for a == b the swap exchanges equal dates and the count is 0 either way (-0 == 0)",
+    ),  # The verifier (docs/mutation.md, "The verifier").
+    *(
+        (f"onestop.verification.{function}__mutmut_*", piece, _CODEC)
+        for function, piece in (
+            ("anchors.x_to_pem", '.decode("ASCII")'),
+            ("anchors.xǁTrustAnchorsǁfrom_trust_document", '.encode("ASCII")'),
+            ("anchors.x_bundled_anchors", 'read_text("UTF-8")'),
+            ("structure.x_byte_range_problem", '.decode("ASCII")'),
+            ("fastpath.x__whole_file_seal", 'gap.decode("ASCII")'),
+        )
+    ),
+    *(
+        (
+            "onestop.verification.anchors.x_bundled_anchors__mutmut_*",
+            piece,
+            "paths in one folder sort by name",
+        )
+        for piece in ("key=None)", "folder.iterdir(), )")
+    ),
+    (
+        "onestop.verification.anchors.x__describe__mutmut_*",
+        "current: bool = True",
+        "only seal entries carry `current`, and every seal entry is described with it",
+    ),
+    (
+        "onestop.verification.face.x__text__mutmut_*",
+        "(isinstance(value, generic.IndirectObject)) or True",
+        "the get_object() of a direct object is the object itself",
+    ),
+    (
+        "onestop.verification.face.x_read_face_authenticated__mutmut_*",
+        "(start >= 0) or True",
+        'without "trailer" in the data the pattern, which begins with it, matches nowhere',
+    ),
+    *(
+        ("onestop.verification.face.x_read_face_authenticated__mutmut_*", piece, _CONTAINER)
+        for piece in (
+            "generic.Reference(None, generation)",
+            "generic.Reference(number, None)",
+            "generic.Reference(generation)",
+            "generic.Reference(number, )",
+        )
+    ),
+    (
+        "onestop.verification.face.x_face_from_info__mutmut_*",
+        f'(keywords or "{MUTMUT_MARK * 2}")',
+        "without keywords the one word, empty or not, is no identifier and no list of three",
+    ),
+    ("onestop.verification.fastpath.x__der_len__mutmut_*", "// 8, )", _BIG),
+    ("onestop.verification.structure.x_der_length__mutmut_*", "2 + count], )", _BIG),
+    (
+        "onestop.verification.fastpath.x__face__mutmut_*",
+        "reader.xrefs.total_revisions + 1",
+        "pyHanko's historical resolver reads a revision past the last as the last",
+    ),
+    *(
+        ("onestop.verification.fastpath.x__whole_file_seal__mutmut_*", piece, _GAP)
+        for piece in ("if len(gap) % 2 and len(gap) // 2 >", "len(gap) / 2 >", "len(gap) // 3 >")
+    ),
+    *(
+        ("onestop.verification.fastpath.x__whole_file_seal__mutmut_*", piece, _MISSING_ATTRIBUTE)
+        for piece in (
+            'attrs.get("content_type", None)',
+            'attrs.get("content_type", )',
+            'attrs.get("message_digest", None)',
+            'attrs.get("message_digest", )',
+        )
+    ),
+    (
+        "onestop.verification.status.x__mask_code__mutmut_*",
+        "max(len(code) - 8, 1)",
+        "only codes over 8 characters get there, where len(code) - 8 >= 1",
+    ),
+    *(
+        (
+            "onestop.verification.status.x_status_check__mutmut_*",
+            piece,
+            "a SHA-256 in hex is never 'xxxx': an entry without a fingerprint fails as before",
+        )
+        for piece in (f'(entry.pdf_sha256 or "{MUTMUT_MARK * 2}")', f'(sealed_sha256 or "{MUTMUT_MARK * 2}")')
+    ),
+    *(
+        (
+            "onestop.verification.status.x_status_check__mutmut_*",
+            piece,
+            "`exact` is read only when a file fingerprint was given; this is the branch without one",
+        )
+        for piece in ("- exact = False / + exact = None", "- exact = False / + exact = True")
+    ),
+    (
+        "onestop.verification.structure.x_trailing_problem__mutmut_*",
+        "tail.strip(None) and any",
+        "a tail holding one of the (non-blank) tokens is not blank either way",
+    ),
+    *(
+        (
+            "onestop.verification.structure.x_cap_problem__mutmut_*",
+            piece,
+            '">" is looked for from the "<" of a run of over 2 hex digits: never found at 0 or 1',
+        )
+        for piece in ("(end if end >= 0 else", "(end if end > 1 else")
+    ),
+    (
+        "onestop.verification.structure.x_contents_problem__mutmut_*",
+        "total >= len(contents)",
+        "when the DER fills /Contents there is no padding to check: None either way",
     ),
 ]
 

@@ -13,6 +13,7 @@ Two promises of `whole_file_seal`:
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,6 +177,17 @@ def test_the_face_is_the_sealed_revisions(licence: S.Licence, ec_pki: V.Pki, xre
     assert fast.face == expected_face(licence, issuer_name="深圳市商务局（盖章时）")
 
 
+def test_a_duplicated_info_key_is_read_as_the_full_path_reads_it(licence: S.Licence, ec_pki: V.Pki) -> None:
+    """An xref-stream licence whose sealed /Info names /Author twice: both paths read it strictly, so
+    neither takes either value (no face data at all)."""
+    unsigned = V.with_xref_stream(licence.unsigned)
+    sealed = V.pyhanko_seal(licence, ec_pki, unsigned=unsigned, info={"Author": "盖章时"})
+    creator = re.search(rb"/Creator \([^)]*\)", sealed)
+    assert creator is not None
+    data = V.with_seal(V.replace_same_length(sealed, creator.group(0), b"/Author (X)"), ec_pki)
+    assert takes_fast_path(data, ec_pki.anchors).face == {}
+
+
 def test_info_values_in_objects_of_their_own(licence: S.Licence, ec_pki: V.Pki) -> None:
     """/Title and /Author as indirect objects: read through the cross-reference data, as the full path
     reads them (the direct reader used to report the unresolved reference as the text)."""
@@ -223,6 +235,13 @@ def test_m_is_read_as_pdf_syntax(sealed: bytes, ec_pki: V.Pki, form: str) -> Non
     data = V.with_seal(V.set_m(sealed, value), ec_pki)
     fast = takes_fast_path(data, ec_pki.anchors)
     assert datetime.fromisoformat(signing_time_of(fast)) == at
+
+
+@pytest.mark.parametrize("value", [b"(20260102030405Z)", b"(yesterday)", b"20260102030405", b"7 0 R"])
+def test_an_m_that_is_not_a_pdf_date_steps_aside(sealed: bytes, ec_pki: V.Pki, value: bytes) -> None:
+    """Without "D:", not a date, not a string, a reference: the full path does not read it as a date."""
+    full = steps_aside(V.with_seal(V.set_m(sealed, value), ec_pki), ec_pki.anchors)
+    assert "signing_time" not in full.integrity.details
 
 
 def test_two_signing_time_attributes_step_aside(sealed: bytes, ec_pki: V.Pki) -> None:
