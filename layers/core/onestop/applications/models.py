@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.errors import Reason
+from onestop.materials.status import MaterialStatus as MaterialStatus  # re-exported for the records
 
 
 def utcnow() -> datetime:
@@ -44,17 +45,6 @@ class ApplicationStatus(StrEnum):
 
 # The applicant may still change materials only in these states.
 EDITABLE_STATUSES = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.CORRECTION_REQUESTED})
-
-
-class MaterialStatus(StrEnum):
-    """Processing state of one uploaded file (the ingest function moves it on)."""
-
-    AWAITING_UPLOAD = "awaiting_upload"
-    PROCESSING = "processing"
-    CATALOGUED = "catalogued"
-    NEEDS_ATTENTION = "needs_attention"
-    REJECTED = "rejected"
-    FAILED = "failed"
 
 
 class _Record(BaseModel):

@@ -17,11 +17,11 @@ from botocore.exceptions import ClientError
 from onestop.applications.models import Applicant
 from onestop.errors import Reason
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
+from onestop.materials.status import OPEN_STATUSES, MaterialStatus
 
 from .dynamo import DynamoAdapter, application_key, condition_failed, material_key, traced
 from .dynamo_values import to_dynamo
 
-_OPEN = ("awaiting_upload", "processing", "failed")
 # Only a material that is not finished may be (re)processed or marked failed.
 _STILL_OPEN = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)"
 
@@ -80,9 +80,9 @@ class DynamoMaterialRepository(DynamoAdapter):
         now = _now()
         condition = _STILL_OPEN
         values: dict[str, Any] = {
-            ":awaiting": _OPEN[0],
-            ":processing": _OPEN[1],
-            ":failed": _OPEN[2],
+            ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
+            ":processing": MaterialStatus.PROCESSING.value,
+            ":failed": MaterialStatus.FAILED.value,
         }
         version = original.get("version_id")
         if version:
@@ -129,7 +129,7 @@ class DynamoMaterialRepository(DynamoAdapter):
         names = {"#status": "status", "#original": "original", "#fields": "fields", "#reason": "reason"}
         values: dict[str, Any] = {
             ":status": result.status,
-            ":processing": "processing",
+            ":processing": MaterialStatus.PROCESSING.value,
             ":now": _now(),
             ":original": to_dynamo(dict(result.original)),
             ":fields": to_dynamo(dict(result.fields)),
@@ -184,7 +184,7 @@ class DynamoMaterialRepository(DynamoAdapter):
     def unannounced(self, ref: MaterialRef) -> tuple[str, dict[str, Any]] | None:
         item = self.get(ref) or {}
         text = item.get("announcement")
-        if not text or item.get("status") in _OPEN:
+        if not text or item.get("status") in OPEN_STATUSES:
             return None
         owed = json.loads(str(text))
         return str(owed["detail_type"]), dict(owed["detail"])
@@ -207,9 +207,9 @@ class DynamoMaterialRepository(DynamoAdapter):
                 ConditionExpression=_STILL_OPEN,
                 ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
                 ExpressionAttributeValues={
-                    ":failed": "failed",
-                    ":awaiting": "awaiting_upload",
-                    ":processing": "processing",
+                    ":failed": MaterialStatus.FAILED.value,
+                    ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
+                    ":processing": MaterialStatus.PROCESSING.value,
                     ":reason": _reason(reason),
                     ":app": ref.application_id,
                     ":slot": ref.slot,

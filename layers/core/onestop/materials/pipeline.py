@@ -23,10 +23,11 @@ from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp
 from .ocr import OcrEngine, get_rapid_engine
 from .pdftext import PdfRejected, analyse_pdf, text_quality
 from .sniff import Sniffed, sniff
+from .status import MaterialStatus
 
-CATALOGUED = "catalogued"
-NEEDS_ATTENTION = "needs_attention"
-REJECTED = "rejected"
+CATALOGUED = MaterialStatus.CATALOGUED.value
+NEEDS_ATTENTION = MaterialStatus.NEEDS_ATTENTION.value
+REJECTED = MaterialStatus.REJECTED.value
 
 _EXTENSIONS = {
     "pdf": {".pdf"},

@@ -22,7 +22,7 @@ from .classify import MATERIAL_TYPES
 from .fields import ApplicantLike
 from .limits import DEFAULT_LIMITS, Limits
 from .ocr import OcrEngine
-from .pipeline import REJECTED, Declared, IngestOutcome, process_upload, too_large_reason
+from .pipeline import CATALOGUED, REJECTED, Declared, IngestOutcome, process_upload, too_large_reason
 from .sniff import sniff
 
 _KEY = re.compile(r"^uploads/(?P<app>[^/]+)/(?P<slot>[^/]+)/(?P<upload>[^/]+)/(?P<name>[^/]+)$")
@@ -290,7 +290,7 @@ def ingest_object(
     classification = outcome.classification.as_dict() if outcome.classification is not None else None
     result = MaterialResult(
         status=outcome.status,
-        reason=None if outcome.status == "catalogued" and not outcome.problems else outcome.reason,
+        reason=None if outcome.status == CATALOGUED and not outcome.problems else outcome.reason,
         original=original,
         classification=classification,
         fields=outcome.fields,
