@@ -25,7 +25,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     return ingest_records().handle(record, lambda_context)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onestop.http.verify_api import build_verify_api
 from onestop.observability import logger, metrics, tracer
@@ -11,7 +12,8 @@ from onestop.observability import logger, metrics, tracer
 app = build_verify_api()
 
 
-@logger.inject_lambda_context
+# Each request's log lines carry its request id; nothing a previous request appended survives.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -6,6 +6,17 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from onestop.errors import InvalidInput, Reason
+from onestop.observability import CORRELATION_KEYS, logger
+
+
+def log_with_route_ids(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Every log line of a request carries the ids its path names (application, licence, case…)."""
+    args = app.context.get("_route_args") or {}
+    # Kept to the end of the invocation, not removed on the way out: the error handlers log after the
+    # middleware has returned. The function's `inject_lambda_context(clear_state=True)` starts every
+    # request without them.
+    logger.append_keys(**{k: str(v) for k, v in args.items() if k in CORRELATION_KEYS})
+    return next_middleware(app)
 
 
 def reject_unknown_query_parameters(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:

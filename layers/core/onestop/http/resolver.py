@@ -12,7 +12,7 @@ from onestop import __version__
 from . import routes_applications, routes_catalogue, routes_licences, routes_quality, routes_review
 from .bodies import json_body
 from .errors import register_error_handlers
-from .middlewares import reject_unknown_query_parameters
+from .middlewares import log_with_route_ids, reject_unknown_query_parameters
 
 TITLE = "onestop API"
 DESCRIPTION = (
@@ -55,7 +55,7 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_review.router)
     app.include_router(routes_licences.router)
     app.include_router(routes_quality.router)
-    app.use(middlewares=[reject_unknown_query_parameters])
+    app.use(middlewares=[log_with_route_ids, reject_unknown_query_parameters])
     register_error_handlers(app)
 
     @cache

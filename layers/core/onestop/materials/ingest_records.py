@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from onestop.observability import logger, metrics
+from onestop.observability import correlated, logger, metrics
 from onestop.ports import BlobStore, EventPublisher
 
 from .limits import Limits
@@ -121,20 +121,29 @@ class IngestRecords:
         invocation = invocation_of(lambda_context)
         results = []
         for upload in uploads_in(record.decoded_nested_s3_event):
-            try:
-                result = self.ingest(upload, invocation)
-                results.append(result)
-                metrics.add_metric(name=f"Material_{result.get('status', 'unknown')}", unit="Count", value=1)
-            except IdempotencyAlreadyInProgressError:
-                raise  # another invocation is on it; the retry will find its result
-            except Exception:
-                receives = int(record.attributes.approximate_receive_count or 1)
-                metrics.add_metric(name="IngestRecordFailed", unit="Count", value=1)
-                if receives >= self.max_receive:
-                    self.mark_failed(upload, record.message_id)
-                logger.exception("ingest failed", extra={"key": upload.key, "receive_count": receives})
-                raise
+            ref = MaterialRef.from_key(upload.key)
+            with correlated(
+                upload_key=upload.key,
+                application_id=ref.application_id if ref else None,
+                upload_id=ref.upload_id if ref else None,
+            ):
+                results.append(self._ingest_one(record, upload, invocation))
         return results
+
+    def _ingest_one(self, record: SQSRecord, upload: Upload, invocation: Invocation | None) -> dict[str, Any]:
+        try:
+            result = self.ingest(upload, invocation)
+        except IdempotencyAlreadyInProgressError:
+            raise  # another invocation is on it; the retry will find its result
+        except Exception:
+            receives = int(record.attributes.approximate_receive_count or 1)
+            metrics.add_metric(name="IngestRecordFailed", unit="Count", value=1)
+            if receives >= self.max_receive:
+                self.mark_failed(upload, record.message_id)
+            logger.exception("ingest failed", extra={"key": upload.key, "receive_count": receives})
+            raise
+        metrics.add_metric(name=f"Material_{result.get('status', 'unknown')}", unit="Count", value=1)
+        return result
 
     def mark_failed(self, upload: Upload, reference: str) -> None:
         """The last receive failed too: the applicant sees `failed` with a reference to quote."""
