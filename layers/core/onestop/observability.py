@@ -16,6 +16,11 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="Onestop")
 
+# One X-Ray subsegment per adapter call (nothing is recorded while tracing is disabled, as in the
+# tests and the local stack). Responses are left out: they hold applicants' personal data and can
+# outgrow a trace segment; exceptions are recorded.
+traced = tracer.capture_method(capture_response=False)
+
 # The ids that tie log lines of one flow together (what an operator searches the logs by).
 CORRELATION_KEYS = ("application_id", "licence_id", "case_id", "slot", "upload_id", "upload_key")
 

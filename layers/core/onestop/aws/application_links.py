@@ -5,8 +5,9 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from onestop.errors import NotFound
+from onestop.observability import traced
 
-from .dynamo import DynamoAdapter, application_key, condition_failed, traced
+from .dynamo import DynamoAdapter, application_key, condition_failed
 
 
 class DynamoApplicationLinker(DynamoAdapter):

@@ -22,6 +22,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from onestop.errors import Unavailable
 from onestop.licences.trust import SealCertificate
+from onestop.observability import traced
 
 from .clients import client
 
@@ -63,6 +64,7 @@ class KmsSigner(Signer):
     def kms(self) -> Any:
         return self._kms if self._kms is not None else client("kms")
 
+    @traced
     def check_public_key(self) -> None:
         """Fail early if the certificate does not certify the KMS key (else every seal is invalid)."""
         try:
@@ -85,6 +87,7 @@ class KmsSigner(Signer):
             raise SigningError(f"signed attributes of {len(data)} bytes exceed KMS's RAW message limit")
         return await asyncio.to_thread(self._sign, data)
 
+    @traced
     def _sign(self, data: bytes) -> bytes:
         try:
             reply = self.kms.sign(

@@ -29,6 +29,7 @@ from onestop.licences.models import (
     illegal_transition,
 )
 from onestop.licences.registry import AlreadyReserved
+from onestop.observability import traced
 
 from .dynamo import (
     EVENT_PREFIX,
@@ -39,7 +40,6 @@ from .dynamo import (
     licence_key,
     licence_pk,
     serial_key,
-    traced,
 )
 
 

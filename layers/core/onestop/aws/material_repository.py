@@ -18,8 +18,9 @@ from onestop.applications.models import Applicant
 from onestop.errors import Reason
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
 from onestop.materials.status import OPEN_STATUSES, MaterialStatus
+from onestop.observability import traced
 
-from .dynamo import DynamoAdapter, application_key, condition_failed, material_key, traced
+from .dynamo import DynamoAdapter, application_key, condition_failed, material_key
 from .dynamo_values import to_dynamo
 
 # Only a material that is not finished may be (re)processed or marked failed.

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from onestop.applications.clock import SHANGHAI
 from onestop.applications.models import Application, ApplicationStatus, Page, iso
 from onestop.errors import Conflict, NotFound
+from onestop.observability import traced
 from onestop.paging import decode_cursor, key_cursor_check
 from onestop.quality.models import (
     UNCLOSED_CASE_STATUSES,
@@ -55,7 +56,6 @@ from .dynamo import (
     review_key,
     reviews_pk,
     status_pk,
-    traced,
 )
 from .dynamo_values import from_dynamo, to_dynamo
 

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from onestop.errors import NotFound, ObjectExists, PayloadTooLarge
+from onestop.observability import traced
 from onestop.ports import ObjectHead, PresignedPost, StoredObject
 
 from .clients import client
@@ -24,6 +25,7 @@ class S3BlobStore:
     def s3(self) -> Any:
         return self._s3 if self._s3 is not None else client("s3")
 
+    @traced
     def put(
         self,
         key: str,
@@ -58,6 +60,7 @@ class S3BlobStore:
             raise
         return reply.get("VersionId")
 
+    @traced
     def get(self, key: str, version_id: str | None = None, max_bytes: int | None = None) -> StoredObject:
         kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if version_id:
@@ -86,6 +89,7 @@ class S3BlobStore:
             metadata=reply.get("Metadata", {}),
         )
 
+    @traced
     def head(self, key: str, version_id: str | None = None) -> ObjectHead | None:
         kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if version_id:
