@@ -256,7 +256,11 @@ def test_the_exact_issued_file() -> None:
 
 def test_the_sealed_revision_followed_by_validation_updates() -> None:
     result = status_check("L", entry(), "cd" * 32, SHA, None, 2)
-    assert (result.verdict.value, result.code) == ("pass", "valid_with_validation_updates")
+    assert (result.check, result.verdict.value, result.code) == (
+        Check.STATUS,
+        "pass",
+        "valid_with_validation_updates",
+    )
     assert result.details == {
         **BASE,
         "registered_sha256": SHA,
@@ -433,7 +437,13 @@ def test_not_the_issued_file_exactly() -> None:
         "sealed_sha256": "ef" * 32,
     }
     mismatch = status_check("L", entry(), SHA, None, {"holder_code": "OTHER"})
-    assert (mismatch.check, mismatch.code) == (Check.STATUS, "face_mismatch")
+    assert (mismatch.check, mismatch.verdict.value, mismatch.code) == (Check.STATUS, "fail", "face_mismatch")
+    assert mismatch.details == {
+        **BASE,
+        "registered_sha256": SHA,
+        "file_sha256": SHA,
+        "mismatched": ["holder_code"],
+    }
 
 
 def test_valid_reasons_with_and_without_a_file() -> None:

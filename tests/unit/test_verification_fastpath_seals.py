@@ -237,11 +237,35 @@ def test_m_is_read_as_pdf_syntax(sealed: bytes, ec_pki: V.Pki, form: str) -> Non
     assert datetime.fromisoformat(signing_time_of(fast)) == at
 
 
-@pytest.mark.parametrize("value", [b"(20260102030405Z)", b"(yesterday)", b"20260102030405", b"7 0 R"])
-def test_an_m_that_is_not_a_pdf_date_steps_aside(sealed: bytes, ec_pki: V.Pki, value: bytes) -> None:
-    """Without "D:", not a date, not a string, a reference: the full path does not read it as a date."""
+@pytest.mark.parametrize("form", ["no_prefix", "not_a_date", "a_number", "a_reference"])
+def test_an_m_that_is_not_a_pdf_date_steps_aside(sealed: bytes, ec_pki: V.Pki, form: str) -> None:
+    """Without "D:" (a time the seal certificate covers), not a date, not a string, a reference: the
+    full path does not read it as a date."""
+    digits = (m_time(sealed) - timedelta(minutes=30)).strftime("%Y%m%d%H%M%S").encode()
+    value = {
+        "no_prefix": b"(" + digits + b"Z)",
+        "not_a_date": b"(yesterday)",
+        "a_number": digits,
+        "a_reference": b"7 0 R",
+    }[form]
     full = steps_aside(V.with_seal(V.set_m(sealed, value), ec_pki), ec_pki.anchors)
     assert "signing_time" not in full.integrity.details
+
+
+def test_a_signature_dictionary_outside_any_object_steps_aside(ec_pki: V.Pki) -> None:
+    """Bytes sealed whole by the bureau's key around a signature dictionary that is in no object (so not
+    a PDF signature at all): the fast path does not read a signing time from them."""
+    m = (V.day_ago() + timedelta(hours=1)).strftime("D:%Y%m%d%H%M%SZ").encode()
+    data = (
+        b"%PDF-1.7\n<< /Type /Sig /M (" + m + b") /ByteRange [0 0000000000 0000000000 0000000000]"
+        b" /Contents <" + b"0" * 16384 + b"> >>\n"
+        b"1 0 obj\n<< /Subject (1.2.156.3005.2.B) >>\nendobj\ntrailer\n<< /Info 1 0 R >>\n%%EOF\n"
+    )
+    b = data.index(b"/Contents <") + len(b"/Contents ")
+    c = data.index(b">", b) + 1
+    data = F._set_byte_range(data, (0, b, c, len(data) - c))
+    assert b" obj" not in data[: data.index(b"/ByteRange")]
+    assert whole_file_seal(V.with_seal(data, ec_pki), ec_pki.anchors, now()) is None
 
 
 def test_two_signing_time_attributes_step_aside(sealed: bytes, ec_pki: V.Pki) -> None:

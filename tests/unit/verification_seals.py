@@ -403,7 +403,7 @@ def content_info(
     digests: Sequence[str] = ("sha256",),
     content: bytes | None = None,
 ) -> bytes:
-    """The DER ContentInfo of a SignedData holding `infos` and `certificates`."""
+    """The ContentInfo of a SignedData holding `infos` and `certificates` (in the order given)."""
     signed = cms.SignedData(
         {
             "version": "v3" if any(i["version"].native == "v3" for i in infos) else "v1",
@@ -418,7 +418,13 @@ def content_info(
             "signer_infos": list(infos),
         }
     )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    der = cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump()
+    # DER sorts a SET OF by encoding; signers that write BER keep their own order: keep the one given.
+    in_der = cms.ContentInfo.load(der)["content"]["certificates"].contents
+    as_given = b"".join(c.dump() for c in signed["certificates"])
+    assert len(in_der) == len(as_given)
+    assert der.count(in_der) == 1
+    return der.replace(in_der, as_given)
 
 
 def seal_cms(
