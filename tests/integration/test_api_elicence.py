@@ -221,6 +221,46 @@ def test_issued_licence_is_catalogued_in_the_slot(bureau: Bureau) -> None:
     assert SLOT not in json.dumps(detail["open_issues"])
 
 
+def test_an_attachment_made_while_the_bus_is_down_is_announced_by_the_scheduler(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The material is attached whatever the bus does; its MaterialCatalogued waits in the outbox
+    (written with the material) and the scheduler's next run sends it."""
+    from onestop.aws.composition import scheduled_runs
+
+    record = bureau.issue()
+    app_id = change_application()
+    bureau.aws.bus_events()
+
+    def bus_down(self: EventBridgePublisher, detail_type: str, detail: Any) -> None:
+        raise RuntimeError("event bus down")
+
+    with monkeypatch.context() as down:
+        down.setattr(EventBridgePublisher, "publish", bus_down)
+        reply = attach(app_id, record.licence_id)
+    assert reply.status == 201, reply.body
+    assert bureau.aws.bus_events() == []
+    owed = bureau.aws.table.query(
+        KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": "OUTBOX"}
+    )["Items"]
+    assert [(i["SK"], i["detail_type"]) for i in owed] == [
+        (f"{app_id}#MaterialCatalogued#{SLOT}#{reply.body['upload_id']}", "MaterialCatalogued")
+    ]
+
+    counts = scheduled_runs().run("hourly", datetime.now(UTC))
+
+    assert (counts["events_republished"], counts["events_still_owed"]) == (1, 0)
+    [event] = [e for e in bureau.aws.bus_events() if e["detail-type"] == "MaterialCatalogued"]
+    assert (event["detail"]["application_id"], event["detail"]["licence_id"]) == (app_id, record.licence_id)
+    assert event["detail"]["source"] == "elicence"
+    assert (
+        bureau.aws.table.query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": "OUTBOX"}
+        )["Items"]
+        == []
+    )
+
+
 def test_the_same_licence_again_returns_the_material_already_there(bureau: Bureau) -> None:
     record = bureau.issue()
     app_id = change_application()

@@ -206,6 +206,7 @@ def test_approve_publishes_application_approved_after_the_write(aws: Aws) -> Non
     [event] = events_of(aws, "ApplicationApproved")
     assert event["source"] == "onestop"
     assert event["detail"] == {
+        "schema_version": 1,
         "application_id": app["id"],
         "item_code": SMALL_ITEM,
         "applicant": {"kind": "enterprise", "code": USCC_A, "name": "深圳市示例贸易有限公司"},

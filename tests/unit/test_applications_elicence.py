@@ -36,6 +36,7 @@ from onestop.licences.models import (
     LicenceStatus,
     StoredPdf,
 )
+from onestop.outbox import OwedEvent, drain
 from onestop.verification.report import Check, CheckResult, VerificationReport, failed, passed, unknown
 
 from tests.unit.test_licence_support import (
@@ -62,6 +63,7 @@ class MemoryRepository:
         self.applications: dict[str, Application] = {}
         self.materials: dict[tuple[str, str, str], Material] = {}
         self.events: list[AuditEvent] = []
+        self.outbox: dict[tuple[str, str, str], OwedEvent] = {}
 
     def create(self, application: Application, event: AuditEvent) -> None:
         self.applications[application.id] = application
@@ -74,7 +76,11 @@ class MemoryRepository:
         return [m for (a, _, _), m in self.materials.items() if a == application_id]
 
     def add_material(
-        self, application: Application, material: Material, event: AuditEvent | None = None
+        self,
+        application: Application,
+        material: Material,
+        event: AuditEvent | None = None,
+        owed: OwedEvent | None = None,
     ) -> None:
         key = (application.id, material.slot, material.upload_id)
         if key in self.materials:
@@ -82,6 +88,14 @@ class MemoryRepository:
         self.materials[key] = material
         if event is not None:
             self.events.append(event)
+        if owed is not None:
+            self.outbox[(owed.owner, owed.detail_type, owed.key)] = owed
+
+    def clear_owed(self, owed: OwedEvent) -> None:
+        del self.outbox[(owed.owner, owed.detail_type, owed.key)]
+
+    def pending_outbox(self, limit: int = 100) -> list[OwedEvent]:
+        return list(self.outbox.values())[:limit]
 
 
 class FixedClock:
@@ -246,10 +260,46 @@ def test_attach_catalogues_and_records_the_audit_event(world: World) -> None:
     assert event.actor == "alice"
     assert rec.licence_id in (event.comment or "")
     assert [t for t, _ in world.publisher.events] == ["MaterialCatalogued"]
+    assert world.repository.outbox == {}  # published, so no longer owed
     again = world.service.attach_elicence(applicant(), app.id, "current_licence", rec.licence_id)
     assert not again.created
     assert again.material == material
     assert world.verifier.calls == [PDF]  # the repeat reads nothing again
+
+
+def test_an_attachment_whose_event_fails_keeps_it_owed_until_the_drain(world: World) -> None:
+    rec = world.add(record())
+    app = open_application(world, applicant())
+    world.publisher.fail_next = 1
+    attached = world.service.attach_elicence(applicant(), app.id, "current_licence", rec.licence_id)
+    assert attached.created  # the material stands whatever the bus does
+    assert world.publisher.events == []
+    [owed] = world.repository.outbox.values()
+    assert (owed.owner, owed.detail_type, owed.key) == (
+        app.id,
+        "MaterialCatalogued",
+        f"current_licence#{attached.material.upload_id}",
+    )
+    assert drain(world.repository, world.publisher).republished == 1
+    [(kind, detail)] = world.publisher.events
+    assert kind == "MaterialCatalogued"
+    assert detail == {
+        "schema_version": 1,
+        "application_id": app.id,
+        "slot": "current_licence",
+        "upload_id": attached.material.upload_id,
+        "status": "catalogued",
+        "source": "elicence",
+        "licence_id": rec.licence_id,
+        "material_type": attached.material.classification.material_type
+        if attached.material.classification
+        else None,
+        "confidence": 1.0,
+        "problems": [],
+        "normalised": attached.material.normalised,
+        "manifest_key": None,
+    }
+    assert world.repository.outbox == {}
 
 
 def test_a_persons_licence_only_from_the_account_that_applied_for_it(world: World) -> None:

@@ -4,12 +4,14 @@ the checks themselves are in `elicence`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 
 from onestop.catalogue import ServiceItem
 from onestop.errors import Conflict, InvalidInput, Reason, Unavailable
+from onestop.events import MaterialCatalogued
 from onestop.licences.models import HolderKind, china_date
-from onestop.observability import logger, metrics
+from onestop.observability import metrics
+from onestop.outbox import OwedEvent, deliver
 
 from . import elicence
 from .access import owned, require_editable
@@ -76,8 +78,13 @@ def attach_elicence(
         to_status=ApplicationStatus(application.status),
         comment=f"{slot}/{upload_id} {canonical}",
     )
+    # The event is owed from the same write (the outbox), then sent; if the bus fails the material is
+    # attached all the same and the scheduler's drain sends the event later.
+    owed = OwedEvent.of(
+        catalogued_event(material, canonical), owner=application.id, key=f"{slot}#{upload_id}"
+    )
     try:
-        deps.repository.add_material(application, material, event)
+        deps.repository.add_material(application, material, event, owed=owed)
     except Conflict:
         # A concurrent attach of the same licence won the conditional write: same answer as a retry.
         raced = find_material(deps, application.id, slot, upload_id)
@@ -85,7 +92,7 @@ def attach_elicence(
             raise
         return AttachedElicence(raced, False, item, download_url(deps, raced))
     metrics.add_metric(name="ElicenceAttached", unit="Count", value=1)
-    _announce_catalogued(deps, material, canonical)
+    deliver(deps.publisher, owed, partial(deps.repository.clear_owed, owed))
     return AttachedElicence(material, True, item, download_url(deps, material))
 
 
@@ -129,25 +136,19 @@ def _require_own_person_licence(
         )
 
 
-def _announce_catalogued(deps: ApplicationDeps, material: Material, licence_id: str) -> None:
-    # The same event ingest sends for a catalogued upload. The material is stored either way; a
-    # bus failure is logged and counted, not turned into a failed attach.
+def catalogued_event(material: Material, licence_id: str) -> MaterialCatalogued:
+    """The same event ingest sends for a catalogued upload, naming the e-licence."""
     classification = material.classification
-    detail: dict[str, Any] = {
-        "application_id": material.application_id,
-        "slot": material.slot,
-        "upload_id": material.upload_id,
-        "status": material.status.value,
-        "source": material.source,
-        "licence_id": licence_id,
-        "material_type": classification.material_type if classification else None,
-        "confidence": classification.confidence if classification else None,
-        "problems": [],
-        "normalised": material.normalised,
-        "manifest_key": None,
-    }
-    try:
-        deps.publisher.publish("MaterialCatalogued", detail)
-    except Exception:
-        logger.exception("event not published", extra={"detail_type": "MaterialCatalogued"})
-        metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
+    return MaterialCatalogued(
+        application_id=material.application_id,
+        slot=material.slot,
+        upload_id=material.upload_id,
+        status=material.status.value,
+        source=material.source,
+        licence_id=licence_id,
+        material_type=classification.material_type if classification else None,
+        confidence=classification.confidence if classification else None,
+        problems=[],
+        normalised=material.normalised,
+        manifest_key=None,
+    )

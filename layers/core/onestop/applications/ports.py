@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from onestop.outbox import OwedEvent
+
 from .models import Application, ApplicationStatus, AuditEvent, Material, Page
 
 
@@ -25,15 +27,6 @@ class QueueSlice:
 
     entries: list[tuple[Application, str]]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    """An event a committed transition owes the bus (written in the transition's transaction)."""
-
-    application_id: str
-    detail_type: str
-    detail: Mapping[str, Any]
 
 
 class ApplicationRepository(Protocol):
@@ -60,16 +53,23 @@ class ApplicationRepository(Protocol):
     ) -> None: ...
 
     def add_material(
-        self, application: Application, material: Material, event: AuditEvent | None = None
+        self,
+        application: Application,
+        material: Material,
+        event: AuditEvent | None = None,
+        owed: OwedEvent | None = None,
     ) -> None:
-        """Add `material` while the application is editable and unchanged; with `event`, in the same write."""
+        """Add `material` while the application is editable and unchanged; with `event` and the event
+        it `owed` the bus (kept in the outbox until cleared), in the same write."""
         ...
 
     def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None: ...
 
-    def clear_pending_event(self, application_id: str, detail_type: str) -> None: ...
+    def clear_owed(self, owed: OwedEvent) -> None:
+        """`owed` was published: forget it (and, for a transition's, its `pending_events` marker)."""
+        ...
 
-    def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]: ...
+    def pending_outbox(self, limit: int = 100) -> list[OwedEvent]: ...
 
     def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]: ...
 

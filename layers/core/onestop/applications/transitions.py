@@ -5,21 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from onestop.errors import Reason
-from onestop.observability import logger, metrics
+from onestop.events import (
+    ApplicationAccepted,
+    ApplicationApproved,
+    ApplicationEvent,
+    ApplicationRejected,
+    ApplicationSubmitted,
+    EventApplicant,
+    EventReason,
+)
+from onestop.observability import metrics
+from onestop.outbox import OwedEvent, deliver
 
 from .deps import ApplicationDeps
 from .identity import Principal
 from .models import Application, ApplicationStatus, AuditEvent, DeadlineInfo, iso
 from .state import Action, next_status
 
-EVENT_FOR_ACTION: dict[Action, str] = {
-    Action.SUBMIT: "ApplicationSubmitted",
-    Action.ACCEPT: "ApplicationAccepted",
-    Action.APPROVE: "ApplicationApproved",
-    Action.REJECT: "ApplicationRejected",
+EVENT_FOR_ACTION: dict[Action, type[ApplicationEvent]] = {
+    Action.SUBMIT: ApplicationSubmitted,
+    Action.ACCEPT: ApplicationAccepted,
+    Action.APPROVE: ApplicationApproved,
+    Action.REJECT: ApplicationRejected,
 }
 
 
@@ -49,10 +60,10 @@ def apply_action(
     current = ApplicationStatus(application.status)
     target = next_status(current, action, application.version)
     now = now or deps.now()
-    detail_type = EVENT_FOR_ACTION.get(action)
+    announces = EVENT_FOR_ACTION.get(action)
     pending = list(application.pending_events)
-    if detail_type is not None:
-        pending.append(detail_type)
+    if announces is not None:
+        pending.append(announces.DETAIL_TYPE)
     after = application.model_copy(
         update={
             **changes,
@@ -75,69 +86,64 @@ def apply_action(
         reason=list(reasons),
         comment=comment,
     )
-    detail = event_detail(after, action, principal) if detail_type is not None else None
-    outbox = {detail_type: detail} if detail_type is not None and detail is not None else None
+    owed = None
+    if announces is not None:
+        owed = OwedEvent.of(announced_event(after, action, principal), owner=application.id)
+    outbox = {owed.detail_type: owed.detail} if owed is not None else None
     deps.repository.transition(application, after, event, outbox=outbox)
     metrics.add_metric(name=f"Application_{action.value}", unit="Count", value=1)
-    if detail_type is not None and detail is not None:
-        after = publish(deps, after, detail_type, detail)
+    if owed is not None:
+        after = publish(deps, after, owed)
     return after
 
 
-def publish(
-    deps: ApplicationDeps, application: Application, detail_type: str, detail: dict[str, Any]
-) -> Application:
-    """Publish an owed event and clear its outbox marker; the application as it then stands."""
+def publish(deps: ApplicationDeps, application: Application, owed: OwedEvent) -> Application:
+    """Publish an owed event and clear its outbox marker; the application as it then stands (the
+    event no longer pending once published, even if the stored marker could not be cleared: that one
+    only causes a duplicate later)."""
     # After the conditional write only: a lost race must never announce a decision. If the bus
     # fails the decision stands; the event stays in the outbox and the scheduler re-publishes it.
-    try:
-        deps.publisher.publish(detail_type, detail)
-    except Exception:
-        logger.exception(
-            "event not published", extra={"detail_type": detail_type, "application": application.id}
-        )
-        metrics.add_metric(name="EventPublishFailed", unit="Count", value=1)
-        return application
-    try:
-        deps.repository.clear_pending_event(application.id, detail_type)
-    except Exception:  # the event went out; a stale marker only causes a duplicate later
-        logger.exception("pending event marker not cleared", extra={"application": application.id})
+    if not deliver(deps.publisher, owed, partial(deps.repository.clear_owed, owed)):
         return application
     return application.model_copy(
-        update={"pending_events": [e for e in application.pending_events if e != detail_type]}
+        update={"pending_events": [e for e in application.pending_events if e != owed.detail_type]}
     )
 
 
-def event_detail(application: Application, action: Action, principal: Principal) -> dict[str, Any]:
-    """The detail of the event `action` announces, from the application after the transition."""
+def announced_event(application: Application, action: Action, principal: Principal) -> ApplicationEvent:
+    """The event `action` announces, from the application after the transition."""
     base: dict[str, Any] = {"application_id": application.id, "item_code": application.item_code}
-    applicant = application.applicant.model_dump()
+    applicant = EventApplicant.model_validate(application.applicant.model_dump())
     if action is Action.APPROVE:
         assert application.decided_at is not None
-        return base | {
-            "applicant": applicant,
-            "approved_at": iso(application.decided_at),
-            "approved_by": principal.label,
-        }
+        return ApplicationApproved(
+            **base,
+            applicant=applicant,
+            approved_at=iso(application.decided_at),
+            approved_by=principal.label,
+        )
     if action is Action.REJECT:
         assert application.decided_at is not None
-        return base | {
-            "applicant": applicant,
-            "rejected_at": iso(application.decided_at),
-            "rejected_by": principal.label,
-            "reasons": [r.as_dict() for r in application.decision_reasons],
-        }
+        return ApplicationRejected(
+            **base,
+            applicant=applicant,
+            rejected_at=iso(application.decided_at),
+            rejected_by=principal.label,
+            reasons=[EventReason.model_validate(r.as_dict()) for r in application.decision_reasons],
+        )
     if action is Action.ACCEPT:
         assert application.accepted_at is not None
         assert application.deadline is not None
-        return base | {
-            "accepted_at": iso(application.accepted_at),
-            "deadline": iso(application.deadline.due),
-            "working_days": application.deadline.working_days,
-        }
+        return ApplicationAccepted(
+            **base,
+            accepted_at=iso(application.accepted_at),
+            deadline=iso(application.deadline.due),
+            working_days=application.deadline.working_days,
+        )
     assert application.submitted_at is not None
-    return base | {
-        "applicant": applicant,
-        "submitted_at": iso(application.submitted_at),
-        "acceptance_due": iso(application.acceptance_due.due) if application.acceptance_due else None,
-    }
+    return ApplicationSubmitted(
+        **base,
+        applicant=applicant,
+        submitted_at=iso(application.submitted_at),
+        acceptance_due=iso(application.acceptance_due.due) if application.acceptance_due else None,
+    )

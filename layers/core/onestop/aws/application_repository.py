@@ -26,9 +26,10 @@ from onestop.applications.models import (
     iso,
     iso_precise,
 )
-from onestop.applications.ports import ApplicationBundle, OutboxEntry, QueueSlice
+from onestop.applications.ports import ApplicationBundle, QueueSlice
 from onestop.applications.state import conflict
 from onestop.errors import NotFound
+from onestop.outbox import OwedEvent
 from onestop.paging import decode_cursor, encode_cursor, key_cursor_check
 
 from .dynamo import (
@@ -55,14 +56,17 @@ _QUEUE_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
 _OWNER_KEY = ("PK", "SK", "GSI3PK", "GSI3SK")
 
 
-def _outbox_item(application_id: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        **outbox_key(application_id, detail_type),
-        "application_id": application_id,
-        "detail_type": detail_type,
+def _outbox_item(owed: OwedEvent) -> dict[str, Any]:
+    item = {
+        **outbox_key(owed.owner, owed.detail_type, owed.key),
+        "application_id": owed.owner,
+        "detail_type": owed.detail_type,
         # JSON text: the detail keeps its exact shape (floats, nulls) for the re-publish.
-        "detail": json.dumps(detail, ensure_ascii=False, default=str),
+        "detail": json.dumps(owed.detail, ensure_ascii=False, default=str),
     }
+    if owed.key:
+        item["owed_key"] = owed.key
+    return item
 
 
 def event_sk(event: AuditEvent) -> str:
@@ -312,7 +316,12 @@ class DynamoApplicationRepository(DynamoAdapter):
                     }
                 },
                 *(
-                    {"Put": {"TableName": self.table_name, "Item": _outbox_item(before.id, kind, detail)}}
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _outbox_item(OwedEvent(kind, detail, before.id)),
+                        }
+                    }
                     for kind, detail in (outbox or {}).items()
                 ),
             ],
@@ -339,7 +348,11 @@ class DynamoApplicationRepository(DynamoAdapter):
 
     @traced
     def add_material(
-        self, application: Application, material: Material, event: AuditEvent | None = None
+        self,
+        application: Application,
+        material: Material,
+        event: AuditEvent | None = None,
+        owed: OwedEvent | None = None,
     ) -> None:
         items: list[dict[str, Any]] = [
             self._editable_check(application),
@@ -361,6 +374,8 @@ class DynamoApplicationRepository(DynamoAdapter):
                     }
                 }
             )
+        if owed is not None:
+            items.append({"Put": {"TableName": self.table_name, "Item": _outbox_item(owed)}})
         self._transact(items, application_id=application.id, action=event.action if event else "upload")
 
     @traced
@@ -387,26 +402,28 @@ class DynamoApplicationRepository(DynamoAdapter):
         )
 
     @traced
-    def clear_pending_event(self, application_id: str, detail_type: str) -> None:
-        self.table.update_item(
-            Key=application_key(application_id),
-            UpdateExpression="DELETE #pending :done",
-            ExpressionAttributeNames={"#pending": "pending_events"},
-            ExpressionAttributeValues={":done": {detail_type}},
-        )
-        self.table.delete_item(Key=outbox_key(application_id, detail_type))
+    def clear_owed(self, owed: OwedEvent) -> None:
+        if not owed.key:  # a transition's: also marked on the application
+            self.table.update_item(
+                Key=application_key(owed.owner),
+                UpdateExpression="DELETE #pending :done",
+                ExpressionAttributeNames={"#pending": "pending_events"},
+                ExpressionAttributeValues={":done": {owed.detail_type}},
+            )
+        self.table.delete_item(Key=outbox_key(owed.owner, owed.detail_type, owed.key))
 
     @traced
-    def pending_outbox(self, limit: int = 100) -> list[OutboxEntry]:
-        """Events owed by committed transitions and not yet published (oldest writes first)."""
+    def pending_outbox(self, limit: int = 100) -> list[OwedEvent]:
+        """Events owed by committed writes and not yet published."""
         reply = self.table.query(
             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": OUTBOX_PK}, Limit=limit
         )
         return [
-            OutboxEntry(
-                application_id=str(item["application_id"]),
+            OwedEvent(
                 detail_type=str(item["detail_type"]),
                 detail=json.loads(str(item["detail"])),
+                owner=str(item["application_id"]),
+                key=str(item.get("owed_key", "")),
             )
             for item in reply.get("Items", [])
         ]

@@ -67,8 +67,11 @@ def owner_pk(owner_sub: str) -> str:
     return f"OWNER#{owner_sub}"
 
 
-def outbox_key(application_id: str, detail_type: str) -> dict[str, str]:
-    return {"PK": OUTBOX_PK, "SK": f"{application_id}#{detail_type}"}
+def outbox_key(application_id: str, detail_type: str, key: str = "") -> dict[str, str]:
+    """An owed event: `<application id>#<detail type>` (a transition's: one per type), or with the
+    owed event's `#<key>` (an attached e-licence's: one per material)."""
+    sk = f"{application_id}#{detail_type}"
+    return {"PK": OUTBOX_PK, "SK": f"{sk}#{key}" if key else sk}
 
 
 def licence_pk(licence_id: str) -> str:

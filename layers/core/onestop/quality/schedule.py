@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
-from onestop.applications.outbox import Outbox, drain_outbox
 from onestop.catalogue import Catalogue
 from onestop.observability import logger, metrics
+from onestop.outbox import Outbox, drain
 from onestop.ports import EventPublisher
 
 from .kpis import Period, emit_metrics, kpi_report, render_table
@@ -53,7 +53,7 @@ class ScheduledRuns:
         """One sweep as of `now`; the daily one also reports yesterday's KPIs (Asia/Shanghai)."""
         if kind not in SWEEPS:
             raise ValueError(f"unknown sweep {kind!r}: expected one of {', '.join(SWEEPS)}")
-        owed = drain_outbox(self.outbox, self.publisher)
+        owed = drain(self.outbox, self.publisher)
         metrics.add_metric(name="EventsRepublished", unit="Count", value=owed.republished)
         metrics.add_metric(name="EventsStillOwed", unit="Count", value=owed.still_owed)
         result = DeadlineSweep(self.quality, self.publisher, self.clock, cases=self.quality).run(now)
