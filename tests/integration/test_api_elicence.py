@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from onestop.catalogue import load_catalogue
 from onestop.identifiers.licence_id import make_licence_id, parse_licence_id
 from onestop.licences import lifecycle
 from onestop.licences.issuance import issue_licence
-from onestop.licences.models import LicenceRecord, LicenceStatus
+from onestop.licences.models import Action, LicenceRecord, LicenceStatus
 from onestop.licences.pki import DevPki, make_dev_pki
 from onestop.licences.signers import LocalKeySigner
 
@@ -300,19 +300,20 @@ def test_someone_elses_licence_is_refused(bureau: Bureau) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "status"),
+    ("action", "status"),
     [
-        (lifecycle.revoke_licence, LicenceStatus.REVOKED),
-        (lifecycle.suspend_licence, LicenceStatus.SUSPENDED),
-        (lifecycle.cancel_licence, LicenceStatus.CANCELLED),
-        (lifecycle.withdraw_licence, LicenceStatus.WITHDRAWN),
+        (Action.REVOKE, LicenceStatus.REVOKED),
+        (Action.SUSPEND, LicenceStatus.SUSPENDED),
+        (Action.CANCEL, LicenceStatus.CANCELLED),
+        (Action.WITHDRAW, LicenceStatus.WITHDRAWN),
     ],
 )
 def test_a_licence_that_is_no_longer_valid_is_refused_saying_why(
-    bureau: Bureau, change: Callable[..., LicenceRecord], status: LicenceStatus
+    bureau: Bureau, action: Action, status: LicenceStatus
 ) -> None:
     record = bureau.issue()
-    change(
+    lifecycle.change_status(
+        action,
         record.licence_id,
         registry=bureau.registry,
         publisher=bureau.publisher,

@@ -23,8 +23,8 @@ from onestop.aws.kms_signer import KmsSigner
 from onestop.aws.licence_registry import DynamoLicenceRegistry
 from onestop.aws.s3 import S3BlobStore
 from onestop.licences.issuance import issue_licence
-from onestop.licences.lifecycle import renew_licence, revoke_licence
-from onestop.licences.models import LicenceRecord
+from onestop.licences.lifecycle import change_status, renew_licence
+from onestop.licences.models import Action, LicenceRecord
 from onestop.licences.trust import load_trust
 from onestop.settings import reset_settings
 
@@ -143,7 +143,8 @@ def test_tampered_licence_fails_integrity_through_the_handler(cloud: Cloud) -> N
 def test_revoked_licence_is_intact_but_revoked_with_the_date(cloud: Cloud) -> None:
     record, pdf = cloud.issue()
     at = datetime(2025, 9, 1, 6, 0, tzinfo=UTC)
-    revoke_licence(
+    change_status(
+        Action.REVOKE,
         record.licence_id,
         registry=cloud.registry,
         publisher=cloud.publisher,

@@ -57,10 +57,13 @@ def test_ingest_settings_and_defaults(env: pytest.MonkeyPatch) -> None:
 def test_services_are_built_once_and_reset_forgets_every_one(env: pytest.MonkeyPatch) -> None:
     built = {
         name: getattr(composition, name)()
-        for name in ("event_publisher", "licence_registry", "licences_store", "pki_trust", "licence_issuer")
+        for name in ("event_publisher", "licence_registry", "licences_store", "pki_trust", "licence_office")
     }
     assert all(getattr(composition, name)() is value for name, value in built.items())
-    assert composition.licence_issuer().trust is composition.pki_trust()
+    office = composition.licence_office()
+    assert isinstance(office.signer, composition.SealSigner)
+    assert office.signer.trust is composition.pki_trust()
+    assert office.registry is composition.licence_registry()
     assert composition.verify_dependencies().trust is composition.trust_anchors()
     env.setenv("TABLE_NAME", "other")
     reset_settings()

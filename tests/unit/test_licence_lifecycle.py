@@ -4,7 +4,6 @@ change issue a new sealed version and supersede the old one atomically."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,15 +13,11 @@ from onestop.identifiers.licence_id import parse_licence_id
 from onestop.licences.issuance import issue_licence
 from onestop.licences.lifecycle import (
     LicenceChanges,
-    cancel_licence,
     change_licence,
+    change_status,
     get_licence,
     latest_version,
-    reinstate_licence,
     renew_licence,
-    revoke_licence,
-    suspend_licence,
-    withdraw_licence,
 )
 from onestop.licences.models import Action, LicenceRecord, LicenceStatus
 from onestop.licences.pki import DevPki, make_dev_pki, to_asn1
@@ -93,8 +88,8 @@ def world(pki: DevPki) -> World:
 
 
 def test_suspend_then_reinstate_with_audit(world: World) -> None:
-    suspended = suspend_licence(
-        world.lid, actor="reviewer-wang", reason="安全检查不合格，限期整改", **world.status()
+    suspended = change_status(
+        Action.SUSPEND, world.lid, actor="reviewer-wang", reason="安全检查不合格，限期整改", **world.status()
     )
     assert suspended.status is LicenceStatus.SUSPENDED
     last = suspended.history[-1]
@@ -106,7 +101,9 @@ def test_suspend_then_reinstate_with_audit(world: World) -> None:
     )
     assert last.reason == "安全检查不合格，限期整改"
     assert (world.lid, last) in world.registry.audit
-    back = reinstate_licence(world.lid, actor="reviewer-wang", reason="整改完成", **world.status())
+    back = change_status(
+        Action.REINSTATE, world.lid, actor="reviewer-wang", reason="整改完成", **world.status()
+    )
     assert back.status is LicenceStatus.VALID
     changes = [
         (e["from_status"], e["to_status"], e["actor"]) for e in world.publisher.of("LicenceStatusChanged")
@@ -115,54 +112,60 @@ def test_suspend_then_reinstate_with_audit(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "status"),
+    ("action", "status"),
     [
-        (revoke_licence, LicenceStatus.REVOKED),
-        (cancel_licence, LicenceStatus.CANCELLED),
-        (withdraw_licence, LicenceStatus.WITHDRAWN),
+        (Action.REVOKE, LicenceStatus.REVOKED),
+        (Action.CANCEL, LicenceStatus.CANCELLED),
+        (Action.WITHDRAW, LicenceStatus.WITHDRAWN),
     ],
 )
-def test_terminal_changes(world: World, change: Callable[..., LicenceRecord], status: LicenceStatus) -> None:
-    record = change(world.lid, actor="admin-zhao", reason="依法处理", reason_code="law", **world.status())
+def test_terminal_changes(world: World, action: Action, status: LicenceStatus) -> None:
+    record = change_status(
+        action, world.lid, actor="admin-zhao", reason="依法处理", reason_code="law", **world.status()
+    )
     assert record.status is status
     assert record.history[-1].reason_code == "law"
     with pytest.raises(Conflict) as err:
-        reinstate_licence(world.lid, actor="admin-zhao", reason="误操作", **world.status())
+        change_status(Action.REINSTATE, world.lid, actor="admin-zhao", reason="误操作", **world.status())
     assert err.value.extra["current_status"] == status.value
     assert status.zh in err.value.zh
     with pytest.raises(Conflict):
-        suspend_licence(world.lid, actor="admin-zhao", reason="再次暂扣", **world.status())
+        change_status(Action.SUSPEND, world.lid, actor="admin-zhao", reason="再次暂扣", **world.status())
 
 
 def test_illegal_transitions_are_conflicts(world: World) -> None:
     with pytest.raises(Conflict) as err:
-        reinstate_licence(world.lid, actor="r", reason="无暂扣可恢复", **world.status())
+        change_status(Action.REINSTATE, world.lid, actor="r", reason="无暂扣可恢复", **world.status())
     assert err.value.code == "licence_illegal_transition"
     assert err.value.extra == {"licence_id": world.lid, "current_status": "01", "action": "reinstate"}
-    suspend_licence(world.lid, actor="r1", reason="暂扣", **world.status())
+    change_status(Action.SUSPEND, world.lid, actor="r1", reason="暂扣", **world.status())
     with pytest.raises(Conflict):  # a different reviewer suspending again is not a retry
-        suspend_licence(world.lid, actor="r2", reason="再暂扣", **world.status())
+        change_status(Action.SUSPEND, world.lid, actor="r2", reason="再暂扣", **world.status())
     assert len(world.publisher.of("LicenceStatusChanged")) == 1
 
 
 def test_repeating_the_same_request_is_idempotent(world: World) -> None:
-    first = suspend_licence(world.lid, actor="r1", reason="暂扣", **world.status())
-    again = suspend_licence(world.lid, actor="r1", reason="暂扣", **world.status())
+    first = change_status(Action.SUSPEND, world.lid, actor="r1", reason="暂扣", **world.status())
+    again = change_status(Action.SUSPEND, world.lid, actor="r1", reason="暂扣", **world.status())
     assert again.history == first.history
     assert len(world.publisher.of("LicenceStatusChanged")) == 2  # re-announced, not re-applied
 
 
 def test_reason_is_required(world: World) -> None:
     with pytest.raises(InvalidInput) as err:
-        revoke_licence(world.lid, actor="r", reason="  ", **world.status())
+        change_status(Action.REVOKE, world.lid, actor="r", reason="  ", **world.status())
     assert err.value.code == "licence_reason_required"
     assert world.registry.get(world.lid).status is LicenceStatus.VALID  # type: ignore[union-attr]
 
 
 def test_unknown_licence_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
-        suspend_licence(
-            world.lid.replace("20250000001", "20250000099"), actor="r", reason="x", **world.status()
+        change_status(
+            Action.SUSPEND,
+            world.lid.replace("20250000001", "20250000099"),
+            actor="r",
+            reason="x",
+            **world.status(),
         )
 
 
@@ -227,7 +230,7 @@ def test_change_issues_a_new_version_with_the_new_particulars(world: World) -> N
 
 
 def test_suspended_licence_cannot_be_renewed(world: World) -> None:
-    suspend_licence(world.lid, actor="r", reason="暂扣", **world.status())
+    change_status(Action.SUSPEND, world.lid, actor="r", reason="暂扣", **world.status())
     with pytest.raises(Conflict) as err:
         renew_licence(world.lid, validity_years=5, actor="r", reason="延续", **world.version())
     assert err.value.extra["current_status"] == "02"

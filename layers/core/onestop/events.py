@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onestop.errors import Reason
+
 SCHEMA_VERSION = 1
 
 
@@ -79,6 +81,10 @@ class EventReason(BaseModel):
     zh: str
     en: str
     field: str | None = optional()
+
+    @classmethod
+    def of(cls, reason: Reason) -> EventReason:
+        return cls(code=reason.code, zh=reason.zh, en=reason.en, field=reason.field)
 
 
 class EventApplicant(BaseModel):

@@ -129,7 +129,7 @@ def announced_event(application: Application, action: Action, principal: Princip
             applicant=applicant,
             rejected_at=iso(application.decided_at),
             rejected_by=principal.label,
-            reasons=[EventReason.model_validate(r.as_dict()) for r in application.decision_reasons],
+            reasons=[EventReason.of(r) for r in application.decision_reasons],
         )
     if action is Action.ACCEPT:
         assert application.accepted_at is not None

@@ -24,12 +24,12 @@ from .events import EventBridgePublisher
 from .s3 import S3BlobStore
 
 if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
+
     from onestop.applications.elicence import ElicenceSource
     from onestop.applications.service import ApplicationService
-    from onestop.catalogue import Catalogue
     from onestop.http.verify_api import VerifyDependencies
-    from onestop.licences.issuance import IssuerProfile
-    from onestop.licences.models import LicenceRecord
+    from onestop.licences.issuer import LicenceOffice
     from onestop.licences.trust import CachedTrust, PkiTrust
     from onestop.materials.ingest_records import IngestRecords, Invocation, Upload
     from onestop.quality.reviews import ReviewService
@@ -182,72 +182,37 @@ def verify_dependencies() -> VerifyDependencies:
     return VerifyDependencies(trust=trust_anchors(), registry_lookup=licence_registry().get)
 
 
-# ----------------------------------------------------------------------------- issue function
+# ----------------------------------------------------------------------------- licences (issue, api)
 
 
 @dataclass(frozen=True)
-class LicenceIssuer:
-    """Everything the issue function needs, resolved once per container."""
+class SealSigner:
+    """The current seal's KMS signer, from the container's copy of the PKI (re-read every few minutes:
+    a seal rotation takes effect within minutes, without a redeploy)."""
 
-    catalogue: Catalogue
-    issuer: IssuerProfile
-    registry: DynamoLicenceRegistry
-    store: S3BlobStore
-    publisher: EventBridgePublisher
-    applications: DynamoApplicationLinker
     trust: Callable[[], PkiTrust]
 
-    def issue(self, detail: dict[str, Any]) -> LicenceRecord | None:
-        from onestop.aws.kms_signer import KmsSigner
-        from onestop.licences.approval import issue_for_approval
-        from onestop.licences.seal import timestamper_for
+    def __call__(self) -> Signer:
+        from .kms_signer import KmsSigner
 
-        # The current seal from the container's copy of the PKI (re-read every few minutes: a seal
-        # rotation takes effect within minutes, without a redeploy).
-        seal = self.trust().current_seal()
-        return issue_for_approval(
-            detail,
-            catalogue=self.catalogue,
-            issuer=self.issuer,
-            registry=self.registry,
-            store=self.store,
-            signer=KmsSigner.for_seal(seal),
-            publisher=self.publisher,
-            applications=self.applications,
-            timestamper=timestamper_for(self.issuer.tsa_url),
-        )
-
-    def new_version(self, detail: dict[str, Any]) -> LicenceRecord:
-        """Renew (延续) or change (变更) a licence as a reviewer asked: a new sealed version."""
-        from onestop.aws.kms_signer import KmsSigner
-        from onestop.licences.approval import issue_new_version
-        from onestop.licences.seal import timestamper_for
-
-        seal = self.trust().current_seal()  # as in issue(): a rotation shows within minutes
-        return issue_new_version(
-            detail,
-            issuer=self.issuer,
-            registry=self.registry,
-            store=self.store,
-            signer=KmsSigner.for_seal(seal),
-            publisher=self.publisher,
-            timestamper=timestamper_for(self.issuer.tsa_url),
-        )
+        return KmsSigner.for_seal(self.trust().current_seal())
 
 
 @cache
-def licence_issuer() -> LicenceIssuer:
+def licence_office() -> LicenceOffice:
+    """Issue, renew, change and status changes: the issue function's work and the api's licence routes."""
     from onestop.catalogue import load_catalogue
     from onestop.licences.issuance import IssuerProfile
+    from onestop.licences.issuer import LicenceOffice
 
-    return LicenceIssuer(
+    return LicenceOffice(
         catalogue=load_catalogue(),
         issuer=IssuerProfile.from_settings(get_settings()),
         registry=licence_registry(),
         store=licences_store(),
         publisher=event_publisher(),
         applications=application_linker(),
-        trust=pki_trust(),
+        signer=SealSigner(pki_trust()),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -12,10 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.applications.identity import Principal
-from onestop.aws.composition import event_publisher, licence_registry, licences_store
-from onestop.errors import InvalidInput, Reason
-from onestop.licences import lifecycle
-from onestop.licences.models import Action, LicenceRecord, LicenceStatus, china_date, illegal_transition
+from onestop.aws.composition import licence_office, licences_store
+from onestop.licences.models import Action, LicenceRecord, china_date
 from onestop.settings import get_settings
 
 from .context import BEARER, application_service, current_principal
@@ -90,20 +87,11 @@ def get_licence(
     caller: Caller,
 ) -> LicenceOut:
     caller.require_authenticated()
-    record = lifecycle.get_licence(licence_registry(), licence_id)
+    record = licence_office().get(licence_id)
     if not caller.is_reviewer:
         # The holder is whoever may read the application; the same 404 hides everyone else's.
         application_service().get(caller, record.application_id)
     return _view(record)
-
-
-_ACTIONS: dict[str, Callable[..., LicenceRecord]] = {
-    "suspend": lifecycle.suspend_licence,
-    "reinstate": lifecycle.reinstate_licence,
-    "revoke": lifecycle.revoke_licence,
-    "cancel": lifecycle.cancel_licence,
-    "withdraw": lifecycle.withdraw_licence,
-}
 
 
 @router.post(
@@ -124,45 +112,21 @@ def change_status(
     caller: Caller,
 ) -> LicenceOut:
     caller.require_reviewer()
+    office = licence_office()
     if body.action in ("renew", "change"):
-        return _request_new_version(licence_id, body, caller)
-    record = _ACTIONS[body.action](
-        licence_id,
-        registry=licence_registry(),
-        publisher=event_publisher(),
-        actor=caller.label,
-        reason=body.reason,
-        reason_code=body.reason_code,
+        # Sealed by the issue function (which alone may use the seal key): asked with an event.
+        record = office.request_new_version(
+            licence_id,
+            action=body.action,
+            actor=caller.label,
+            reason=body.reason,
+            validity_years=body.validity_years,
+            holder_name=body.holder_name,
+        )
+        out = _view(record)
+        out.requested = body.action
+        return out
+    record = office.change_status(
+        Action(body.action), licence_id, actor=caller.label, reason=body.reason, reason_code=body.reason_code
     )
     return _view(record)
-
-
-def _request_new_version(licence_id: str, body: LifecycleIn, caller: Principal) -> LicenceOut:
-    record = lifecycle.get_licence(licence_registry(), licence_id)
-    today = china_date(datetime.now(UTC))
-    if record.effective_status(today) is not LicenceStatus.VALID:
-        raise illegal_transition(licence_id, Action.SUPERSEDE, record.effective_status(today))
-    if body.action == "change" and not body.holder_name:
-        raise InvalidInput(
-            "licence_change_empty",
-            "变更申请未包含任何变更内容（例如新的持证主体名称）。",
-            "The change does not alter anything (give, for example, the holder's new name).",
-            details=[
-                Reason("licence_change_empty", "请填写变更后的内容。", "Give the new value.", "holder_name")
-            ],
-        )
-    event_publisher().publish(
-        "LicenceVersionRequested",
-        {
-            "licence_id": licence_id,
-            "action": body.action,
-            "reason": body.reason,
-            "validity_years": body.validity_years,
-            "holder_name": body.holder_name,
-            "requested_by": caller.label,
-            "requested_at": datetime.now(UTC).isoformat(),
-        },
-    )
-    out = _view(record)
-    out.requested = body.action
-    return out

@@ -6,5 +6,6 @@
 - `pki`        root CA and seal certificate helpers; `trust` reads the published PKI from a BlobStore
 - `registry`   the registry protocol (`onestop.aws.licence_registry` implements it on DynamoDB)
 - `issuance`   `issue_licence`: one licence per approval, never half-issued
-- `lifecycle`  suspend / reinstate / revoke / cancel / withdraw, renew and change (new versions)
+- `lifecycle`  `change_status` (suspend / reinstate / revoke / cancel / withdraw), renew and change
+- `issuer`     `LicenceOffice`: the dependencies once, and issue / renew / change / change_status
 """

@@ -9,8 +9,8 @@ Write order (each step is safe to repeat, so a retry after a crash anywhere comp
    second version;
 3. flip the record `issuing → valid` with the PDF's version id, SHA-256 and the seal certificate's
    fingerprint (conditional: only one writer wins);
-4. publish `LicenceIssued`, then remember it was published (a crash between the two re-publishes on
-   retry; consumers already see events at least once).
+4. publish `LicenceIssued`, then remember it was published (`onestop.outbox.deliver`: a crash between
+   the two re-publishes on retry; consumers already see events at least once).
 
 If the KMS or S3 call fails, nothing beyond the invisible reservation exists and the error propagates
 so that the event is retried.
@@ -22,13 +22,16 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from onestop.errors import Conflict, InvalidInput, ObjectExists, Reason
+from onestop.events import LicenceIssued, LicenceStatusChanged
 from onestop.identifiers.licence_id import make_licence_id, parse_licence_id
 from onestop.identifiers.resident_id import validate_resident_id
 from onestop.identifiers.uscc import validate_uscc
 from onestop.observability import logger
+from onestop.outbox import OwedEvent, deliver
 from onestop.ports import BlobStore, EventPublisher
 
 from .models import (
@@ -397,11 +400,20 @@ def finish_issue(
             record = current  # a concurrent worker completed it first
         logger.info("licence issued", extra={"licence_id": record.licence_id, "sha256": pdf.sha256})
     if record.visible and not record.event_published:
-        publisher.publish("LicenceIssued", licence_issued_detail(record))
+        # Owed since the record turned valid (`event_published` false): a failure propagates, and the
+        # retried event finds the licence valid but unannounced and sends it then.
+        owed = [OwedEvent.of(licence_issued_event(record), owner=record.licence_id)]
         if supersede is not None:
-            old_detail = status_changed_detail(supersede[0], supersede[1], record)
-            publisher.publish("LicenceStatusChanged", old_detail)
-        registry.mark_published(record.licence_id)
+            old_id, old_entry = supersede
+            superseded = status_changed_event(
+                old_id,
+                old_entry,
+                superseded_by=record.licence_id,
+                application_id=record.metadata.application_id,
+                holder_code=record.metadata.holder_code,
+            )
+            owed.append(OwedEvent.of(superseded, owner=old_id))
+        deliver(publisher, owed, partial(registry.mark_published, record.licence_id), retried=True)
         record = replace(record, event_published=True)
     return record
 
@@ -490,42 +502,37 @@ def _reusable_pdf(store: BlobStore, key: str, licence_id: str) -> tuple[StoredPd
     return StoredPdf(store.name, key, obj.version_id or head.version_id, digest, len(obj.body)), seal_sha
 
 
-def licence_issued_detail(record: LicenceRecord) -> dict[str, Any]:
-    """Detail of the `LicenceIssued` event."""
+def licence_issued_event(record: LicenceRecord) -> LicenceIssued:
+    """The `LicenceIssued` event of a record that turned valid."""
     meta = record.metadata
-    return {
-        "licence_id": record.licence_id,
-        "application_id": meta.application_id,
-        "item_code": meta.item_code,
-        "holder_code": meta.holder_code,
-        "holder_kind": meta.holder_kind.value,
-        "holder_name": meta.holder_name,
-        "version": meta.version,
-        "supersedes": record.supersedes,
-        "issued_at": record.issued_at.astimezone(UTC).isoformat() if record.issued_at else None,
-        "valid_from": meta.valid_from.isoformat(),
-        "valid_until": meta.valid_until.isoformat() if meta.valid_until else None,
-        "pdf": record.pdf.as_dict() if record.pdf else None,
-        "seal_cert_sha256": record.seal_cert_sha256,
-    }
+    return LicenceIssued(
+        licence_id=record.licence_id,
+        application_id=meta.application_id,
+        item_code=meta.item_code,
+        holder_code=meta.holder_code,
+        holder_kind=meta.holder_kind.value,
+        holder_name=meta.holder_name,
+        version=meta.version,
+        supersedes=record.supersedes,
+        issued_at=record.issued_at.astimezone(UTC).isoformat() if record.issued_at else None,
+        valid_from=meta.valid_from.isoformat(),
+        valid_until=meta.valid_until.isoformat() if meta.valid_until else None,
+        pdf=record.pdf.as_dict() if record.pdf else None,
+        seal_cert_sha256=record.seal_cert_sha256,
+    )
 
 
-def status_changed_detail(
-    licence_id: str, entry: AuditEntry, successor: LicenceRecord | None = None
-) -> dict[str, Any]:
-    """Detail of the `LicenceStatusChanged` event."""
-    out: dict[str, Any] = {
-        "licence_id": licence_id,
-        "action": entry.action.value,
-        "from_status": entry.from_status.value if entry.from_status else None,
-        "to_status": entry.to_status.value,
-        "actor": entry.actor,
-        "reason": entry.reason,
-        "reason_code": entry.reason_code,
-        "at": entry.at.astimezone(UTC).isoformat(),
-    }
-    if successor is not None:
-        out["superseded_by"] = successor.licence_id
-        out["application_id"] = successor.metadata.application_id
-        out["holder_code"] = successor.metadata.holder_code
-    return out
+def status_changed_event(licence_id: str, entry: AuditEntry, **about: Any) -> LicenceStatusChanged:
+    """The `LicenceStatusChanged` event of `entry`; `about`: the licence's application_id,
+    holder_code, and its version (a lifecycle action) or superseded_by (a new version)."""
+    return LicenceStatusChanged(
+        licence_id=licence_id,
+        action=entry.action.value,
+        from_status=entry.from_status.value if entry.from_status else None,
+        to_status=entry.to_status.value,
+        actor=entry.actor,
+        reason=entry.reason,
+        reason_code=entry.reason_code,
+        at=entry.at.astimezone(UTC).isoformat(),
+        **about,
+    )

@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from onestop.errors import InvalidInput, NotFound, Reason
+from onestop.events import LicenceStatusChanged, publish
 from onestop.ports import BlobStore, EventPublisher
 
 from .issuance import (
     IssuerProfile,
     finish_issue,
     reserve_or_resume,
-    status_changed_detail,
+    status_changed_event,
     successor_record,
     utc_now,
 )
@@ -84,7 +85,10 @@ def _check_reason(reason: str) -> str:
     return text
 
 
-def _change_status(
+STATUS_ACTIONS = frozenset({Action.SUSPEND, Action.REINSTATE, Action.REVOKE, Action.CANCEL, Action.WITHDRAW})
+
+
+def change_status(
     action: Action,
     licence_id: str,
     *,
@@ -92,9 +96,14 @@ def _change_status(
     publisher: EventPublisher,
     actor: str,
     reason: str,
-    reason_code: str | None,
-    now: datetime | None,
+    reason_code: str | None = None,
+    now: datetime | None = None,
 ) -> LicenceRecord:
+    """A status change in place: 暂扣 suspend (valid → 02), 恢复 reinstate (suspended → 01), 撤销 revoke
+    (→ 03), 注销 cancel (→ 04), 吊销 withdraw (a penalty, → 07); the last three from valid or
+    suspended. Announced as `LicenceStatusChanged`; the same request again is announced again."""
+    if action not in STATUS_ACTIONS:
+        raise ValueError(f"{action} is not a status change")
     text = _check_reason(reason)
     at = utc_now(now)
     record = get_licence(registry, licence_id)
@@ -106,9 +115,7 @@ def _change_status(
         and (last.action, last.actor, last.reason) == (action, actor, text)
     ):
         # The same request again (a retry after a lost reply or a failed publish): report it again.
-        publisher.publish(
-            "LicenceStatusChanged", _with_record(status_changed_detail(licence_id, last), record)
-        )
+        publish(publisher, _announced(licence_id, last, record))
         return record
     next_status(licence_id, action, record.status)  # fail early with a clear Conflict
     entry = AuditEntry(
@@ -121,129 +128,18 @@ def _change_status(
         reason_code=reason_code,
     )
     updated = registry.transition(licence_id, allowed_from=allowed_from, entry=entry)
-    publisher.publish("LicenceStatusChanged", _with_record(status_changed_detail(licence_id, entry), updated))
+    publish(publisher, _announced(licence_id, entry, updated))
     return updated
 
 
-def _with_record(detail: dict[str, object], record: LicenceRecord) -> dict[str, object]:
-    detail.setdefault("application_id", record.metadata.application_id)
-    detail.setdefault("holder_code", record.metadata.holder_code)
-    detail.setdefault("version", record.metadata.version)
-    return detail
-
-
-def suspend_licence(
-    licence_id: str,
-    *,
-    registry: LicenceRegistry,
-    publisher: EventPublisher,
-    actor: str,
-    reason: str,
-    reason_code: str | None = None,
-    now: datetime | None = None,
-) -> LicenceRecord:
-    """暂扣: valid → suspended (02)."""
-    return _change_status(
-        Action.SUSPEND,
+def _announced(licence_id: str, entry: AuditEntry, record: LicenceRecord) -> LicenceStatusChanged:
+    meta = record.metadata
+    return status_changed_event(
         licence_id,
-        registry=registry,
-        publisher=publisher,
-        actor=actor,
-        reason=reason,
-        reason_code=reason_code,
-        now=now,
-    )
-
-
-def reinstate_licence(
-    licence_id: str,
-    *,
-    registry: LicenceRegistry,
-    publisher: EventPublisher,
-    actor: str,
-    reason: str,
-    reason_code: str | None = None,
-    now: datetime | None = None,
-) -> LicenceRecord:
-    """恢复: suspended → valid (01)."""
-    return _change_status(
-        Action.REINSTATE,
-        licence_id,
-        registry=registry,
-        publisher=publisher,
-        actor=actor,
-        reason=reason,
-        reason_code=reason_code,
-        now=now,
-    )
-
-
-def revoke_licence(
-    licence_id: str,
-    *,
-    registry: LicenceRegistry,
-    publisher: EventPublisher,
-    actor: str,
-    reason: str,
-    reason_code: str | None = None,
-    now: datetime | None = None,
-) -> LicenceRecord:
-    """撤销: valid or suspended → revoked (03)."""
-    return _change_status(
-        Action.REVOKE,
-        licence_id,
-        registry=registry,
-        publisher=publisher,
-        actor=actor,
-        reason=reason,
-        reason_code=reason_code,
-        now=now,
-    )
-
-
-def cancel_licence(
-    licence_id: str,
-    *,
-    registry: LicenceRegistry,
-    publisher: EventPublisher,
-    actor: str,
-    reason: str,
-    reason_code: str | None = None,
-    now: datetime | None = None,
-) -> LicenceRecord:
-    """注销: valid or suspended → cancelled (04)."""
-    return _change_status(
-        Action.CANCEL,
-        licence_id,
-        registry=registry,
-        publisher=publisher,
-        actor=actor,
-        reason=reason,
-        reason_code=reason_code,
-        now=now,
-    )
-
-
-def withdraw_licence(
-    licence_id: str,
-    *,
-    registry: LicenceRegistry,
-    publisher: EventPublisher,
-    actor: str,
-    reason: str,
-    reason_code: str | None = None,
-    now: datetime | None = None,
-) -> LicenceRecord:
-    """吊销 (a penalty): valid or suspended → withdrawn (07)."""
-    return _change_status(
-        Action.WITHDRAW,
-        licence_id,
-        registry=registry,
-        publisher=publisher,
-        actor=actor,
-        reason=reason,
-        reason_code=reason_code,
-        now=now,
+        entry,
+        application_id=meta.application_id,
+        holder_code=meta.holder_code,
+        version=meta.version,
     )
 
 

@@ -10,12 +10,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 from onestop.catalogue import load_catalogue
 from onestop.errors import NotFound, PayloadTooLarge, Reason
+from onestop.events import EventReason, MaterialCatalogued, MaterialEvent, MaterialRejected
 from onestop.observability import logger
+from onestop.outbox import OwedEvent, deliver
 from onestop.ports import BlobStore, EventPublisher
 
 from .classify import MATERIAL_TYPES
@@ -224,10 +227,10 @@ def ingest_object(
             return IngestResult(bucket, key, version_id, status="superseded", skipped=True, **base)
     original = _original(bucket, key, version_id, head.size, None, None)
     if not repository.begin_processing(ref, original):
-        owed = repository.unannounced(ref)
-        if owed is not None:  # finished earlier, but the bus failed before the event went out
-            publisher.publish(*owed)
-            repository.mark_announced(ref)
+        unannounced = repository.unannounced(ref)
+        if unannounced is not None:  # finished earlier, but the bus failed before the event went out
+            owed = OwedEvent(*unannounced, owner=ref.application_id)
+            deliver(publisher, owed, partial(repository.mark_announced, ref), retried=True)
         logger.info("already processed; skipped", extra={"key": key, "version_id": version_id})
         return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
     context = repository.context(ref)
@@ -298,38 +301,33 @@ def ingest_object(
         normalised=normalised,
         manifest_key=manifest_key,
     )
-    # The event is stored with the result and marked sent after publishing: if the bus fails, the retry
-    # finds the material finished but unannounced and sends it then (exactly once, barring a crash
-    # between publishing and marking).
+    # The event is stored with the result and marked sent after publishing (onestop.outbox): if the bus
+    # fails, the retry finds the material finished but unannounced and sends it then (exactly once,
+    # barring a crash between publishing and marking).
+    event: MaterialEvent
     if outcome.status == REJECTED:
-        announcement: tuple[str, dict[str, Any]] = (
-            "MaterialRejected",
-            {
-                **base,
-                "status": outcome.status,
-                "reason": outcome.reason.as_dict(),
-                "manifest_key": manifest_key,
-            },
+        event = MaterialRejected(
+            **base, status=outcome.status, reason=EventReason.of(outcome.reason), manifest_key=manifest_key
         )
     else:
-        announcement = (
-            "MaterialCatalogued",
-            {
-                **base,
-                "status": outcome.status,
-                "material_type": classification["material_type"] if classification else None,
-                "confidence": classification["confidence"] if classification else None,
-                "problems": [p.as_dict() for p in outcome.problems],
-                "normalised": normalised,
-                "manifest_key": manifest_key,
-            },
+        # Type and confidence as the record stores them (the confidence rounded).
+        decided: dict[str, Any] = {}
+        if classification is not None:
+            decided = {k: classification[k] for k in ("material_type", "confidence")}
+        event = MaterialCatalogued(
+            **base,
+            **decided,
+            status=outcome.status,
+            problems=[EventReason.of(p) for p in outcome.problems],
+            normalised=normalised,
+            manifest_key=manifest_key,
         )
-    result = replace(result, announcement=announcement)
+    owed = OwedEvent.of(event, owner=ref.application_id)
+    result = replace(result, announcement=(owed.detail_type, owed.detail))
     if not repository.complete(ref, result):
         logger.info("completed by another delivery", extra={"key": key})
         return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
-    publisher.publish(*announcement)
-    repository.mark_announced(ref)
+    deliver(publisher, owed, partial(repository.mark_announced, ref), retried=True)
     logger.info(
         "material processed",
         extra={**base, "status": outcome.status, "reason": outcome.reason.code, "timings": outcome.timings},

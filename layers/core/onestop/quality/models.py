@@ -203,10 +203,6 @@ class FlagLevel(StrEnum):
     AT_RISK = "at_risk"  # at most one working day left
     OVERDUE = "overdue"  # past the due time
 
-    @property
-    def event(self) -> str:
-        return "DeadlineAtRisk" if self is FlagLevel.AT_RISK else "DeadlineOverdue"
-
 
 class DeadlineKind(StrEnum):
     """Which time limit a flag concerns."""

@@ -19,15 +19,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.models import Application, ApplicationStatus, iso
+from onestop.events import DeadlineAtRisk, DeadlineFlagged, DeadlineOverdue
 from onestop.observability import logger, metrics
+from onestop.outbox import OwedEvent, deliver
 from onestop.ports import EventPublisher
 
 from .models import DeadlineFlag, DeadlineKind, FlagLevel, RectificationCase, SweepCandidate
 from .ports import SweepStore
+
+FLAG_EVENTS: dict[FlagLevel, type[DeadlineFlagged]] = {
+    FlagLevel.AT_RISK: DeadlineAtRisk,
+    FlagLevel.OVERDUE: DeadlineOverdue,
+}
 
 # Statuses whose clock is running, and which deadline it is.
 SWEPT_STATUSES: dict[ApplicationStatus, DeadlineKind] = {
@@ -155,31 +163,25 @@ class DeadlineSweep:
         self, application: Application, flag: DeadlineFlag, now: datetime, counts: dict[str, int]
     ) -> None:
         due = datetime.fromisoformat(flag.due.replace("Z", "+00:00"))
-        detail = {
-            "application_id": application.id,
-            "item_code": application.item_code,
-            "item_name_zh": application.item_name_zh,
-            "item_name_en": application.item_name_en,
-            "status": flag.status.value,
-            "deadline_kind": flag.kind.value,
-            "level": flag.level.value,
-            "due": flag.due,
-            "due_local_date": due.astimezone(SHANGHAI).date().isoformat(),
-            "working_days_left": self.clock.remaining(due, now),
-            "flagged_at": flag.flagged_at,
-        }
-        try:
-            self.publisher.publish(flag.level.event, detail)
-        except Exception:
-            # The flag stays unpublished; the next run retries it.
-            logger.exception("deadline event not published", extra={"application": application.id})
+        event = FLAG_EVENTS[flag.level](
+            application_id=application.id,
+            item_code=application.item_code,
+            item_name_zh=application.item_name_zh,
+            item_name_en=application.item_name_en,
+            status=flag.status.value,
+            deadline_kind=flag.kind.value,
+            level=flag.level.value,
+            due=flag.due,
+            due_local_date=due.astimezone(SHANGHAI).date().isoformat(),
+            working_days_left=self.clock.remaining(due, now),
+            flagged_at=flag.flagged_at,
+        )
+        # Owed since the flag was written `published: false`; a failure leaves it for the next run.
+        owed = OwedEvent.of(event, owner=application.id)
+        if deliver(self.publisher, owed, partial(self.store.mark_published, application.id, flag)):
+            counts["events_published"] += 1
+        else:
             counts["events_failed"] += 1
-            return
-        counts["events_published"] += 1
-        try:
-            self.store.mark_published(application.id, flag)
-        except Exception:  # the event went out; at worst the next run sends it again
-            logger.exception("deadline flag not marked published", extra={"application": application.id})
 
     @staticmethod
     def _emit(result: SweepResult) -> None:
