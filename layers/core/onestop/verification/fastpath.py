@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from asn1crypto import cms
+from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -83,6 +83,14 @@ def _signer_cert(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> as
         elif cert.key_identifier == sid.chosen.native:
             return cert
     return None
+
+
+@lru_cache(maxsize=64)
+def _binds(cert_der: bytes, certid_der: bytes, v2: bool) -> bool:
+    """pyHanko's check of a signing-certificate(-v2) binding (cached: every licence of a seal carries the
+    same one, and pyHanko compares its issuer with asn1crypto's slow name equality)."""
+    certid = (tsp.ESSCertIDv2 if v2 else tsp.ESSCertID).load(certid_der)
+    return bool(check_ess_certid(asn1_x509.Certificate.load(cert_der), certid))
 
 
 @lru_cache(maxsize=64)
@@ -242,7 +250,8 @@ def _whole_file_seal(
         return None
     # The signing-certificate(-v2) binding, checked as the full path's pyHanko checks it (raises on two).
     binding = get_signing_cert_attr(signer_info["signed_attrs"])
-    if binding is not None and not check_ess_certid(cert, binding["certs"][0]):
+    v2 = isinstance(binding, tsp.SigningCertificateV2)
+    if binding is not None and not _binds(cert.dump(), binding["certs"][0].dump(), v2):
         return None
     if not _signature_ok(cert, signer_info, raw_attrs, digest):
         return None
