@@ -29,6 +29,7 @@ from onestop.applications.models import (
 from onestop.applications.ports import ApplicationBundle, QueueSlice
 from onestop.applications.state import conflict
 from onestop.errors import NotFound
+from onestop.observability import traced
 from onestop.outbox import OwedEvent
 from onestop.paging import decode_cursor, encode_cursor, key_cursor_check
 
@@ -46,7 +47,6 @@ from .dynamo import (
     outbox_key,
     owner_pk,
     status_pk,
-    traced,
 )
 from .dynamo_values import from_dynamo, to_dynamo
 

@@ -14,15 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from onestop.observability import tracer
 from onestop.paging import encode_cursor
 
 from .clients import dynamodb_table
-
-# One X-Ray subsegment per adapter call (nothing is recorded while tracing is disabled, as in the
-# tests and the local stack). Responses are left out: they hold applicants' personal data and can
-# outgrow a trace segment; exceptions are recorded.
-traced = tracer.capture_method(capture_response=False)
 
 META = "META"
 MATERIAL_PREFIX = "MAT#"
