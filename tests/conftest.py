@@ -1,9 +1,13 @@
-"""Shared fixtures: corpus location, AWS isolation for every test."""
+"""Shared fixtures: corpus location, AWS isolation for every test, the functions' log lines."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +40,37 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", os.environ.get("ONESTOP_TEST_REGION", "us-east-1"))
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "OnestopTest")
+
+
+Logs = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def logs() -> Iterator[Logs]:
+    """Reads (and forgets) what the functions' logger wrote since the last read."""
+    from onestop.observability import logger
+
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+
+    def read() -> list[dict[str, Any]]:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return _log_lines(text)
+
+    yield read
+    handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def _log_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "level" in record and "message" in record:
+            lines.append(record)
+    return lines

@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from onestop.aws.composition import licence_office
-from onestop.observability import logger, metrics, tracer
+from onestop.observability import correlated, logger, metrics, tracer
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
@@ -18,4 +18,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     # Routed by detail type (onestop.licences.issuer.EVENT_ROUTES). Errors propagate, an unrouted
     # detail type's too: EventBridge retries (RetryPolicy) and then dead-letters the event; the issue
     # itself is idempotent, so a retry completes a half-done issue or returns the same licence.
-    return licence_office().handle(event.detail_type, event.detail)
+    detail = event.detail
+    ids = {"application_id": detail.get("application_id"), "licence_id": detail.get("licence_id")}
+    with correlated(event_id=event.get_id, **ids):
+        return licence_office().handle(event.detail_type, detail)

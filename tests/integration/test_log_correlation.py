@@ -1,53 +1,18 @@
 """Every log line of a flow carries the ids an operator searches by, and the next flow does not inherit them.
 
-Powertools' Logger writes one JSON object per line; the `logs` fixture points its handler at a buffer and
-reads them back."""
+Powertools' Logger writes one JSON object per line; the `logs` fixture (tests/conftest.py) reads them back."""
 
 from __future__ import annotations
 
-import io
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from functions.ingest import app as ingest_app
+from tests.conftest import Logs
 from tests.integration.api_helpers import Aws, Client, moto_aws, new_application
 from tests.integration.ingest_stack import Context, Stack, open_stack
-
-Logs = Callable[[], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def logs() -> Iterator[Logs]:
-    """Reads (and forgets) what the functions' logger wrote since the last read."""
-    from onestop.observability import logger
-
-    buffer = io.StringIO()
-    handler = logger.registered_handler
-    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
-
-    def read() -> list[dict[str, Any]]:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return _log_lines(text)
-
-    yield read
-    handler.setStream(previous)  # type: ignore[attr-defined]
-
-
-def _log_lines(text: str) -> list[dict[str, Any]]:
-    lines = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and "level" in record and "message" in record:
-            lines.append(record)
-    return lines
 
 
 @pytest.fixture

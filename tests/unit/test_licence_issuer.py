@@ -18,6 +18,7 @@ from onestop.licences.models import Action, LicenceStatus
 from onestop.licences.pki import DevPki, make_dev_pki
 from onestop.licences.signers import LocalKeySigner
 
+from tests.conftest import Logs
 from tests.unit.test_licence_support import (
     BUREAU,
     HOLDER_USCC,
@@ -247,7 +248,7 @@ class _Context:
         return 60_000
 
 
-def test_the_issue_function_fails_on_an_unrouted_event(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_issue_function_fails_on_an_unrouted_event(monkeypatch: pytest.MonkeyPatch, logs: Logs) -> None:
     """Before this, every detail type but LicenceVersionRequested was taken for an approval."""
     from onestop.aws import composition
     from onestop.settings import reset_settings
@@ -272,8 +273,22 @@ def test_the_issue_function_fails_on_an_unrouted_event(monkeypatch: pytest.Monke
             "resources": [],
             "detail": approved(),
         }
+        logs()
         with pytest.raises(UnroutedEvent):
             lambda_handler(event, _Context())
+        # Logged with the ids an operator searches by, which the next event does not inherit.
+        (line,) = [x for x in logs() if x["message"] == "event type not routed"]
+        assert (line["detail_type"], line["event_id"], line["application_id"]) == (
+            "ApplicationSubmitted",
+            "e1",
+            "app-1",
+        )
+        from onestop.observability import logger
+
+        logger.info("after")
+        (after,) = [x for x in logs() if x["message"] == "after"]
+        assert "event_id" not in after
+        assert "application_id" not in after
     finally:
         composition.reset()
         reset_settings()

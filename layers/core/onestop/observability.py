@@ -22,7 +22,7 @@ metrics = Metrics(namespace="Onestop")
 traced = tracer.capture_method(capture_response=False)
 
 # The ids that tie log lines of one flow together (what an operator searches the logs by).
-CORRELATION_KEYS = ("application_id", "licence_id", "case_id", "slot", "upload_id", "upload_key")
+CORRELATION_KEYS = ("application_id", "licence_id", "case_id", "slot", "upload_id", "upload_key", "event_id")
 
 
 @contextmanager

@@ -225,6 +225,7 @@ class LicenceOffice:
         """The issue function's work for one event, chosen by its detail type (`EVENT_ROUTES`)."""
         route = EVENT_ROUTES.get(detail_type)
         if route is None:
+            logger.error("event type not routed", extra={"detail_type": detail_type})
             raise UnroutedEvent(
                 "event_type_unrouted",
                 f"发证服务不处理 {detail_type} 事件。",
