@@ -155,6 +155,17 @@ class DynamoAdapter:
     def table(self) -> Any:
         return self._table if self._table is not None else dynamodb_table(self.table_name)
 
+    def _update_if(self, **update: Any) -> bool:
+        """`update_item` under its ConditionExpression: False (nothing written) when the condition
+        does not hold; any other error propagates."""
+        try:
+            self.table.update_item(**update)
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a query, page after page."""
         while True:

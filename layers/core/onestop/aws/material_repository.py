@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from onestop.applications.models import Applicant
 from onestop.errors import Reason
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
 from onestop.materials.status import OPEN_STATUSES, MaterialStatus
 from onestop.observability import traced
 
-from .dynamo import DynamoAdapter, application_key, condition_failed, material_key
+from .dynamo import DynamoAdapter, application_key, material_key
 from .dynamo_values import to_dynamo
 
 # Only a material that is not finished may be (re)processed or marked failed.
@@ -100,30 +98,24 @@ class DynamoMaterialRepository(DynamoAdapter):
                 ":original": to_dynamo(dict(original)),
             }
         )
-        try:
-            self.table.update_item(
-                Key=self.key(ref),
-                UpdateExpression=(
-                    "SET #status = :processing, application_id = :app, slot = :slot, upload_id = :upload, "
-                    "#source = if_not_exists(#source, :source), "
-                    "created_at = if_not_exists(created_at, :now), "
-                    "updated_at = :now, #original = :original REMOVE #reason"
-                ),
-                ConditionExpression=condition,
-                ExpressionAttributeNames={
-                    "#status": "status",
-                    "#source": "source",
-                    "#original": "original",
-                    "#reason": "reason",
-                    **({"#version": "version_id"} if version else {}),
-                },
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=self.key(ref),
+            UpdateExpression=(
+                "SET #status = :processing, application_id = :app, slot = :slot, upload_id = :upload, "
+                "#source = if_not_exists(#source, :source), "
+                "created_at = if_not_exists(created_at, :now), "
+                "updated_at = :now, #original = :original REMOVE #reason"
+            ),
+            ConditionExpression=condition,
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#source": "source",
+                "#original": "original",
+                "#reason": "reason",
+                **({"#version": "version_id"} if version else {}),
+            },
+            ExpressionAttributeValues=values,
+        )
 
     @traced
     def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
@@ -167,19 +159,13 @@ class DynamoMaterialRepository(DynamoAdapter):
             sets.append("#reason = :reason")
             values[":reason"] = _reason(result.reason)
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        try:
-            self.table.update_item(
-                Key=self.key(ref),
-                UpdateExpression=expression,
-                ConditionExpression="#status = :processing",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=self.key(ref),
+            UpdateExpression=expression,
+            ConditionExpression="#status = :processing",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     @traced
     def unannounced(self, ref: MaterialRef) -> tuple[str, dict[str, Any]] | None:
@@ -197,30 +183,24 @@ class DynamoMaterialRepository(DynamoAdapter):
     @traced
     def mark_failed(self, ref: MaterialRef, reason: Reason, reference: str) -> bool:
         now = _now()
-        try:
-            self.table.update_item(
-                Key=self.key(ref),
-                UpdateExpression=(
-                    "SET #status = :failed, #reason = :reason, application_id = :app, slot = :slot, "
-                    "upload_id = :upload, #source = if_not_exists(#source, :source), "
-                    "created_at = if_not_exists(created_at, :now), updated_at = :now"
-                ),
-                ConditionExpression=_STILL_OPEN,
-                ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
-                ExpressionAttributeValues={
-                    ":failed": MaterialStatus.FAILED.value,
-                    ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
-                    ":processing": MaterialStatus.PROCESSING.value,
-                    ":reason": _reason(reason),
-                    ":app": ref.application_id,
-                    ":slot": ref.slot,
-                    ":upload": ref.upload_id,
-                    ":source": "upload",
-                    ":now": now,
-                },
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=self.key(ref),
+            UpdateExpression=(
+                "SET #status = :failed, #reason = :reason, application_id = :app, slot = :slot, "
+                "upload_id = :upload, #source = if_not_exists(#source, :source), "
+                "created_at = if_not_exists(created_at, :now), updated_at = :now"
+            ),
+            ConditionExpression=_STILL_OPEN,
+            ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
+            ExpressionAttributeValues={
+                ":failed": MaterialStatus.FAILED.value,
+                ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
+                ":processing": MaterialStatus.PROCESSING.value,
+                ":reason": _reason(reason),
+                ":app": ref.application_id,
+                ":slot": ref.slot,
+                ":upload": ref.upload_id,
+                ":source": "upload",
+                ":now": now,
+            },
+        )

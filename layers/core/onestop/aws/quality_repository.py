@@ -131,20 +131,14 @@ class DynamoQualityRepository(DynamoAdapter):
                 values[f":r{i}"] = level.value
                 placeholders.append(f":r{i}")
             allowed.append(f"#flag.#level IN ({', '.join(placeholders)})")
-        try:
-            self.table.update_item(
-                Key=application_key(candidate.application.id),
-                UpdateExpression="SET #flag = :flag",
-                # Still in this status under this due time, and not flagged (this high) for it yet.
-                ConditionExpression=f"#status = :status AND GSI1SK = :sk AND ({' OR '.join(allowed)})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(
+            Key=application_key(candidate.application.id),
+            UpdateExpression="SET #flag = :flag",
+            # Still in this status under this due time, and not flagged (this high) for it yet.
+            ConditionExpression=f"#status = :status AND GSI1SK = :sk AND ({' OR '.join(allowed)})",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     @traced
     def mark_published(self, application_id: str, flag: DeadlineFlag) -> None:
