@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from onestop.applications.models import ApplicationStatus
-from onestop.errors import InvalidInput, PayloadTooLarge
+from onestop.errors import InvalidInput, PayloadTooLarge, Reason
 from onestop.http.verify_api import read_pdf_body
 from onestop.materials.images import ImageRejected, load_image
 from onestop.materials.limits import DEFAULT_LIMITS, Limits, MiB
@@ -264,6 +264,8 @@ def test_json_depth_counts_brackets_outside_strings_only() -> None:
     # An escaped quote does not end a string, an escaped backslash does not escape the quote after it.
     assert json_depth(r'["\"[[[", "\\", [[]]]') == 3
     assert json_depth("[" * 100_000 + "]" * 100_000) == 100_000
+    # A deeper sibling after a closed one: depth falls by one per bracket, not back to the top.
+    assert json_depth("[[[],[[]]]]") == 4
 
 
 def _nested(depth: int) -> str:
@@ -282,6 +284,11 @@ def test_json_body_depth_limit(over: int) -> None:
             json_body(text)
         assert refused.value.code == "body_too_deep"
         assert refused.value.extra == {"max_depth": MAX_JSON_DEPTH}
+        assert refused.value.details == [
+            Reason("body_too_deep", "嵌套层数过多。", "Nested too deeply.", "body")
+        ]
+        assert f"nests {MAX_JSON_DEPTH + 1} levels deep" in refused.value.en
+        assert f"嵌套 {MAX_JSON_DEPTH + 1} 层" in refused.value.zh
     else:
         assert isinstance(json_body(text), dict)
 
@@ -301,5 +308,20 @@ def test_json_body_size_limit_counts_utf8_bytes(over: int) -> None:
             json_body(text)
         assert refused.value.code == "body_too_large"
         assert refused.value.extra == {"max_bytes": MAX_BODY_BYTES}
+        assert refused.value.details == [
+            Reason("body_too_large", "请求体过大。", "Request body too large.", "body")
+        ]
+        assert f"is {MAX_BODY_BYTES + 1} bytes" in refused.value.en
+        assert f"请求体为 {MAX_BODY_BYTES + 1} 字节" in refused.value.zh
     else:
         assert len(json_body(text)["note"]) == room // 3 + room % 3
+
+
+def test_a_null_body_is_malformed_json_at_its_first_character() -> None:
+    import json
+
+    from onestop.http.bodies import json_body
+
+    with pytest.raises(json.JSONDecodeError) as refused:
+        json_body("null")
+    assert (refused.value.doc, refused.value.pos) == ("null", 0)
