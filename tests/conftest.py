@@ -52,7 +52,9 @@ def logs() -> Iterator[Logs]:
 
     buffer = io.StringIO()
     handler = logger.registered_handler
-    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
+    # Swapped, not setStream(): that flushes the old stream, which a capturing runner may have closed.
+    previous = handler.stream  # type: ignore[attr-defined]
+    handler.stream = buffer  # type: ignore[attr-defined]
 
     def read() -> list[dict[str, Any]]:
         text = buffer.getvalue()
@@ -61,7 +63,7 @@ def logs() -> Iterator[Logs]:
         return _log_lines(text)
 
     yield read
-    handler.setStream(previous)  # type: ignore[attr-defined]
+    handler.stream = previous  # type: ignore[attr-defined]
 
 
 def _log_lines(text: str) -> list[dict[str, Any]]:
