@@ -335,6 +335,15 @@ EQUIVALENT: list[tuple[str, str, str]] = [
         "(entry.from_status) or True",
         "only status changes are announced; the one entry without a from-status is the reservation",
     ),
+    *(
+        (
+            "onestop.licences.issuance.x_finish_issue__mutmut_*",
+            piece,
+            "an owed event's owner is read only to log a failed delivery, and finish_issue delivers "
+            "with retried=True, where a failure propagates unlogged",
+        )
+        for piece in ("owner=None)", "(licence_issued_event(record), )", "(superseded, )")
+    ),
     (
         "onestop.licences.lifecycle.x_latest_version__mutmut_*",
         "max_hops: int = 1000",

@@ -4,14 +4,15 @@ and the use cases over the one set of dependencies."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from onestop.catalogue import load_catalogue
-from onestop.errors import Conflict, InvalidInput
-from onestop.events import ApplicationApproved, EventApplicant
+from onestop.errors import Conflict, InvalidInput, Reason
+from onestop.events import ApplicationApproved, EventApplicant, parse_time
+from onestop.licences import issuer as issuer_module
 from onestop.licences.issuer import EVENT_ROUTES, LicenceOffice, UnroutedEvent
 from onestop.licences.lifecycle import LicenceChanges
 from onestop.licences.models import Action, LicenceStatus
@@ -292,3 +293,204 @@ def test_the_issue_function_fails_on_an_unrouted_event(monkeypatch: pytest.Monke
     finally:
         composition.reset()
         reset_settings()
+
+
+# --- What callers read from the office's refusals, events, records and metrics, exactly. ---
+
+
+def _reason_of(err: InvalidInput) -> Reason:
+    [reason] = err.details
+    return reason
+
+
+def test_a_bad_approval_time_is_refused_with_the_parsers_words(office: LicenceOffice) -> None:
+    with pytest.raises(ValueError, match="yesterday") as parsing:
+        parse_time("yesterday")
+    with pytest.raises(InvalidInput) as err:
+        office.handle("ApplicationApproved", approved() | {"approved_at": "yesterday"})
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "approval_event_malformed",
+        "批准事件内容不完整，无法发证。",
+        "The approval event is incomplete; no licence can be issued.",
+    )
+    said = str(parsing.value)
+    assert _reason_of(err.value) == Reason("approval_event_malformed", said, said)
+    assert err.value.as_dict()["details"] == [{"code": "approval_event_malformed", "zh": said, "en": said}]
+
+
+def test_an_incomplete_approval_names_what_the_schema_refused(office: LicenceOffice) -> None:
+    with pytest.raises(InvalidInput) as err:
+        office.handle("ApplicationApproved", approved() | {"application_id": None})
+    assert (err.value.zh, err.value.en) == (
+        "批准事件内容不完整，无法发证。",
+        "The approval event is incomplete; no licence can be issued.",
+    )
+    reason = _reason_of(err.value)
+    assert reason.code == "approval_event_malformed"
+    assert reason.zh == reason.en
+    assert "validation error" in reason.en
+    assert "application_id" in reason.en
+
+
+def test_an_incomplete_version_request_names_what_the_schema_refused(office: LicenceOffice) -> None:
+    with pytest.raises(InvalidInput) as err:
+        office.handle("LicenceVersionRequested", {"action": "renew", "reason": "x"})
+    assert (err.value.code, err.value.zh, err.value.en) == (
+        "version_request_malformed",
+        "换发请求内容不完整。",
+        "The renewal or change request is incomplete.",
+    )
+    reason = _reason_of(err.value)
+    assert reason.code == "version_request_malformed"
+    assert reason.zh == reason.en
+    assert "validation error" in reason.en
+    assert "licence_id" in reason.en
+
+
+def test_an_unrouted_event_names_the_routes(office: LicenceOffice) -> None:
+    with pytest.raises(UnroutedEvent) as err:
+        office.handle("LicenceIssued", {})
+    assert err.value.extra == {
+        "detail_type": "LicenceIssued",
+        "routed": ["ApplicationApproved", "LicenceVersionRequested"],
+    }
+
+
+@dataclass
+class Metrics:
+    added: list[tuple[str, str, float]] = field(default_factory=list)
+
+    def add_metric(self, *, name: str, unit: str, value: float) -> None:
+        self.added.append((name, unit, value))
+
+
+@pytest.fixture
+def metrics(monkeypatch: pytest.MonkeyPatch) -> Metrics:
+    recorder = Metrics()
+    monkeypatch.setattr(issuer_module, "metrics", recorder)
+    return recorder
+
+
+def test_each_issued_licence_and_version_is_counted_once(office: LicenceOffice, metrics: Metrics) -> None:
+    office.handle("ApplicationApproved", approved(item_code=FILING))
+    assert metrics.added == []  # nothing issued, nothing counted
+    licence_id = office.handle("ApplicationApproved", approved())["licence_id"]
+    assert metrics.added == [("LicenceIssued", "Count", 1)]
+    office.handle("LicenceVersionRequested", {"licence_id": licence_id, "action": "renew", "reason": "延续"})
+    assert metrics.added == [("LicenceIssued", "Count", 1), ("LicenceVersionIssued", "Count", 1)]
+
+
+AT = datetime(2025, 4, 1, 1, 2, 3, tzinfo=UTC)
+
+
+def test_the_use_cases_are_dated_by_the_time_they_are_given(office: LicenceOffice) -> None:
+    issued = office.issue(ApplicationApproved.parse(approved()), now=AT)
+    assert issued is not None
+    assert issued.issued_at == AT
+    assert issued.history[-1].at == AT
+    suspended = office.change_status(Action.SUSPEND, issued.licence_id, actor="r", reason="暂扣", now=AT)
+    assert suspended.history[-1].at == AT
+    office.change_status(Action.REINSTATE, issued.licence_id, actor="r", reason="恢复")
+    later = datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
+    changed = office.change(
+        issued.licence_id, changes=LicenceChanges(holder_name="新名称"), actor="r", reason="更名", now=later
+    )
+    assert changed.issued_at == later
+    renewed = office.renew(changed.licence_id, validity_years=None, actor="r", reason="延续", now=AT)
+    assert renewed.issued_at == AT
+
+
+def test_the_type_is_defined_by_the_catalogues_authority_not_the_sealer(pki: DevPki) -> None:
+    other = replace(ISSUER, name_zh="某市数据局")
+    office = LicenceOffice(
+        catalogue=load_catalogue(),
+        issuer=other,
+        registry=MemoryRegistry(),
+        store=MemoryBlobStore(),
+        publisher=RecordingPublisher(),
+        applications=Linker(),
+        signer=lambda: LocalKeySigner.from_dev_pki(pki),
+    )
+    record = office.issue(ApplicationApproved.parse(approved()))
+    assert record is not None
+    assert record.metadata.definer_name == load_catalogue().authority.name_zh == "深圳市商务局"
+
+
+def test_a_change_without_a_new_value_names_the_field(office: LicenceOffice) -> None:
+    licence_id = office.handle("ApplicationApproved", approved())["licence_id"]
+    publisher_of(office).events.clear()
+    for holder_name in (None, ""):
+        with pytest.raises(InvalidInput) as err:
+            office.request_new_version(
+                licence_id, action="change", actor="r", reason="变更", holder_name=holder_name
+            )
+        assert err.value.as_dict() == {
+            "code": "licence_change_empty",
+            "message": {
+                "zh": "变更申请未包含任何变更内容（例如新的持证主体名称）。",
+                "en": "The change does not alter anything (give, for example, the holder's new name).",
+            },
+            "details": [
+                {
+                    "code": "licence_change_empty",
+                    "zh": "请填写变更后的内容。",
+                    "en": "Give the new value.",
+                    "field": "holder_name",
+                }
+            ],
+        }
+    assert publisher_of(office).events == []
+
+
+def test_a_renewal_request_asks_for_the_term_given(office: LicenceOffice) -> None:
+    licence_id = office.handle("ApplicationApproved", approved())["licence_id"]
+    publisher_of(office).events.clear()
+    record = office.request_new_version(
+        licence_id, action="renew", actor="reviewer-li", reason="延续", validity_years=3
+    )
+    assert record == office.get(licence_id)  # the licence as it stands: nothing sealed yet
+    [requested] = publisher_of(office).of("LicenceVersionRequested")
+    del requested["requested_at"]
+    assert requested == {
+        "schema_version": 1,
+        "licence_id": licence_id,
+        "action": "renew",
+        "reason": "延续",
+        "validity_years": 3,
+        "holder_name": None,
+        "requested_by": "reviewer-li",
+    }
+
+
+class _Clock(datetime):
+    """`datetime` on a host whose local clock is UTC-10: naive local time would be a Beijing day early."""
+
+    instant: datetime = AT
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        if tz is None:
+            return (cls.instant - timedelta(hours=10)).replace(tzinfo=None)
+        return cls.instant.astimezone(tz)
+
+
+def test_a_licence_past_its_last_beijing_day_gets_no_new_version(
+    office: LicenceOffice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    licence_id = office.handle("ApplicationApproved", approved())["licence_id"]
+    until = office.get(licence_id).metadata.valid_until
+    assert until is not None
+    publisher_of(office).events.clear()
+    # 17:00 UTC on the last day is 01:00 the next day in Beijing: expired.
+    monkeypatch.setattr(_Clock, "instant", datetime.combine(until, time(17), UTC))
+    monkeypatch.setattr(issuer_module, "datetime", _Clock)
+    with pytest.raises(Conflict) as err:
+        office.request_new_version(licence_id, action="renew", actor="r", reason="延续")
+    assert err.value.code == "licence_illegal_transition"
+    assert err.value.extra == {"licence_id": licence_id, "current_status": "05", "action": "supersede"}
+    assert publisher_of(office).events == []
+    # 15:59 UTC on the last day is 23:59 in Beijing: still valid, so the request goes out.
+    monkeypatch.setattr(_Clock, "instant", datetime.combine(until, time(15, 59), UTC))
+    office.request_new_version(licence_id, action="renew", actor="r", reason="延续")
+    [requested] = publisher_of(office).of("LicenceVersionRequested")
+    assert requested["requested_at"] == _Clock.instant.isoformat()

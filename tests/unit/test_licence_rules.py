@@ -495,8 +495,21 @@ def test_holder_checks_use_the_approval_date(pki: DevPki) -> None:
             publisher=RecordingPublisher(),
             now=APPROVED_AT,
         )
-    assert blank.value.code == "licence_holder_missing"
-    assert [(r.code, r.field) for r in blank.value.details] == [("licence_holder_missing", "holder_name")]
+    assert blank.value.as_dict() == {
+        "code": "licence_holder_missing",
+        "message": {
+            "zh": "持证主体名称为空，无法签发证照。",
+            "en": "The holder's name is empty; the licence cannot be issued.",
+        },
+        "details": [
+            {
+                "code": "licence_holder_missing",
+                "zh": "请填写持证主体名称。",
+                "en": "Give the holder's name.",
+                "field": "holder_name",
+            }
+        ],
+    }
 
 
 def test_a_claim_without_its_record_is_an_inconsistency(pki: DevPki) -> None:
