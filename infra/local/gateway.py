@@ -1,6 +1,6 @@
 """API Gateway HTTP API (payload v2) emulation, with routes, JWT auth and CORS from template.yaml.
 
-Also hosts the local identity provider (the stand-in for Cognito): `POST /_local/token` issues an
+Also serves the local identity provider (identity.py, the stand-in for Cognito): `POST /_local/token` issues an
 RS256 JWT with Cognito-style claims; protected routes verify it exactly as the HttpApi JWT
 authorizer does (signature, issuer, audience, expiry) and hand the claims to the function in
 `requestContext.authorizer.jwt.claims`.
@@ -13,19 +13,18 @@ import json
 import logging
 import re
 import threading
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from .identity import LocalIdentityProvider
 
 log = logging.getLogger("infra.local")
 
@@ -89,53 +88,6 @@ def routes_from_api(body: Mapping[str, Any], function_for_uri: Callable[[Any], s
             authorized = not any("NONE" in entry for entry in security)
             routes.append(Route(verb, path, function_for_uri(integration["uri"]), authorized))
     return sorted(routes, key=lambda r: r.specificity(), reverse=True)
-
-
-@dataclass
-class LocalIdentityProvider:
-    """Issues and verifies Cognito-style JWTs with a key made at start-up."""
-
-    issuer: str
-    audience: str
-    token_ttl_s: int = 3600
-    _key: rsa.RSAPrivateKey = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    def issue(self, sub: str, groups: Sequence[str], name: str = "", email: str = "") -> str:
-        now = int(time.time())
-        claims = {
-            "sub": sub,
-            "cognito:groups": list(groups),
-            "cognito:username": sub,
-            "name": name or sub,
-            "email": email or f"{sub}@local.test",
-            "iss": self.issuer,
-            "aud": self.audience,
-            "token_use": "id",
-            "iat": now,
-            "exp": now + self.token_ttl_s,
-        }
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": "local"})
-
-    def verify(self, token: str) -> dict[str, Any]:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            self._key.public_key(),
-            algorithms=["RS256"],
-            audience=self.audience,
-            issuer=self.issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
-        return claims
-
-    def public_pem(self) -> str:
-        return (
-            self._key.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
 
 
 def _claims_as_api_gateway(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -227,15 +179,8 @@ class HttpApiGateway:
         return response
 
     def _issue_token(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
-        sub = str(body.get("sub") or "")
-        groups = body.get("groups") or []
-        if not sub or not isinstance(groups, list):
-            return _json(
-                400, {"message": 'give sub and groups, e.g. {"sub": "alice", "groups": ["applicant"]}'}
-            )
-        token = self.idp.issue(sub, [str(g) for g in groups], str(body.get("name") or ""))
-        return _json(200, {"id_token": token, "token_type": "Bearer", "expires_in": self.idp.token_ttl_s})
+        status, payload = self.idp.token_response(request.get_json(silent=True) or {})
+        return _json(status, payload)
 
     def _preflight(self, origin: str) -> Response:
         if not self.cors or not self.cors.allows(origin):

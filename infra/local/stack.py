@@ -22,7 +22,8 @@ import boto3
 from botocore.config import Config
 from werkzeug.wrappers import Request, Response
 
-from .gateway import CorsConfig, HttpApiGateway, LocalIdentityProvider, Route, ServerThread, routes_from_api
+from .gateway import CorsConfig, HttpApiGateway, Route, ServerThread, routes_from_api
+from .identity import LocalIdentityProvider
 from .moto_fidelity import EXIT_WITH_PARENT
 from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
 from .provision import provision

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from infra.local.gateway import CorsConfig, HttpApiGateway, LocalIdentityProvider, Route
+from infra.local.gateway import CorsConfig, HttpApiGateway, Route
+from infra.local.identity import LocalIdentityProvider
 
 ROUTES = sorted(
     [
