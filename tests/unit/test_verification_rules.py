@@ -64,7 +64,7 @@ def test_mask_code(code: str, masked: str) -> None:
     assert _mask_code(code) == masked
 
 
-def test_masked_face_hides_a_person_only() -> None:
+def test_masked_face_hides_every_holder() -> None:
     person = {"holder_kind": "person", "holder_name": "张三丰", "holder_code": "11010519491231002X"}
     assert masked_face(person) == {
         "holder_kind": "person",
@@ -72,8 +72,20 @@ def test_masked_face_hides_a_person_only() -> None:
         "holder_code": "1101**********002X",
         "masked": True,
     }
-    firm = {"holder_kind": "enterprise", "holder_name": "深圳市前海能源有限公司", "holder_code": "x" * 18}
-    assert masked_face(firm) == firm
+    firm = {
+        "holder_kind": "enterprise",
+        "holder_name": "深圳市前海能源有限公司",
+        "holder_code": "91440300MA5F12342Q",
+    }
+    assert masked_face(firm) == {
+        "holder_kind": "enterprise",
+        "holder_name": "深圳*****有限公司",
+        "holder_code": "9144**********342Q",
+        "masked": True,
+    }
+    # Short organisation names fall back to the person rule; empty values stay empty.
+    assert masked_face({"holder_kind": "enterprise", "holder_name": "某某公司"})["holder_name"] == "某**司"
+    assert masked_face({"holder_kind": "enterprise", "holder_name": ""})["holder_name"] == ""
 
 
 # ----------------------------------------------------------------------------- registry entry
@@ -93,7 +105,7 @@ def entry(**changes: object) -> RegistryEntry:
 
 
 def test_public_entry_exactly() -> None:
-    assert entry().public(mask_person=True) == {
+    assert entry().public(masked=True) == {
         "licence_id": "L",
         "status": LicenceStatus.SUPERSEDED.value,
         "status_zh": LicenceStatus.SUPERSEDED.zh,
@@ -103,13 +115,13 @@ def test_public_entry_exactly() -> None:
         "superseded_by": "L2",
         "licence": {"holder_kind": "person", "holder_name": "张*丰", "masked": True},
     }
-    assert entry().public(mask_person=False)["licence"] == {"holder_kind": "person", "holder_name": "张三丰"}
-    assert entry(status_since=None).public(mask_person=True)["status_since"] is None
+    assert entry().public(masked=False)["licence"] == {"holder_kind": "person", "holder_name": "张三丰"}
+    assert entry(status_since=None).public(masked=True)["status_since"] is None
 
 
 def test_public_entry_round_trips() -> None:
     original = entry()
-    public = original.public(mask_person=False)
+    public = original.public(masked=False)
     again = RegistryEntry.from_public({**public, "licence": public["licence"]})
     assert again == original
     bare = RegistryEntry.from_public({"licence_id": "L", "status": LicenceStatus.VALID.value})

@@ -144,7 +144,8 @@ def test_lookup_by_number_reports_status_and_face(licence: S.Licence) -> None:
     assert body["registry"]["status"] == "03"
     assert body["registry"]["status_zh"] == "撤销"
     assert body["registry"]["pdf_sha256"] == licence.sha256
-    assert body["licence"]["holder_name"] == licence.meta.holder_name  # an enterprise: shown in full
+    assert body["licence"]["masked"] is True  # anyone may look a number up: the holder is masked
+    assert body["licence"]["holder_name"][:2] == licence.meta.holder_name[:2]
     assert body["licence"]["valid_until"] == "2030-03-02"
 
 
@@ -190,9 +191,37 @@ def test_lookup_with_a_wrong_check_character_raises_invalid_input() -> None:
 
 def test_registry_entry_round_trips_through_its_public_form(licence: S.Licence) -> None:
     entry = RegistryEntry.from_record(S.record_for(licence, LicenceStatus.SUSPENDED), NOW)
-    again = RegistryEntry.from_public(entry.public(mask_person=False))
+    again = RegistryEntry.from_public(entry.public(masked=False))
     assert again == entry
-    assert masked_face({"holder_kind": "enterprise", "holder_name": "某公司"})["holder_name"] == "某公司"
+    assert masked_face({"holder_kind": "enterprise", "holder_name": "某公司"})["holder_name"] == "某*司"
+
+
+def test_lookup_masks_an_enterprise_holder_unless_the_asker_names_it(licence: S.Licence) -> None:
+    """Issue 13: sequential numbers made the public look-up a directory of enterprise holders."""
+    lookup = S.registry(S.record_for(licence))
+    anonymous = verify_licence_id(licence.meta.licence_id, registry_lookup=lookup, now=NOW)
+    assert anonymous.licence is not None
+    assert anonymous.licence["masked"] is True
+    assert anonymous.licence["holder_name"] != licence.meta.holder_name
+    assert anonymous.licence["holder_code"] != licence.meta.holder_code
+    assert [c.check for c in anonymous.checks] == [Check.STATUS, Check.IDENTIFIER]
+    for named in (licence.meta.holder_name, f"  {licence.meta.holder_code.lower()} "):
+        report = verify_licence_id(licence.meta.licence_id, registry_lookup=lookup, now=NOW, holder=named)
+        assert report.valid
+        assert report.result(Check.HOLDER).code == "holder_matches"
+        assert report.licence is not None
+        assert report.licence["holder_name"] == licence.meta.holder_name
+        assert "masked" not in report.licence
+    wrong = verify_licence_id(licence.meta.licence_id, registry_lookup=lookup, now=NOW, holder="别的公司")
+    assert not wrong.valid
+    assert wrong.result(Check.HOLDER).code == "holder_mismatch"
+    assert wrong.licence is not None
+    assert wrong.licence["masked"] is True
+    empty = verify_licence_id(licence.meta.licence_id, registry_lookup=lookup, now=NOW, holder="")
+    assert empty.result(Check.HOLDER).code == "holder_mismatch"
+    unknown = verify_licence_id(licence.meta.licence_id, registry_lookup=S.registry(), now=NOW, holder="x")
+    assert unknown.result(Check.HOLDER).code == "holder_mismatch"
+    assert unknown.licence is None
 
 
 def test_report_round_trips_and_summarises(licence: S.Licence) -> None:

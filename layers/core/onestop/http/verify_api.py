@@ -33,6 +33,7 @@ from .errors import error_body, json_response, register_error_handlers
 
 PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 WEB_PAGE = "/web/verify/index.html"  # explicit file: static hosts need not map "dir/" to index
+MAX_HOLDER_CHARS = 200  # longer than any registered name or code
 
 
 def _now() -> datetime:
@@ -192,7 +193,15 @@ def build_verify_api(
             return Response(
                 302, content_types.TEXT_HTML, "", headers={"Location": f"{d.web_page}?id={quote(text)}"}
             )
-        report = verify_licence_id(text, registry_lookup=d.registry_lookup, now=d.now())
+        holder = (app.current_event.query_string_parameters or {}).get("holder")
+        if holder is not None and len(holder) > MAX_HOLDER_CHARS:
+            raise InvalidInput(
+                "holder_too_long",
+                f"持证主体名称或代码不能超过 {MAX_HOLDER_CHARS} 个字符。",
+                f"The holder's name or code may be at most {MAX_HOLDER_CHARS} characters.",
+                [Reason("holder_too_long", "过长。", "Too long.", "holder")],
+            )
+        report = verify_licence_id(text, registry_lookup=d.registry_lookup, now=d.now(), holder=holder)
         metrics.add_metric(name="NumberVerified" if report.valid else "NumberRejected", unit="Count", value=1)
         return Response(
             200, content_types.APPLICATION_JSON, report.as_dict(), headers={"Cache-Control": "no-store"}

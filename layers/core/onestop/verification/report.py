@@ -21,6 +21,7 @@ class Check(StrEnum):
     ISSUER = "issuer"  # sealed by the bureau (chain to its trust anchor)
     STATUS = "status"  # registered, this exact file, and currently valid
     IDENTIFIER = "identifier"  # the GB/T 36904 check character is right
+    HOLDER = "holder"  # a look-up by number: the holder the asker names is the licence's holder
 
     @property
     def zh(self) -> str:
@@ -36,9 +37,10 @@ _CHECK_NAMES: dict[Check, tuple[str, str]] = {
     Check.ISSUER: ("签发机关", "Issuer"),
     Check.STATUS: ("证照状态", "Licence status"),
     Check.IDENTIFIER: ("证照标识", "Licence identifier"),
+    Check.HOLDER: ("持证主体", "Holder"),
 }
 
-CHECK_ORDER = (Check.INTEGRITY, Check.ISSUER, Check.STATUS, Check.IDENTIFIER)
+CHECK_ORDER = (Check.INTEGRITY, Check.ISSUER, Check.STATUS, Check.IDENTIFIER, Check.HOLDER)
 
 
 class Verdict(StrEnum):

@@ -21,6 +21,7 @@ from .facts import PdfFacts
 from .report import Check, StatusReport, VerificationReport, failed, unknown
 from .status import (
     RegistryLookup,
+    holder_check,
     identifier_check,
     identifier_unreadable,
     lookup_entry,
@@ -216,11 +217,12 @@ def verify_licence_id(
     *,
     registry_lookup: RegistryLookup,
     now: datetime | None = None,
-    mask_person: bool = True,
+    holder: str | None = None,
 ) -> StatusReport:
     """Identifier and registry status of a licence number. Raises InvalidInput for a malformed id.
 
-    The face data of a natural person is masked (`mask_person`): anyone can look any number up.
+    Anyone can look any number up, so the holder is masked; an asker who names the holder (`holder`:
+    name or code as printed) gets a holder check, and the face in full when it matches.
     """
     at = _now(now)
     canonical = normalise_licence_id(licence_id)
@@ -231,6 +233,12 @@ def verify_licence_id(
         return StatusReport(canonical, (identifier, registry_unavailable(f"{type(exc).__name__}: {exc}")),
                             None, None, at)  # fmt: skip
     status = status_check(canonical, entry, None)
-    public = entry.public(mask_person=mask_person) if entry is not None else None
+    checks = (identifier, status)
+    revealed = False
+    if holder is not None:
+        named = holder_check(entry.face if entry is not None else None, holder)
+        checks = (*checks, named)
+        revealed = named.passed
+    public = entry.public(masked=not revealed) if entry is not None else None
     licence = public.pop("licence") if public is not None else None
-    return StatusReport(canonical, (identifier, status), licence, public, at)
+    return StatusReport(canonical, checks, licence, public, at)

@@ -7,6 +7,8 @@ below is the one used by the API, the CLI and the web page.
 
 from __future__ import annotations
 
+import hmac
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -42,8 +44,8 @@ class RegistryEntry:
             face=face_of(record),
         )
 
-    def public(self, *, mask_person: bool) -> dict[str, Any]:
-        """What `GET /verify/{id}` publishes (`mask_person` hides a natural person's name and ID number)."""
+    def public(self, *, masked: bool) -> dict[str, Any]:
+        """What `GET /verify/{id}` publishes (`masked` hides the holder's name and code)."""
         return {
             "licence_id": self.licence_id,
             "status": self.status.value,
@@ -52,7 +54,7 @@ class RegistryEntry:
             "status_since": self.status_since.isoformat() if self.status_since else None,
             "pdf_sha256": self.pdf_sha256,
             "superseded_by": self.superseded_by,
-            "licence": masked_face(self.face) if mask_person else dict(self.face),
+            "licence": masked_face(self.face) if masked else dict(self.face),
         }
 
     @classmethod
@@ -103,24 +105,60 @@ def _mask_name(name: str) -> str:
     return chars[0] + "*" * (len(chars) - 2) + chars[-1]
 
 
+def _mask_organisation(name: str) -> str:
+    # Enough to recognise the name printed on the paper in hand (its first two and last four
+    # characters, e.g. 深圳****有限公司), not enough to read a holder off an unseen number.
+    chars = list(name.strip())
+    if len(chars) <= 6:
+        return _mask_name(name)
+    return "".join(chars[:2]) + "*" * (len(chars) - 6) + "".join(chars[-4:])
+
+
 def _mask_code(code: str) -> str:
     return code[:4] + "*" * max(len(code) - 8, 0) + code[-4:] if len(code) > 8 else "*" * len(code)
 
 
 def masked_face(face: Mapping[str, Any]) -> dict[str, Any]:
-    """The face data a look-up by number may show to anyone: a person's name and ID number are masked.
+    """The face data a look-up by number shows to anyone: every holder's name and code masked.
 
-    Licence numbers are sequential and so guessable; without masking, the public look-up would be a
-    directory of licensed individuals. Enterprise names and codes are public register data anyway.
+    Licence numbers are sequential and so guessable; unmasked, the public look-up would be a directory
+    of holders to target (issue 13: enterprises were listed, then their originals pulled). Whoever
+    holds the licence knows its holder and names it (`holder_check`) to see the face in full.
     """
     out = dict(face)
-    if out.get("holder_kind") == HolderKind.PERSON.value:
-        if out.get("holder_name"):
-            out["holder_name"] = _mask_name(str(out["holder_name"]))
-        if out.get("holder_code"):
-            out["holder_code"] = _mask_code(str(out["holder_code"]))
-        out["masked"] = True
+    person = out.get("holder_kind") == HolderKind.PERSON.value
+    if out.get("holder_name"):
+        name = str(out["holder_name"])
+        out["holder_name"] = _mask_name(name) if person else _mask_organisation(name)
+    if out.get("holder_code"):
+        out["holder_code"] = _mask_code(str(out["holder_code"]))
+    out["masked"] = True
     return out
+
+
+def _comparable(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def holder_check(face: Mapping[str, Any] | None, claimed: str) -> CheckResult:
+    """Whether `claimed` (a holder name or code, as printed) is the licence's holder."""
+    wanted = _comparable(claimed).encode()
+    known = [str(face.get(k) or "") for k in ("holder_name", "holder_code")] if face else []
+    # Constant-time comparison: the answer must not leak how much of a guess was right.
+    if wanted and any(k and hmac.compare_digest(_comparable(k).encode(), wanted) for k in known):
+        return passed(
+            Check.HOLDER,
+            "holder_matches",
+            "所填持证主体与登记一致。",
+            "The holder given is the registered holder of this licence.",
+        )
+    return failed(
+        Check.HOLDER,
+        "holder_mismatch",
+        "所填持证主体（名称或代码）与该证照的登记不一致，请按证照上的原样填写；不一致时不能确认该证照属于此主体。",
+        "The holder given (name or code) is not this licence's registered holder. Type it exactly as printed "
+        "on the licence; until it matches, the licence cannot be taken as this holder's.",
+    )
 
 
 def _since(record: LicenceRecord, status: LicenceStatus) -> datetime | None:
@@ -347,9 +385,15 @@ def status_check(
 
 
 def _face_mismatch(face: Mapping[str, Any] | None, registered: Mapping[str, Any]) -> list[str]:
-    """Face keys the file states differently from the registry (keys it does not state are not compared)."""
+    """Face keys the file states differently from the registry (keys it does not state are not compared).
+
+    A registry face fetched from the public look-up is masked: the file's face is masked the same way
+    before comparing (the holder's name and code then agree in their visible characters).
+    """
     if not face:
         return []
+    if registered.get("masked"):
+        face = masked_face({**face, "holder_kind": registered.get("holder_kind")})
     return [
         k for k in FACE_COMPARED if face.get(k) is not None and str(face.get(k)) != str(registered.get(k))
     ]
