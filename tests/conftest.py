@@ -16,10 +16,13 @@ CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In-process moto isolates DynamoDB transactions as AWS does (see infra/local/moto_fidelity.py)."""
+    """In-process moto isolates DynamoDB transactions as AWS does (see infra/local/moto_fidelity.py) and
+    checks browser POST uploads against their policy as S3 does (infra/local/s3_post_policy.py)."""
     from infra.local.moto_fidelity import serialise_dynamodb_items
+    from infra.local.s3_post_policy import install_post_policy_check
 
     serialise_dynamodb_items()
+    install_post_policy_check()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """`python -m infra.local.moto_server [moto.server args]`: moto's server as the local stack runs it.
 
-With DynamoDB transactions isolated as in AWS (moto_fidelity.py), and, when ONESTOP_EXIT_WITH_PARENT
+With DynamoDB transactions isolated as in AWS (moto_fidelity.py), browser POST uploads checked
+against their signed POST policy as S3 does (s3_post_policy.py), and, when ONESTOP_EXIT_WITH_PARENT
 names a pid, stopping once that process is gone. Not imported by the `infra.local` package, so that
 runpy starts it fresh.
 """
@@ -12,6 +13,7 @@ import threading
 import time
 
 from infra.local.moto_fidelity import EXIT_WITH_PARENT, serialise_dynamodb_items
+from infra.local.s3_post_policy import install_post_policy_check
 
 
 def _exit_with(parent: int) -> None:
@@ -27,6 +29,7 @@ def _exit_with(parent: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     serialise_dynamodb_items()
+    install_post_policy_check()
     parent = os.environ.get(EXIT_WITH_PARENT, "")
     if parent.isdigit():
         _exit_with(int(parent))
