@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 import boto3
 import pytest
@@ -70,7 +71,12 @@ class Cloud:
         return self.call(event("POST", "/verify", pdf, {"content-type": "application/pdf"}))
 
     def get(self, path: str) -> tuple[int, dict[str, Any]]:
-        return self.call(event("GET", path, headers={"accept": "application/json"}))
+        path, _, query = path.partition("?")
+        ev = event("GET", path, headers={"accept": "application/json"})
+        if query:
+            ev["rawQueryString"] = query
+            ev["queryStringParameters"] = {k: v for k, v in parse_qsl(query)}
+        return self.call(ev)
 
 
 @pytest.fixture
@@ -216,3 +222,25 @@ def test_non_pdf_upload_is_refused_through_the_handler(cloud: Cloud) -> None:
     code, body = cloud.call(ev)
     assert code == 422
     assert body["code"] == "not_a_pdf"
+
+
+def test_number_lookup_names_no_holder_unless_the_asker_does(cloud: Cloud) -> None:
+    """Issue 13: sequential numbers let anyone list enterprise holders through `GET /verify/{id}`."""
+    record, _ = cloud.issue()
+    name, code = record.metadata.holder_name, record.metadata.holder_code
+    status, anonymous = cloud.get(f"/verify/{record.licence_id}")
+    assert status == 200
+    assert anonymous["licence"]["masked"] is True
+    assert name not in json.dumps(anonymous, ensure_ascii=False)
+    assert code not in json.dumps(anonymous)
+    status, named = cloud.get(f"/verify/{record.licence_id}?holder={quote(name)}")
+    assert status == 200
+    assert named["valid"] is True
+    assert verdicts(named)["holder"] == ("pass", "holder_matches")
+    assert named["licence"]["holder_code"] == code
+    _, guessed = cloud.get(f"/verify/{record.licence_id}?holder={quote('深圳市别的有限公司')}")
+    assert guessed["valid"] is False
+    assert verdicts(guessed)["holder"] == ("fail", "holder_mismatch")
+    assert name not in json.dumps(guessed, ensure_ascii=False)
+    status, too_long = cloud.get(f"/verify/{record.licence_id}?holder={'x' * 201}")
+    assert (status, too_long["code"]) == (422, "holder_too_long")
