@@ -172,6 +172,29 @@ def test_qr_code_url_opens_the_page_with_the_result(stack: LocalStack, page: Any
     assert page.input_value("#licence-id") == issued.licence_id
 
 
+def test_number_look_up_hides_the_holder_until_it_is_named(stack: LocalStack, page: Any) -> None:
+    """Issue 13: a number alone shows the holder masked; naming it as printed checks it and shows it."""
+    issued = issue(stack)
+    holder = issued.record.metadata.holder_name
+    page.goto(f"{stack.api_url}/web/verify/index.html")
+    page.fill("#licence-id", issued.licence_id)
+    page.click("#by-id button[type=submit]")
+    assert verdicts(page) == {"status": "pass", "identifier": "pass"}
+    shown = page.inner_text('#face dd[data-field="holder_name"]')
+    assert shown != holder
+    assert "*" in shown
+    assert "部分隐藏" in page.inner_text("#face")
+    page.fill("#holder", holder)
+    page.click("#by-id button[type=submit]")
+    page.wait_for_selector('#checks li[data-check="holder"]', timeout=60_000)
+    assert verdicts(page) == {"status": "pass", "identifier": "pass", "holder": "pass"}
+    assert page.inner_text('#face dd[data-field="holder_name"]') == holder
+    page.fill("#holder", "别的公司")
+    page.click("#by-id button[type=submit]")
+    page.wait_for_selector('#checks li[data-check="holder"][data-verdict="fail"]', timeout=60_000)
+    assert page.inner_text('#face dd[data-field="holder_name"]') != holder
+
+
 def test_malformed_number_shows_the_reason(stack: LocalStack, page: Any) -> None:
     page.goto(f"{stack.api_url}/web/verify/index.html")
     page.fill("#licence-id", "1.2.156.3005.2.NOT-A-LICENCE")

@@ -23,6 +23,7 @@
     ["issue_date", "颁发日期", "Date of issue"],
     ["validity", "有效期限", "Validity"],
     ["status", "状态", "Status"],
+    ["masked_note", "说明", "Note"],
   ];
 
   const $ = (id) => document.getElementById(id);
@@ -115,6 +116,10 @@
 
   function showFace(report) {
     const face = Object.assign({}, report.licence || {});
+    if (face.masked) {
+      face.masked_note = "持证主体已部分隐藏；填写证照上的持证主体名称或代码后查询，可核对并显示完整信息。 " +
+        "The holder is partly hidden; give the holder's name or code as printed to check it and see it in full.";
+    }
     if (face.valid_from) face.validity = face.valid_from + " – " + (face.valid_until || "长期 long-term");
     if (report.registry) {
       const r = report.registry;
@@ -176,7 +181,9 @@
       return;
     }
     busy("正在查询…", "Looking up…");
-    await call(API + "/verify/" + encodeURIComponent(text), { headers: { Accept: "application/json" } });
+    const holder = $("holder").value.trim();
+    const query = holder ? "?holder=" + encodeURIComponent(holder) : "";
+    await call(API + "/verify/" + encodeURIComponent(text) + query, { headers: { Accept: "application/json" } });
   }
 
   $("pdf-file").addEventListener("change", (event) => verifyFile(event.target.files[0]));
