@@ -1,7 +1,10 @@
 """API Gateway HTTP API (payload v2) emulation, with routes, JWT auth and CORS from template.yaml.
 
-Also serves the local identity provider (identity.py, the stand-in for Cognito): `POST /_local/token` issues an
-RS256 JWT with Cognito-style claims; protected routes verify it exactly as the HttpApi JWT
+In front of it, what CloudFront and WAF do in AWS (edge.py): per-client rate limits, route throttles,
+the pages' security headers, and API Gateway's body and invocation payload limits.
+
+Also serves the local identity provider (identity.py, the stand-in for Cognito): `POST /_local/token`
+issues an RS256 JWT with Cognito-style claims; protected routes verify it exactly as the HttpApi JWT
 authorizer does (signature, issuer, audience, expiry) and hand the claims to the function in
 `requestContext.authorizer.jwt.claims`.
 """
@@ -24,11 +27,14 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from .edge import MAX_INVOKE_PAYLOAD, MAX_REQUEST_BODY, Blocked, Edge
 from .identity import LocalIdentityProvider
 
 log = logging.getLogger("infra.local")
 
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+# The methods an HTTP API route can have (ANY stands for these); others never reach a route.
+_ROUTE_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,8 @@ class HttpApiGateway:
         cors: CorsConfig | None,
         static_dirs: Mapping[str, Path] | None = None,
         extra_handlers: Mapping[str, Callable[[Request], Response]] | None = None,
+        edge: Edge | None = None,
+        static_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.routes = routes
         self.invoke = invoke
@@ -152,6 +160,8 @@ class HttpApiGateway:
         self.cors = cors
         self.static_dirs = dict(static_dirs or {})
         self.extra_handlers = dict(extra_handlers or {})
+        self.edge = edge  # None: no rate limits (throughput benchmarks)
+        self.static_headers = dict(static_headers or {})  # CloudFront's response headers policy
         self.requests_served = 0
 
     # WSGI entry point
@@ -163,16 +173,28 @@ class HttpApiGateway:
     def handle(self, request: Request) -> Response:
         self.requests_served += 1
         origin = request.headers.get("Origin")
+        # The local stack's own endpoints do not exist in AWS, so nothing of the edge applies to them.
         if request.path == "/_local/token" and request.method == "POST":
-            response = self._issue_token(request)
-        elif request.path in self.extra_handlers:
-            response = self.extra_handlers[request.path](request)
-        elif request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
+            return self._issue_token(request)
+        if request.path in self.extra_handlers:
+            return self.extra_handlers[request.path](request)
+        # WAF answers before anything behind it, without CORS headers (CloudFront adds none).
+        client = request.remote_addr or "127.0.0.1"
+        if self.edge and (blocked := self.edge.check_client(client, request.path)):
+            return _blocked(blocked)
+        if request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
             response = self._preflight(origin)
         elif static := self._static(request):
-            response = static
+            return static
         else:
             response = self._route(request)
+            if self.cors:
+                # With a CorsConfiguration, API Gateway ignores the integration's CORS headers and
+                # answers CORS itself, so a function cannot widen what the template allows.
+                for key in {
+                    k for k, _ in response.headers.items() if k.lower().startswith("access-control-")
+                }:
+                    del response.headers[key]
         if origin and self.cors and self.cors.allows(origin):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
@@ -192,6 +214,12 @@ class HttpApiGateway:
         return response
 
     def _static(self, request: Request) -> Response | None:
+        response = self._static_file(request)
+        if response is not None:
+            response.headers.extend(self.static_headers)
+        return response
+
+    def _static_file(self, request: Request) -> Response | None:
         if request.method != "GET":
             return None
         for prefix, folder in self.static_dirs.items():
@@ -211,11 +239,19 @@ class HttpApiGateway:
         return None
 
     def _route(self, request: Request) -> Response:
+        if request.method not in _ROUTE_METHODS:
+            # TRACE, CONNECT and the like: no HTTP API route can have them (ANY means the seven above).
+            return _json(405, {"message": "Method Not Allowed"})
+        raw = _read_body(request)
+        if raw is None:
+            return _json(413, {"message": "Request Entity Too Large"})
         path = request.path
         for route in self.routes:
             params = route.match(request.method, path)
             if params is None:
                 continue
+            if self.edge and (throttled := self.edge.check_route(route.route_key)):
+                return _blocked(throttled)
             claims: dict[str, Any] | None = None
             if route.authorized:
                 header = request.headers.get("Authorization", "")
@@ -226,7 +262,14 @@ class HttpApiGateway:
                     claims = self.idp.verify(token)
                 except jwt.PyJWTError:
                     return _json(401, {"message": "Unauthorized"})
-            event = self._event(request, route, params, claims)
+            event = self._event(request, raw, route, params, claims)
+            if len(json.dumps(event).encode()) > MAX_INVOKE_PAYLOAD:
+                # Lambda refuses the invocation (RequestEntityTooLargeException) and API Gateway
+                # answers any refused invocation with 500 (AWS Lambda guide, "Handling Lambda errors
+                # with an API Gateway API"). A binary body grows by a third in base64: a 4.5 MB PDF
+                # is already over.
+                log.warning("%s: invocation payload over %d bytes", route.function, MAX_INVOKE_PAYLOAD)
+                return _json(500, {"message": "Internal Server Error"})
             try:
                 result = self.invoke(route.function, event)
             except Exception as exc:  # API Gateway answers 500 when the integration fails
@@ -236,9 +279,13 @@ class HttpApiGateway:
         return _json(404, {"message": "Not Found"})
 
     def _event(
-        self, request: Request, route: Route, params: dict[str, str], claims: dict[str, Any] | None
+        self,
+        request: Request,
+        raw: bytes,
+        route: Route,
+        params: dict[str, str],
+        claims: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        raw = request.get_data()
         content_type = request.headers.get("Content-Type", "")
         is_text = not raw or any(content_type.startswith(t) for t in _TEXT_TYPES)
         now = datetime.now(UTC)
@@ -290,6 +337,30 @@ class HttpApiGateway:
                 "jwt": {"claims": _claims_as_api_gateway(claims), "scopes": None}
             }
         return event
+
+
+def _read_body(request: Request) -> bytes | None:
+    """The request body, or None when it is over API Gateway's 10 MB (the rest is read and dropped, so
+    that the client, still sending, gets the answer rather than a reset connection)."""
+    declared = request.content_length
+    stream = request.stream
+    if declared is not None and declared > MAX_REQUEST_BODY:
+        while stream.read(1 << 20):
+            pass
+        return None
+    data = stream.read(MAX_REQUEST_BODY + 1) if declared is None else request.get_data()
+    if len(data) > MAX_REQUEST_BODY:
+        while stream.read(1 << 20):
+            pass
+        return None
+    return data
+
+
+def _blocked(blocked: Blocked) -> Response:
+    response = Response(blocked.body, status=blocked.status, content_type=blocked.content_type)
+    for key, value in blocked.headers.items():
+        response.headers[key] = value
+    return response
 
 
 def _json(status: int, payload: Any) -> Response:

@@ -40,6 +40,9 @@ WIRED_TYPES = frozenset(
         "AWS::Scheduler::Schedule",
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
+        # The gateway applies the web ACL's rate rules and the pages' response headers (edge.py).
+        "AWS::WAFv2::WebACL",
+        "AWS::CloudFront::ResponseHeadersPolicy",
     }
 )
 # Not needed locally, each for a stated reason.

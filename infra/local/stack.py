@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 from werkzeug.wrappers import Request, Response
 
+from .edge import Edge, RouteThrottles, rate_rules_from_web_acl, security_headers, with_sub_variables
 from .gateway import CorsConfig, HttpApiGateway, Route, ServerThread, routes_from_api
 from .identity import LocalIdentityProvider
 from .moto_fidelity import EXIT_WITH_PARENT
@@ -54,6 +55,9 @@ class StackConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     warm: tuple[str, ...] = ()
     function_logs_to_files: bool = False  # True: each function logs to <state dir>/logs/<id>.log
+    # The template's rate limits (web ACL rules, route throttles). False only for throughput benchmarks,
+    # which measure the emulator rather than the limits.
+    edge_limits: bool = True
 
 
 @dataclass(frozen=True)
@@ -345,7 +349,16 @@ class LocalStack:
         extra: dict[str, Callable[[Request], Response]] = {"/_local/health": self._health}
         for name in self.schedules:
             extra[f"/_local/schedules/{name}"] = self._schedule_endpoint(name)
-        gateway = HttpApiGateway(self.routes, self.invoke, self.idp, cors, static, extra)
+        gateway = HttpApiGateway(
+            self.routes,
+            self.invoke,
+            self.idp,
+            cors,
+            static,
+            extra,
+            edge=self._edge() if cfg.edge_limits else None,
+            static_headers=self._page_headers(),
+        )
         self._gateway = ServerThread(gateway, cfg.host, cfg.api_port)
         self._gateway.start()
         for poller in self.pollers:
@@ -359,6 +372,36 @@ class LocalStack:
         bootstrap = _optional_pki_bootstrap()
         if bootstrap is not None:
             bootstrap(self)
+
+    def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, r) for k, r in self.cfn["Resources"].items() if r["Type"] == kind]
+
+    def _edge(self) -> Edge:
+        """The web ACL's rate rules and the API stage's route throttles, as the template has them."""
+        assert self.resolver is not None
+        rules = []
+        for _, acl in self._of_type("AWS::WAFv2::WebACL"):
+            rules.extend(rate_rules_from_web_acl(self.resolver.resolve(acl["Properties"])))
+        stages = self._of_type("AWS::ApiGatewayV2::Stage")
+        throttles = RouteThrottles.from_stage(stages[0][1]["Properties"]) if stages else None
+        return Edge(rules, throttles)
+
+    def _page_headers(self) -> dict[str, str]:
+        """The response headers policy CloudFront applies to /web/*; storage and identity are local."""
+        assert self.resolver is not None
+        distributions = self._of_type("AWS::CloudFront::Distribution")
+        if not distributions:
+            return {}
+        behaviours = distributions[0][1]["Properties"]["DistributionConfig"].get("CacheBehaviors", [])
+        policy_ref = next(
+            (b.get("ResponseHeadersPolicyId") for b in behaviours if b["PathPattern"] == "/web/*"), None
+        )
+        if not isinstance(policy_ref, dict) or "Ref" not in policy_ref:
+            return {}
+        config = self.cfn["Resources"][policy_ref["Ref"]]["Properties"]["ResponseHeadersPolicyConfig"]
+        # The presigned POST goes to the moto server; the identity provider is this gateway ('self').
+        local = with_sub_variables(config, {"StorageOrigin": self.moto_url, "IdentityOrigin": ""})
+        return security_headers(self.resolver.resolve(local))
 
     def _function_logical(self, name_or_arn: str) -> str:
         for logical_id, spec in self.functions.items():
