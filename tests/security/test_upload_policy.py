@@ -8,6 +8,8 @@ now shows S3's status and error and that nothing was stored, and the honest uplo
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -260,3 +262,31 @@ def test_an_expired_ticket_is_denied(served: Served, monkeypatch: pytest.MonkeyP
     response = post(issued)
     assert s3_error(response) == (403, "AccessDenied", "Invalid according to Policy: Policy expired.")
     assert not served.stored(issued["key"])
+
+
+def test_the_ticket_pins_exactly_what_it_asked_for(served: Served) -> None:
+    """Every condition is an exact match (no starts-with a forger could stretch), and nothing is missing."""
+    app = new_application(alice, uscc=USCC_A)
+    issued = ticket(app["id"])
+    fields = issued["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    pinned = {
+        "bucket": UPLOADS,
+        "key": issued["key"],
+        "Content-Type": "application/pdf",
+        "x-amz-meta-application-id": app["id"],
+        "x-amz-meta-slot": SLOT,
+        "x-amz-meta-upload-id": issued["upload_id"],
+        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+        "x-amz-credential": fields["x-amz-credential"],
+        "x-amz-date": fields["x-amz-date"],
+    }
+    assert sorted(policy["conditions"], key=str) == sorted(
+        [
+            *({name: value} for name, value in pinned.items()),
+            ["content-length-range", 1, issued["max_bytes"]],
+        ],
+        key=str,
+    )
+    # and the form carries each pinned field with the pinned value
+    assert {name: fields.get(name, UPLOADS if name == "bucket" else None) for name in pinned} == pinned

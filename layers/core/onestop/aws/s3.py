@@ -117,6 +117,9 @@ class S3BlobStore:
         expires_in: int,
         metadata: Mapping[str, str] | None = None,
     ) -> PresignedPost:
+        # Every condition an exact match, so the ticket admits only what it was issued for: this type,
+        # 1..max_bytes, this metadata; boto3 adds {"bucket": …} and {"key": key} (exact, as the key has
+        # no ${filename}). S3 refuses any other form field (tests/security/test_upload_policy.py).
         fields: dict[str, str] = {"Content-Type": content_type}
         conditions: list[Any] = [
             {"Content-Type": content_type},
