@@ -124,15 +124,22 @@ def test_swagger_ui_is_served_at_docs() -> None:
     assert "swagger" in reply.raw.lower()
 
 
-def test_cors_preflight_allows_the_portal_headers() -> None:
-    reply = anonymous.request(
-        "OPTIONS",
-        "/applications",
-        headers={"origin": "https://portal.example.gov.cn", "access-control-request-method": "POST"},
-    )
-    assert reply.status == 204
-    assert reply.headers["access-control-allow-origin"] == "*"
-    assert "Authorization" in reply.headers["access-control-allow-headers"]
+def test_the_function_grants_no_cors_of_its_own() -> None:
+    # CORS is the HttpApi's CorsConfiguration (only the portal's origin); API Gateway answers preflights
+    # and ignores CORS headers from the function, so a `*` here would only mislead (issue 13).
+    reply = anonymous.get("/items", headers={"origin": "https://evil.example"})
+    assert reply.status == 200
+    assert not [k for k in reply.headers if k.startswith("access-control-")]
+
+
+def test_every_answer_carries_nosniff_no_store_and_a_locked_down_csp() -> None:
+    for reply in (anonymous.get("/items"), anonymous.get("/no/such/route"), anonymous.get("/applications")):
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in reply.headers["content-security-policy"]
+    docs = anonymous.get("/docs").headers
+    assert docs["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in docs, "the Swagger UI page loads its script from a CDN"
 
 
 def test_unknown_route_is_404_with_zh_and_en() -> None:

@@ -1,6 +1,8 @@
-"""Request checks Powertools' validation does not make."""
+"""Request checks Powertools' validation does not make, and the headers every answer carries."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -45,3 +47,30 @@ def reject_unknown_query_parameters(app: APIGatewayHttpResolver, next_middleware
             ],
         )
     return next_middleware(app)
+
+
+# Every API response: no MIME sniffing, no caching of personal data on the way, and for JSON a CSP that
+# lets nothing run or frame it should a browser ever render one. HTML (the Swagger UI at /docs) keeps
+# its own needs; the pages' CSP is CloudFront's (template.yaml, WebSecurityHeaders).
+_ALWAYS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+_FOR_DATA = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox"}
+
+
+class HardenedHttpResolver(APIGatewayHttpResolver):
+    """The HTTP API resolver whose every answer (errors and not-found included) carries `_ALWAYS`.
+
+    Set on the way out of `resolve` rather than in a middleware: a middleware's way back is skipped
+    when a route raises, and the error handlers' answers need the headers as much.
+    """
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        result = super().resolve(event, context)
+        headers = result.setdefault("headers", {})
+        present = {k.lower() for k in headers}
+        extra = dict(_ALWAYS)
+        if not str(headers.get("Content-Type", "")).startswith("text/html"):
+            extra.update(_FOR_DATA)
+        for key, value in extra.items():
+            if key.lower() not in present:  # a route's own choice (e.g. caching) wins
+                headers[key] = value
+        return result

@@ -1,10 +1,14 @@
-"""Builds the HTTP API: one Powertools resolver with every router, CORS, OpenAPI and Swagger UI."""
+"""Builds the HTTP API: one Powertools resolver with every router, OpenAPI and Swagger UI.
+
+CORS is the HttpApi's (template.yaml, CorsConfiguration): with it configured API Gateway answers
+preflights itself and ignores CORS headers from the function, so the function sends none.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 
 from onestop import __version__
@@ -12,7 +16,7 @@ from onestop import __version__
 from . import routes_applications, routes_catalogue, routes_licences, routes_quality, routes_review
 from .bodies import json_body
 from .errors import register_error_handlers
-from .middlewares import log_with_route_ids, reject_unknown_query_parameters
+from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
 
 TITLE = "onestop API"
 DESCRIPTION = (
@@ -32,15 +36,7 @@ TAGS: list[Tag | str] = [
 
 def build_api() -> APIGatewayHttpResolver:
     """A fresh resolver with every route; the Lambda builds it once at import."""
-    app = APIGatewayHttpResolver(
-        enable_validation=True,
-        json_body_deserializer=json_body,
-        cors=CORSConfig(
-            allow_origin="*",  # bearer tokens, no cookies: any portal origin may call
-            allow_headers=["Authorization", "Content-Type"],
-            max_age=600,
-        ),
-    )
+    app = HardenedHttpResolver(enable_validation=True, json_body_deserializer=json_body)
     app.configure_openapi(
         title=TITLE,
         version=__version__,

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from onestop.errors import InvalidInput, PayloadTooLarge, Reason
 from onestop.observability import logger, metrics
@@ -30,6 +30,7 @@ from onestop.verification import (
 from onestop.verification.status import RegistryLookup
 
 from .errors import error_body, json_response, register_error_handlers
+from .middlewares import HardenedHttpResolver
 
 PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 WEB_PAGE = "/web/verify/index.html"  # explicit file: static hosts need not map "dir/" to index
@@ -138,9 +139,8 @@ def build_verify_api(
     else:
         dependencies = cache(deps)
 
-    app = APIGatewayHttpResolver(
-        cors=CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Accept"], max_age=600),
-    )
+    # CORS is the HttpApi's (template.yaml); API Gateway ignores a function's CORS headers.
+    app = HardenedHttpResolver()
     register_error_handlers(app)
 
     @app.exception_handler(_UnsupportedType)
