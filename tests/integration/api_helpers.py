@@ -53,9 +53,25 @@ class LambdaContext:
         return 30_000
 
 
-def claims(sub: str, groups: tuple[str, ...] = ("applicant",), name: str | None = None) -> dict[str, str]:
+# The parties the test world's identity federation vouches for, for every applicant-group account
+# unless a test names others (tests/security gives accounts no parties or other ones).
+DEFAULT_PARTIES = "default"
+
+
+def claims(
+    sub: str,
+    groups: tuple[str, ...] = ("applicant",),
+    name: str | None = None,
+    *,
+    uscc: tuple[str, ...] | str = DEFAULT_PARTIES,
+    id_number: str | None = DEFAULT_PARTIES,
+) -> dict[str, str]:
     """Claims exactly as the HttpApi JWT authorizer hands them over: every value a string, arrays
-    flattened to "[a b]"."""
+    flattened to "[a b]", the bound enterprises as Cognito keeps the custom attribute ("A,B").
+    Applicant-group accounts are bound to USCC_A, USCC_B and ID_PERSON unless told otherwise."""
+    applicant = "applicant" in groups
+    usccs = ((USCC_A, USCC_B) if applicant else ()) if uscc == DEFAULT_PARTIES else tuple(uscc)
+    person = (ID_PERSON if applicant else None) if id_number == DEFAULT_PARTIES else id_number
     now = int(time.time())
     out = {
         "sub": sub,
@@ -72,6 +88,10 @@ def claims(sub: str, groups: tuple[str, ...] = ("applicant",), name: str | None 
     }
     if groups:
         out["cognito:groups"] = "[" + " ".join(groups) + "]"
+    if usccs:
+        out["custom:uscc"] = ",".join(usccs)
+    if person:
+        out["custom:id_number"] = person
     return out
 
 
@@ -157,8 +177,15 @@ def call(event: dict[str, Any]) -> Reply:
 class Client:
     """Calls the handler as one user (or anonymously)."""
 
-    def __init__(self, sub: str | None, groups: tuple[str, ...] = ("applicant",)) -> None:
-        self.claims = claims(sub, groups) if sub is not None else None
+    def __init__(
+        self,
+        sub: str | None,
+        groups: tuple[str, ...] = ("applicant",),
+        *,
+        uscc: tuple[str, ...] | str = DEFAULT_PARTIES,
+        id_number: str | None = DEFAULT_PARTIES,
+    ) -> None:
+        self.claims = claims(sub, groups, uscc=uscc, id_number=id_number) if sub is not None else None
 
     def request(self, method: str, path: str, **kw: Any) -> Reply:
         return call(http_event(method, path, claims=self.claims, **kw))

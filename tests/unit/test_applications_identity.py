@@ -87,7 +87,49 @@ def test_principal_from_an_http_api_event() -> None:
         }
     }
     assert principal_from_event(event) == Principal(
-        sub="abc", name=None, roles=frozenset({Role.REVIEWER}), groups=("reviewer",)
+        sub="abc", name=None, roles=frozenset({Role.REVIEWER}), groups=("reviewer",), username="abc"
     )
     assert principal_from_event({"requestContext": {}}).is_anonymous
     assert principal_from_event({}).is_anonymous
+
+
+def test_bound_parties_come_from_the_custom_attributes_in_every_shape() -> None:
+    # Cognito keeps a list attribute as one string; HTTP API hands every claim over as a string.
+    p = principal_from_claims(
+        {
+            "sub": "s",
+            "cognito:username": "5f0c-uuid",
+            "custom:uscc": "91440300MA5FQ1P38N, 91440300ma5f00011x",
+            "custom:id_number": "440305198503071234",
+        }
+    )
+    assert p.username == "5f0c-uuid"
+    assert p.usccs == {"91440300MA5FQ1P38N", "91440300MA5F00011X"}
+    assert p.acts_for("enterprise", " 91440300ma5fq1p38n ")
+    assert not p.acts_for("enterprise", "91440300MA5F00022X")
+    assert p.acts_for("person", "440305198503071234")
+    assert not p.acts_for("person", "440305198503071235")
+    assert principal_from_claims({"sub": "s", "custom:uscc": '["A1", "B2"]'}).usccs == {"A1", "B2"}
+    assert principal_from_claims({"sub": "s", "custom:uscc": "[A1 B2]"}).usccs == {"A1", "B2"}
+
+
+def test_no_claims_no_parties_and_an_ambiguous_person_is_none() -> None:
+    bare = principal_from_claims({"sub": "s", "cognito:groups": "[applicant]"})
+    assert bare.usccs == frozenset() and bare.id_number is None
+    assert not bare.acts_for("enterprise", "")
+    assert not bare.acts_for("person", "")
+    two = principal_from_claims({"sub": "s", "custom:id_number": "440305198503071234,110101199001011234"})
+    assert two.id_number is None
+    assert not Principal.anonymous().acts_for("enterprise", "X")
+
+
+def test_the_role_acted_in_is_what_the_audit_records() -> None:
+    both = principal_from_claims({"sub": "s", "cognito:groups": "[applicant reviewer]"})
+    assert both.primary_role == "reviewer"
+    assert both.require_applicant().primary_role == "applicant"
+    assert both.acting_as(Role.REVIEWER).primary_role == "reviewer"
+    admin = principal_from_claims({"sub": "s", "cognito:groups": "[admin]"})
+    assert admin.require_admin().primary_role == "admin"
+    with pytest.raises(Forbidden) as refused:
+        both.require_admin()
+    assert refused.value.code == "admin_role_required"

@@ -12,12 +12,13 @@ from onestop.events import MaterialCatalogued
 from onestop.licences.models import HolderKind, china_date
 from onestop.observability import metrics
 from onestop.outbox import OwedEvent, deliver
+from onestop.parties.rules import require_acts_for
 
 from . import elicence
 from .access import owned, require_editable
 from .deps import ApplicationDeps
 from .detail_view import download_url
-from .identity import Principal
+from .identity import Principal, Role
 from .models import ApplicationStatus, AuditEvent, Material
 from .uploads import check_slot_room, find_material, requirement_for
 
@@ -43,6 +44,11 @@ def attach_elicence(
     The same licence again in the same slot returns the material already there.
     """
     application = owned(deps, principal, application_id)
+    principal = principal.acting_as(Role.APPLICANT)
+    # The application's party must be the caller's (an application opened before parties were bound,
+    # or a binding since withdrawn, must not reach another holder's licence); the holder must then be
+    # that party (`check_record`).
+    require_acts_for(principal, application.applicant.kind, application.applicant.code, field="licence_id")
     require_editable(application, "attach e-licence")
     item = deps.catalogue.item(application.item_code)
     requirement = requirement_for(item, slot)

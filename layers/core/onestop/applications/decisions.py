@@ -11,6 +11,7 @@ from onestop.errors import Forbidden, InvalidInput, Reason
 
 from .access import not_found
 from .deps import ApplicationDeps
+from .duties import require_may_decide
 from .identity import Principal
 from .models import Application, ApplicationStatus
 from .state import TRANSITIONS, Action, Actor, conflict, next_status
@@ -49,6 +50,7 @@ def decide(
     application = deps.repository.get(application_id)
     if application is None:
         raise not_found()
+    principal = require_may_decide(principal, application)  # separation of duties (duties.py)
     current = ApplicationStatus(application.status)
     if expected_version is not None and expected_version != application.version:
         raise conflict(

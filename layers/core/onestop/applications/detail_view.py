@@ -56,7 +56,14 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
     if principal.is_reviewer:
         actions += allowed_actions(status, Actor.REVIEWER)
     urls: dict[str, str] = {}
+    # A sealed e-licence original goes only to reviewers and accounts bound to its holder (the
+    # applicant, whom `check_record` matched when it was attached), not to whoever owns the draft.
+    holder_bound = principal.is_reviewer or principal.acts_for(
+        application.applicant.kind, application.applicant.code
+    )
     for material in bundle.materials:
+        if material.source == "elicence" and not holder_bound:
+            continue
         url = download_url(deps, material)
         if url is not None:
             urls[material.upload_id] = url

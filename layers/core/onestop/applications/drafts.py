@@ -9,6 +9,7 @@ from onestop.errors import DomainError, InvalidInput, NotFound, Reason
 from onestop.identifiers.resident_id import validate_resident_id
 from onestop.identifiers.uscc import validate_uscc
 from onestop.observability import metrics
+from onestop.parties.rules import require_acts_for
 
 from .access import owned
 from .completeness import check_completeness, notice
@@ -21,6 +22,7 @@ from .transitions import apply_action, deadline_info
 # Online depths at which an application can be made online (III: online application with
 # pre-review; IV: fully online, zero visits). I and II only publish guidance and forms.
 ONLINE_DEPTHS = frozenset({"III", "IV"})
+_CODE_FIELD = {"enterprise": "uscc", "person": "id_number"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def create(
     contact: Contact | None = None,
 ) -> Application:
     """A new draft application; every problem with the input is reported at once."""
-    principal.require_applicant()
+    principal = principal.require_applicant()  # acting as the applicant (the audit's role)
     assert principal.sub is not None
     problems: list[Reason] = []
     item = _item_for_new_application(deps, item_code, problems)
@@ -63,6 +65,7 @@ def create(
             "The application has errors; correct the fields listed.",
             problems,
         )
+    require_acts_for(principal, checked.kind, checked.code, field=f"applicant.{_CODE_FIELD[checked.kind]}")
     now = deps.now()
     application = Application(
         id=deps.new_id(),

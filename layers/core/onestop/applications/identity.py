@@ -5,19 +5,27 @@ function in `requestContext.authorizer.jwt.claims`. HTTP API (payload 2.0) flatt
 to a string such as "[reviewer applicant]", so groups are parsed from either form. The local stack's
 gateway verifies its dev tokens the same way and puts the claims in the same place, so the handler
 has exactly one way to learn who is calling.
+
+The parties a principal acts for are verified claims too: `custom:id_number` (the person's resident ID
+number, as the provincial identity service vouched for it) and `custom:uscc` (the enterprises bound to
+the account: by the federation, or by an admin approving a binding request). Users cannot write these
+attributes themselves (the app client's WriteAttributes leaves them out, template.yaml); nothing the
+caller types into a request ever adds to them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from onestop.errors import Forbidden, Unauthorized
 
 GROUPS_CLAIM = "cognito:groups"
+ID_NUMBER_CLAIM = "custom:id_number"
+USCC_CLAIM = "custom:uscc"
 
 
 class Role(StrEnum):
@@ -30,12 +38,17 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller. `sub` is None for an anonymous caller."""
+    """The caller. `sub` is None for an anonymous caller. `id_number` and `usccs` are the parties it
+    may act for (verified claims); `acting` is the role a use case has it act in (for the audit)."""
 
     sub: str | None
     name: str | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
     groups: tuple[str, ...] = ()
+    username: str | None = None
+    id_number: str | None = None
+    usccs: frozenset[str] = field(default_factory=frozenset)
+    acting: Role | None = None
 
     @classmethod
     def anonymous(cls) -> Principal:
@@ -60,10 +73,27 @@ class Principal:
 
     @property
     def primary_role(self) -> str:
+        """The role the audit records: the one the use case acts in, else the highest held."""
+        if self.acting is not None:
+            return self.acting.value
         for role in (Role.ADMIN, Role.REVIEWER, Role.APPLICANT):
             if role in self.roles:
                 return role.value
         return "anonymous"
+
+    def acting_as(self, role: Role) -> Principal:
+        """This principal acting in `role` (a two-group account is recorded in the role of the act)."""
+        return replace(self, acting=role)
+
+    def acts_for(self, kind: str, code: str) -> bool:
+        """Whether the verified claims bind this caller to the party (a person by resident ID number,
+        an enterprise by USCC)."""
+        wanted = "".join(code.split()).upper()
+        if not wanted or self.is_anonymous:
+            return False
+        if kind == "person":
+            return self.id_number is not None and self.id_number == wanted
+        return wanted in self.usccs
 
     def require_authenticated(self) -> Principal:
         if self.is_anonymous:
@@ -83,7 +113,7 @@ class Principal:
                 "只有申请人账号可以提交办件申请。",
                 "Only an applicant account may open an application.",
             )
-        return self
+        return self.acting_as(Role.APPLICANT)
 
     def require_reviewer(self) -> Principal:
         self.require_authenticated()
@@ -94,6 +124,17 @@ class Principal:
                 "Only reviewers may do this.",
             )
         return self
+
+    def require_admin(self) -> Principal:
+        """Only the bureau's administrators (the template's admin group: licence lifecycle, bindings)."""
+        self.require_authenticated()
+        if not self.is_admin:
+            raise Forbidden(
+                "admin_role_required",
+                "该操作仅限本局管理员（admin 组）办理，审批人员无此权限。",
+                "Only the bureau's administrators (the admin group) may do this; reviewers may not.",
+            )
+        return self.acting_as(Role.ADMIN)
 
 
 def parse_groups(value: Any) -> tuple[str, ...]:
@@ -125,6 +166,12 @@ def _clean(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def parse_codes(value: Any) -> frozenset[str]:
+    """Party codes from a custom attribute: Cognito keeps a list as one string ("A,B"); JSON array and
+    "[A B]" text are read too. Upper-cased, blanks dropped."""
+    return frozenset("".join(code.split()).upper() for code in parse_groups(value) if code.strip())
+
+
 def roles_from_groups(groups: Sequence[str]) -> frozenset[Role]:
     """Known groups map to roles; a signed-in user in no known group is an applicant (self sign-up)."""
     known = {r.value: r for r in Role}
@@ -148,7 +195,18 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
         ),
         None,
     )
-    return Principal(sub=sub.strip(), name=name, roles=roles_from_groups(groups), groups=groups)
+    id_numbers = parse_codes(claims.get(ID_NUMBER_CLAIM))
+    username = claims.get("cognito:username")
+    return Principal(
+        sub=sub.strip(),
+        name=name,
+        roles=roles_from_groups(groups),
+        groups=groups,
+        username=str(username) if username else sub.strip(),
+        # One person per account: an attribute naming several is not a verified identity.
+        id_number=next(iter(id_numbers)) if len(id_numbers) == 1 else None,
+        usccs=parse_codes(claims.get(USCC_CLAIM)),
+    )
 
 
 def claims_from_event(event: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast, overload
 
 from onestop.catalogue import Catalogue
+from onestop.licences.models import LicenceRecord
 from onestop.ports import BlobStore, EventPublisher
 
-from . import attachments, decisions, detail_view, drafts, elicence, review_queue
+from . import attachments, decisions, detail_view, drafts, duties, elicence, review_queue
 from . import uploads as upload_cases  # aliased: `uploads` is also the upload bucket's attribute
 from .attachments import AttachedElicence
 from .decisions import ReasonInput
@@ -212,3 +213,7 @@ class ApplicationService:
             comment=comment,
             expected_version=expected_version,
         )
+
+    def require_may_change_licence(self, principal: Principal, record: LicenceRecord) -> Principal:
+        """The admin acting on a licence whose application is neither theirs nor their party's (403)."""
+        return duties.require_may_change_licence(self.deps, principal, record)

@@ -16,6 +16,7 @@ from onestop.licences.models import Action, LicenceRecord, china_date
 from onestop.settings import get_settings
 
 from .context import BEARER, application_service, current_principal
+from .inputs import Paragraph, Text, WholeNumber
 from .responses import responses
 
 router = Router()
@@ -50,20 +51,24 @@ class LifecycleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw", "renew", "change"]
-    reason: str = Field(min_length=2, max_length=1000, description="why, in words the holder can act on")
-    reason_code: str | None = Field(default=None, max_length=100)
-    validity_years: int | None = Field(
+    reason: Paragraph = Field(min_length=2, max_length=1000, description="why, in words the holder can act on")
+    reason_code: Text | None = Field(default=None, max_length=100)
+    validity_years: WholeNumber | None = Field(
         default=None, ge=1, le=30, description="renew: years of the new version"
     )
-    holder_name: str | None = Field(
+    holder_name: Text | None = Field(
         default=None, min_length=1, max_length=200, description="change: new name"
     )
 
 
-def _view(record: LicenceRecord) -> LicenceOut:
+def _view(record: LicenceRecord, caller: Principal) -> LicenceOut:
     settings = get_settings()
     out = LicenceOut(**record.public_view(china_date(datetime.now(UTC))))
-    if record.pdf is not None:
+    meta = record.metadata
+    # The sealed original goes only to reviewers and accounts bound to its holder.
+    if record.pdf is not None and (
+        caller.is_reviewer or caller.acts_for(meta.holder_kind.value, meta.holder_code)
+    ):
         out.download_url = licences_store().presign_get(
             record.pdf.key,
             settings.download_url_ttl_seconds,
@@ -77,7 +82,10 @@ def _view(record: LicenceRecord) -> LicenceOut:
 @router.get(
     "/licences/<licence_id>",
     summary="A licence: status, face data and a short-lived link to the sealed PDF",
-    description="For its holder (the applicant of its application) and reviewers; 404 for others.",
+    description=(
+        "For reviewers, accounts bound to its holder and the owner of its application; 404 for others. "
+        "`download_url` only for reviewers and accounts bound to the holder."
+    ),
     tags=["licences"],
     security=BEARER,
     responses=responses(200, 404, 422, signed_in=True),
@@ -88,19 +96,22 @@ def get_licence(
 ) -> LicenceOut:
     caller.require_authenticated()
     record = licence_office().get(licence_id)
-    if not caller.is_reviewer:
-        # The holder is whoever may read the application; the same 404 hides everyone else's.
+    meta = record.metadata
+    if not caller.is_reviewer and not caller.acts_for(meta.holder_kind.value, meta.holder_code):
+        # Otherwise only the application's owner; the same 404 hides everyone else's.
         application_service().get(caller, record.application_id)
-    return _view(record)
+    return _view(record, caller)
 
 
 @router.post(
     "/licences/<licence_id>/lifecycle",
     summary="Suspend 暂扣, reinstate, revoke 撤销, cancel 注销, withdraw 吊销, renew 延续 or change 变更",
     description=(
-        "Reviewers and admins; an action the status does not allow is a 409 with that status. renew and "
-        "change are sealed by the issue function (which alone may use the seal key): the answer is the "
-        "licence as it stands with `requested` set; the new version appears as `superseded_by`."
+        "Admins only (the admin group: licence lifecycle), and not on a licence whose application they "
+        "opened or whose holder they are bound to (403). An action the status does not allow is a 409 "
+        "with that status. renew and change are sealed by the issue function (which alone may use the "
+        "seal key): the answer is the licence as it stands with `requested` set; the new version appears "
+        "as `superseded_by`."
     ),
     tags=["licences"],
     security=BEARER,
@@ -111,8 +122,8 @@ def change_status(
     body: LifecycleIn,
     caller: Caller,
 ) -> LicenceOut:
-    caller.require_reviewer()
     office = licence_office()
+    caller = application_service().require_may_change_licence(caller, office.get(licence_id))
     if body.action in ("renew", "change"):
         # Sealed by the issue function (which alone may use the seal key): asked with an event.
         record = office.request_new_version(
@@ -123,10 +134,10 @@ def change_status(
             validity_years=body.validity_years,
             holder_name=body.holder_name,
         )
-        out = _view(record)
+        out = _view(record, caller)
         out.requested = body.action
         return out
     record = office.change_status(
         Action(body.action), licence_id, actor=caller.label, reason=body.reason, reason_code=body.reason_code
     )
-    return _view(record)
+    return _view(record, caller)

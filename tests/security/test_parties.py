@@ -1,0 +1,214 @@
+"""Issue 13, item 1: an account acts only for the parties its verified claims bind it to.
+
+The attack as reported: applicant B opened an application with enterprise A's USCC (only its check
+digit was checked), attached A's e-licence (免提交) and got a download URL of A's sealed original.
+Everything runs through the api function's handler against moto, with licences issued for real
+(dev PKI, registry in the table, sealed PDFs in a versioned bucket) by the e-licence tests' bureau.
+The binding request flow (item 1's "request to be bound") is tested at the end of this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from onestop.aws.events import EventBridgePublisher
+from onestop.aws.licence_registry import DynamoLicenceRegistry
+from onestop.aws.s3 import S3BlobStore
+from onestop.licences.issuance import issue_licence
+from onestop.licences.models import LicenceRecord
+from onestop.licences.pki import DevPki, make_dev_pki
+from onestop.licences.signers import LocalKeySigner
+
+from infra.pki.bootstrap import publish
+from tests.integration.api_helpers import (
+    BUS,
+    ID_PERSON,
+    PERSON_ITEM,
+    REGION,
+    USCC_A,
+    USCC_B,
+    Client,
+    enterprise_body,
+    moto_aws,
+)
+from tests.integration.test_api_elicence import CHANGE_ITEM, LICENCES, NOW, SLOT, Bureau
+from tests.unit.test_licence_support import BUREAU, ISSUER, OIL_LICENCE, approval
+
+# A: the holder's own account, bound to enterprise A. Mallory: an applicant bound to B only.
+holder = Client("holder-a", uscc=(USCC_A,), id_number=None)
+mallory = Client("mallory", uscc=(USCC_B,), id_number=None)
+reviewer = Client("reviewer-1", ("reviewer",))
+
+
+@pytest.fixture(scope="module")
+def pki() -> DevPki:
+    return make_dev_pki(BUREAU)
+
+
+@pytest.fixture
+def bureau(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
+    """moto with the licences bucket and the published dev PKI (as the e-licence tests set it up)."""
+    monkeypatch.setenv("LICENCES_BUCKET", LICENCES)
+    monkeypatch.setenv("PKI_PREFIX", "pki/")
+    with moto_aws(monkeypatch) as aws:
+        aws.s3.create_bucket(
+            Bucket=LICENCES,
+            CreateBucketConfiguration={"LocationConstraint": REGION},
+            ObjectLockEnabledForBucket=True,
+        )
+        store = S3BlobStore(LICENCES)
+        publish(
+            store,
+            "pki/",
+            root_cert=pki.root_cert,
+            seal_cert=pki.seal_cert,
+            kms_key_id="dev",
+            kms_key_arn=None,
+        )
+        yield Bureau(
+            aws, pki, store, DynamoLicenceRegistry(aws.table.name), EventBridgePublisher(BUS, "onestop")
+        )
+
+
+def refused(reply: Any, status: int, code: str) -> dict[str, Any]:
+    assert reply.status == status, reply.body
+    body: dict[str, Any] = reply.body
+    assert body["code"] == code, body
+    assert body["message"]["zh"], body
+    assert body["message"]["en"], body
+    return body
+
+
+def open_change_application(client: Client, uscc: str = USCC_A) -> str:
+    reply = client.post("/applications", body=enterprise_body(CHANGE_ITEM, uscc))
+    assert reply.status == 201, reply.body
+    return str(reply.body["id"])
+
+
+def issue_to(bureau: Bureau, application_id: str, holder_code: str = USCC_A) -> LicenceRecord:
+    """A licence issued on `application_id` (an application in the table) to `holder_code`."""
+    return issue_licence(
+        approval(application_id, holder_code=holder_code, approved_at=NOW),
+        licence_type=OIL_LICENCE,
+        issuer=ISSUER,
+        registry=bureau.registry,
+        store=bureau.store,
+        signer=LocalKeySigner.from_dev_pki(bureau.pki),
+        publisher=bureau.publisher,
+    )
+
+
+# ------------------------------------------------------------------ opening an application
+
+
+def test_an_applicant_cannot_open_an_application_for_an_enterprise_it_is_not_bound_to(
+    bureau: Bureau,
+) -> None:
+    body = refused(
+        mallory.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)), 403, "party_not_bound"
+    )
+    assert USCC_A in body["message"]["zh"]
+    assert "/bindings" in body["message"]["en"]
+    assert body["details"][0]["field"] == "applicant.uscc"
+    assert mallory.get("/applications").body["items"] == []  # nothing was stored
+    # Its own enterprise is fine.
+    assert mallory.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_B)).status == 201
+
+
+def test_an_account_without_parties_opens_nothing(bureau: Bureau) -> None:
+    nobody = Client("unbound", uscc=(), id_number=None)
+    refused(nobody.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)), 403, "party_not_bound")
+    person = {
+        "item_code": PERSON_ITEM,
+        "applicant": {"kind": "person", "id_number": ID_PERSON, "name": "李四"},
+    }
+    body = refused(nobody.post("/applications", body=person), 403, "party_not_bound")
+    assert body["details"][0]["field"] == "applicant.id_number"
+
+
+def test_a_person_applies_only_as_the_person_the_federation_verified(bureau: Bureau) -> None:
+    other_person = "11010119900307" + "0011"
+    someone = Client("someone", uscc=(), id_number=other_person)
+    person = {
+        "item_code": PERSON_ITEM,
+        "applicant": {"kind": "person", "id_number": ID_PERSON, "name": "李四"},
+    }
+    refused(someone.post("/applications", body=person), 403, "party_not_bound")
+    himself = Client("li-si", uscc=(), id_number=ID_PERSON)
+    assert himself.post("/applications", body=person).status == 201
+
+
+def test_malformed_input_is_still_a_422_before_the_binding_is_looked_at(bureau: Bureau) -> None:
+    reply = mallory.post("/applications", body=enterprise_body(CHANGE_ITEM, "91440300MA5F0001XX"))
+    assert reply.status == 422, reply.body
+
+
+# ------------------------------------------------------------------ e-licences
+
+
+def test_the_reported_attack_b_cannot_reach_as_sealed_original(bureau: Bureau) -> None:
+    own = open_change_application(holder)
+    licence = issue_to(bureau, own)
+    # Step 1 of the attack fails: B cannot open an application for A.
+    refused(mallory.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)), 403, "party_not_bound")
+    # An application B still holds for A (opened while it was bound, or before this check existed):
+    # attaching A's licence is refused, and no link to the original appears anywhere.
+    was_bound = Client("mallory", uscc=(USCC_A, USCC_B), id_number=None)
+    stale = open_change_application(was_bound)
+    refused(
+        mallory.post(
+            f"/applications/{stale}/materials/{SLOT}/elicence", body={"licence_id": licence.licence_id}
+        ),
+        403,
+        "party_not_bound",
+    )
+    assert mallory.get(f"/licences/{licence.licence_id}").status == 404
+
+
+def test_an_e_licence_attached_while_bound_is_not_downloadable_once_the_binding_is_gone(
+    bureau: Bureau,
+) -> None:
+    source = open_change_application(holder)
+    licence = issue_to(bureau, source)
+    was_bound = Client("mallory", uscc=(USCC_A, USCC_B), id_number=None)
+    draft = open_change_application(was_bound)
+    attached = was_bound.post(
+        f"/applications/{draft}/materials/{SLOT}/elicence", body={"licence_id": licence.licence_id}
+    )
+    assert attached.status == 201, attached.body
+    assert attached.body.get("download_url")
+    # The binding is withdrawn (the next token no longer carries it): the page keeps the material
+    # but gives no link to the sealed original; a reviewer still gets one.
+    page = mallory.get(f"/applications/{draft}").body
+    assert [m["source"] for m in page["materials"]] == ["elicence"]
+    assert not page["materials"][0].get("download_url"), page["materials"][0]
+    review_page = reviewer.get(f"/applications/{draft}").body
+    assert review_page["materials"][0].get("download_url")
+
+
+def test_the_licence_download_url_goes_only_to_accounts_bound_to_its_holder_and_reviewers(
+    bureau: Bureau,
+) -> None:
+    was_bound = Client("former-clerk", uscc=(USCC_A,), id_number=None)
+    application = open_change_application(was_bound)
+    licence = issue_to(bureau, application)
+    path = f"/licences/{licence.licence_id}"
+    # The application's owner, no longer bound to the holder: sees the licence, not the original.
+    former = Client("former-clerk", uscc=(), id_number=None).get(path)
+    assert former.status == 200, former.body
+    assert former.body["download_url"] is None
+    # An account bound to the holder (not the application's owner) and a reviewer get the original.
+    for client in (Client("colleague", uscc=(USCC_A,), id_number=None), reviewer):
+        reply = client.get(path)
+        assert reply.status == 200, reply.body
+        assert reply.body["download_url"], reply.body
+    # Anyone else: the same 404 as for a licence that does not exist.
+    assert mallory.get(path).status == 404
+
+
+@pytest.mark.parametrize("uscc", [USCC_A.lower(), f" {USCC_A} "])
+def test_binding_compares_codes_as_written_by_the_registry(bureau: Bureau, uscc: str) -> None:
+    reply = holder.post("/applications", body=enterprise_body(CHANGE_ITEM, uscc))
+    assert reply.status == 201, reply.body
