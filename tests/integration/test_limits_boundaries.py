@@ -264,7 +264,7 @@ def test_api_request_body_size(aws: Aws, over: int, status: int) -> None:
 
 @pytest.mark.parametrize(
     ("depth", "status", "code"),
-    [(32, 422, "validation_failed"), (33, 422, "body_too_deep"), (20_000, 422, "body_too_deep")],
+    [(32, 422, "validation_failed"), (33, 400, "malformed_json"), (20_000, 400, "malformed_json")],
     ids=["MAX_JSON_DEPTH-at-max", "MAX_JSON_DEPTH-at-max+1", "20000-deep"],
 )
 def test_api_request_body_depth(aws: Aws, depth: int, status: int, code: str) -> None:

@@ -33,6 +33,7 @@ from onestop.identifiers import (
 )
 from onestop.identifiers.licence_id import ALPHABET as LID_ALPHABET
 from onestop.identifiers.uscc import ALPHABET as USCC_ALPHABET
+from onestop.identifiers.uscc import REGISTRATION_AUTHORITIES
 
 CORPUS = Path("/work/shared/corpus")
 
@@ -220,7 +221,11 @@ def test_uscc_check_functions_refuse_bad_input() -> None:
         org_code_check_char("7084368-")
 
 
-uscc_body = st.text(alphabet=USCC_ALPHABET, min_size=8, max_size=8)
+# Registration authority + entity type pairs of GB 32100's table, then a 6-character division.
+USCC_KINDS = [a + t for a, r in REGISTRATION_AUTHORITIES.items() for t in r.entity_types]
+uscc_body = st.builds(
+    str.__add__, st.sampled_from(USCC_KINDS), st.text(alphabet=USCC_ALPHABET, min_size=6, max_size=6)
+)
 org_body = st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8)
 
 
@@ -231,9 +236,43 @@ def test_compose_uscc_is_always_valid(prefix: str, body: str) -> None:
     validate_uscc(code)
 
 
-@given(first17=st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+@given(
+    first17=st.builds(
+        str.__add__,
+        st.sampled_from(USCC_KINDS),
+        st.text(alphabet=USCC_ALPHABET, min_size=15, max_size=15),
+    )
+)
 def test_make_uscc_passes_its_own_check(first17: str) -> None:
     assert is_valid_uscc(make_uscc(first17), check_org_code=False)
+
+
+def test_uscc_registration_authority_and_entity_type_come_from_gb32100s_table() -> None:
+    # All zeros pass both check characters (zeros weigh nothing): only the table refuses it.
+    assert uscc_check_char("0" * 17) == "0"
+    assert org_code_check_char("0" * 8) == "0"
+    with pytest.raises(InvalidInput) as exc:
+        validate_uscc("0" * 18)
+    assert _codes(exc) == {"uscc_registration_authority"}
+    assert "第1位" in exc.value.details[0].zh
+    assert "1st character" in exc.value.details[0].en
+    # 9 (industry and commerce) registers types 1-3 only; 5 (civil affairs) has 1-3 and 9.
+    for prefix, ok in [("91", True), ("92", True), ("93", True), ("94", False), ("99", False),
+                       ("59", True), ("54", False), ("Y1", True), ("Y2", False), ("N3", True),
+                       ("A1", True), ("B1", False), ("01", False)]:  # fmt: skip
+        code = compose_uscc(prefix + "440300", "MA5F0001")
+        assert is_valid_uscc(code) is ok, prefix
+        if not ok:
+            [reason] = uscc_problems(code)
+            wanted = (
+                "uscc_entity_type" if prefix[0] in REGISTRATION_AUTHORITIES else "uscc_registration_authority"
+            )
+            assert reason.code == wanted, prefix
+    [reason] = uscc_problems(compose_uscc("99440300", "MA5F0001"))
+    assert "工商" in reason.zh
+    assert "1、2、3" not in reason.zh
+    assert "1（企业）" in reason.zh
+    assert "registers only types 1, 2, 3" in reason.en
 
 
 # ---------------------------------------------------------------- resident ID

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from onestop.applications.models import ApplicationStatus
-from onestop.errors import InvalidInput, PayloadTooLarge, Reason
+from onestop.errors import InvalidInput, MalformedRequest, PayloadTooLarge, Reason
 from onestop.http.verify_api import read_pdf_body
 from onestop.materials.images import ImageRejected, load_image
 from onestop.materials.limits import DEFAULT_LIMITS, Limits, MiB
@@ -280,9 +280,9 @@ def test_json_body_depth_limit(over: int) -> None:
     text = _nested(MAX_JSON_DEPTH + over)
     assert json_depth(text) == MAX_JSON_DEPTH + over
     if over:
-        with pytest.raises(InvalidInput) as refused:
+        with pytest.raises(MalformedRequest) as refused:
             json_body(text)
-        assert refused.value.code == "body_too_deep"
+        assert (refused.value.code, refused.value.http_status) == ("malformed_json", 400)
         assert refused.value.extra == {"max_depth": MAX_JSON_DEPTH}
         assert refused.value.details == [
             Reason("body_too_deep", "嵌套层数过多。", "Nested too deeply.", "body")

@@ -48,6 +48,12 @@ class DomainError(Exception):
         return out
 
 
+class MalformedRequest(DomainError):
+    """The request cannot be read as what the route takes (e.g. JSON nested past the limit)."""
+
+    http_status = 400
+
+
 class InvalidInput(DomainError):
     """The request is well-formed but its content breaks a rule (field-level details)."""
 
@@ -86,6 +92,16 @@ class PayloadTooLarge(DomainError):
     """A declared or actual size over the limit."""
 
     http_status = 413
+
+
+class TooManyRequests(DomainError):
+    """A per-account quota is used up; `retry_after` seconds until it is renewed."""
+
+    http_status = 429
+
+    @property
+    def retry_after(self) -> int:
+        return int(self.extra.get("retry_after", 60))
 
 
 class Unavailable(DomainError):

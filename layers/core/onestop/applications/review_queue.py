@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from onestop.errors import InvalidInput, Reason
 from onestop.paging import decode_cursor, encode_cursor
 
 from .deps import ApplicationDeps
@@ -39,6 +40,7 @@ def queue(
     page can take entries from each status in due order.
     """
     principal.require_reviewer()
+    _require_reviewable(statuses)
     now = deps.now()
     due_before = deps.clock.at_risk_horizon(now) if at_risk_only else None
     wanted = list(dict.fromkeys(ApplicationStatus(s) for s in statuses))
@@ -76,8 +78,28 @@ def queue(
         elif used:
             new_state[status.value] = used[-1][2]
     done = all(v == "end" for v in new_state.values())
-    entries = [_queue_entry(deps, app, now) for _, app, _ in taken]
+    # An application withdrawn while still a draft was never submitted: it stays the applicant's.
+    entries = [_queue_entry(deps, app, now) for _, app, _ in taken if app.submitted_at is not None]
     return Page[QueueEntry](items=entries, next_cursor=None if done else encode_cursor(new_state))
+
+
+def _require_reviewable(statuses: Sequence[ApplicationStatus]) -> None:
+    """A draft is the applicant's own until it is submitted: no reviewer lists drafts."""
+    if ApplicationStatus.DRAFT in {ApplicationStatus(s) for s in statuses}:
+        raise InvalidInput(
+            "status_not_reviewable",
+            "草稿在提交前只属于申请人，审批人员不能查看草稿。请选择其他状态。",
+            "A draft belongs to the applicant until it is submitted; reviewers cannot list drafts. "
+            "Choose another status.",
+            [
+                Reason(
+                    "status_not_reviewable",
+                    "草稿不在审批队列中。",
+                    "Drafts are not in the review queue.",
+                    "status",
+                )
+            ],
+        )
 
 
 def _queue_entry(deps: ApplicationDeps, application: Application, now: datetime) -> QueueEntry:

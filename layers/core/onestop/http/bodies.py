@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from onestop.errors import InvalidInput, PayloadTooLarge, Reason
+from onestop.errors import MalformedRequest, PayloadTooLarge, Reason
 
 # The largest body a route takes is an application with its declared materials, or a decision with
 # its reasons: a few KiB. 64 KiB leaves room for long texts and refuses what no form sends.
@@ -50,9 +50,13 @@ def body_too_large(size: int) -> PayloadTooLarge:
     )
 
 
-def body_too_deep(depth: int) -> InvalidInput:
-    return InvalidInput(
-        "body_too_deep",
+def body_too_deep(depth: int) -> MalformedRequest:
+    # 400 malformed_json like any other body that is not JSON this API can read (issue 13): nothing in
+    # it was looked at, so there is no field to correct. A body over the size limit stays a 413 (see
+    # body_too_large): that status says "shorter", which is what the sender must change, and it is the
+    # status API Gateway itself gives a body over its own 10 MB cap.
+    return MalformedRequest(
+        "malformed_json",
         f"请求体嵌套 {depth} 层，超过上限 {MAX_JSON_DEPTH} 层。请按接口文档提交。",
         f"The request body nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}. Send the "
         "body the API documentation describes.",
@@ -62,7 +66,8 @@ def body_too_deep(depth: int) -> InvalidInput:
 
 
 def json_body(text: str) -> Any:
-    """The parsed body; a literal `null` is not an absent body. Over the bounds: 413 or 422."""
+    """The parsed body; a literal `null` is not an absent body. Over the bounds: 413 (size) or 400
+    malformed_json (depth)."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise body_too_large(size)

@@ -23,6 +23,7 @@ from onestop.applications.identity import principal_from_event
 from onestop.errors import DomainError, Reason, Unauthorized
 from onestop.observability import logger, metrics
 
+from .inputs import TEXT_MESSAGES
 from .schemas import UNION_TAGS
 
 
@@ -90,7 +91,14 @@ def _messages(error: Mapping[str, Any]) -> tuple[str, str]:
             "The kind field is missing (enterprise or person).",
         ),
         "value_error": ("取值无效。", "Invalid value."),
+        "string_unicode": (
+            "含有无效的 Unicode 字符，请检查文字的复制来源。",
+            "Contains an invalid Unicode character (a lone surrogate); check where the text was copied from.",
+        ),
     }
+    if kind in TEXT_MESSAGES:
+        zh, en = TEXT_MESSAGES[kind]
+        return zh.format_map(ctx), en.format_map(ctx)
     if kind == "string_too_short":
         return (
             f"至少需要 {ctx.get('min_length')} 个字符。",

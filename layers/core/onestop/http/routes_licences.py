@@ -51,7 +51,9 @@ class LifecycleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw", "renew", "change"]
-    reason: Paragraph = Field(min_length=2, max_length=1000, description="why, in words the holder can act on")
+    reason: Paragraph = Field(
+        min_length=2, max_length=1000, description="why, in words the holder can act on"
+    )
     reason_code: Text | None = Field(default=None, max_length=100)
     validity_years: WholeNumber | None = Field(
         default=None, ge=1, le=30, description="renew: years of the new version"

@@ -28,6 +28,7 @@ from onestop.quality.models import (
 from onestop.quality.reviews import MAX_COMMENT, MAX_NOTE, ReviewService, ReviewView
 
 from .context import BEARER, current_principal
+from .inputs import Paragraph, WholeNumber
 from .responses import responses
 from .schemas import APPLICATION_ID, ITEM_CODE, DeadlineOut, LocalisedText
 
@@ -62,11 +63,11 @@ class _In(BaseModel):
 class IndicatorsIn(_In):
     """Each online indicator rated 1 (worst) to 5 (best)."""
 
-    overall_satisfaction: int = Field(ge=1, le=5, description="总体满意度")
-    efficiency: int = Field(ge=1, le=5, description="办事效率")
-    guidance_accuracy: int = Field(ge=1, le=5, description="办事指南准确性")
-    convenience: int = Field(ge=1, le=5, description="办事便利度")
-    platform_usability: int = Field(ge=1, le=5, description="平台易用性")
+    overall_satisfaction: WholeNumber = Field(ge=1, le=5, description="总体满意度")
+    efficiency: WholeNumber = Field(ge=1, le=5, description="办事效率")
+    guidance_accuracy: WholeNumber = Field(ge=1, le=5, description="办事指南准确性")
+    convenience: WholeNumber = Field(ge=1, le=5, description="办事便利度")
+    platform_usability: WholeNumber = Field(ge=1, le=5, description="平台易用性")
 
 
 class ReviewIn(_In):
@@ -77,7 +78,7 @@ class ReviewIn(_In):
         "不满意 dissatisfied, 非常不满意 very_dissatisfied"
     )
     indicators: IndicatorsIn
-    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+    comment: Paragraph | None = Field(default=None, max_length=MAX_COMMENT)
 
 
 class CaseStepIn(_In):
@@ -85,8 +86,8 @@ class CaseStepIn(_In):
 
     step: StepCode = Field(description="核实 verify → 整改 rectify → 反馈 respond (closes the case)")
     # No min_length: an empty note gets the service's own "write a note on what was done" reason.
-    note: str = Field(max_length=MAX_NOTE)
-    version: int | None = Field(default=None, ge=1, description="the case version the reviewer read")
+    note: Paragraph = Field(max_length=MAX_NOTE)
+    version: WholeNumber | None = Field(default=None, ge=1, description="the case version the reviewer read")
 
 
 class _Out(BaseModel):

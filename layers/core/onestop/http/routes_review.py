@@ -35,7 +35,10 @@ Caller = Annotated[Principal, Depends(current_principal)]
 )
 def review_queue(
     caller: Caller,
-    status: Annotated[ApplicationStatus | None, Query(description="only this status")] = None,
+    status: Annotated[
+        ApplicationStatus | None,
+        Query(description="only this status; not draft (a draft is the applicant's until submitted)"),
+    ] = None,
     at_risk: Annotated[bool, Query(description="only due soon or overdue")] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[

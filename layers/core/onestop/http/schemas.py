@@ -21,6 +21,8 @@ from onestop.applications.state import STATUS_NAMES
 from onestop.catalogue import MaterialRequirement, ServiceItem
 from onestop.errors import Reason
 
+from .inputs import Paragraph, Text, WholeNumber
+
 APPLICATION_ID = r"^[0-9a-f]{32}$"
 SLOT = r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$"
 ITEM_CODE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -223,16 +225,16 @@ class EnterpriseApplicantIn(_In):
     """An enterprise applies, identified by its unified social credit code."""
 
     kind: Literal["enterprise"]
-    uscc: str = Field(min_length=1, max_length=40, description="统一社会信用代码 (18 characters)")
-    name: str = Field(min_length=1, max_length=200)
+    uscc: Text = Field(min_length=1, max_length=40, description="统一社会信用代码 (18 characters)")
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class PersonApplicantIn(_In):
     """A person applies, identified by the resident ID number."""
 
     kind: Literal["person"]
-    id_number: str = Field(min_length=1, max_length=40, description="公民身份号码 (18 characters)")
-    name: str = Field(min_length=1, max_length=100)
+    id_number: Text = Field(min_length=1, max_length=40, description="公民身份号码 (18 characters)")
+    name: Text = Field(min_length=1, max_length=100)
 
 
 def _email(value: str) -> str:
@@ -250,7 +252,7 @@ Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string",
 class ContactIn(_In):
     """How to reach the applicant."""
 
-    name: str | None = Field(default=None, max_length=100)
+    name: Text | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9][0-9 \-]{4,28}$")
     email: Email | None = None
 
@@ -258,7 +260,7 @@ class ContactIn(_In):
 class CreateApplicationIn(_In):
     """Open a draft application for a service item."""
 
-    item_code: str = Field(min_length=1, max_length=100, description="code from GET /items")
+    item_code: Text = Field(min_length=1, max_length=100, description="code from GET /items")
     applicant: Annotated[EnterpriseApplicantIn | PersonApplicantIn, Field(discriminator="kind")]
     contact: ContactIn | None = None
 
@@ -266,17 +268,17 @@ class CreateApplicationIn(_In):
 class UploadIn(_In):
     """The file the portal is about to upload."""
 
-    filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(
+    filename: Text = Field(min_length=1, max_length=255)
+    content_type: Text = Field(
         min_length=1, max_length=100, description="application/pdf, image/jpeg, image/png …"
     )
-    size: int = Field(gt=0, le=10**12, description="bytes")
+    size: WholeNumber = Field(gt=0, le=10**12, description="bytes (a JSON integer)")
 
 
 class ElicenceIn(_In):
     """Fill a material slot with an e-licence the bureau issued (免提交) instead of a file."""
 
-    licence_id: str = Field(
+    licence_id: Text = Field(
         min_length=1,
         max_length=200,
         description="GB/T 36904 e-licence identifier: "
@@ -287,14 +289,14 @@ class ElicenceIn(_In):
 class WithdrawIn(_In):
     """Why the applicant withdraws (optional)."""
 
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Paragraph | None = Field(default=None, max_length=2000)
 
 
 class ReasonIn(_In):
     """A reviewer's reason, optionally tied to one material slot."""
 
-    zh: str = Field(min_length=1, max_length=1000)
-    en: str | None = Field(default=None, max_length=1000)
+    zh: Paragraph = Field(min_length=1, max_length=1000)
+    en: Paragraph | None = Field(default=None, max_length=1000)
     code: str | None = Field(default=None, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     slot: str | None = Field(default=None, max_length=64, pattern=SLOT)
 
@@ -304,8 +306,8 @@ class DecisionIn(_In):
 
     action: Literal["accept", "request_correction", "approve", "reject"]
     reasons: list[ReasonIn] = Field(default_factory=list, max_length=50)
-    comment: str | None = Field(default=None, max_length=2000)
-    version: int | None = Field(
+    comment: Paragraph | None = Field(default=None, max_length=2000)
+    version: WholeNumber | None = Field(
         default=None, ge=1, description="the version the reviewer looked at; a newer one stored gives 409"
     )
 
