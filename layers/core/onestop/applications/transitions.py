@@ -16,6 +16,7 @@ from onestop.events import (
     ApplicationRejected,
     ApplicationSubmitted,
     EventApplicant,
+    EventEvidence,
     EventReason,
 )
 from onestop.observability import metrics
@@ -124,6 +125,7 @@ def announced_event(application: Application, action: Action, principal: Princip
         )
     if action is Action.REJECT:
         assert application.decided_at is not None
+            evidence=[EventEvidence.model_validate(e.model_dump()) for e in application.decision_evidence],
         return ApplicationRejected(
             **base,
             applicant=applicant,
