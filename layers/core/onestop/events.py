@@ -125,6 +125,19 @@ class ApplicationAccepted(ApplicationEvent):
     working_days: int
 
 
+class EventEvidence(BaseModel):
+    """One material of the pinned set a decision was taken on (`applications.models.Evidence`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    slot: str
+    upload_id: str
+    source: str = "upload"
+    version_id: str | None = None
+    sha256: str | None = None
+    normalised_sha256: str | None = None
+
+
 class ApplicationApproved(ApplicationEvent):
     """A reviewer approved: the issue function issues the item's licence, if it has one."""
 
@@ -133,6 +146,7 @@ class ApplicationApproved(ApplicationEvent):
     applicant: EventApplicant
     approved_at: str
     approved_by: str | None = None
+    evidence: list[EventEvidence] | None = optional("the pinned materials the approval was taken on")
 
 
 class ApplicationRejected(ApplicationEvent):

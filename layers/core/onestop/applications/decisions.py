@@ -75,7 +75,12 @@ def decide(
     elif action is Action.REQUEST_CORRECTION:
         changes = {"correction_reasons": checked}
     else:  # approve / reject
-        changes = {"decided_at": now, "decided_by": principal.label, "decision_reasons": checked}
+        changes = {
+            "decided_at": now,
+            "decided_by": principal.label,
+            "decision_reasons": checked,
+            "decision_evidence": application.evidence,  # the pinned set this decision was taken on
+        }
     return apply_action(
         deps, principal, application, action, changes, reasons=checked, comment=comment, now=now
     )

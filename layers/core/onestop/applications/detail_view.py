@@ -12,7 +12,7 @@ from .access import may_read, not_found
 from .completeness import check_completeness
 from .deps import ApplicationDeps
 from .identity import Principal
-from .models import EDITABLE_STATUSES, Application, ApplicationStatus, AuditEvent, Material
+from .models import EDITABLE_STATUSES, Application, ApplicationStatus, AuditEvent, Evidence, Material
 from .ports import ApplicationBundle
 from .state import Action, Actor, allowed_actions
 
@@ -28,6 +28,8 @@ class ApplicationDetail:
     open_issues: list[Reason]
     allowed_actions: list[Action]
     download_urls: dict[str, str] = field(default_factory=dict)
+    # upload id → the material as pinned at submission (version and SHA-256 a decision is taken on)
+    pinned: dict[str, Evidence] = field(default_factory=dict)
 
 
 def get(deps: ApplicationDeps, principal: Principal, application_id: str) -> ApplicationDetail:
@@ -80,6 +82,7 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
         open_issues=issues,
         allowed_actions=actions,
         download_urls=urls,
+        pinned={e.upload_id: e for e in application.evidence},
     )
 
 
@@ -100,4 +103,6 @@ def download_url(deps: ApplicationDeps, material: Material) -> str | None:
         return None
     if normalised.get("bucket", deps.materials_store.name) != deps.materials_store.name:
         return None
-    return deps.materials_store.presign_get(str(key), ttl)
+    # The version catalogued (and pinned at submission), not whatever the key holds later.
+    version = normalised.get("version_id")
+    return deps.materials_store.presign_get(str(key), ttl, version_id=str(version) if version else None)

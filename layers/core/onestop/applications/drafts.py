@@ -15,7 +15,7 @@ from .access import owned
 from .completeness import check_completeness, notice
 from .deps import ApplicationDeps
 from .identity import Principal
-from .models import Applicant, Application, ApplicationStatus, AuditEvent, Contact, Page
+from .models import Applicant, Application, ApplicationStatus, AuditEvent, Contact, Page, pin_evidence
 from .state import Action, next_status
 from .transitions import apply_action, deadline_info
 
@@ -132,7 +132,14 @@ def submit(deps: ApplicationDeps, principal: Principal, application_id: str) -> 
         principal,
         application,
         Action.SUBMIT,
-        {"submitted_at": now, "acceptance_due": acceptance_due, "correction_reasons": []},
+        {
+            "submitted_at": now,
+            "acceptance_due": acceptance_due,
+            "correction_reasons": [],
+            # The evidence is frozen here: ingest refuses uploads from now on (materials.gate), and
+            # the decision and the licence name exactly these versions and hashes.
+            "evidence": pin_evidence(materials),
+        },
         now=now,
     )
 

@@ -78,6 +78,44 @@ class DeadlineInfo(_Record):
     note_en: str = ""
 
 
+# A material counts as evidence once ingest (or an attached e-licence) catalogued it.
+PINNABLE_STATUSES = frozenset({MaterialStatus.CATALOGUED, MaterialStatus.NEEDS_ATTENTION})
+
+
+class Evidence(_Record):
+    """One material as submitted: the object version and the SHA-256 of the bytes a decision is taken
+    on (pinned at submit, recorded by the decision, listed by the licence)."""
+
+    slot: str
+    upload_id: str
+    source: str = "upload"
+    version_id: str | None = Field(default=None, description="the uploaded object's version")
+    sha256: str | None = Field(default=None, description="SHA-256 of the uploaded bytes")
+    normalised_version_id: str | None = None
+    normalised_sha256: str | None = None
+
+    @classmethod
+    def of(cls, material: Material) -> Evidence:
+        original = material.original or {}
+        normalised = material.normalised or {}
+        # An attached e-licence has no upload: its sealed PDF (the normalised copy) is the evidence.
+        return cls(
+            slot=material.slot,
+            upload_id=material.upload_id,
+            source=material.source,
+            version_id=original.get("version_id") or normalised.get("version_id"),
+            sha256=original.get("sha256") or normalised.get("sha256"),
+            normalised_version_id=normalised.get("version_id"),
+            normalised_sha256=normalised.get("sha256"),
+        )
+
+
+def pin_evidence(materials: list[Material]) -> list[Evidence]:
+    """The catalogued materials as evidence, in a stable order."""
+    pinned = [Evidence.of(m) for m in materials if MaterialStatus(m.status) in PINNABLE_STATUSES]
+    return sorted(pinned, key=lambda e: (e.slot, e.upload_id))
+
+
 class Application(_Record):
     """One application for one service item."""
 
@@ -105,6 +143,12 @@ class Application(_Record):
     decision_reasons: list[Reason] = Field(default_factory=list)
     comment: str | None = None
     licence_id: str | None = None
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="the materials as pinned at the last submission"
+    )
+    decision_evidence: list[Evidence] = Field(
+        default_factory=list, description="the pinned set the approval or rejection was taken on"
+    )
     pending_events: list[str] = Field(
         default_factory=list,
         description="domain events written but not yet published (a sweep may retry them)",
@@ -146,6 +190,8 @@ class Material(_Record):
     source: Literal["upload", "elicence"] = "upload"
     key: str | None = Field(default=None, description="object key the presigned POST fixed")
     declared: Declared | None = None
+    max_bytes: int | None = Field(default=None, description="the ticket's size limit (ingest checks it)")
+    formats: list[str] | None = Field(default=None, description="formats the ticket's slot accepts")
     reason: Reason | None = None
     original: dict[str, Any] | None = None
     classification: Classification | None = None

@@ -74,6 +74,9 @@ def request_upload(
         source="upload",
         key=key,
         declared=Declared(filename=filename, content_type=content_type, size=size),
+        # What the ticket allows, for ingest to check the object against (materials.gate).
+        max_bytes=max_bytes,
+        formats=[f for f in requirement.formats if f in FORMAT_CONTENT_TYPES],
         created_at=now,
         updated_at=now,
     )

@@ -222,14 +222,16 @@ def licence_office() -> LicenceOffice:
 def _ingest(upload: Upload, invocation: Invocation | None = None) -> dict[str, Any]:
     from onestop.materials.ingest_records import ingest_upload
 
+    uploads = S3BlobStore(upload.bucket)
     return ingest_upload(
         upload,
         invocation,
-        uploads=S3BlobStore(upload.bucket),
+        uploads=uploads,
         materials=materials_store(),
         repository=material_repository(),
         publisher=event_publisher(),
         max_bytes=get_settings().upload_max_bytes,
+        quarantine=uploads,  # refused objects move under quarantine/ in the same bucket
     )
 
 

@@ -12,17 +12,27 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from onestop.applications.models import Applicant
+from botocore.exceptions import ClientError
+
+from onestop.applications.models import Applicant, AuditEvent
 from onestop.errors import Reason
+from onestop.materials.gate import EDITABLE, Target, Ticket, UploadClaim
 from onestop.materials.service import MaterialContext, MaterialRef, MaterialResult
 from onestop.materials.status import OPEN_STATUSES, MaterialStatus
 from onestop.observability import traced
 
-from .dynamo import DynamoAdapter, application_key, material_key
+from .application_repository import event_sk
+from .dynamo import DynamoAdapter, app_pk, application_key, condition_failed, material_key
 from .dynamo_values import to_dynamo
 
-# Only a material that is not finished may be (re)processed or marked failed.
-_STILL_OPEN = "attribute_not_exists(PK) OR #status IN (:awaiting, :processing, :failed)"
+# Only an existing material that is not finished may be marked failed or refused: a record is made by
+# an upload ticket (the api function), never by ingest for a key nobody asked for.
+_STILL_OPEN = "#status IN (:awaiting, :processing, :failed)"
+_OPEN_VALUES = {
+    ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
+    ":processing": MaterialStatus.PROCESSING.value,
+    ":failed": MaterialStatus.FAILED.value,
+}
 
 
 def _now() -> str:
@@ -75,47 +85,126 @@ class DynamoMaterialRepository(DynamoAdapter):
         )
 
     @traced
+    def claim(self, ref: MaterialRef) -> UploadClaim:
+        item = self.get(ref)
+        app = self.table.get_item(Key=application_key(ref.application_id), ConsistentRead=True).get("Item")
+        target = None
+        if app is not None:
+            target = Target(
+                status=str(app.get("status")),
+                version=int(app.get("version", 0)),
+                item_code=app.get("item_code"),
+            )
+        ticket = None
+        if item is not None:
+            original = item.get("original") if isinstance(item.get("original"), Mapping) else {}
+            formats = item.get("formats")
+            ticket = Ticket(
+                key=item.get("key"),
+                status=str(item.get("status")),
+                source=str(item.get("source") or "upload"),
+                max_bytes=int(item["max_bytes"]) if item.get("max_bytes") is not None else None,
+                formats=tuple(str(f) for f in formats) if formats else None,
+                claimed_version=(original or {}).get("version_id"),
+                owner_sub=app.get("owner_sub") if app else None,
+            )
+        return UploadClaim(application=target, ticket=ticket)
+
+    @traced
     def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
-        now = _now()
-        condition = _STILL_OPEN
-        values: dict[str, Any] = {
-            ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
-            ":processing": MaterialStatus.PROCESSING.value,
-            ":failed": MaterialStatus.FAILED.value,
-        }
-        version = original.get("version_id")
-        if version:
-            # A new version of the object under the same key is new work.
-            condition += " OR attribute_not_exists(#original.#version) OR #original.#version <> :version"
-            values[":version"] = version
-        values.update(
-            {
-                ":app": ref.application_id,
-                ":slot": ref.slot,
-                ":upload": ref.upload_id,
-                ":source": "upload",
-                ":now": now,
+        update: dict[str, Any] = {
+            "Key": self.key(ref),
+            "UpdateExpression": (
+                "SET #status = :processing, updated_at = :now, #original = :original REMOVE #reason"
+            ),
+            "ExpressionAttributeNames": {"#status": "status", "#original": "original", "#reason": "reason"},
+            "ExpressionAttributeValues": {
+                ":processing": MaterialStatus.PROCESSING.value,
+                ":now": _now(),
                 ":original": to_dynamo(dict(original)),
-            }
+            },
+        }
+        # The first object for a ticket: the ticket still awaits its upload and the application can
+        # still change, both checked in the one write (a submit in between loses or wins as a whole).
+        first = {
+            **update,
+            "TableName": self.table_name,
+            "ConditionExpression": "#status = :awaiting",
+            "ExpressionAttributeValues": {
+                **update["ExpressionAttributeValues"],
+                ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
+            },
+        }
+        try:
+            self.table.meta.client.transact_write_items(
+                TransactItems=[self._editable_check(ref.application_id), {"Update": first}]
+            )
+            return True
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+        # Else only a retry of the object version that already claimed the ticket (or of an attempt
+        # that failed before recording one).
+        version = original.get("version_id")
+        condition = "#status IN (:processing, :failed)"
+        values = {**update["ExpressionAttributeValues"], ":failed": MaterialStatus.FAILED.value}
+        if version:
+            condition += " AND (attribute_not_exists(#original.#version) OR #original.#version = :version)"
+            values[":version"] = version
+            update["ExpressionAttributeNames"]["#version"] = "version_id"
+        return self._update_if(
+            **{**update, "ConditionExpression": condition, "ExpressionAttributeValues": values}
         )
+
+    def _editable_check(self, application_id: str) -> dict[str, Any]:
+        values = {f":e{i}": s for i, s in enumerate(sorted(EDITABLE))}
+        return {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": application_key(application_id),
+                "ConditionExpression": f"#status IN ({', '.join(values)})",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    @traced
+    def refuse(
+        self,
+        ref: MaterialRef,
+        reason: Reason,
+        original: Mapping[str, Any],
+        announcement: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """The applicant's own ticket: `rejected` with the reason (only while it is not finished)."""
+        names = {"#status": "status", "#reason": "reason", "#original": "original"}
+        values: dict[str, Any] = {
+            **_OPEN_VALUES,
+            ":rejected": MaterialStatus.REJECTED.value,
+            ":reason": _reason(reason),
+            ":original": to_dynamo(dict(original)),
+            ":now": _now(),
+        }
+        expression = "SET #status = :rejected, #reason = :reason, #original = :original, updated_at = :now"
+        if announcement is not None:
+            kind, detail = announcement
+            expression += ", announcement = :announcement"
+            values[":announcement"] = json.dumps(
+                {"detail_type": kind, "detail": dict(detail)}, ensure_ascii=False, default=str
+            )
         return self._update_if(
             Key=self.key(ref),
-            UpdateExpression=(
-                "SET #status = :processing, application_id = :app, slot = :slot, upload_id = :upload, "
-                "#source = if_not_exists(#source, :source), "
-                "created_at = if_not_exists(created_at, :now), "
-                "updated_at = :now, #original = :original REMOVE #reason"
-            ),
-            ConditionExpression=condition,
-            ExpressionAttributeNames={
-                "#status": "status",
-                "#source": "source",
-                "#original": "original",
-                "#reason": "reason",
-                **({"#version": "version_id"} if version else {}),
-            },
+            UpdateExpression=expression,
+            ConditionExpression=_STILL_OPEN,
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+
+    @traced
+    def audit(self, event: AuditEvent) -> None:
+        """An audit event on the application (a refused upload: nothing else changes with it)."""
+        item = {"PK": app_pk(event.application_id), "SK": event_sk(event), "type": "event"}
+        self.table.put_item(Item={**item, **to_dynamo(event.model_dump(mode="json"))})
 
     @traced
     def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
@@ -193,9 +282,7 @@ class DynamoMaterialRepository(DynamoAdapter):
             ConditionExpression=_STILL_OPEN,
             ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#source": "source"},
             ExpressionAttributeValues={
-                ":failed": MaterialStatus.FAILED.value,
-                ":awaiting": MaterialStatus.AWAITING_UPLOAD.value,
-                ":processing": MaterialStatus.PROCESSING.value,
+                **_OPEN_VALUES,
                 ":reason": _reason(reason),
                 ":app": ref.application_id,
                 ":slot": ref.slot,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
 
 from onestop.errors import NotFound, ObjectExists, PayloadTooLarge
+from onestop.materials.gate import QUARANTINE_PREFIX
 from onestop.observability import traced
 from onestop.ports import ObjectHead, PresignedPost, StoredObject
 
@@ -108,6 +110,34 @@ class S3BlobStore:
             etag=(reply.get("ETag") or "").strip('"') or None,
             metadata=reply.get("Metadata", {}),
         )
+
+    @traced
+    def quarantine(self, key: str, version_id: str | None, reason_code: str) -> str | None:
+        """Move `key@version_id` to `quarantine/<key>` (tagged with why; the bucket's lifecycle expires
+        it), then delete that version: ingest never sees it again and the evidence version, if any,
+        stays the current one. None when the version is already gone."""
+        target = QUARANTINE_PREFIX + key
+        source: dict[str, str] = {"Bucket": self.name, "Key": key}
+        if version_id:
+            source["VersionId"] = version_id
+        try:
+            self.s3.copy_object(
+                Bucket=self.name,
+                Key=target,
+                CopySource=source,
+                MetadataDirective="COPY",
+                TaggingDirective="REPLACE",
+                Tagging=urlencode({"refused": reason_code, "source-version": version_id or ""}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"NoSuchKey", "NoSuchVersion", "404"}:
+                return None
+            raise
+        if version_id:
+            self.s3.delete_object(Bucket=self.name, Key=key, VersionId=version_id)
+        else:  # an unversioned bucket: the object itself
+            self.s3.delete_object(Bucket=self.name, Key=key)
+        return target
 
     def presign_post(
         self,

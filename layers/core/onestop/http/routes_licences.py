@@ -43,6 +43,9 @@ class LicenceOut(BaseModel):
     download_url: str | None = Field(default=None, description="short-lived link to the sealed PDF")
     history: list[dict[str, Any]] = Field(default_factory=list)
     requested: str | None = Field(default=None, description="renew/change asked of the issue function")
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, description="the materials (object version, SHA-256) it was issued on"
+    )
 
 
 class LifecycleIn(BaseModel):
@@ -78,6 +81,7 @@ def _view(record: LicenceRecord, caller: Principal) -> LicenceOut:
             download_as=f"licence-{record.metadata.number}.pdf",
         )
     out.history = [entry.as_dict() for entry in record.history]
+    out.evidence = [e.as_dict() for e in record.evidence]
     return out
 
 

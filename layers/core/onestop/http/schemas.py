@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
-from onestop.applications.models import Application, AuditEvent, DeadlineInfo, Material
+from onestop.applications.models import Application, AuditEvent, DeadlineInfo, Evidence, Material
 from onestop.applications.service import (
     FORMAT_CONTENT_TYPES,
     ONLINE_DEPTHS,
@@ -405,6 +405,15 @@ class ClassificationOut(_Out):
     reason: LocalisedText | None = None
 
 
+class PinnedOut(_Out):
+    """The material as pinned at submission: what a decision on the application is taken on."""
+
+    version_id: str | None = Field(default=None, description="the uploaded object's version")
+    sha256: str | None = Field(default=None, description="SHA-256 of the uploaded bytes")
+    normalised_version_id: str | None = None
+    normalised_sha256: str | None = None
+
+
 class MaterialOut(_Out):
     """One file in the application, with what the ingest function made of it."""
 
@@ -420,11 +429,14 @@ class MaterialOut(_Out):
     problems: list[ErrorDetail] = Field(default_factory=list)
     pages: int | None = None
     download_url: str | None = Field(default=None, description="short-lived link to the normalised PDF")
+    pinned: PinnedOut | None = Field(default=None, description="as pinned at submission (None before)")
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
     @classmethod
-    def of(cls, m: Material, item: ServiceItem | None, url: str | None) -> MaterialOut:
+    def of(
+        cls, m: Material, item: ServiceItem | None, url: str | None, pinned: Evidence | None = None
+    ) -> MaterialOut:
         slot_name = None
         if item is not None:
             req = next((r for r in item.materials if r.slot == m.slot), None)
@@ -455,6 +467,7 @@ class MaterialOut(_Out):
             problems=[ErrorDetail.of(p) for p in m.problems],
             pages=pages if isinstance(pages, int) else None,
             download_url=url,
+            pinned=PinnedOut.model_validate(pinned.model_dump()) if pinned is not None else None,
             created_at=m.created_at,
             updated_at=m.updated_at,
         )
@@ -519,7 +532,10 @@ class ApplicationDetailOut(ApplicationSummary):
             decision_reasons=[ErrorDetail.of(r) for r in a.decision_reasons],
             comment=a.comment,
             item=ItemSummary.of(d.item) if d.item else None,
-            materials=[MaterialOut.of(m, d.item, d.download_urls.get(m.upload_id)) for m in d.materials],
+            materials=[
+                MaterialOut.of(m, d.item, d.download_urls.get(m.upload_id), d.pinned.get(m.upload_id))
+                for m in d.materials
+            ],
             audit_trail=[AuditEventOut.of(e) for e in d.events],
             open_issues=[ErrorDetail.of(r) for r in d.open_issues],
             allowed_actions=[x.value for x in d.allowed_actions],

@@ -37,6 +37,7 @@ from onestop.ports import BlobStore, EventPublisher
 from .models import (
     Action,
     AuditEntry,
+    EvidenceRef,
     HolderKind,
     LicenceMetadata,
     LicenceRecord,
@@ -69,6 +70,7 @@ class ApprovalFacts:
     approved_at: datetime  # the licence's issue date and validity start are this Beijing date
     approved_by: str
     extra: tuple[tuple[str, str], ...] = ()  # further printed lines, e.g. (("经营地址", "…"),)
+    evidence: tuple[EvidenceRef, ...] = ()  # the pinned materials the approval was taken on
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,8 @@ def _reserve(
         )
         entry = AuditEntry(at, ISSUE_ACTOR, Action.RESERVE, None, LicenceStatus.ISSUING, reason)
         record = LicenceRecord(metadata=meta, status=LicenceStatus.ISSUING, reserved_at=at, history=(entry,))
-    return reserve_or_resume(registry, record, guard_application=True)
+    # The issuance record lists the evidence hashes it was issued on.
+    return reserve_or_resume(registry, replace(record, evidence=approval.evidence), guard_application=True)
 
 
 def current_licence_of_type(registry: LicenceRegistry, holder_code: str, type_code: str) -> LicenceRecord:

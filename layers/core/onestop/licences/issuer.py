@@ -27,7 +27,15 @@ from onestop.ports import BlobStore, EventPublisher
 
 from .issuance import ApprovalFacts, IssuerProfile, LicenceType, issue_licence
 from .lifecycle import LicenceChanges, change_licence, change_status, get_licence, renew_licence
-from .models import Action, HolderKind, LicenceRecord, LicenceStatus, china_date, illegal_transition
+from .models import (
+    Action,
+    EvidenceRef,
+    HolderKind,
+    LicenceRecord,
+    LicenceStatus,
+    china_date,
+    illegal_transition,
+)
 from .registry import LicenceRegistry
 
 if TYPE_CHECKING:
@@ -73,6 +81,17 @@ def approval_from_event(
         holder_code=approved.applicant.code,
         approved_at=approved_at,
         approved_by=approved.approved_by or "reviewer",
+        evidence=tuple(
+            EvidenceRef(
+                slot=e.slot,
+                upload_id=e.upload_id,
+                sha256=e.sha256,
+                version_id=e.version_id,
+                normalised_sha256=e.normalised_sha256,
+                source=e.source,
+            )
+            for e in approved.evidence or ()
+        ),
     )
     if item.licence is None:
         return None

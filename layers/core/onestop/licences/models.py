@@ -284,6 +284,39 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class EvidenceRef:
+    """One material the licence was issued on: the uploaded object's version and SHA-256."""
+
+    slot: str
+    upload_id: str
+    sha256: str | None
+    version_id: str | None = None
+    normalised_sha256: str | None = None
+    source: str = "upload"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slot": self.slot,
+            "upload_id": self.upload_id,
+            "source": self.source,
+            "sha256": self.sha256,
+            "version_id": self.version_id,
+            "normalised_sha256": self.normalised_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> EvidenceRef:
+        return cls(
+            slot=str(d["slot"]),
+            upload_id=str(d["upload_id"]),
+            sha256=d.get("sha256"),
+            version_id=d.get("version_id"),
+            normalised_sha256=d.get("normalised_sha256"),
+            source=str(d.get("source") or "upload"),
+        )
+
+
+@dataclass(frozen=True)
 class LicenceRecord:
     """The registry record of one licence version (PK ``LIC#<licence id>``, SK ``META``)."""
 
@@ -297,6 +330,7 @@ class LicenceRecord:
     superseded_by: str | None = None
     event_published: bool = False  # LicenceIssued went out (retries publish it if a crash hid it)
     history: tuple[AuditEntry, ...] = field(default=())
+    evidence: tuple[EvidenceRef, ...] = ()  # the application's materials the approval was taken on
 
     @property
     def licence_id(self) -> str:
@@ -338,6 +372,7 @@ class LicenceRecord:
             "superseded_by": self.superseded_by,
             "event_published": self.event_published,
             "history": [e.as_dict() for e in self.history],
+            "evidence": [e.as_dict() for e in self.evidence],
         }
 
     @classmethod
@@ -353,6 +388,7 @@ class LicenceRecord:
             superseded_by=d.get("superseded_by"),
             event_published=bool(d.get("event_published", False)),
             history=tuple(AuditEntry.from_dict(e) for e in d.get("history", [])),
+            evidence=tuple(EvidenceRef.from_dict(e) for e in d.get("evidence") or []),
         )
 
     def public_view(self, today: date) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from onestop.observability import correlated, logger, metrics
 from onestop.ports import BlobStore, EventPublisher
 
+from .gate import Quarantine
 from .limits import Limits
 from .service import MaterialRef, MaterialRepository, failed_reason, ingest_object
 
@@ -91,6 +92,7 @@ def ingest_upload(
     repository: MaterialRepository,
     publisher: EventPublisher,
     max_bytes: int,
+    quarantine: Quarantine | None = None,
 ) -> dict[str, Any]:
     """Ingest one upload within the time this invocation has left; the summary is JSON (it is cached)."""
     result = ingest_object(
@@ -101,6 +103,7 @@ def ingest_upload(
         materials=materials,
         repository=repository,
         publisher=publisher,
+        quarantine=quarantine,
         limits=limits_for(max_bytes, invocation),
     )
     return result.as_dict()

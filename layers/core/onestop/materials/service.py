@@ -6,27 +6,43 @@ Transient storage errors propagate: the queue delivers the message again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from onestop.applications.models import ApplicationStatus, AuditEvent
 from onestop.catalogue import load_catalogue
 from onestop.errors import NotFound, PayloadTooLarge, Reason
 from onestop.events import EventReason, MaterialCatalogued, MaterialEvent, MaterialRejected
-from onestop.observability import logger
+from onestop.observability import logger, metrics
 from onestop.outbox import OwedEvent, deliver
-from onestop.ports import BlobStore, EventPublisher
+from onestop.ports import BlobStore, EventPublisher, ObjectHead
 
 from .classify import MATERIAL_TYPES
 from .fields import ApplicantLike
+from .gate import (
+    QUARANTINE_PREFIX,
+    Quarantine,
+    Refusal,
+    UploadClaim,
+    check_format,
+    check_object,
+    not_requested,
+)
 from .limits import DEFAULT_LIMITS, Limits
 from .ocr import OcrEngine
 from .pipeline import CATALOGUED, REJECTED, Declared, IngestOutcome, process_upload, too_large_reason
-from .sniff import sniff
+from .sniff import ACCEPTED_KINDS, sniff
+from .status import OPEN_STATUSES
+
+# Who the audit trail names for what ingest records on an application.
+INGEST_ACTOR = "onestop:ingest"
 
 _KEY = re.compile(r"^uploads/(?P<app>[^/]+)/(?P<slot>[^/]+)/(?P<upload>[^/]+)/(?P<name>[^/]+)$")
 
@@ -86,8 +102,27 @@ class MaterialRepository(Protocol):
         """Applicant, expected type and current status of the material (defaults when unknown)."""
         ...
 
+    def claim(self, ref: MaterialRef) -> UploadClaim:
+        """The application the key names and the ticket's material record, as they stand now."""
+        ...
+
     def begin_processing(self, ref: MaterialRef, original: Mapping[str, Any]) -> bool:
-        """Mark the material `processing`; False when this object version was already processed."""
+        """Mark the material `processing`: the first object for a ticket awaiting it while the
+        application is editable, or a retry of the version that claimed it; False otherwise."""
+        ...
+
+    def refuse(
+        self,
+        ref: MaterialRef,
+        reason: Reason,
+        original: Mapping[str, Any],
+        announcement: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Mark the (unfinished) material `rejected` with `reason`; False when it is finished."""
+        ...
+
+    def audit(self, event: AuditEvent) -> None:
+        """Record `event` in the application's audit trail."""
         ...
 
     def complete(self, ref: MaterialRef, result: MaterialResult) -> bool:
@@ -194,22 +229,39 @@ def ingest_object(
     materials: BlobStore,
     repository: MaterialRepository,
     publisher: EventPublisher,
+    quarantine: Quarantine | None = None,
     engine: OcrEngine | None = None,
     limits: Limits = DEFAULT_LIMITS,
     expected_type_of: Callable[[MaterialRef, MaterialContext], str | None] | None = None,
 ) -> IngestResult:
-    """Process the uploaded object `bucket/key@version_id` into a catalogued (or rejected) material."""
-    ref = MaterialRef.from_key(key)
-    if ref is None:
-        logger.warning("not an upload key; ignored", extra={"bucket": bucket, "key": key})
+    """Process the uploaded object `bucket/key@version_id` into a catalogued (or rejected) material,
+    if its upload ticket asked for it (`onestop.materials.gate`); anything else is refused: not
+    catalogued, moved to `quarantine/`, audited on its application and counted."""
+    if key.startswith(QUARANTINE_PREFIX):
         return IngestResult(bucket, key, version_id, status="ignored", skipped=True)
+    ref = MaterialRef.from_key(key)
+    refusing = partial(
+        _refuse, bucket=bucket, key=key, repository=repository, publisher=publisher, quarantine=quarantine
+    )
+    if ref is None:
+        # Not `uploads/<application>/<slot>/<upload>/<name>`: no ticket ever names such a key.
+        logger.warning("not an upload key", extra={"bucket": bucket, "key": key})
+        head = uploads.head(key, version_id)
+        if head is None:
+            return IngestResult(bucket, key, version_id, status="gone", skipped=True)
+        return refusing(not_requested(), None, UploadClaim(None, None), version_id or head.version_id, head)
     base: dict[str, Any] = {
         "application_id": ref.application_id,
         "slot": ref.slot,
         "upload_id": ref.upload_id,
     }
+    claim = repository.claim(ref)
     head = uploads.head(key, version_id)
     if head is None:
+        if claim.ticket is None or claim.ticket.status not in OPEN_STATUSES:
+            # Refused and quarantined earlier (a notification delivered again), or nobody's: done.
+            logger.info("object gone; nothing owed", extra={"key": key, "version_id": version_id})
+            return IngestResult(bucket, key, version_id, status="gone", skipped=True, **base)
         raise UploadMissing(
             "upload_missing",
             "上传的文件已不存在。",
@@ -217,6 +269,11 @@ def ingest_object(
             extra={"bucket": bucket, "key": key, "version_id": version_id},
         )
     version_id = version_id or head.version_id
+    refusal = check_object(
+        claim, key=key, upload_id=ref.upload_id, head=head, version_id=version_id, max_bytes=limits.max_bytes
+    )
+    if refusal is not None:
+        return refusing(refusal, ref, claim, version_id, head)
     if version_id:
         # S3 does not order notifications: the event of an older version may arrive after a newer one
         # was uploaded under the same key. The newest version's own event catalogues it; an older one
@@ -227,6 +284,18 @@ def ingest_object(
             return IngestResult(bucket, key, version_id, status="superseded", skipped=True, **base)
     original = _original(bucket, key, version_id, head.size, None, None)
     if not repository.begin_processing(ref, original):
+        # Lost a race: another object claimed the ticket, or the application was submitted meanwhile.
+        claim = repository.claim(ref)
+        refusal = check_object(
+            claim,
+            key=key,
+            upload_id=ref.upload_id,
+            head=head,
+            version_id=version_id,
+            max_bytes=limits.max_bytes,
+        )
+        if refusal is not None:
+            return refusing(refusal, ref, claim, version_id, head)
         unannounced = repository.unannounced(ref)
         if unannounced is not None:  # finished earlier, but the bus failed before the event went out
             owed = OwedEvent(*unannounced, owner=ref.application_id)
@@ -243,6 +312,7 @@ def ingest_object(
         expected = ref.slot
     declared = dict(context.declared or {}) or {"filename": ref.filename, "content_type": head.content_type}
 
+    retained = None
     if head.size > limits.max_bytes:
         outcome = _too_large_outcome(head.size, limits)
     else:
@@ -253,6 +323,10 @@ def ingest_object(
         except NotFound as exc:
             raise UploadMissing(exc.code, exc.zh, exc.en, extra={"key": key}) from exc
         else:
+            sniffed = sniff(stored.body)
+            refusal = check_format(claim, sniffed, _slot_formats(claim, ref.slot))
+            if refusal is not None:  # before any OCR work
+                return refusing(refusal, ref, claim, version_id, head)
             outcome = process_upload(
                 stored.body,
                 declared=Declared.of(declared),
@@ -261,6 +335,10 @@ def ingest_object(
                 limits=limits,
                 engine=engine,
             )
+            if outcome.status != REJECTED:
+                # The uploaded bytes themselves, kept with the catalogue: raw uploads expire with the
+                # uploads bucket's lifecycle, the evidence a decision was taken on must not.
+                retained = _retain(materials, ref, stored.body, sniffed.mime, base)
     original = _original(
         bucket,
         key,
@@ -269,18 +347,22 @@ def ingest_object(
         outcome.sha256 or None,
         outcome.sniffed.mime if outcome.sha256 else None,
     )
+    if retained is not None:
+        original["retained"] = retained
 
     prefix = ref.catalogue_prefix
     normalised = None
     if outcome.normalised_pdf is not None:
         pdf_key = prefix + "material.pdf"
-        materials.put(pdf_key, outcome.normalised_pdf, "application/pdf", metadata=_meta(base))
+        pdf_version = materials.put(pdf_key, outcome.normalised_pdf, "application/pdf", metadata=_meta(base))
         normalised = {
             "bucket": materials.name,
             "key": pdf_key,
             "sha256": outcome.manifest.get("normalised", {}).get("sha256"),
             "pages": outcome.pages,
         }
+        if pdf_version:
+            normalised["version_id"] = pdf_version
     manifest_key = prefix + "manifest.json"
     manifest = dict(outcome.manifest)
     manifest["material"] = {**base, "original": original, "normalised": normalised}
@@ -340,6 +422,83 @@ def ingest_object(
         reason_code=outcome.reason.code,
         manifest_key=manifest_key,
         **base,
+    )
+
+
+def _slot_formats(claim: UploadClaim, slot: str) -> tuple[str, ...]:
+    """The formats the slot accepts: the ticket's (stored when it was issued), else the catalogue's
+    (tickets issued before the ticket kept them), else every format ingest can read."""
+    if claim.ticket is not None and claim.ticket.formats:
+        return claim.ticket.formats
+    item_code = claim.application.item_code if claim.application is not None else None
+    if item_code:
+        try:
+            return tuple(load_catalogue().item(item_code).material(slot).formats)
+        except NotFound:
+            pass
+    return tuple(sorted(ACCEPTED_KINDS))
+
+
+def _retain(
+    materials: BlobStore, ref: MaterialRef, body: bytes, content_type: str, base: Mapping[str, str]
+) -> dict[str, Any]:
+    """Keep the original bytes with the catalogue (versioned, no expiry): where, which version."""
+    key = ref.catalogue_prefix + "original"
+    version = materials.put(key, body, content_type, metadata=_meta(base))
+    return {"bucket": materials.name, "key": key, "version_id": version}
+
+
+def _refuse(
+    refusal: Refusal,
+    ref: MaterialRef | None,
+    claim: UploadClaim,
+    version_id: str | None,
+    head: ObjectHead,
+    *,
+    bucket: str,
+    key: str,
+    repository: MaterialRepository,
+    publisher: EventPublisher,
+    quarantine: Quarantine | None,
+) -> IngestResult:
+    """Not catalogued: recorded (the applicant's own material, the application's audit trail), then
+    moved out of `uploads/`, and counted. Recording comes first: a crash in between leaves the object
+    in place, and the retry refuses it again."""
+    original = _original(bucket, key, version_id, head.size, None, None)
+    base: dict[str, Any] = {}
+    if ref is not None:
+        base = {"application_id": ref.application_id, "slot": ref.slot, "upload_id": ref.upload_id}
+    if ref is not None and claim.application is not None:
+        if refusal.marks_material and claim.ticket is not None:
+            event = MaterialRejected(**base, status=REJECTED, reason=EventReason.of(refusal.reason))
+            owed = OwedEvent.of(event, owner=ref.application_id)
+            if repository.refuse(ref, refusal.reason, original, (owed.detail_type, owed.detail)):
+                deliver(publisher, owed, partial(repository.mark_announced, ref), retried=True)
+        status = ApplicationStatus(claim.application.status)
+        repository.audit(
+            AuditEvent(
+                application_id=ref.application_id,
+                at=datetime.now(UTC),
+                n=claim.application.version,
+                tag=hashlib.sha256(f"{key}@{version_id}".encode()).hexdigest()[:12],
+                actor=INGEST_ACTOR,
+                actor_role="system",
+                action=refusal.action,
+                from_status=status,
+                to_status=status,
+                reason=[refusal.reason],
+                comment=f"{ref.slot}/{ref.upload_id} {key}@{version_id}",
+            )
+        )
+    moved = quarantine.quarantine(key, version_id, refusal.code) if quarantine is not None else None
+    metrics.add_metric(name="UploadRefused", unit="Count", value=1)
+    metrics.add_metric(name=f"UploadRefused_{refusal.code}", unit="Count", value=1)
+    logger.warning(
+        "upload refused",
+        extra={**base, "key": key, "version_id": version_id, "reason": refusal.code, "quarantined": moved},
+    )
+    return IngestResult(
+        bucket, key, version_id, status="refused", reason_code=refusal.code, skipped=True, **base
     )
 
 
