@@ -25,7 +25,7 @@ from onestop.outbox import OwedEvent, deliver
 from .deps import ApplicationDeps
 from .identity import Principal
 from .models import Application, ApplicationStatus, AuditEvent, DeadlineInfo, iso
-from .state import Action, next_status
+from .state import TRANSITIONS, Action, Actor, next_status
 
 EVENT_FOR_ACTION: dict[Action, type[ApplicationEvent]] = {
     Action.SUBMIT: ApplicationSubmitted,
@@ -33,6 +33,9 @@ EVENT_FOR_ACTION: dict[Action, type[ApplicationEvent]] = {
     Action.APPROVE: ApplicationApproved,
     Action.REJECT: ApplicationRejected,
 }
+
+# The role the audit records when the use case set none: a two-group account submits as the applicant.
+_ROLE_OF = {Actor.OWNER: "applicant", Actor.REVIEWER: "reviewer"}
 
 
 def deadline_info(deadline: Any) -> DeadlineInfo:
@@ -80,7 +83,7 @@ def apply_action(
         at=now,
         n=after.version,
         actor=principal.label,
-        actor_role=principal.primary_role,
+        actor_role=principal.primary_role if principal.acting else _ROLE_OF[TRANSITIONS[action].actor],
         action=action.value,
         from_status=current,
         to_status=target,
