@@ -106,6 +106,7 @@ class LocalStack:
         self.outputs: dict[str, Any] = {}
         self.resolver: Resolver | None = None
         self.cfn: dict[str, Any] = {}
+        self.sam: dict[str, Any] = {}
         self.startup_s: float | None = None
         self.idp: LocalIdentityProvider | None = None
 
@@ -194,6 +195,7 @@ class LocalStack:
         cfg = self.config
         sam = load_sam_template()
         cfn = translate(sam, cfg.region)
+        self.sam = sam
         self.cfn = cfn
         overrides = {
             "Stage": cfg.stage,
@@ -344,6 +346,13 @@ class LocalStack:
             self.routes.extend(routes_from_api(body, self._function_for_uri))
         self.routes.sort(key=lambda r: r.specificity(), reverse=True)
         cors = CorsConfig.from_api(api_bodies[0][1], resolver.resolve) if api_bodies else None
+        if cors is not None:
+            # samtranslator writes the parameters' defaults into the API body; the allowed origins are
+            # this stack's PortalOrigin (its override), as CloudFormation would resolve them.
+            for resource in self.sam["Resources"].values():
+                origins = (resource.get("Properties", {}).get("CorsConfiguration") or {}).get("AllowOrigins")
+                if resource["Type"] == "AWS::Serverless::HttpApi" and origins:
+                    cors.allow_origins = [str(o) for o in resolver.resolve(origins)]
         self.idp = LocalIdentityProvider(issuer=f"{self.api_url}/_local/idp", audience=LOCAL_AUDIENCE)
         static = {"/web/": REPO_ROOT / "web"} if (REPO_ROOT / "web").is_dir() else {}
         extra: dict[str, Callable[[Request], Response]] = {"/_local/health": self._health}

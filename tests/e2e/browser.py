@@ -41,10 +41,29 @@ def chromium() -> Iterator[Any]:
 def new_page(browser: Any, locale: str = "zh-CN") -> Any:
     context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 1300})
     context.set_default_timeout(30_000)
-    page = context.new_page()
+    return watch(context.new_page())
+
+
+# How Chromium reports what the pages' Content-Security-Policy refused (inline script or style, a
+# connection, a frame, a Trusted Types sink) on the console.
+_CSP_REPORTS = ("Content Security Policy", "TrustedHTML", "TrustedScript", "Trusted Type")
+
+
+def watch(page: Any) -> Any:
+    """`page.js_errors`: script errors and CSP violations, checked at the end (a script error or a
+    refused inline script is a failure even if the page looked fine); `page.csp_violations`: the latter."""
     errors: list[str] = []
+    violations: list[str] = []
+
+    def console(message: Any) -> None:
+        if message.type == "error" and any(s in message.text for s in _CSP_REPORTS):
+            violations.append(message.text)
+            errors.append(f"CSP: {message.text}")
+
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors  # checked at the end: a script error is a failure even if the page looked fine
+    page.on("console", console)
+    page.js_errors = errors
+    page.csp_violations = violations
     return page
 
 

@@ -82,7 +82,7 @@ export function ring({ title, rate, label }) {
   if (rate !== null && rate !== undefined) {
     g.append(circle({ stroke: "#16683a", class: "ring-value", "stroke-dasharray": `${c * rate} ${c}`, "data-value": rate }));
   }
-  const figure = svg("text", { x: size / 2, y: size / 2 + 8, "text-anchor": "middle", style: "font-size:26px;font-weight:600" }, shown);
+  const figure = svg("text", { x: size / 2, y: size / 2 + 8, "text-anchor": "middle", class: "chart-figure" }, shown);
   root.append(g, figure);
   return root;
 }
