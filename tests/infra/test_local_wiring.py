@@ -86,6 +86,48 @@ def test_resources_come_from_the_template(stack: LocalStack) -> None:
     assert key["KeySpec"] == "ECC_NIST_P256"
 
 
+def test_the_embedded_s3_checks_post_policies(stack: LocalStack) -> None:
+    """The stack's moto server refuses browser POSTs as S3 does (infra/local/s3_post_policy.py)."""
+    from collections.abc import Mapping
+
+    import boto3
+    import requests
+    from botocore.config import Config
+    from onestop.aws.s3 import S3BlobStore
+
+    uploads = stack.outputs["UploadsBucketName"]
+    key = "local-wiring/post-policy.pdf"  # outside uploads/: no ingest
+    # Signed as the functions sign (onestop/aws/clients.py: SigV4, which cn-north-1 requires).
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.moto_url,
+        region_name=stack.config.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    ticket = S3BlobStore(uploads, s3).presign_post(
+        key, "application/pdf", max_bytes=16, expires_in=60, metadata={"upload-id": "u1"}
+    )
+
+    def post(fields: Mapping[str, str], body: bytes = b"%PDF-1.4\n") -> requests.Response:
+        return requests.post(ticket.url, data=fields, files={"file": ("a.pdf", body)}, timeout=30)
+
+    anonymous = post({"key": key})
+    assert (anonymous.status_code, b"<Code>AccessDenied</Code>" in anonymous.content) == (403, True)
+    too_large = post(ticket.fields, b"%PDF-1.4\n" + b"\0" * 16)
+    assert (too_large.status_code, b"<Code>EntityTooLarge</Code>" in too_large.content) == (400, True), (
+        too_large.text
+    )
+    other_type = post({**ticket.fields, "Content-Type": "text/html"})
+    assert other_type.status_code == 403
+    assert b"Policy Condition failed" in other_type.content
+    honest = post(ticket.fields)
+    assert honest.status_code == 204, honest.text
+    head = stack.client("s3").head_object(Bucket=uploads, Key=key)
+    assert (head["ContentType"], head["Metadata"]) == ("application/pdf", {"upload-id": "u1"})
+
+
 def test_port_in_use_is_a_clear_error(stack: LocalStack) -> None:
     from infra.local import PortInUse
 
