@@ -17,9 +17,9 @@ match objects and ["eq", ...], ["starts-with", ...] only where S3 allows it, the
 `${filename}` expansion); no form field outside the policy (S3's exemptions: file, policy,
 x-amz-signature, x-ignore-*); the file's size against content-length-range.
 
-Not modelled: SigV2 POSTs (refused: the app signs V4), session tokens, fields placed after the file
-part (S3 ignores them; the form parser here does not keep the order) and the credential scope's
-region against the bucket's region.
+Not modelled: SigV2 POSTs (refused, as in the China regions, which accept SigV4 only; the app signs
+V4), session tokens, fields placed after the file part (S3 ignores them; the form parser here does not
+keep the order) and the credential scope's region against the bucket's region.
 """
 
 from __future__ import annotations
