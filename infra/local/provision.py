@@ -29,6 +29,8 @@ PROVISIONED_TYPES = frozenset(
         "AWS::Events::EventBus",
         "AWS::SNS::Topic",
         "AWS::Logs::LogGroup",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolGroup",
     }
 )
 # Emulated by the local runtime (infra.local.runtime / gateway / pollers).
@@ -50,10 +52,9 @@ NOT_EMULATED: Mapping[str, str] = {
     "AWS::Lambda::LayerVersion": "the layer's code is imported from layers/core directly",
     "AWS::Lambda::Permission": "invoke permissions: the local runtime calls handlers itself",
     "AWS::IAM::Role": "moto does not enforce IAM; policies are checked by cfn-lint and in AWS",
-    "AWS::Cognito::UserPool": "the local identity provider issues equivalent JWTs",
-    "AWS::Cognito::UserPoolClient": "the local identity provider's audience stands in for the client id",
+    "AWS::Cognito::UserPoolClient": "the local identity provider signs the tokens; its audience stands in "
+    "for the client id (the pool itself is created: users and their party attributes live there)",
     "AWS::Cognito::UserPoolDomain": "no hosted UI locally; the local identity provider has a token endpoint",
-    "AWS::Cognito::UserPoolGroup": "groups are claims in locally issued tokens",
     "AWS::CloudWatch::Alarm": "alarms need CloudWatch metrics from real Lambda; validated by cfn-lint",
     "AWS::CloudWatch::Dashboard": "dashboards are validated by cfn-lint",
     "AWS::SNS::Subscription": "no e-mail locally",
@@ -305,6 +306,41 @@ def _log_group(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable
     )
 
 
+def _user_pool(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
+    # The users and their attributes (custom:uscc, custom:id_number: the parties each acts for) live
+    # here; the local identity provider reads them when it issues a token, and the api function's
+    # binding approvals write them, as in AWS.
+    schema = [
+        {
+            **{k: v for k, v in attribute.items() if k != "StringAttributeConstraints"},
+            **(
+                {"StringAttributeConstraints": {k: str(v) for k, v in c.items()}}
+                if (c := attribute.get("StringAttributeConstraints"))
+                else {}
+            ),
+        }
+        for attribute in p.get("Schema", [])
+    ]
+    kwargs: dict[str, Any] = {"PoolName": p["UserPoolName"], "Schema": schema}
+    for key in ("UsernameAttributes", "AutoVerifiedAttributes"):
+        if p.get(key):
+            kwargs[key] = p[key]
+    pool = client("cognito-idp").create_user_pool(**kwargs)["UserPool"]
+    r.refs[logical_id] = pool["Id"]
+    r.attrs[(logical_id, "Arn")] = pool["Arn"]
+    r.attrs[(logical_id, "ProviderName")] = f"cognito-idp.{r.ref('AWS::Region')}.amazonaws.com/{pool['Id']}"
+
+
+def _user_pool_group(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
+    kwargs: dict[str, Any] = {"GroupName": p["GroupName"], "UserPoolId": p["UserPoolId"]}
+    if "Description" in p:
+        kwargs["Description"] = p["Description"]
+    if "Precedence" in p:
+        kwargs["Precedence"] = int(p["Precedence"])
+    client("cognito-idp").create_group(**kwargs)
+    r.refs[logical_id] = p["GroupName"]
+
+
 _CREATORS: Mapping[str, Creator] = {
     "AWS::S3::Bucket": _bucket,
     "AWS::S3::BucketPolicy": _bucket_policy,
@@ -316,5 +352,7 @@ _CREATORS: Mapping[str, Creator] = {
     "AWS::Events::EventBus": _bus,
     "AWS::SNS::Topic": _topic,
     "AWS::Logs::LogGroup": _log_group,
+    "AWS::Cognito::UserPool": _user_pool,
+    "AWS::Cognito::UserPoolGroup": _user_pool_group,
 }
 assert set(_CREATORS) == PROVISIONED_TYPES

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from .edge import Edge, RouteThrottles, rate_rules_from_web_acl, security_headers, with_sub_variables
 from .gateway import CorsConfig, HttpApiGateway, Route, ServerThread, routes_from_api
-from .identity import LocalIdentityProvider
+from .identity import LocalDirectory, LocalIdentityProvider
 from .moto_fidelity import EXIT_WITH_PARENT
 from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
 from .provision import provision
@@ -353,7 +353,12 @@ class LocalStack:
                 origins = (resource.get("Properties", {}).get("CorsConfiguration") or {}).get("AllowOrigins")
                 if resource["Type"] == "AWS::Serverless::HttpApi" and origins:
                     cors.allow_origins = [str(o) for o in resolver.resolve(origins)]
-        self.idp = LocalIdentityProvider(issuer=f"{self.api_url}/_local/idp", audience=LOCAL_AUDIENCE)
+        assert self.resolver is not None
+        self.idp = LocalIdentityProvider(
+            issuer=f"{self.api_url}/_local/idp",
+            audience=LOCAL_AUDIENCE,
+            directory=LocalDirectory.for_stack(self.cfn, self.resolver.refs, self.client),
+        )
         static = {"/web/": REPO_ROOT / "web"} if (REPO_ROOT / "web").is_dir() else {}
         extra: dict[str, Callable[[Request], Response]] = {"/_local/health": self._health}
         for name in self.schedules:
@@ -448,9 +453,19 @@ class LocalStack:
         schedule = self.schedules[name]
         return self.invoke(schedule.function, schedule.payload)
 
-    def token(self, sub: str, groups: list[str], name: str = "") -> str:
+    def token(
+        self,
+        sub: str,
+        groups: list[str],
+        name: str = "",
+        *,
+        uscc: Sequence[str] = (),
+        id_number: str | None = None,
+    ) -> str:
+        """A token for `sub`; `uscc` / `id_number` are what the identity federation vouches for (added
+        to the user's attributes in the pool); the token carries every party the user is bound to."""
         assert self.idp is not None
-        return self.idp.issue(sub, groups, name)
+        return self.idp.issue(sub, groups, name, uscc=uscc, id_number=id_number)
 
     def wait_idle(self, timeout_s: float = 120.0) -> bool:
         """Wait until every wired queue is empty and no poller is delivering."""

@@ -10,9 +10,11 @@ The binding request flow (item 1's "request to be bound") is tested at the end o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.licence_registry import DynamoLicenceRegistry
 from onestop.aws.s3 import S3BlobStore
@@ -212,3 +214,159 @@ def test_the_licence_download_url_goes_only_to_accounts_bound_to_its_holder_and_
 def test_binding_compares_codes_as_written_by_the_registry(bureau: Bureau, uscc: str) -> None:
     reply = holder.post("/applications", body=enterprise_body(CHANGE_ITEM, uscc))
     assert reply.status == 201, reply.body
+
+
+# ------------------------------------------------------------------ the binding request flow
+
+POOL_REGION = "us-east-1"  # moto's Cognito has no cn-north-1; the adapter takes the pool's region
+
+
+@dataclass
+class Directory:
+    """The user pool (moto) and the users the tests sign in as."""
+
+    cognito: Any
+    pool_id: str
+
+    def user(self, email: str) -> str:
+        """A user as the federation creates it; its Cognito username (the claim `cognito:username`)."""
+        created = self.cognito.admin_create_user(
+            UserPoolId=self.pool_id, Username=email, MessageAction="SUPPRESS"
+        )["User"]
+        return str(created["Username"])
+
+    def client(self, sub: str, username: str, groups: tuple[str, ...] = ("applicant",)) -> Client:
+        """A client whose claims are this user's attributes now: what its next token carries."""
+        attributes = self.cognito.admin_get_user(UserPoolId=self.pool_id, Username=username)["UserAttributes"]
+        values = {a["Name"]: a["Value"] for a in attributes}
+        client = Client(
+            sub, groups, uscc=tuple(c for c in values.get("custom:uscc", "").split(",") if c), id_number=None
+        )
+        assert client.claims is not None
+        client.claims["cognito:username"] = username
+        return client
+
+
+@pytest.fixture
+def directory(monkeypatch: pytest.MonkeyPatch, bureau: Bureau) -> Directory:
+    import boto3
+    from onestop.aws import composition
+    from onestop.settings import reset_settings
+
+    cognito = boto3.client("cognito-idp", region_name=POOL_REGION)
+    pool = cognito.create_user_pool(
+        PoolName="onestop-test",
+        UsernameAttributes=["email"],
+        Schema=[
+            {"Name": "id_number", "AttributeDataType": "String", "Mutable": True},
+            {"Name": "uscc", "AttributeDataType": "String", "Mutable": True},
+        ],
+    )["UserPool"]
+    monkeypatch.setenv("USER_POOL_ID", pool["Id"])
+    reset_settings()
+    composition.reset()
+    return Directory(cognito, pool["Id"])
+
+
+PDF = b"%PDF-1.7\n% power of attorney\n"
+
+
+def ask(client: Client, uscc: str = USCC_A, size: int = len(PDF)) -> Any:
+    return client.post(
+        "/bindings",
+        body={"uscc": uscc, "enterprise_name": "深圳市示例贸易有限公司", "document": {"size": size}},
+    )
+
+
+def upload(created: dict[str, Any]) -> None:
+    ticket = created["upload"]
+    reply = requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("poa.pdf", PDF, "application/pdf")}, timeout=30
+    )
+    assert reply.status_code in (200, 201, 204), reply.text
+
+
+def test_binding_request_approved_by_an_admin_binds_the_account_from_its_next_token(
+    directory: Directory,
+) -> None:
+    username = directory.user("clerk@example.test")
+    clerk = directory.client("clerk", username)
+    refused(clerk.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)), 403, "party_not_bound")
+    created = ask(clerk)
+    assert created.status == 201, created.body
+    request = created.body["request"]
+    assert request["status"] == "pending"
+    assert created.body["upload"]["key"].startswith("bindings/")  # outside the ingested uploads/ prefix
+    path = f"/bindings/{request['id']}"
+    admin = Client("admin-1", ("admin",))
+    # Not before the power of attorney is there.
+    assert admin.post(f"{path}/decision", body={"action": "approve", "reason": "材料齐全"}).body["code"] == (
+        "document_missing"
+    )
+    upload(created.body)
+    pending = admin.get("/bindings/pending").body["items"]
+    assert [r["id"] for r in pending] == [request["id"]]
+    seen = admin.get(path).body
+    assert seen["document_url"]  # the admin reads the document
+    assert clerk.get(path).body["document_url"] is None
+    approved = admin.post(f"{path}/decision", body={"action": "approve", "reason": "授权委托书有效"})
+    assert approved.status == 200, approved.body
+    assert [(e["action"], e["actor"], e["actor_role"]) for e in approved.body["history"]] == [
+        ("request", "clerk", "applicant"),
+        ("approve", "admin-1", "admin"),
+    ]
+    assert admin.get("/bindings/pending").body["items"] == []
+    # The token the clerk holds still says nothing; the next one carries the binding.
+    refused(clerk.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)), 403, "party_not_bound")
+    again = directory.client("clerk", username)
+    assert USCC_A in again.claims["custom:uscc"]  # type: ignore[index]
+    assert again.post("/applications", body=enterprise_body(CHANGE_ITEM, USCC_A)).status == 201
+    # A second request for the same enterprise is pointless.
+    assert ask(again).body["code"] == "already_bound"
+
+
+def test_only_a_disinterested_admin_decides_a_binding_request(directory: Directory) -> None:
+    username = directory.user("self@example.test")
+    # An account in the applicant and admin groups asks for itself and tries to approve it.
+    both = directory.client("self-admin", username, ("applicant", "admin"))
+    created = ask(both).body
+    upload(created)
+    path = f"/bindings/{created['request']['id']}/decision"
+    refused(both.post(path, body={"action": "approve", "reason": "本人核准"}), 403, "own_request")
+    refused(
+        Client("reviewer-1", ("reviewer",)).post(path, body={"action": "approve", "reason": "审批人员核准"}),
+        403,
+        "admin_role_required",
+    )
+    # Someone else's request is the same 404 as one that does not exist.
+    assert Client("applicant-x").get(path.removesuffix("/decision")).body["code"] == "binding_not_found"
+    attrs = directory.cognito.admin_get_user(UserPoolId=directory.pool_id, Username=username)[
+        "UserAttributes"
+    ]
+    assert "custom:uscc" not in {a["Name"] for a in attrs}
+    rejected = Client("admin-1", ("admin",)).post(path, body={"action": "reject", "reason": "委托书未盖章"})
+    assert rejected.status == 200, rejected.body
+    assert rejected.body["status"] == "rejected"
+    assert rejected.body["decision_reason"] == "委托书未盖章"
+    late = Client("admin-1", ("admin",)).post(path, body={"action": "approve", "reason": "改为核准"})
+    assert late.status == 409, late.body
+    assert late.body["code"] == "binding_decided"
+
+
+def test_the_portal_client_cannot_write_the_party_attributes() -> None:
+    from infra.local.template import load_sam_template
+
+    resources = load_sam_template()["Resources"]
+    pool = resources["UserPool"]["Properties"]
+    assert {a["Name"] for a in pool["Schema"]} >= {"id_number", "uscc"}
+    portal = resources["UserPoolClient"]["Properties"]
+    assert not [a for a in portal["WriteAttributes"] if a.startswith("custom:")]
+    assert {"custom:id_number", "custom:uscc"} <= set(portal["ReadAttributes"])
+    # The power of attorney goes under bindings/, which the ingest notification does not pick up.
+    notifications = resources["UploadsBucket"]["Properties"]["NotificationConfiguration"][
+        "QueueConfigurations"
+    ]
+    prefixes = [
+        r["Value"] for q in notifications for r in q["Filter"]["S3Key"]["Rules"] if r["Name"] == "prefix"
+    ]
+    assert prefixes == ["uploads/"]

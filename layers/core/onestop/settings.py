@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = Field(default=600, gt=0, le=3600)
     download_url_ttl_seconds: int = Field(default=300, gt=0, le=3600)
     tsa_url: HttpUrl | None = Field(default=None, description="RFC 3161 timestamp authority for PAdES B-T")
+    # The api function: the Cognito user pool whose `custom:uscc` attribute an approved binding sets.
+    user_pool_id: str | None = Field(default=None, description="Cognito user pool id (<region>_<id>)")
     # The ingest function: the uploads queue's maxReceiveCount (on the last receive a failing material
     # is marked failed before SQS moves the message to the dead-letter queue), and how long a processed
     # object version is remembered by the idempotency layer.
@@ -52,7 +54,7 @@ class Settings(BaseSettings):
     service_name: str = Field(default="", validation_alias="POWERTOOLS_SERVICE_NAME")
     # The bureau's own identity (names, USCC, division code) is data: the catalogue's `authority`.
 
-    @field_validator("tsa_url", mode="before")
+    @field_validator("tsa_url", "user_pool_id", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         # CloudFormation cannot omit a variable conditionally with ease; an empty string means "none".

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from onestop.licences.issuer import LicenceOffice
     from onestop.licences.trust import CachedTrust, PkiTrust
     from onestop.materials.ingest_records import IngestRecords, Invocation, Upload
+    from onestop.parties.bindings import BindingDeps
     from onestop.quality.reviews import ReviewService
     from onestop.quality.schedule import ScheduledRuns
     from onestop.verification import TrustAnchors
@@ -169,6 +170,29 @@ def review_service(now: Callable[[], datetime]) -> ReviewService:
     from onestop.quality.reviews import ReviewService
 
     return ReviewService(application_repository(), quality_repository(), WorkingDayClock(), now=now)
+
+
+@cache
+def binding_deps() -> BindingDeps:
+    """Binding requests: the table, the uploads bucket's `bindings/` prefix (not ingested) and the
+    user pool whose `custom:uscc` an approval sets (none configured: approvals answer 503)."""
+    from onestop.applications.deps import random_id
+    from onestop.applications.models import utcnow
+    from onestop.parties.bindings import BindingDeps
+
+    from .binding_repository import DynamoBindingStore
+    from .cognito import CognitoPartyDirectory
+
+    settings = get_settings()
+    return BindingDeps(
+        store=DynamoBindingStore(settings.table_name),
+        directory=CognitoPartyDirectory(settings.user_pool_id) if settings.user_pool_id else None,
+        documents=S3BlobStore(settings.uploads_bucket),
+        now=utcnow,
+        new_id=random_id,
+        upload_ttl_seconds=settings.upload_url_ttl_seconds,
+        download_ttl_seconds=settings.download_url_ttl_seconds,
+    )
 
 
 # ----------------------------------------------------------------------------- verify function

@@ -13,7 +13,14 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 
 from onestop import __version__
 
-from . import routes_applications, routes_catalogue, routes_licences, routes_quality, routes_review
+from . import (
+    routes_applications,
+    routes_bindings,
+    routes_catalogue,
+    routes_licences,
+    routes_quality,
+    routes_review,
+)
 from .bodies import json_body
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
@@ -31,6 +38,7 @@ TAGS: list[Tag | str] = [
     Tag(name="review", description="reviewer: queue and decisions"),
     Tag(name="licences", description="holder and reviewer: e-licences, their PDFs and lifecycle"),
     Tag(name="quality", description="好差评 reviews, rectification cases of bad reviews, KPI reports"),
+    Tag(name="bindings", description="applicant asks to act for an enterprise; admin approves (custom:uscc)"),
 ]
 
 
@@ -51,6 +59,7 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_review.router)
     app.include_router(routes_licences.router)
     app.include_router(routes_quality.router)
+    app.include_router(routes_bindings.router)
     app.use(middlewares=[log_with_route_ids, reject_unknown_query_parameters])
     register_error_handlers(app)
 
