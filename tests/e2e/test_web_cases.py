@@ -251,7 +251,7 @@ def test_a_case_changed_meanwhile_is_a_409_shown_and_reloaded(stack: LocalStack,
     # The language switch shows the same API error in English.
     page.focus("#lang-switch")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "The case changed since you read it (version 2, you saw 1)" in page.inner_text("#rcase-error")
     assert page.inner_text("#rcase-submit") == "Rectify"
     assert page.inner_text("#rcase-title") == "Rectification case: " + page.evaluate(

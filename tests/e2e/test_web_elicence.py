@@ -142,12 +142,12 @@ def test_an_unknown_licence_is_refused_in_english(
     assert "证照" not in text
     expect_focus(page, ERROR)
     assert page.get_attribute(INPUT, "aria-invalid") == "true"
-    page.wait_for_function("document.getElementById('status').textContent === ''")  # no "checking…"
+    page.wait_for_function("() => document.getElementById('status').textContent === ''")  # no "checking…"
     shot(page, "elicence-unknown-en")
 
     # Switching the language redraws the slots but keeps what was typed, and the error, now in Chinese.
     page.click("#lang-switch")
-    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
     assert page.inner_text(f"{FORM} h5") == "用已有电子证照代替"
     assert page.input_value(INPUT) == unknown
     assert f"证照库中没有标识为 {unknown} 的电子证照" in page.inner_text(ERROR)
