@@ -3,6 +3,7 @@ the uploads queue with its dead-letter queue, and the event bus with a tap queue
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from moto import mock_aws
 from onestop.aws import composition
 from onestop.aws.clients import reset_clients
+from onestop.materials.service import MaterialRef
 from onestop.settings import reset_settings
 
 TABLE = "onestop-test"
@@ -38,9 +40,44 @@ class Stack:
     queue_arn: str
     tap_url: str
 
-    def upload(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> dict[str, Any]:
-        reply = self.s3.put_object(Bucket=UPLOADS, Key=key, Body=body, ContentType=content_type)
+    def upload(
+        self, key: str, body: bytes, content_type: str = "application/octet-stream", *, ticket: bool = True
+    ) -> dict[str, Any]:
+        """Put an object as the portal's POST would: with the upload ticket it was issued (the
+        application and its material record awaiting the upload, the ticket's id in the object's
+        metadata); `ticket=False` writes it without one."""
+        metadata: dict[str, str] = {}
+        ref = MaterialRef.from_key(key)
+        if ticket and ref is not None:
+            self.ticket(key)
+            metadata = {"application-id": ref.application_id, "slot": ref.slot, "upload-id": ref.upload_id}
+        reply = self.s3.put_object(
+            Bucket=UPLOADS, Key=key, Body=body, ContentType=content_type, Metadata=metadata
+        )
         return {"version_id": reply.get("VersionId"), "etag": reply["ETag"].strip('"'), "size": len(body)}
+
+    def ticket(self, key: str, application_status: str = "draft", **material: Any) -> None:
+        """What the api function writes when it issues the upload ticket for `key` (a draft application
+        with no service item, unless one exists, and the material awaiting the upload)."""
+        ref = MaterialRef.from_key(key)
+        assert ref is not None, key
+        pk = f"APP#{ref.application_id}"
+        meta = {"PK": pk, "SK": "META", "id": ref.application_id, "status": application_status, "version": 1}
+        record = {
+            "PK": pk,
+            "SK": f"MAT#{ref.slot}#{ref.upload_id}",
+            "type": "material",
+            "application_id": ref.application_id,
+            "slot": ref.slot,
+            "upload_id": ref.upload_id,
+            "status": "awaiting_upload",
+            "source": "upload",
+            "key": key,
+            **material,
+        }
+        for item in (meta, record):  # each once: a second upload under the key reuses the ticket
+            with contextlib.suppress(self.table.meta.client.exceptions.ConditionalCheckFailedException):
+                self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
 
     def s3_event(self, key: str, version_id: str | None, etag: str, size: int) -> dict[str, Any]:
         """The notification S3 sends: the key URL-encoded as S3 encodes it (spaces as '+')."""

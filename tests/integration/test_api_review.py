@@ -205,6 +205,14 @@ def test_approve_publishes_application_approved_after_the_write(aws: Aws) -> Non
     assert reply.body["status"] == "approved"
     [event] = events_of(aws, "ApplicationApproved")
     assert event["source"] == "onestop"
+    stored = aws.table.get_item(Key={"PK": f"APP#{app['id']}", "SK": "META"})["Item"]
+    # The pinned set the approval was taken on (issue 13): what submit pinned, as the decision recorded it.
+    pinned = [
+        {k: e.get(k) for k in ("slot", "upload_id", "source", "version_id", "sha256", "normalised_sha256")}
+        for e in stored["decision_evidence"]
+    ]
+    assert sorted(e["slot"] for e in pinned) == ["application", "business_licence"]
+    assert stored["decision_evidence"] == stored["evidence"]
     assert event["detail"] == {
         "schema_version": 1,
         "application_id": app["id"],
@@ -212,8 +220,8 @@ def test_approve_publishes_application_approved_after_the_write(aws: Aws) -> Non
         "applicant": {"kind": "enterprise", "code": USCC_A, "name": "深圳市示例贸易有限公司"},
         "approved_at": iso(T0 + timedelta(days=1)),
         "approved_by": "reviewer-1",
+        "evidence": pinned,
     }
-    stored = aws.table.get_item(Key={"PK": f"APP#{app['id']}", "SK": "META"})["Item"]
     assert "pending_events" not in stored
     assert stored["decided_by"] == "reviewer-1"
 

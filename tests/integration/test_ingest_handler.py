@@ -39,7 +39,8 @@ def _deliver(
 
 def test_duplicate_event_does_the_work_once(stack: Stack) -> None:
     key = f"uploads/{APP_ID}/business_licence/U1/licence.pdf"
-    put = stack.upload(key, _licence_pdf(), "application/pdf")
+    body = _licence_pdf()
+    put = stack.upload(key, body, "application/pdf")
     event = stack.s3_event(key, put["version_id"], put["etag"], put["size"])
     assert _deliver(stack, event) == {"batchItemFailures": []}
     assert _deliver(stack, event) == {"batchItemFailures": []}
@@ -56,7 +57,19 @@ def test_duplicate_event_does_the_work_once(stack: Stack) -> None:
     assert item["normalised"]["key"] == f"catalogue/{APP_ID}/business_licence/U1/material.pdf"
     assert item["manifest_key"] == f"catalogue/{APP_ID}/business_licence/U1/manifest.json"
     versions = stack.catalogue_versions(f"catalogue/{APP_ID}/business_licence/U1/")
-    assert sorted(v["Key"].rsplit("/", 1)[1] for v in versions) == ["manifest.json", "material.pdf"]
+    assert sorted(v["Key"].rsplit("/", 1)[1] for v in versions) == [
+        "manifest.json",
+        "material.pdf",
+        "original",
+    ]
+    # The uploaded bytes are kept with the catalogue (raw uploads expire), the version recorded.
+    retained = item["original"]["retained"]
+    assert retained["key"] == f"catalogue/{APP_ID}/business_licence/U1/original"
+    kept = stack.s3.get_object(Bucket=MATERIALS, Key=retained["key"], VersionId=retained["version_id"])
+    assert kept["Body"].read() == body
+    assert item["normalised"]["version_id"] == next(
+        v["VersionId"] for v in versions if v["Key"].endswith("material.pdf")
+    )
     manifest = json.loads(stack.s3.get_object(Bucket=MATERIALS, Key=item["manifest_key"])["Body"].read())
     assert manifest["original"]["sha256"] == item["original"]["sha256"]
     assert manifest["normalised"]["sha256"] == item["normalised"]["sha256"]
@@ -75,7 +88,7 @@ def test_replay_after_idempotency_expiry_is_still_not_reprocessed(stack: Stack) 
     for item in idem.scan(TableName="onestop-idempotency-test")["Items"]:
         idem.delete_item(TableName="onestop-idempotency-test", Key={"id": item["id"]})
     _deliver(stack, event)
-    assert len(stack.catalogue_versions(f"catalogue/{APP_ID}/business_licence/U2/")) == 2
+    assert len(stack.catalogue_versions(f"catalogue/{APP_ID}/business_licence/U2/")) == 3  # done once
     assert [e["detail-type"] for e in stack.events()] == ["MaterialCatalogued"]
 
 
@@ -134,10 +147,12 @@ def test_oversized_object_rejected_from_head_without_download(
 
 def test_vanished_object_fails_then_marks_material_failed_on_last_receive(stack: Stack) -> None:
     key = f"uploads/{APP_ID}/business_licence/U6/gone.pdf"
+    stack.ticket(key)  # the ticket was issued; its object is gone before ingest reads it
     event = stack.s3_event(key, None, "d41d8cd98f00b204e9800998ecf8427e", 10)
     first = _deliver(stack, event, receive_count=1, message_id="m-1")
     assert first == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
-    assert stack.materials_of(APP_ID) == []  # not yet: SQS will retry
+    (item,) = stack.materials_of(APP_ID)
+    assert item["status"] == "awaiting_upload"  # not yet: SQS will retry
     last = _deliver(stack, event, receive_count=3, message_id="m-1")
     assert last == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     (item,) = stack.materials_of(APP_ID)

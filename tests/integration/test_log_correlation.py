@@ -22,6 +22,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 def test_ingest_log_lines_carry_the_upload_and_application(stack: Stack, logs: Logs) -> None:
     key = "uploads/A20240077/business_licence/U9/gone.pdf"
+    stack.ticket(key)  # a ticket was issued for the key
     event = stack.s3_event(key, None, "d41d8cd98f00b204e9800998ecf8427e", 10)  # no such object: fails
     logs()
     reply = ingest_app.lambda_handler(stack.sqs_event(event, 3, "m-9"), Context())
