@@ -66,7 +66,11 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
 
     figures = []
     details = []
-    with LocalStack(StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"))) as stack:
+    # No edge limits: this measures the emulator and the functions, not the template's rate limits
+    # (which a benchmark from one address would trip; tests/security/test_edge.py tests them).
+    with LocalStack(
+        StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"), edge_limits=False)
+    ) as stack:
         token = stack.token("bench-applicant", ["applicant"], "bench")
         portal = Portal(stack.api_url, token)
         app_id = portal.create(ITEM)["id"]

@@ -267,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=240.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    with LocalStack(StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"))) as stack:
+    # No edge limits: this measures the emulator and the functions, not the template's rate limits
+    # (which a benchmark from one address would trip; tests/security/test_edge.py tests them).
+    with LocalStack(
+        StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"), edge_limits=False)
+    ) as stack:
         result = run_load(
             stack.api_url,
             lambda sub: stack.token(sub, ["applicant"], sub),
