@@ -62,6 +62,7 @@ def throughput(make: Callable[[], requests.Session], url: str, n: int, concurren
 
 
 def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
+    from infra import samples
     from infra.local import LocalStack, StackConfig
 
     figures = []
@@ -71,7 +72,7 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
     with LocalStack(
         StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"), edge_limits=False)
     ) as stack:
-        token = stack.token("bench-applicant", ["applicant"], "bench")
+        token = stack.token("bench-applicant", ["applicant"], "bench", uscc=[samples.SampleEnterprise().uscc])
         portal = Portal(stack.api_url, token)
         app_id = portal.create(ITEM)["id"]
 
@@ -102,7 +103,7 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             )
         load = run_load(
             stack.api_url,
-            lambda sub: stack.token(sub, ["applicant"], sub),
+            lambda sub: stack.token(sub, ["applicant"], sub, uscc=[samples.SampleEnterprise().uscc]),
             applicants=applicants,
             uploads_each=2,
             concurrency=min(8, applicants),

@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as stack:
         result = run_load(
             stack.api_url,
-            lambda sub: stack.token(sub, ["applicant"], sub),
+            lambda sub: stack.token(sub, ["applicant"], sub, uscc=[samples.SampleEnterprise().uscc]),
             applicants=args.applicants,
             uploads_each=args.uploads,
             concurrency=args.concurrency,

@@ -93,9 +93,13 @@ def _upload(client: Client, app_id: str, slot: str, filename: str, content_type:
 def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
     """Run the flow; return the ids it created. Raises DemoFailure at the first step that misbehaves."""
     anonymous = Client(stack.api_url)
-    applicant = Client(stack.api_url, stack.token("demo-applicant", ["applicant"], "星河技术 经办人"))
-    reviewer = Client(stack.api_url, stack.token("demo-reviewer", ["reviewer"], "审查员 李"))
     enterprise = samples.SampleEnterprise()
+    # The clerk acts for the enterprise: a verified claim the identity federation vouches for (the
+    # custom:uscc attribute of the user in the pool), not something the application form can claim.
+    applicant = Client(
+        stack.api_url, stack.token("demo-applicant", ["applicant"], "星河技术 经办人", uscc=[enterprise.uscc])
+    )
+    reviewer = Client(stack.api_url, stack.token("demo-reviewer", ["reviewer"], "审查员 李"))
 
     report.step("1. Catalogue (public)")
     items = anonymous.call("GET", "/items", (200,))

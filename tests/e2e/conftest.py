@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import requests
+from onestop.identifiers.uscc import compose_uscc
 
+from infra import samples
 from infra.local import LocalStack, StackConfig
 
 from .browser import chromium
@@ -33,14 +35,31 @@ def context(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
+# The enterprises the e2e applicants act for unless a test names others, as the test world's identity
+# federation vouches for them: the sample enterprise (demo, web flow) and the e-licence tests' holder.
+# Bindings are the user's attributes in the stack's user pool and accumulate per sub (as in Cognito),
+# so an account meant to stay unbound to these (`other_applicant`) names its own.
+E2E_ENTERPRISES = (samples.SampleEnterprise().uscc, compose_uscc("91440300", "MA5FEL01"))
+
+
 class Api:
     """A tiny HTTP client for the stack's API with a bearer token per user."""
 
-    def __init__(self, stack: LocalStack, sub: str | None = None, groups: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        stack: LocalStack,
+        sub: str | None = None,
+        groups: tuple[str, ...] = (),
+        *,
+        uscc: tuple[str, ...] | None = None,
+    ) -> None:
         self.base = stack.api_url
         self.session = requests.Session()
         if sub is not None:
-            self.session.headers["Authorization"] = f"Bearer {stack.token(sub, list(groups), sub)}"
+            if uscc is None:
+                uscc = E2E_ENTERPRISES if "applicant" in groups else ()
+            token = stack.token(sub, list(groups), sub, uscc=uscc)
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path: str, **kw: object) -> requests.Response:
         return self.session.get(self.base + path, timeout=60, **kw)  # type: ignore[arg-type]
@@ -61,9 +80,16 @@ def applicant(stack: LocalStack) -> Api:
 
 @pytest.fixture
 def other_applicant(stack: LocalStack) -> Api:
-    return Api(stack, "applicant-b", ("applicant",))
+    # Another enterprise's applicant (the e-licence tests' second enterprise), bound to none of A's.
+    return Api(stack, "applicant-b", ("applicant",), uscc=(compose_uscc("91440300", "MA5FEL02"),))
 
 
 @pytest.fixture
 def reviewer(stack: LocalStack) -> Api:
     return Api(stack, "reviewer-1", ("reviewer",))
+
+
+@pytest.fixture
+def admin(stack: LocalStack) -> Api:
+    """The bureau's administrator: the licence lifecycle is the admin group's (template.yaml)."""
+    return Api(stack, "admin-1", ("admin",))

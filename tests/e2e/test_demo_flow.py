@@ -44,14 +44,20 @@ def test_licence_is_visible_to_its_holder_and_reviewers_only(
 
 
 def test_suspend_and_reinstate_show_in_verification(
-    flow: dict[str, str], stack: LocalStack, reviewer: Api, anonymous: Api
+    flow: dict[str, str], stack: LocalStack, reviewer: Api, admin: Api, anonymous: Api
 ) -> None:
     holder = Api(stack, "demo-applicant", ("applicant",))
     refused = holder.post(
         f"/licences/{flow['licence_id']}/lifecycle", json={"action": "suspend", "reason": "自己暂扣"}
     )
     assert refused.status_code == 403
-    suspended = reviewer.post(
+    # Reviewers decide on applications; the licence lifecycle is the admin group's.
+    by_reviewer = reviewer.post(
+        f"/licences/{flow['licence_id']}/lifecycle", json={"action": "suspend", "reason": "审批人员暂扣"}
+    )
+    assert by_reviewer.status_code == 403
+    assert by_reviewer.json()["code"] == "admin_role_required"
+    suspended = admin.post(
         f"/licences/{flow['licence_id']}/lifecycle",
         json={"action": "suspend", "reason": "经营场所消防检查不合格，责令整改"},
     )
@@ -63,11 +69,11 @@ def test_suspend_and_reinstate_show_in_verification(
     assert verdict["valid"] is False
     assert checks["integrity"]["verdict"] == "pass"
     assert checks["status"]["verdict"] == "fail"
-    again = reviewer.post(
+    again = admin.post(
         f"/licences/{flow['licence_id']}/lifecycle", json={"action": "suspend", "reason": "重复操作测试"}
     )
     assert again.status_code == 409
-    reinstated = reviewer.post(
+    reinstated = admin.post(
         f"/licences/{flow['licence_id']}/lifecycle", json={"action": "reinstate", "reason": "整改完成，恢复"}
     )
     assert reinstated.status_code == 200
@@ -76,10 +82,10 @@ def test_suspend_and_reinstate_show_in_verification(
 
 
 def test_renewal_is_sealed_by_the_issue_function_and_supersedes_the_old_version(
-    flow: dict[str, str], stack: LocalStack, reviewer: Api, anonymous: Api
+    flow: dict[str, str], stack: LocalStack, reviewer: Api, admin: Api, anonymous: Api
 ) -> None:
     old_id = flow["licence_id"]
-    asked = reviewer.post(
+    asked = admin.post(
         f"/licences/{old_id}/lifecycle",
         json={"action": "renew", "reason": "有效期届满前申请延续", "validity_years": 3},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench.bench_load import run_load
+from infra import samples
 from infra.local import LocalStack
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(300)]
@@ -16,7 +17,7 @@ def test_small_load_run_reconciles(robust_stack: LocalStack) -> None:
     stack = robust_stack
     result = run_load(
         stack.api_url,
-        lambda sub: stack.token(sub, ["applicant"], sub),
+        lambda sub: stack.token(sub, ["applicant"], sub, uscc=[samples.SampleEnterprise().uscc]),
         applicants=4,
         uploads_each=2,
         concurrency=4,
