@@ -443,3 +443,34 @@ def test_a_redelivered_notification_does_no_work_twice(world: World) -> None:
     assert world.material(app_id, "business_licence", t["upload_id"]) == first
     assert [e["action"] for e in world.audit(app_id)] == ["create"]
     assert [e["detail-type"] for e in world.aws.bus_events()] == ["MaterialCatalogued"]
+
+
+# ----------------------------------------------------------------------------- the template
+
+
+def test_the_template_keeps_evidence_versions_and_expires_only_quarantine_and_raw_uploads() -> None:
+    from infra.local.template import load_sam_template
+
+    resources = load_sam_template()["Resources"]
+    bucket = resources["UploadsBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {r["Prefix"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert set(rules) == {"uploads/", "quarantine/"}
+    assert rules["quarantine/"]["Status"] == "Enabled"
+    assert "ExpirationInDays" in rules["quarantine/"]
+    # Only uploads/ is ingested: a quarantined copy is never offered to the gate again.
+    (notification,) = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    # The catalogued original is kept where nothing expires it.
+    assert "LifecycleConfiguration" not in resources["MaterialsBucket"]["Properties"]
+    assert resources["MaterialsBucket"]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    # The ingest function may move a refused object: write under quarantine/, delete its version.
+    statements = [
+        s
+        for p in resources["IngestFunction"]["Properties"]["Policies"]
+        if isinstance(p, dict) and "Statement" in p
+        for s in p["Statement"]
+    ]
+    grants = {(a, str(s["Resource"])) for s in statements for a in s["Action"]}
+    assert ("s3:DeleteObjectVersion", "{'Fn::Sub': '${UploadsBucket.Arn}/uploads/*'}") in grants
+    assert ("s3:PutObject", "{'Fn::Sub': '${UploadsBucket.Arn}/quarantine/*'}") in grants
