@@ -208,3 +208,24 @@ def test_a_disinterested_admin_changes_the_licence(bureau: Bureau) -> None:
     assert reply.body["requested"] == "change"
     requested = [e for e in bureau.aws.bus_events() if e["detail-type"] == "LicenceVersionRequested"]
     assert [e["detail"]["requested_by"] for e in requested] == ["admin-1"]
+
+
+def test_an_owners_acts_are_recorded_in_the_applicants_role(bureau: Bureau) -> None:
+    reply = both.post(
+        "/applications",
+        body={
+            "item_code": "outbound-investment-filing",
+            "applicant": {"kind": "enterprise", "uscc": USCC_A, "name": "深圳市示例贸易有限公司"},
+        },
+    )
+    app_id = reply.body["id"]
+    ticket = both.post(
+        f"/applications/{app_id}/materials/application/uploads",
+        body={"filename": "a.pdf", "content_type": "application/pdf", "size": 1000},
+    ).body
+    removed = both.delete(f"/applications/{app_id}/materials/application/uploads/{ticket['upload_id']}")
+    assert removed.status == 204, removed.body
+    assert [(a, role) for a, _, role in trail(both, app_id)] == [
+        ("create", "applicant"),
+        ("remove_material", "applicant"),
+    ]

@@ -9,10 +9,11 @@ from onestop.catalogue import MaterialRequirement, ServiceItem
 from onestop.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Reason
 from onestop.observability import metrics
 
+from . import quotas
 from .access import owned, require_editable
 from .deps import ApplicationDeps
 from .file_formats import CONTENT_TYPE_FORMATS, EXTENSION_FORMATS, FORMAT_CONTENT_TYPES, sanitise_filename
-from .identity import Principal
+from .identity import Principal, Role
 from .models import ApplicationStatus, AuditEvent, Declared, Material, MaterialStatus
 
 # Files whose upload was never finished or that failed still count towards this cap, so that a
@@ -119,7 +120,7 @@ def remove_upload(
         n=application.version,
         tag=upload_id[:12],
         actor=principal.label,
-        actor_role=principal.primary_role,
+        actor_role=Role.APPLICANT.value,  # the owner's act, whatever other groups the account is in
         action="remove_material",
         from_status=ApplicationStatus(application.status),
         to_status=ApplicationStatus(application.status),
