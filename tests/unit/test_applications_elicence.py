@@ -64,6 +64,7 @@ class MemoryRepository:
         self.materials: dict[tuple[str, str, str], Material] = {}
         self.events: list[AuditEvent] = []
         self.outbox: dict[tuple[str, str, str], OwedEvent] = {}
+        self.quotas: dict[tuple[str, str], int] = {}
 
     def create(self, application: Application, event: AuditEvent) -> None:
         self.applications[application.id] = application
@@ -96,6 +97,15 @@ class MemoryRepository:
 
     def pending_outbox(self, limit: int = 100) -> list[OwedEvent]:
         return list(self.outbox.values())[:limit]
+
+    def take_quota(self, owner_sub: str, counter: str, limit: int, *, expires_at: datetime | None) -> bool:
+        if self.quotas.get((owner_sub, counter), 0) >= limit:
+            return False
+        self.quotas[(owner_sub, counter)] = self.quotas.get((owner_sub, counter), 0) + 1
+        return True
+
+    def give_back_quota(self, owner_sub: str, counter: str) -> None:
+        self.quotas[(owner_sub, counter)] -= 1
 
 
 class FixedClock:

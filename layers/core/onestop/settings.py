@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     tsa_url: HttpUrl | None = Field(default=None, description="RFC 3161 timestamp authority for PAdES B-T")
     # The api function: the Cognito user pool whose `custom:uscc` attribute an approved binding sets.
     user_pool_id: str | None = Field(default=None, description="Cognito user pool id (<region>_<id>)")
+    # Per-account quotas (docs/operations.md): open drafts at once; upload tickets per Beijing day, in
+    # total and per material slot (on top of MAX_UPLOAD_ATTEMPTS_PER_SLOT files listed in a slot).
+    quota_open_drafts: int = Field(default=10, ge=1)
+    quota_upload_tickets_per_day: int = Field(default=100, ge=1)
+    quota_upload_tickets_per_slot_per_day: int = Field(default=20, ge=1)
     # The ingest function: the uploads queue's maxReceiveCount (on the last receive a failing material
     # is marked failed before SQS moves the message to the dead-letter queue), and how long a processed
     # object version is remembered by the idempotency layer.

@@ -13,6 +13,7 @@ from onestop.ports import BlobStore, EventPublisher
 from .elicence import ElicenceSource
 from .models import utcnow
 from .ports import ApplicationRepository, Clock
+from .quotas import Quotas
 
 
 def random_id() -> str:
@@ -27,6 +28,7 @@ class ServiceConfig:
     upload_ttl_seconds: int = 600
     upload_max_bytes: int = 20 * 1024 * 1024
     download_ttl_seconds: int = 300
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from onestop.identifiers.uscc import validate_uscc
 from onestop.observability import metrics
 from onestop.parties.rules import require_acts_for
 
+from . import quotas
 from .access import owned
 from .completeness import check_completeness, notice
 from .deps import ApplicationDeps
@@ -91,7 +92,8 @@ def create(
         from_status=None,
         to_status=ApplicationStatus.DRAFT,
     )
-    deps.repository.create(application, event)
+    with quotas.open_draft(deps, principal):  # 409 when the account holds too many drafts
+        deps.repository.create(application, event)
     metrics.add_metric(name="ApplicationCreated", unit="Count", value=1)
     return application
 

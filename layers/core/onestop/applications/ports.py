@@ -73,6 +73,15 @@ class ApplicationRepository(Protocol):
 
     def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]: ...
 
+    def take_quota(self, owner_sub: str, counter: str, limit: int, *, expires_at: datetime | None) -> bool:
+        """Add one to the account's `counter` if it is below `limit` (one conditional write); False,
+        and nothing written, when it is not. `expires_at`: when the counter may be forgotten."""
+        ...
+
+    def give_back_quota(self, owner_sub: str, counter: str) -> None:
+        """Take one off the account's `counter` (the write it was taken for did not happen)."""
+        ...
+
     def list_by_status(
         self,
         status: ApplicationStatus,

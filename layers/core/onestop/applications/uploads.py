@@ -81,7 +81,8 @@ def request_upload(
         created_at=now,
         updated_at=now,
     )
-    deps.repository.add_material(application, material)
+    with quotas.upload_ticket(deps, principal, application.id, slot):  # 429 over today's quota
+        deps.repository.add_material(application, material)
     metrics.add_metric(name="UploadPresigned", unit="Count", value=1)
     minutes = max(1, post.expires_in // 60)
     return UploadTicket(

@@ -27,6 +27,7 @@ from onestop.applications.models import (
     iso_precise,
 )
 from onestop.applications.ports import ApplicationBundle, QueueSlice
+from onestop.applications.quotas import OPEN_DRAFTS
 from onestop.applications.state import conflict
 from onestop.errors import NotFound
 from onestop.observability import traced
@@ -46,6 +47,7 @@ from .dynamo import (
     next_cursor,
     outbox_key,
     owner_pk,
+    quota_key,
     status_pk,
 )
 from .dynamo_values import from_dynamo, to_dynamo
@@ -324,10 +326,48 @@ class DynamoApplicationRepository(DynamoAdapter):
                     }
                     for kind, detail in (outbox or {}).items()
                 ),
+                *self._draft_place_freed(before, after),
             ],
             application_id=before.id,
             action=event.action,
         )
+
+    def _draft_place_freed(self, before: Application, after: Application) -> list[dict[str, Any]]:
+        # A draft that is submitted or withdrawn frees its owner's open-draft place, in the same
+        # transaction as the move, so the count never drifts from the drafts there are. (An account
+        # with drafts from before the quota existed goes below zero: it gets that many extra places.)
+        if before.status != ApplicationStatus.DRAFT or after.status == ApplicationStatus.DRAFT:
+            return []
+        return [{"Update": self._quota_update(before.owner_sub, OPEN_DRAFTS, -1)}]
+
+    def _quota_update(self, owner_sub: str, counter: str, delta: int) -> dict[str, Any]:
+        return {
+            "TableName": self.table_name,
+            "Key": quota_key(owner_sub, counter),
+            "UpdateExpression": "ADD #n :delta SET #type = :type",
+            "ExpressionAttributeNames": {"#n": "n", "#type": "type"},
+            "ExpressionAttributeValues": {":delta": delta, ":type": "quota"},
+        }
+
+    @traced
+    def take_quota(self, owner_sub: str, counter: str, limit: int, *, expires_at: datetime | None) -> bool:
+        update = self._quota_update(owner_sub, counter, 1)
+        # One conditional write: the check and the increment cannot be split by a parallel request.
+        update["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :limit"
+        update["ExpressionAttributeValues"][":limit"] = limit
+        if expires_at is not None:
+            # The table's TTL attribute (template.yaml): a day's counter is removed once it is over.
+            update["UpdateExpression"] += ", #expires = :expires"
+            update["ExpressionAttributeNames"]["#expires"] = "expires"
+            update["ExpressionAttributeValues"][":expires"] = int(expires_at.timestamp())
+        del update["TableName"]
+        return self._update_if(**update)
+
+    @traced
+    def give_back_quota(self, owner_sub: str, counter: str) -> None:
+        update = self._quota_update(owner_sub, counter, -1)
+        del update["TableName"]
+        self.table.update_item(**update)
 
     def _editable_check(self, application: Application) -> dict[str, Any]:
         # Materials change only while the application is editable and unchanged since it was read.

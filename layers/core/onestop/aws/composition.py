@@ -142,6 +142,7 @@ def elicence_source() -> ElicenceSource:
 def application_service() -> ApplicationService:
     """The service wired to the table, buckets and bus named in the settings (reused while warm)."""
     from onestop.applications.clock import WorkingDayClock
+    from onestop.applications.quotas import Quotas
     from onestop.applications.service import ApplicationService, ServiceConfig
     from onestop.catalogue import load_catalogue
 
@@ -158,6 +159,11 @@ def application_service() -> ApplicationService:
             upload_ttl_seconds=settings.upload_url_ttl_seconds,
             upload_max_bytes=settings.upload_max_bytes,
             download_ttl_seconds=settings.download_url_ttl_seconds,
+            quotas=Quotas(
+                open_drafts=settings.quota_open_drafts,
+                upload_tickets_per_day=settings.quota_upload_tickets_per_day,
+                upload_tickets_per_slot_per_day=settings.quota_upload_tickets_per_slot_per_day,
+            ),
         ),
         materials_store=S3BlobStore(settings.materials_bucket),
         elicences=elicence_source(),

@@ -61,6 +61,11 @@ def owner_pk(owner_sub: str) -> str:
     return f"OWNER#{owner_sub}"
 
 
+def quota_key(owner_sub: str, counter: str) -> dict[str, str]:
+    """An account's quota counter (`applications.quotas`): open drafts, a day's upload tickets."""
+    return {"PK": f"QUOTA#{owner_sub}", "SK": counter}
+
+
 def outbox_key(application_id: str, detail_type: str, key: str = "") -> dict[str, str]:
     """An owed event: `<application id>#<detail type>` (a transition's: one per type), or with the
     owed event's `#<key>` (an attached e-licence's: one per material)."""

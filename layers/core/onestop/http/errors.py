@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from onestop.applications.identity import principal_from_event
-from onestop.errors import DomainError, Reason, Unauthorized
+from onestop.errors import DomainError, Reason, TooManyRequests, Unauthorized
 from onestop.observability import logger, metrics
 
 from .inputs import TEXT_MESSAGES
@@ -46,7 +46,11 @@ def domain_error_response(exc: DomainError) -> Response:
     body.setdefault("details", [])
     if exc.http_status >= 500:
         logger.warning("dependency unavailable", extra={"code": exc.code})
-    return json_response(exc.http_status, body)
+    response = json_response(exc.http_status, body)
+    if isinstance(exc, TooManyRequests):
+        # RFC 9110 Retry-After (seconds): when the quota is renewed; the body says it in words too.
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # ----------------------------------------------------------------------------- validation
