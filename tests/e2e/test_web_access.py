@@ -122,6 +122,8 @@ def test_keyboard_only_sign_in_and_item_selection(stack: LocalStack, context: An
 
 
 def test_api_error_shown_in_chinese_then_english(stack: LocalStack, context: Any) -> None:
+    # The identity federation vouches that this person acts for the enterprise typed below.
+    stack.token("错字 用户", ["applicant"], uscc=["91440300MA5FQ1P38N"])
     page = context.new_page()
     page.goto(f"{stack.api_url}/web/portal/index.html#item={ITEM}")
     page.fill("#signin-name", "错字 用户")

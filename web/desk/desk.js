@@ -472,6 +472,8 @@ startPage({
     $("queue-at-risk").addEventListener("change", () => loadQueue());
     $("queue-more").addEventListener("click", () => loadQueue({ more: true }));
     $("lifecycle-form").addEventListener("submit", changeLicence);
+    // The licence lifecycle is the admin group's (template.yaml); reviewers only see the licence.
+    $("lifecycle-form").hidden = !who.groups.includes("admin");
     $("cases-filter").addEventListener("submit", (event) => {
       event.preventDefault();
       loadCases();

@@ -87,7 +87,7 @@ function signInView(defaultRole, needRole, onSignedIn) {
       el("p", { class: "hint", ...i18n("signin.local.hint") }),
       el("label", { for: "signin-name", ...i18n("signin.name") }),
       el("input", { id: "signin-name", name: "name", autocomplete: "name", required: true, "data-field": "name" }),
-      el("fieldset", {}, el("legend", i18n("signin.role")), radio("applicant"), radio("reviewer")),
+      el("fieldset", {}, el("legend", i18n("signin.role")), radio("applicant"), radio("reviewer"), radio("admin")),
       error,
       el("button", { type: "submit", ...i18n("signin.submit") }),
     );
