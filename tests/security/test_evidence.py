@@ -349,6 +349,14 @@ def test_an_object_without_any_ticket_is_not_catalogued(world: World) -> None:
     assert refused["reason"][0]["code"] == "upload_not_requested"
     assert world.keys(key) == []
     assert world.keys(f"quarantine/{key}") != []
+    # The same notification again once the idempotency record expired: the object is gone, nothing
+    # is owed, nothing fails or is recorded twice.
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    for record in ddb.scan(TableName=IDEMPOTENCY)["Items"]:
+        ddb.delete_item(TableName=IDEMPOTENCY, Key={"id": record["id"]})
+    world.ingest(obj)
+    assert [e["action"] for e in world.audit(app_id)] == ["create", "upload_refused"]
+    assert len(world.keys("quarantine/")) == 1
 
 
 def test_an_object_for_an_application_that_does_not_exist_leaves_nothing_in_the_table(world: World) -> None:
