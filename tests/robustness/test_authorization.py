@@ -1,10 +1,17 @@
 """Authorization matrix: every route of the api and verify functions × {anonymous, applicant A,
-applicant B, reviewer}, over HTTP on the local stack (API Gateway's JWT check included).
+applicant B, reviewer, admin, two-group account D}, over HTTP on the local stack (API Gateway's JWT
+check included).
+
+The parties: A is bound to enterprise E (its applications are E's), B to another enterprise only, D is
+in the applicant and reviewer groups and bound to E as well (a member of staff who acts for E), the
+reviewer and the admin to none. The claims come from the stack's user pool, as in AWS.
 
 Rules asserted: protected routes answer 401 to an anonymous caller; applicant B gets 404 for anything
-of applicant A's (the same answer as for something that does not exist); applicants get 403 on
-reviewer routes; the owner and reviewers get through (a business-rule answer such as 409 or 422 on a
-request that is allowed but not possible now counts as "through"). Public routes answer everyone.
+of applicant A's (the same answer as for something that does not exist) and 403 when it opens an
+application for E; applicants get 403 on reviewer routes; the owner and reviewers get through (a
+business-rule answer such as 409 or 422 on a request that is allowed but not possible now counts as
+"through"); the licence lifecycle and binding decisions are the admin's; D may not decide on E's
+application (separation of duties) but, bound to E, sees E's licence. Public routes answer everyone.
 The route list comes from the API's own OpenAPI document and the stack's routes, so a new route that
 is not in the matrix fails the test.
 """
@@ -19,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+from onestop.identifiers.uscc import compose_uscc
 
 from bench.bench_load import Portal
 from infra import samples
@@ -27,7 +35,11 @@ from infra.local import LocalStack
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
 ITEM = "technology-contract-registration"
+E = samples.SampleEnterprise()  # A's enterprise (and D's)
 ANON, A, B, R = "anonymous", "applicant_a", "applicant_b", "reviewer"
+ADM, D = "admin", "two_groups"
+OTHER_USCC = compose_uscc("91440300", "MA5FMX02")  # B's enterprise
+NEW_USCC = compose_uscc("91440300", "MA5FMX03")  # what the binding rows ask for
 THROUGH = (200, 201, 204, 409, 422)  # authorized; the answer is about the request itself
 
 BAD_REVIEW = {
@@ -55,13 +67,29 @@ class Row:
     headers: dict[str, str] | None = None
 
 
+Expect = int | tuple[int, ...]
+
+
 def _protected(
-    owner: int | tuple[int, ...], other: int | tuple[int, ...], reviewer: int | tuple[int, ...]
-) -> Mapping[str, int | tuple[int, ...]]:
-    return {ANON: 401, A: owner, B: other, R: reviewer}
+    owner: Expect,
+    other: Expect,
+    reviewer: Expect,
+    admin: Expect | None = None,
+    dual: Expect | None = None,
+) -> Mapping[str, Expect]:
+    """What each caller gets; the admin gets what a reviewer does and D what the owner's colleague
+    who reviews does, unless said otherwise."""
+    return {
+        ANON: 401,
+        A: owner,
+        B: other,
+        R: reviewer,
+        ADM: reviewer if admin is None else admin,
+        D: reviewer if dual is None else dual,
+    }
 
 
-PUBLIC: Mapping[str, int | tuple[int, ...]] = {ANON: 200, A: 200, B: 200, R: 200}
+PUBLIC: Mapping[str, Expect] = {ANON: 200, A: 200, B: 200, R: 200, ADM: 200, D: 200}
 
 MATRIX: list[Row] = [
     Row("GET", "/items", PUBLIC),
@@ -69,31 +97,35 @@ MATRIX: list[Row] = [
     Row("GET", "/openapi.json", PUBLIC),
     Row("GET", "/docs", PUBLIC),
     Row("GET", "/applications", _protected(200, 200, THROUGH)),
-    Row("POST", "/applications", _protected(201, 201, 403), body="create"),
+    # For E (A's and D's enterprise): B is not bound to it.
+    Row("POST", "/applications", _protected(201, 403, 403, 403, 201), body="create"),
+    # Each for its own enterprise (B: its own; staff have no enterprise of their own here).
+    Row("POST", "/applications", _protected(201, 201, 403, 403, 201), body="create_own"),
     Row("GET", "/applications/{application_id}", _protected(200, 404, 200)),
     Row(
         "POST",
         "/applications/{application_id}/materials/{slot}/uploads",
-        _protected(201, 404, 403),
+        _protected(201, 404, 403, 403, 403),
         body={"filename": "a.pdf", "content_type": "application/pdf", "size": 1000},
     ),
     Row(
         "POST",
         "/applications/{application_id}/materials/{slot}/elicence",
-        _protected(THROUGH, 404, 403),
+        _protected(THROUGH, 404, 403, 403, 403),
         body="elicence",
     ),
     Row(
         "DELETE",
         "/applications/{application_id}/materials/{slot}/uploads/{upload_id}",
-        _protected(204, 404, 403),
+        _protected(204, 404, 403, 403, 403),
     ),
-    Row("POST", "/applications/{application_id}/submit", _protected(422, 404, 403)),
-    Row("POST", "/applications/{withdrawable}/withdraw", _protected(200, 404, 403), body={}),
+    Row("POST", "/applications/{application_id}/submit", _protected(422, 404, 403, 403, 403)),
+    Row("POST", "/applications/{withdrawable}/withdraw", _protected(200, 404, 403, 403, 403), body={}),
     Row(
         "POST",
         "/applications/{application_id}/decision",
-        _protected(403, 403, 409),
+        # D is bound to E: no decision on E's application (party_conflict), whatever its state.
+        _protected(403, 403, 409, 409, 403),
         body={"action": "approve"},
     ),
     Row("GET", "/review/queue", _protected(403, 403, 200)),
@@ -101,17 +133,32 @@ MATRIX: list[Row] = [
     Row(
         "POST",
         "/licences/{licence_id}/lifecycle",
-        _protected(403, 403, 409),
+        # The admin group's alone; reinstating a valid licence is then a 409.
+        _protected(403, 403, 403, 409, 403),
         body={"action": "reinstate", "reason": "核对授权矩阵"},
     ),
-    Row("POST", "/applications/{finished}/review", _protected(201, 404, 403), body=BAD_REVIEW),
+    Row("POST", "/applications/{finished}/review", _protected(201, 404, 403, 403, 403), body=BAD_REVIEW),
     Row("GET", "/applications/{reviewed}/review", _protected(200, 404, 200)),
     Row("GET", "/cases", _protected(403, 403, 200)),
     Row("GET", "/cases/{case_id}", _protected(403, 403, 200)),
     Row(
-        "POST", "/cases/{case_id}/steps", _protected(403, 403, 200), body={"step": "verify", "note": "已核实"}
+        "POST",
+        "/cases/{case_id}/steps",
+        _protected(403, 403, 200, THROUGH, THROUGH),
+        body={"step": "verify", "note": "已核实"},
     ),
     Row("GET", "/stats", _protected(403, 403, 200)),
+    # A already asked for this enterprise in the world (409 binding_pending while it waits).
+    Row("POST", "/bindings", _protected((201, 409), 201, 403, 403, 201), body="binding"),
+    Row("GET", "/bindings", _protected(200, 200, 200)),
+    Row("GET", "/bindings/pending", _protected(403, 403, 403, 200, 403)),
+    Row("GET", "/bindings/{binding_id}", _protected(200, 404, 404, 200, 404)),
+    Row(
+        "POST",
+        "/bindings/{binding_id}/decision",
+        _protected(403, 403, 403, 200, 403),
+        body={"action": "reject", "reason": "核对授权矩阵"},
+    ),
     Row("POST", "/verify", PUBLIC, raw=b"licence", headers={"Content-Type": "application/pdf"}),
     Row("GET", "/verify/{licence_id}", PUBLIC, headers={"Accept": "application/json"}),
     Row("GET", "/trust", PUBLIC),
@@ -145,12 +192,16 @@ def world(robust_stack: LocalStack) -> World:
     stack = robust_stack
     portals = {
         ANON: Portal(stack.api_url, None),
-        A: Portal(stack.api_url, stack.token("matrix-applicant-a", ["applicant"], "A")),
-        B: Portal(stack.api_url, stack.token("matrix-applicant-b", ["applicant"], "B")),
+        A: Portal(stack.api_url, stack.token("matrix-applicant-a", ["applicant"], "A", uscc=[E.uscc])),
+        B: Portal(stack.api_url, stack.token("matrix-applicant-b", ["applicant"], "B", uscc=[OTHER_USCC])),
         R: Portal(stack.api_url, stack.token("matrix-reviewer", ["reviewer"], "R")),
+        ADM: Portal(stack.api_url, stack.token("matrix-admin", ["admin"], "ADM")),
+        D: Portal(
+            stack.api_url, stack.token("matrix-two-groups", ["applicant", "reviewer"], "D", uscc=[E.uscc])
+        ),
     }
     a, r = portals[A], portals[R]
-    enterprise = samples.SampleEnterprise()
+    enterprise = E
     # Y: approved, with a licence, reviewed badly (so it has a rectification case).
     approved = a.create(ITEM, enterprise)["id"]
     a.upload(
@@ -183,6 +234,13 @@ def world(robust_stack: LocalStack) -> World:
         f"/applications/{draft}/materials/contract/uploads",
         json={"filename": "c.pdf", "content_type": "application/pdf", "size": 1000},
     ).json()
+    binding = a.request(
+        "x",
+        "POST",
+        "/bindings",
+        json={"uscc": NEW_USCC, "enterprise_name": "深圳市矩阵测试有限公司", "document": {"size": 1000}},
+    )
+    assert binding.status_code == 201, binding.text
     withdrawable = a.create(ITEM, enterprise)["id"]
     finished = a.create(ITEM, enterprise)["id"]
     assert a.request("x", "POST", f"/applications/{finished}/withdraw", json={}).status_code == 200
@@ -196,6 +254,7 @@ def world(robust_stack: LocalStack) -> World:
         "reviewed": approved,
         "licence_id": licence_id,
         "case_id": case_id,
+        "binding_id": binding.json()["request"]["id"],
     }
     return World(portals, values, pdf)
 
@@ -204,10 +263,21 @@ def _call(world: World, who: str, row: Row) -> requests.Response:
     path = row.path.format(**world.values)
     kwargs: dict[str, Any] = {"headers": row.headers or {}}
     if row.body == "create":
-        e = samples.SampleEnterprise()
         kwargs["json"] = {
             "item_code": ITEM,
-            "applicant": {"kind": "enterprise", "uscc": e.uscc, "name": e.name},
+            "applicant": {"kind": "enterprise", "uscc": E.uscc, "name": E.name},
+        }
+    elif row.body == "create_own":
+        uscc = OTHER_USCC if who == B else E.uscc
+        kwargs["json"] = {
+            "item_code": ITEM,
+            "applicant": {"kind": "enterprise", "uscc": uscc, "name": "自有企业"},
+        }
+    elif row.body == "binding":
+        kwargs["json"] = {
+            "uscc": NEW_USCC,
+            "enterprise_name": "深圳市矩阵测试有限公司",
+            "document": {"size": 1000},
         }
     elif row.body == "elicence":
         kwargs["json"] = {"licence_id": world.values["licence_id"]}
@@ -235,8 +305,9 @@ def test_matrix_covers_every_route(robust_stack: LocalStack) -> None:
     assert not missing, f"routes without a row in the authorization matrix: {sorted(missing)}"
 
 
-# Callers in this order: a row's owner call may change state (withdraw, review, delete), so it goes last.
-ORDER = (ANON, B, R, A)
+# Callers in this order: a row's owner call may change state (withdraw, review, delete), so it goes last;
+# the admin's binding decision comes after everyone it must not be decided for.
+ORDER = (ANON, B, R, D, ADM, A)
 
 
 @pytest.mark.parametrize("row", MATRIX, ids=lambda r: f"{r.method} {r.path}")
@@ -261,7 +332,7 @@ def test_route_answers_each_caller_as_the_rules_say(world: World, row: Row) -> N
     if row.expect[B] == 404 and "{licence_id}" not in row.path:
         # B's 404 must be the answer for something that does not exist: nothing confirms A's exists.
         missing = dict(world.values)
-        for key in ("application_id", "withdrawable", "finished", "reviewed", "upload_id"):
+        for key in ("application_id", "withdrawable", "finished", "reviewed", "upload_id", "binding_id"):
             missing[key] = "0" * 32
         ghost = World(world.portals, missing, world.licence_pdf)
         as_b, as_missing = _call(world, B, row), _call(ghost, A, row)
