@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -237,29 +240,48 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
+@contextmanager
+def framing_site(target: str) -> Iterator[str]:
+    """Another origin (its own server on loopback) whose page frames `target`."""
+    page = f'<!doctype html><iframe id="f" src="{target}" width="800" height="600"></iframe>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the http.server interface
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
 def test_the_desk_cannot_be_framed(stack: LocalStack, browser: Any) -> None:
+    """Clickjacking: another site frames the desk under its own buttons."""
     context = browser.new_context()
     try:
         page = watch(context.new_page())
-        # Another origin (the moto server's) that frames the desk.
-        page.route(
-            f"{stack.moto_url}/framer.html",
-            lambda route: route.fulfill(
-                status=200,
-                content_type="text/html",
-                body=f'<iframe id="f" src="{stack.api_url}/web/desk/index.html"></iframe>',
-            ),
-        )
-        page.goto(f"{stack.moto_url}/framer.html")
-        page.wait_for_timeout(1500)
-        framed = [f for f in page.frames if f != page.main_frame]
-        assert framed, "the framing page has its iframe"
-        for frame in framed:
-            try:
-                loaded = frame.evaluate("() => !!document.querySelector('#main, header.site')")
-            except Exception:  # Chromium's error page in place of the refused document
-                loaded = False
-            assert not loaded, "the desk rendered inside another site's frame"
+        with framing_site(f"{stack.api_url}/web/desk/index.html") as site:
+            page.goto(site)
+            page.wait_for_timeout(1500)
+            framed = [f for f in page.frames if f != page.main_frame]
+            assert framed, "the framing page has its iframe"
+            for frame in framed:
+                try:
+                    loaded = frame.evaluate("() => !!document.querySelector('#main, header.site')")
+                except Exception:  # Chromium's error page in place of the refused document
+                    loaded = False
+                assert not loaded, "the desk rendered inside another site's frame"
     finally:
         context.close()
 
