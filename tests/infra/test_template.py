@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -126,3 +127,71 @@ def test_sam_build_zip_functions(tmp_path: Path, record_property: pytest.RecordP
     for name, size in sizes.items():
         record_property(f"{name}_unzipped_bytes", size)
         print(f"{name}: {size / 1e6:.1f} MB unzipped with the core layer")
+
+
+def test_the_edge_rate_limits_per_client_and_answers_429_with_retry_after() -> None:
+    """Issue 13 item 6: a CloudFront-scoped web ACL on the distribution that serves pages and API."""
+    resources = load_sam_template()["Resources"]
+    acl = resources["EdgeWebAcl"]
+    assert acl["Condition"] == "EdgeWebAclHere"  # CloudFront-scoped web ACLs exist only in us-east-1
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT"
+    assert props["DefaultAction"] == {"Allow": {}}
+    body = json.loads(props["CustomResponseBodies"]["rate-limited"]["Content"])
+    assert body["code"] == "rate_limited"
+    assert body["message"]["zh"]
+    assert body["message"]["en"]
+    assert body["details"] == []
+    rules = {r["Name"]: r for r in props["Rules"]}
+    assert set(rules) == {"verify-per-ip", "api-per-ip"}
+    for rule in rules.values():
+        rate = rule["Statement"]["RateBasedStatement"]
+        assert rate["AggregateKeyType"] == "IP"
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429
+        assert response["CustomResponseBodyKey"] == "rate-limited"
+        retry_after = {h["Name"]: h["Value"] for h in response["ResponseHeaders"]}["Retry-After"]
+        assert int(retry_after) == rate["EvaluationWindowSec"]
+    verify = rules["verify-per-ip"]["Statement"]["RateBasedStatement"]
+    api = rules["api-per-ip"]["Statement"]["RateBasedStatement"]
+    assert verify["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/verify"
+    assert verify["Limit"] / verify["EvaluationWindowSec"] < api["Limit"] / api["EvaluationWindowSec"]
+    config = resources["WebDistribution"]["Properties"]["DistributionConfig"]
+    assert config["WebACLId"]["Fn::If"][0] == "HasWebAclArn"
+    assert {o["Id"] for o in config["Origins"]} == {"web", "api"}
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "api", "the API is behind the web ACL too"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "https-only"
+    assert "Rules" in load_sam_template(), "outside us-east-1 a web ACL ARN is required"
+
+
+def test_route_throttles_hold_the_verify_routes_tighter() -> None:
+    api = load_sam_template()["Resources"]["HttpApi"]["Properties"]
+    default = api["DefaultRouteSettings"]
+    for route in ("POST /verify", "GET /verify/{licence_id}", "GET /trust"):
+        settings = api["RouteSettings"][route]
+        assert settings["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+        assert settings["ThrottlingBurstLimit"] <= 20, route  # the verify function's reserved concurrency
+    # Route keys name routes that exist.
+    events = load_sam_template()["Resources"]["VerifyFunction"]["Properties"]["Events"]
+    keys = {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events.values()}
+    assert set(api["RouteSettings"]) <= keys
+
+
+def test_the_pages_get_a_strict_response_headers_policy() -> None:
+    resources = load_sam_template()["Resources"]
+    config = resources["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][0]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in csp
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert all(v["Override"] for v in security.values())
+    pages = resources["WebDistribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+    web = next(b for b in pages if b["PathPattern"] == "/web/*")
+    assert web["ResponseHeadersPolicyId"] == {"Ref": "WebSecurityHeaders"}
