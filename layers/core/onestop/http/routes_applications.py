@@ -42,11 +42,15 @@ Slot = Annotated[str, Path(pattern=SLOT, max_length=64, description="material sl
 @router.post(
     "/applications",
     summary="Open a draft application",
-    description="The item must exist and be applicable online; USCC / ID number check digits are verified.",
+    description=(
+        "The item must exist and be applicable online; USCC / ID number check digits are verified. The "
+        "applicant must be a party the caller's verified claims bind it to (custom:uscc, "
+        "custom:id_number): 403 party_not_bound otherwise (ask for a binding: POST /bindings)."
+    ),
     tags=["applications"],
     security=BEARER,
     status_code=201,
-    responses=responses(201, 422, signed_in=True),
+    responses=responses(201, 403, 422, signed_in=True),
 )
 def create_application(body: CreateApplicationIn, caller: Caller) -> ApplicationSummary:
     a = body.applicant
