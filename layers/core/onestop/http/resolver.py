@@ -22,6 +22,7 @@ from . import (
     routes_review,
 )
 from .bodies import json_body
+from .contract import complete
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
 
@@ -65,8 +66,9 @@ def build_api() -> APIGatewayHttpResolver:
 
     @cache
     def spec() -> str:
-        # Routes are fixed once built, so the document is generated once per container.
-        return app.get_openapi_json_schema()
+        # Routes are fixed once built, so the document is generated once per container. Completed
+        # with the verify routes, the gateway's own answers and the links (onestop.http.contract).
+        return complete(app.get_openapi_json_schema())
 
     # No return annotation: Powertools would validate the (already serialised) document against it.
     @app.get("/openapi.json", include_in_schema=False)

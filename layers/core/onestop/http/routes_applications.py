@@ -50,7 +50,7 @@ Slot = Annotated[str, Path(pattern=SLOT, max_length=64, description="material sl
     tags=["applications"],
     security=BEARER,
     status_code=201,
-    responses=responses(201, 403, 422, signed_in=True),
+    responses=responses(201, 403, 409, 422, signed_in=True),  # 409: too many open drafts
 )
 def create_application(body: CreateApplicationIn, caller: Caller) -> ApplicationSummary:
     a = body.applicant
