@@ -36,6 +36,7 @@ def test_same_s3_event_twice_is_one_material(world: World) -> None:
     assert sorted(v["Key"].rsplit("/", 1)[1] for v in world.catalogue_versions(prefix)) == [
         "manifest.json",
         "material.pdf",
+        "original",
     ]
     assert world.dlq_depth() == 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,13 +87,41 @@ class World:
         self, application_id: str, slot: str, upload_id: str, body: bytes, name: str = "doc.pdf"
     ) -> dict:
         key = f"uploads/{application_id}/{slot}/{upload_id}/{name}"
-        reply = self.aws.s3.put_object(Bucket=UPLOADS, Key=key, Body=body, ContentType="application/pdf")
+        self.upload_ticket(application_id, slot, upload_id, key)
+        reply = self.aws.s3.put_object(
+            Bucket=UPLOADS,
+            Key=key,
+            Body=body,
+            ContentType="application/pdf",
+            # What the ticket's POST carries: ingest catalogues only objects with their ticket's id.
+            Metadata={"application-id": application_id, "slot": slot, "upload-id": upload_id},
+        )
         return {
             "key": key,
             "version_id": reply.get("VersionId"),
             "etag": reply["ETag"].strip('"'),
             "size": len(body),
         }
+
+    def upload_ticket(self, application_id: str, slot: str, upload_id: str, key: str) -> None:
+        """What the api function writes when it issues the ticket: a draft application (unless there
+        is one) and the material awaiting its upload (unless a ticket was issued for it already)."""
+        pk = f"APP#{application_id}"
+        meta = {"PK": pk, "SK": "META", "id": application_id, "status": "draft", "version": 1}
+        material = {
+            "PK": pk,
+            "SK": f"MAT#{slot}#{upload_id}",
+            "type": "material",
+            "application_id": application_id,
+            "slot": slot,
+            "upload_id": upload_id,
+            "status": "awaiting_upload",
+            "source": "upload",
+            "key": key,
+        }
+        for item in (meta, material):
+            with suppress(self.aws.table.meta.client.exceptions.ConditionalCheckFailedException):
+                self.aws.table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
 
     @staticmethod
     def s3_notification(put: dict, sequencer: str = "0A") -> dict[str, Any]:
