@@ -206,6 +206,7 @@ class Edge:
         self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
+        self.refused: dict[str, int] = {}  # rule or route throttle → requests refused (for /_local/health)
 
     def check_client(self, client: str, path: str) -> Blocked | None:
         """WAF: the first rate rule (by priority) that the client is over, if any.
@@ -217,6 +218,7 @@ class Edge:
             now = self.clock()
             for rule in self.rules:
                 if rule.in_scope(path) and rule.over_limit(client, now):
+                    self.refused[rule.name] = self.refused.get(rule.name, 0) + 1
                     return rule.answer
         return None
 
@@ -227,7 +229,10 @@ class Edge:
             return None
         with self._lock:
             bucket = self._buckets.setdefault(route_key, TokenBucket(*limits))
-            return None if bucket.take(self.clock()) else THROTTLED
+            if bucket.take(self.clock()):
+                return None
+            self.refused[route_key] = self.refused.get(route_key, 0) + 1
+            return THROTTLED
 
 
 def security_headers(config: Mapping[str, Any]) -> dict[str, str]:
