@@ -125,10 +125,10 @@ def announced_event(application: Application, action: Action, principal: Princip
             applicant=applicant,
             approved_at=iso(application.decided_at),
             approved_by=principal.label,
+            evidence=[EventEvidence.model_validate(e.model_dump()) for e in application.decision_evidence],
         )
     if action is Action.REJECT:
         assert application.decided_at is not None
-            evidence=[EventEvidence.model_validate(e.model_dump()) for e in application.decision_evidence],
         return ApplicationRejected(
             **base,
             applicant=applicant,
