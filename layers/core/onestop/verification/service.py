@@ -18,7 +18,7 @@ from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, close_share
 
 from .anchors import TrustAnchors
 from .facts import PdfFacts
-from .report import Check, StatusReport, VerificationReport, failed, unknown
+from .report import Check, CheckResult, StatusReport, VerificationReport, failed, unknown
 from .status import (
     RegistryLookup,
     holder_check,
@@ -233,7 +233,7 @@ def verify_licence_id(
         return StatusReport(canonical, (identifier, registry_unavailable(f"{type(exc).__name__}: {exc}")),
                             None, None, at)  # fmt: skip
     status = status_check(canonical, entry, None)
-    checks = (identifier, status)
+    checks: tuple[CheckResult, ...] = (identifier, status)
     revealed = False
     if holder is not None:
         named = holder_check(entry.face if entry is not None else None, holder)
