@@ -9,6 +9,8 @@ The binding request flow (item 1's "request to be bound") is tested at the end o
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -370,3 +372,36 @@ def test_the_portal_client_cannot_write_the_party_attributes() -> None:
         r["Value"] for q in notifications for r in q["Filter"]["S3Key"]["Rules"] if r["Name"] == "prefix"
     ]
     assert prefixes == ["uploads/"]
+
+
+def test_an_approval_without_the_directory_is_recorded_and_says_to_retry(bureau: Bureau) -> None:
+    clerk = Client("clerk-x", uscc=(), id_number=None)
+    created = ask(clerk).body
+    upload(created)
+    path = f"/bindings/{created['request']['id']}/decision"
+    admin = Client("admin-1", ("admin",))
+    reply = admin.post(path, body={"action": "approve", "reason": "授权委托书有效"})
+    assert reply.status == 503, reply.body
+    assert reply.body["code"] == "directory_unavailable"
+    assert clerk.get(path.removesuffix("/decision")).body["status"] == "approved"
+    # Approving again retries the claim (still 503 here); rejecting an approved request is refused.
+    assert admin.post(path, body={"action": "approve", "reason": "重试"}).status == 503
+    assert admin.post(path, body={"action": "reject", "reason": "改为驳回"}).body["code"] == "binding_decided"
+
+
+def test_binding_requests_refuse_bad_input_and_foreign_cursors(bureau: Bureau) -> None:
+    clerk = Client("clerk-y", uscc=(), id_number=None)
+    bad = ask(clerk, uscc="91440300MA5F0001XX")
+    assert bad.status == 422, bad.body
+    assert {d["field"] for d in bad.body["details"]} == {"uscc"}
+    assert ask(clerk, size=10 * 1024 * 1024 + 1).status == 422
+    assert ask(clerk).status == 201
+    assert ask(clerk).body["code"] == "binding_pending"  # the same enterprise again while it waits
+    assert ask(Client("reviewer-1", ("reviewer",))).status == 403  # applicants ask, staff decide
+    # A cursor naming another requester's partition is not a way into their requests.
+    foreign = base64.urlsafe_b64encode(
+        json.dumps({"PK": "BIND#x", "SK": "META", "GSI3PK": "BINDOWNER#someone", "GSI3SK": "x"}).encode()
+    ).decode()
+    reply = clerk.get("/bindings", query={"cursor": foreign})
+    assert reply.status == 422, reply.body
+    assert reply.body["code"] == "invalid_cursor"
