@@ -135,3 +135,24 @@ def test_token_endpoint_issues_verifiable_tokens(client: Client, idp: LocalIdent
     assert claims["sub"] == "bob"
     assert claims["cognito:groups"] == ["reviewer"]
     assert client.post("/_local/token", json={}).status_code == 400
+
+
+def test_token_endpoint_carries_the_parties_the_federation_vouches_for(
+    client: Client, idp: LocalIdentityProvider
+) -> None:
+    body = {
+        "sub": "zhao",
+        "groups": ["applicant"],
+        "uscc": ["91440300ma5fq1p38n"],
+        "id_number": "440305198503071234",
+    }
+    claims = idp.verify(client.post("/_local/token", json=body).json["id_token"])
+    assert claims["custom:uscc"] == "91440300MA5FQ1P38N"  # one string, as Cognito keeps the attribute
+    assert claims["custom:id_number"] == "440305198503071234"
+    bare = idp.verify(
+        client.post("/_local/token", json={"sub": "li", "groups": ["reviewer"]}).json["id_token"]
+    )
+    assert "custom:uscc" not in bare
+    assert "custom:id_number" not in bare
+    for wrong in ({"uscc": {"a": 1}}, {"id_number": 440305}):
+        assert client.post("/_local/token", json={"sub": "x", "groups": [], **wrong}).status_code == 400
