@@ -201,6 +201,10 @@ def test_a_disinterested_admin_changes_the_licence(bureau: Bureau) -> None:
     assert reply.status == 200, reply.body
     assert reply.body["status"] == LicenceStatus.SUSPENDED.value
     assert reply.body["history"][-1]["actor"] == "admin-1"
+    assert reply.body["history"][-1]["actor_role"] == "admin"  # the role acted in, kept in the registry
+    stored = bureau.registry.get(licence.licence_id)
+    assert stored is not None
+    assert stored.history[-1].actor_role == "admin"
     reply = lifecycle(admin, licence.licence_id, "reinstate")
     assert reply.status == 200, reply.body
     reply = lifecycle(admin, licence.licence_id, "change", holder_name="深圳市新名称有限公司")

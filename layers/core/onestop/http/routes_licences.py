@@ -144,6 +144,11 @@ def change_status(
         out.requested = body.action
         return out
     record = office.change_status(
-        Action(body.action), licence_id, actor=caller.label, reason=body.reason, reason_code=body.reason_code
+        Action(body.action),
+        licence_id,
+        actor=caller.label,
+        reason=body.reason,
+        reason_code=body.reason_code,
+        actor_role=caller.primary_role,  # admin (duties.require_may_change_licence)
     )
     return _view(record, caller)

@@ -169,6 +169,7 @@ class LicenceOffice:
         reason: str,
         reason_code: str | None = None,
         now: datetime | None = None,
+        actor_role: str | None = None,
     ) -> LicenceRecord:
         """Suspend, reinstate, revoke, cancel or withdraw (`lifecycle.change_status`)."""
         return change_status(
@@ -180,6 +181,7 @@ class LicenceOffice:
             reason=reason,
             reason_code=reason_code,
             now=now,
+            actor_role=actor_role,
         )
 
     def request_new_version(

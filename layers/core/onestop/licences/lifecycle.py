@@ -98,6 +98,7 @@ def change_status(
     reason: str,
     reason_code: str | None = None,
     now: datetime | None = None,
+    actor_role: str | None = None,
 ) -> LicenceRecord:
     """A status change in place: 暂扣 suspend (valid → 02), 恢复 reinstate (suspended → 01), 撤销 revoke
     (→ 03), 注销 cancel (→ 04), 吊销 withdraw (a penalty, → 07); the last three from valid or
@@ -126,6 +127,7 @@ def change_status(
         to_status=to_status,
         reason=text,
         reason_code=reason_code,
+        actor_role=actor_role,
     )
     updated = registry.transition(licence_id, allowed_from=allowed_from, entry=entry)
     publish(publisher, _announced(licence_id, entry, updated))

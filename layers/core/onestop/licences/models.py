@@ -258,9 +258,10 @@ class AuditEntry:
     to_status: LicenceStatus
     reason: str = ""
     reason_code: str | None = None
+    actor_role: str | None = None  # the role acted in (a status change: admin); None on issue steps
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "at": self.at.astimezone(UTC).isoformat(),
             "actor": self.actor,
             "action": self.action.value,
@@ -269,6 +270,9 @@ class AuditEntry:
             "reason": self.reason,
             "reason_code": self.reason_code,
         }
+        if self.actor_role is not None:
+            out["actor_role"] = self.actor_role
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AuditEntry:
@@ -280,6 +284,7 @@ class AuditEntry:
             to_status=LicenceStatus(d["to_status"]),
             reason=d.get("reason") or "",
             reason_code=d.get("reason_code"),
+            actor_role=d.get("actor_role"),
         )
 
 
