@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.slow, pytest.mark.
 
 ANY = "*"
 STATUSES = {"catalogued", "needs_attention", "rejected"}
-VERIFY_MAX_BYTES = 5 * 1024 * 1024  # onestop.verification.VerifyLimits.max_bytes
+VERIFY_MAX_BYTES = 4 * 1024 * 1024  # onestop.verification.VerifyLimits.max_bytes
 
 
 @dataclass(frozen=True)

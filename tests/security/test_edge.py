@@ -176,6 +176,17 @@ def test_a_pdf_over_4_5_mb_never_reaches_verify_as_in_aws(stack: LocalStack) -> 
         headers={"Content-Type": "application/pdf"},
     )
     assert "code" in small.json(), "under the payload limit the verify function answers itself"
+    over_own_limit = send(
+        stack,
+        "POST",
+        "/verify",
+        client="127.0.0.22",
+        body=b"%PDF" + b"0" * (4 * 1024 * 1024),
+        headers={"Content-Type": "application/pdf"},
+    )
+    # The function's own limit sits under what reaches it: a person gets its 413 and the way out.
+    assert over_own_limit.status == 413
+    assert over_own_limit.json()["code"] == "pdf_too_large"
 
 
 def test_cors_is_granted_only_to_the_portal_origin(stack: LocalStack) -> None:

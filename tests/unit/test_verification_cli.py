@@ -127,7 +127,7 @@ def test_oversized_file_is_refused_by_its_size_without_reading_it(
     code, _ = run("verify", str(big), "--trust-bundle", str(files["bundle"]))
     assert code == cli.EXIT_USAGE
     assert reads == []  # refused by fstat, before a single byte was read
-    assert "over 5 MB" in capsys.readouterr().err
+    assert "over 4 MB" in capsys.readouterr().err
 
 
 def test_endless_device_is_read_up_to_the_limit_only(
@@ -135,7 +135,7 @@ def test_endless_device_is_read_up_to_the_limit_only(
 ) -> None:
     code, _ = run("verify", "/dev/zero", "--trust-bundle", str(files["bundle"]))
     assert code == cli.EXIT_USAGE
-    assert "over 5 MB" in capsys.readouterr().err
+    assert "over 4 MB" in capsys.readouterr().err
 
 
 def test_standard_input_is_capped(
@@ -147,7 +147,7 @@ def test_standard_input_is_capped(
     monkeypatch.setattr("sys.stdin", Stdin)
     code, _ = run("verify", "-", "--trust-bundle", str(files["bundle"]))
     assert code == cli.EXIT_USAGE
-    assert "standard input is over 5 MB" in capsys.readouterr().err
+    assert "standard input is over 4 MB" in capsys.readouterr().err
 
 
 def test_genuine_licence_from_standard_input(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

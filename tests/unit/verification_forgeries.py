@@ -729,9 +729,9 @@ def wrap_byte_range(pdf: bytes) -> bytes:
 # ----------------------------------------------------------------------------- 6. cost
 
 
-def huge_contents_update(pdf: bytes, hex_chars: int = 4_800_000) -> bytes:
+def huge_contents_update(pdf: bytes, hex_chars: int = 3_800_000) -> bytes:
     """An update adding a second signature field whose /V is a /Sig dictionary with a /Contents of
-    `hex_chars` hex digits (a DER SEQUENCE header, then zeros); the file stays under 5 MB."""
+    `hex_chars` hex digits (a DER SEQUENCE header, then zeros); the file stays under the 4 MiB limit."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     form_ref = reader.root.raw_get("/AcroForm")
     form = form_ref.get_object()

@@ -6,7 +6,7 @@
   const params = new URLSearchParams(window.location.search);
   // The API lives on the same origin (local stack, API Gateway); ?api=https://… overrides it.
   const API = (params.get("api") || "").replace(/\/+$/, "");
-  const MAX_BYTES = 5 * 1024 * 1024;
+  const MAX_BYTES = 4 * 1024 * 1024; // the verify function's own limit (VerifyLimits.max_bytes)
   const MARK = { pass: "✓", fail: "✗", unknown: "?" };
   const VERDICT = {
     pass: "通过 passed",
@@ -162,7 +162,7 @@
     if (file.size > MAX_BYTES) {
       result.hidden = false;
       clear();
-      showError({ message: { zh: "文件超过5 MB，不是电子证照原件。", en: "The file is over 5 MB; it is not an original e-licence." } }, 413);
+      showError({ message: { zh: "文件超过4 MB，不是电子证照原件。", en: "The file is over 4 MB; it is not an original e-licence." } }, 413);
       return;
     }
     busy("正在核验 " + file.name + "…", "Verifying " + file.name + "…");

@@ -42,7 +42,7 @@ MiB = 1024 * 1024
 class VerifyLimits:
     """Bounds for one verification. A genuine licence is ~40 KB and verifies in a few tens of ms."""
 
-    max_bytes: int = 5 * MiB
+    max_bytes: int = 4 * MiB  # under what reaches a Lambda: 6 MB payload, the body in base64
     timeout_s: float = 10.0
     memory_bytes: int = 768 * MiB  # address space the worker may add to what it inherited
     structure: StructureLimits = DEFAULT_STRUCTURE
