@@ -192,6 +192,14 @@ def test_an_e_licence_attached_while_bound_is_not_downloadable_once_the_binding_
     assert review_page["materials"][0].get("download_url")
 
 
+def test_a_draft_opened_while_bound_cannot_be_submitted_once_the_binding_is_gone(bureau: Bureau) -> None:
+    """Bound at opening is not enough: submit asks again, so an unbound account takes nothing further."""
+    was_bound = Client("mallory", uscc=(USCC_A, USCC_B), id_number=None)
+    draft = open_change_application(was_bound)
+    refused(mallory.post(f"/applications/{draft}/submit"), 403, "party_not_bound")
+    assert mallory.get(f"/applications/{draft}").body["status"] == "draft"
+
+
 def test_the_licence_download_url_goes_only_to_accounts_bound_to_its_holder_and_reviewers(
     bureau: Bureau,
 ) -> None:

@@ -111,6 +111,9 @@ def submit(deps: ApplicationDeps, principal: Principal, application_id: str) -> 
     """Submit (or resubmit after correction); an incomplete set raises the one-time notice."""
     application = owned(deps, principal, application_id)
     next_status(ApplicationStatus(application.status), Action.SUBMIT, application.version)
+    # Bound when the draft was opened is not enough: a binding withdrawn since (or a draft from before
+    # bindings were checked) must not carry an application to a decision for a party one cannot act for.
+    require_acts_for(principal, application.applicant.kind, application.applicant.code, field="applicant")
     item = deps.catalogue.item(application.item_code)
     materials = deps.repository.list_materials(application.id)
     reasons = check_completeness(item, application.applicant, materials)
