@@ -241,7 +241,16 @@ class HttpApiGateway:
     def _route(self, request: Request) -> Response:
         if request.method not in _ROUTE_METHODS:
             # TRACE, CONNECT and the like: no HTTP API route can have them (ANY means the seven above).
-            return _json(405, {"message": "Method Not Allowed"})
+            # RFC 9110: a 405 names the methods the target takes (empty when no route has the path).
+            allowed = {
+                method
+                for route in self.routes
+                if route.match(route.method, request.path) is not None
+                for method in (_ROUTE_METHODS if route.method == "ANY" else {route.method})
+            }
+            response = _json(405, {"message": "Method Not Allowed"})
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+            return response
         raw = _read_body(request)
         if raw is None:
             return _json(413, {"message": "Request Entity Too Large"})

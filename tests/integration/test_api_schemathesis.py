@@ -1,9 +1,13 @@
-"""schemathesis against the OpenAPI document the api function serves, driving the real Lambda handler.
+"""schemathesis against the OpenAPI document the api function serves, driving the real Lambda handlers.
 
 schemathesis cannot call a Lambda handler, so a small WSGI adapter plays API Gateway (HTTP API,
 payload 2.0): it turns each request into the event API Gateway would send, with the JWT
-authorizer's claims for `Authorization: Bearer test:<sub>:<group,group>`, and turns the handler's
-result back into an HTTP response. The e2e suite runs schemathesis over real HTTP on the local stack.
+authorizer's claims for `Authorization: Bearer test:<sub>:<group,group>`, hands it to the function
+the template routes the path to (the verify function for /verify and /trust, with a test PKI; the api
+function for the rest), and turns the result back into an HTTP response. Every check runs (the
+response's status, content type, headers and body against the document), statelessly per operation
+and statefully along the document's links (create → read → upload ticket → remove …). The e2e suite
+runs schemathesis over real HTTP on the local stack.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -22,7 +27,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .api_helpers import Aws, Client, LambdaContext, claims, moto_aws, new_application
+from .api_helpers import Aws, Client, LambdaContext, claims, enterprise_body, moto_aws, new_application
 
 
 @pytest.fixture
@@ -42,8 +47,25 @@ def _claims_from_header(value: str) -> dict[str, str] | None:
     return claims(sub, tuple(g for g in groups.split(",") if g)) if sub else None
 
 
+_VERIFY_ROUTES = re.compile(r"^/(?:verify(?:/[^/]+)?|trust)$")  # template.yaml: VerifyFunction's events
+
+
+@cache
+def verify_function() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The verify function's resolver with a test PKI and a registry that knows one licence."""
+    from onestop.http.verify_api import VerifyDependencies, build_verify_api
+
+    from tests.unit import test_verification_support as S
+
+    licence = S.make_licence(S.make_pki())
+    app = build_verify_api(
+        VerifyDependencies(trust=lambda: licence.anchors, registry_lookup=S.registry(S.record_for(licence)))
+    )
+    return app.resolve
+
+
 def api_gateway(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """WSGI → HTTP API payload 2.0 event → functions.api.app.lambda_handler → WSGI response."""
+    """WSGI → HTTP API payload 2.0 event → the route's function → WSGI response."""
     from functions.api.app import lambda_handler
 
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))
@@ -91,7 +113,8 @@ def api_gateway(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     if found is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": found, "scopes": None}}
 
-    result = lambda_handler(event, LambdaContext())
+    handler = verify_function() if _VERIFY_ROUTES.match(path) else lambda_handler
+    result = handler(event, LambdaContext())
     status = int(result["statusCode"])
     body = result.get("body") or ""
     payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
@@ -139,4 +162,43 @@ def test_no_server_errors_and_responses_match_the_schema(
         # Schema-valid input can still break a rule the schema cannot express (a USCC check digit,
         # an opaque cursor), which is a 422 by design, so "positive data acceptance" does not apply.
         excluded_checks=[positive_data_acceptance],
+    )
+
+
+class _ApiWorkflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Sequences of calls along the document's links, each response checked against the document."""
+
+    def before_call(self, case: schemathesis.Case) -> None:
+        # The producers get a body that passes the rules the schema cannot express (a USCC's checks,
+        # an item that exists, a slot of it), so that the sequences go on along the links; their
+        # bodies are fuzzed by the stateless test above.
+        if case.method == "POST" and case.path == "/applications":
+            case.body = enterprise_body()
+        elif case.method == "POST" and case.path.endswith("/materials/{slot}/uploads"):
+            case.path_parameters = {**(case.path_parameters or {}), "slot": "application"}
+            case.body = {"filename": "a.pdf", "content_type": "application/pdf", "size": 1000}
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        return {"headers": {"Authorization": "Bearer test:fuzzer:applicant,reviewer"}}
+
+    def validate_response(self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any) -> None:
+        # As above: a schema-valid body can still break a rule the schema cannot express.
+        # The headers are passed on, so that the auth checks know the token was given, not generated.
+        case.validate_response(
+            response,
+            excluded_checks=[positive_data_acceptance],
+            headers=kwargs.get("headers"),
+            transport_kwargs=kwargs or None,
+        )
+
+
+@pytest.mark.slow
+def test_stateful_sequences_along_the_links_match_the_schema(aws: Aws) -> None:
+    _ApiWorkflow.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
     )

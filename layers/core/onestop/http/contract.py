@@ -10,8 +10,10 @@ the resolver does not know about:
   signed-in route; 413 `{"message":"Request Entity Too Large"}` (the 10 MB quota) on every route that
   takes a body; 429 on every route (WAF's rate-based rules answer with the API's error shape,
   `rate_limited`, the stage's route throttles with `{"message":"Too Many Requests"}`); 500 and 503
-  `{"message": …}` when the integration fails or the function is throttled. Each is declared as
-  "the API's error body or the gateway's message", since either may come back;
+  `{"message": …}` when the integration fails or the function is throttled; 404 `{"message":"Not
+  Found"}` on routes with path parameters (values with characters no route takes, e.g. a line
+  break). Each is declared as "the API's error body or the gateway's message", since either may come
+  back;
 - links between operations (an application's id from its creation to the routes that take it, an
   upload's id from its ticket to its removal), so that a client and schemathesis' stateful tests can
   follow them.
@@ -184,6 +186,10 @@ VERIFY_MODELS: tuple[type[BaseModel], ...] = (GatewayMessage, PdfReport, NumberR
 # ----------------------------------------------------------------------------- gateway answers
 
 _GATEWAY = {
+    404: (
+        "Not found: the function's (no such thing, or not yours), or the gateway's "
+        '{"message":"Not Found"} when the path, with the values put in, matches no route'
+    ),
     401: 'Not signed in: the function\'s error, or the JWT authorizer\'s {"message":"Unauthorized"}',
     403: 'Not allowed: the function\'s error, or the gateway\'s {"message":"Forbidden"}',
     413: (
@@ -210,6 +216,8 @@ def add_gateway_answers(operation: dict[str, Any]) -> None:
         codes += [401, 403]
     if "requestBody" in operation:
         codes.append(413)
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        codes.append(404)
     responses = operation.setdefault("responses", {})
     for code in codes:
         entry = responses.setdefault(str(code), {})
