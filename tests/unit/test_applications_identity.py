@@ -115,7 +115,8 @@ def test_bound_parties_come_from_the_custom_attributes_in_every_shape() -> None:
 
 def test_no_claims_no_parties_and_an_ambiguous_person_is_none() -> None:
     bare = principal_from_claims({"sub": "s", "cognito:groups": "[applicant]"})
-    assert bare.usccs == frozenset() and bare.id_number is None
+    assert bare.usccs == frozenset()
+    assert bare.id_number is None
     assert not bare.acts_for("enterprise", "")
     assert not bare.acts_for("person", "")
     two = principal_from_claims({"sub": "s", "custom:id_number": "440305198503071234,110101199001011234"})
