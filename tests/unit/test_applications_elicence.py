@@ -236,7 +236,10 @@ def world() -> World:
 
 
 def applicant(sub: str = "alice") -> Principal:
-    return Principal(sub=sub, roles=frozenset({Role.APPLICANT}))
+    """An applicant the federation binds to the test enterprise and person (as the API's tests do)."""
+    return Principal(
+        sub=sub, roles=frozenset({Role.APPLICANT}), id_number=PERSON_ID, usccs=frozenset({HOLDER_USCC})
+    )
 
 
 def open_application(world: World, who: Principal, *, person: bool = False) -> Application:
@@ -316,7 +319,8 @@ def test_a_persons_licence_only_from_the_account_that_applied_for_it(world: Worl
     owner = applicant("zhang")
     origin = open_application(world, owner, person=True)
     rec = world.add(record(PERSON_ID, HolderKind.PERSON, application_id=origin.id))
-    # Someone else types the same ID number into an application of their own: refused, name not shown.
+    # Another account verified as the same person (a second sign-up) types the ID number into an
+    # application of its own: the licence stays with the account that applied; name not shown.
     snoop = applicant("snoop")
     theirs = open_application(world, snoop, person=True)
     with pytest.raises(InvalidInput) as refused:

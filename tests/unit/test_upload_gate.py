@@ -153,7 +153,7 @@ def test_identity_is_checked_before_state_so_a_stranger_cannot_mark_the_record()
         ("tiff", ("pdf", "jpeg", "png"), "format_not_accepted"),
         ("gif", ("pdf", "jpeg", "png"), "unsupported_type"),
         ("unknown", ("pdf",), "unsupported_type"),
-        ("empty", ("pdf",), "unsupported_type"),
+        ("empty", ("pdf",), "file_empty"),
     ],
 )
 def test_the_sniffed_format_must_be_one_the_slot_accepts(

@@ -25,6 +25,7 @@ from typing import Protocol
 from onestop.errors import Reason
 from onestop.ports import ObjectHead
 
+from .pipeline import empty_reason
 from .sniff import ACCEPTED_KINDS, Sniffed
 from .status import MaterialStatus
 
@@ -148,13 +149,14 @@ def too_large(size: int, max_bytes: int) -> Refusal:
 
 
 def format_refused(sniffed: Sniffed, formats: Iterable[str]) -> Refusal:
+    if sniffed.kind == "empty":
+        # Nothing to convert: the same words as the pipeline's for an empty file.
+        return Refusal(empty_reason(), marks_material=True)
     accepted = "、".join(_FORMAT_NAMES.get(f, f.upper()) for f in formats)
     accepted_en = ", ".join(_FORMAT_NAMES.get(f, f.upper()) for f in formats)
     if sniffed.kind not in ACCEPTED_KINDS:
-        kind_zh = {"unknown": "无法识别的格式", "empty": "空文件"}.get(sniffed.kind, sniffed.kind.upper())
-        kind_en = {"unknown": "an unrecognised format", "empty": "an empty file"}.get(
-            sniffed.kind, sniffed.kind.upper()
-        )
+        kind_zh = {"unknown": "无法识别的格式"}.get(sniffed.kind, sniffed.kind.upper())
+        kind_en = {"unknown": "an unrecognised format"}.get(sniffed.kind, sniffed.kind.upper())
         code = "unsupported_type"
     else:
         kind_zh = kind_en = _FORMAT_NAMES[sniffed.kind]

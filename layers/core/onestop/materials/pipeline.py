@@ -84,7 +84,7 @@ class _Rejected(Exception):
         self.reason = reason
 
 
-def _empty() -> Reason:
+def empty_reason() -> Reason:
     return Reason("file_empty", "文件是空的；请重新上传。", "The file is empty; upload it again.")
 
 
@@ -290,7 +290,7 @@ def process_upload(
     lines: list[str] = []
     try:
         if not data or sniffed.kind == "empty":
-            raise _Rejected(_empty())
+            raise _Rejected(empty_reason())
         if len(data) > limits.max_bytes:
             raise _Rejected(too_large_reason(len(data), limits.max_bytes))
         mismatch = _declared_mismatch(declared_, sniffed)
