@@ -229,6 +229,8 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
     path = out / f"licence-{app_id}.pdf"
     path.write_bytes(pdf)
     report.say(f"sealed licence PDF written to {path} ({len(pdf)} bytes)")
+    evidence = licence.get("evidence") or []
+    report.say(f"issued on {len(evidence)} piece(s) of evidence pinned at submission (version + SHA-256)")
 
     report.step("7. Verification by a third party (public API)")
     verdict = anonymous.call("POST", "/verify", (200,), data=pdf, headers={"Content-Type": "application/pdf"})
@@ -251,6 +253,11 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
     if not status["valid"]:
         raise DemoFailure(f"the status look-up of the issued licence is not valid: {status['summary']}")
     report.say(f"status look-up by licence number (QR code): {status['summary']['en']}")
+    shown = (status.get("licence") or {}).get("holder_name")
+    named = anonymous.call("GET", f"/verify/{licence_id}", (200,), params={"holder": enterprise.name})
+    if not named["valid"] or (named.get("licence") or {}).get("holder_name") != enterprise.name:
+        raise DemoFailure(f"naming the holder did not confirm it: {named['summary']}")
+    report.say(f"by number alone the holder is masked ({shown}); naming it as printed confirms it")
 
     report.step("8. 好差评: the applicant rates the service")
     indicators = dict.fromkeys(
