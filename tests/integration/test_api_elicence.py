@@ -66,11 +66,12 @@ class Bureau:
     registry: DynamoLicenceRegistry
     publisher: EventBridgePublisher
 
-    def issue(self, holder: str = USCC_A, **facts: Any) -> LicenceRecord:
-        # A fresh approved application per licence: the issue path gives each application one licence.
+    def issue(self, holder: str = USCC_A, application_id: str | None = None, **facts: Any) -> LicenceRecord:
+        """A valid licence to `holder`, on `application_id` (by default a fresh approved application:
+        the issue path gives each application one licence)."""
         facts.setdefault("approved_at", NOW)
         record = issue_licence(
-            approval(uuid.uuid4().hex, holder_code=holder, **facts),
+            approval(application_id or uuid.uuid4().hex, holder_code=holder, **facts),
             licence_type=OIL_LICENCE,
             issuer=ISSUER,
             registry=self.registry,
@@ -86,28 +87,34 @@ class Bureau:
         return [o["Key"] for o in self.aws.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
-@pytest.fixture
-def bureau(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
+def published_licences(aws: Aws, pki: DevPki) -> S3BlobStore:
+    """The licences bucket as template.yaml declares it (Object Lock, so versioned), the PKI published."""
+    aws.s3.create_bucket(
+        Bucket=LICENCES,
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+        ObjectLockEnabledForBucket=True,
+    )
+    store = S3BlobStore(LICENCES)
+    publish(
+        store, "pki/", root_cert=pki.root_cert, seal_cert=pki.seal_cert, kms_key_id="dev", kms_key_arn=None
+    )
+    return store
+
+
+def bureau_in(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
+    """moto with the licences bucket and the published dev PKI (the body of every `bureau` fixture)."""
     monkeypatch.setenv("LICENCES_BUCKET", LICENCES)
     monkeypatch.setenv("PKI_PREFIX", "pki/")
     with moto_aws(monkeypatch) as aws:
-        aws.s3.create_bucket(
-            Bucket=LICENCES,
-            CreateBucketConfiguration={"LocationConstraint": REGION},
-            ObjectLockEnabledForBucket=True,  # versioned, as template.yaml declares it
-        )
-        store = S3BlobStore(LICENCES)
-        publish(
-            store,
-            "pki/",
-            root_cert=pki.root_cert,
-            seal_cert=pki.seal_cert,
-            kms_key_id="dev",
-            kms_key_arn=None,
-        )
+        store = published_licences(aws, pki)
         yield Bureau(
             aws, pki, store, DynamoLicenceRegistry(aws.table.name), EventBridgePublisher(BUS, "onestop")
         )
+
+
+@pytest.fixture
+def bureau(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
+    yield from bureau_in(monkeypatch, pki)
 
 
 def change_application(client: Client = alice, uscc: str = USCC_A) -> str:

@@ -9,22 +9,13 @@ licences are issued for real (dev PKI) on the application in the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from onestop.aws.events import EventBridgePublisher
-from onestop.aws.licence_registry import DynamoLicenceRegistry
-from onestop.aws.s3 import S3BlobStore
-from onestop.licences.issuance import issue_licence
 from onestop.licences.models import LicenceRecord, LicenceStatus
-from onestop.licences.pki import DevPki, make_dev_pki
-from onestop.licences.signers import LocalKeySigner
 
-from infra.pki.bootstrap import publish
-from tests.integration.api_helpers import BUS, REGION, USCC_A, USCC_B, Aws, Client, catalogued, moto_aws
-from tests.integration.test_api_elicence import LICENCES, NOW, Bureau
-from tests.unit.test_licence_support import BUREAU, ISSUER, OIL_LICENCE, approval
+from tests.integration.api_helpers import USCC_A, USCC_B, Aws, Client, catalogued
+from tests.integration.test_api_elicence import Bureau
 
 # The reported account: applicant and reviewer at once, bound to enterprise A.
 both = Client("two-hats", ("applicant", "reviewer"), uscc=(USCC_A,), id_number=None)
@@ -34,35 +25,6 @@ reviewer = Client("reviewer-1", ("reviewer",))
 interested = Client("reviewer-2", ("reviewer",), uscc=(USCC_A,), id_number=None)
 admin = Client("admin-1", ("admin",))
 interested_admin = Client("admin-2", ("admin",), uscc=(USCC_A,), id_number=None)
-
-
-@pytest.fixture(scope="module")
-def pki() -> DevPki:
-    return make_dev_pki(BUREAU)
-
-
-@pytest.fixture
-def bureau(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
-    monkeypatch.setenv("LICENCES_BUCKET", LICENCES)
-    monkeypatch.setenv("PKI_PREFIX", "pki/")
-    with moto_aws(monkeypatch) as aws:
-        aws.s3.create_bucket(
-            Bucket=LICENCES,
-            CreateBucketConfiguration={"LocationConstraint": REGION},
-            ObjectLockEnabledForBucket=True,
-        )
-        store = S3BlobStore(LICENCES)
-        publish(
-            store,
-            "pki/",
-            root_cert=pki.root_cert,
-            seal_cert=pki.seal_cert,
-            kms_key_id="dev",
-            kms_key_arn=None,
-        )
-        yield Bureau(
-            aws, pki, store, DynamoLicenceRegistry(aws.table.name), EventBridgePublisher(BUS, "onestop")
-        )
 
 
 def refused(reply: Any, code: str) -> None:
@@ -97,17 +59,8 @@ def decide(client: Client, app_id: str, action: str) -> Any:
 
 
 def licence_on(bureau: Bureau, app_id: str, holder: str = USCC_A) -> LicenceRecord:
-    record = issue_licence(
-        approval(app_id, holder_code=holder, approved_at=NOW),
-        licence_type=OIL_LICENCE,
-        issuer=ISSUER,
-        registry=bureau.registry,
-        store=bureau.store,
-        signer=LocalKeySigner.from_dev_pki(bureau.pki),
-        publisher=bureau.publisher,
-    )
-    assert record.status is LicenceStatus.VALID
-    return record
+    """A licence issued on the application (one in the table) to the holder."""
+    return bureau.issue(holder, application_id=app_id)
 
 
 def lifecycle(client: Client, licence_id: str, action: str, **extra: Any) -> Any:

@@ -24,17 +24,15 @@ import requests
 from onestop.aws.application_links import DynamoApplicationLinker
 from onestop.aws.events import EventBridgePublisher
 from onestop.aws.licence_registry import DynamoLicenceRegistry
-from onestop.aws.s3 import S3BlobStore
 from onestop.catalogue import load_catalogue
 from onestop.licences.issuance import IssuerProfile
 from onestop.licences.issuer import LicenceOffice
-from onestop.licences.pki import DevPki, make_dev_pki
+from onestop.licences.pki import DevPki
 from onestop.licences.signers import LocalKeySigner
 from onestop.settings import get_settings
 
 from functions.ingest import app as ingest_app
 from functions.issue import app as issue_app
-from infra.pki.bootstrap import publish
 from tests.integration.api_helpers import (
     BUS,
     IDEMPOTENCY,
@@ -47,12 +45,11 @@ from tests.integration.api_helpers import (
     upload_ticket,
 )
 from tests.integration.ingest_stack import Context
+from tests.integration.test_api_elicence import LICENCES, published_licences
 from tests.materials_specimens import COMPANY, LICENCE_USCC, SPECIMENS, png_bytes, text_pdf_bytes
-from tests.unit.test_licence_support import BUREAU
 
 pytestmark = [pytest.mark.timeout(300)]
 
-LICENCES = "onestop-test-licences"
 ITEM = "outbound-investment-filing"  # issues a licence; required: application, business_licence
 PDF_ONLY_ITEM = "technology-contract-registration"  # its `contract` slot takes PDF only
 
@@ -60,11 +57,6 @@ PDF_ONLY_ITEM = "technology-contract-registration"  # its `contract` slot takes 
 alice = Client("alice-sub", uscc=(LICENCE_USCC,))
 bob = Client("bob-sub", uscc=(LICENCE_USCC,))
 reviewer = Client("reviewer-1", ("reviewer",))
-
-
-@pytest.fixture(scope="module")
-def pki() -> DevPki:
-    return make_dev_pki(BUREAU)
 
 
 @dataclass
@@ -176,20 +168,7 @@ def world(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[World]:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         )
-        aws.s3.create_bucket(
-            Bucket=LICENCES,
-            CreateBucketConfiguration={"LocationConstraint": REGION},
-            ObjectLockEnabledForBucket=True,
-        )
-        store = S3BlobStore(LICENCES)
-        publish(
-            store,
-            "pki/",
-            root_cert=pki.root_cert,
-            seal_cert=pki.seal_cert,
-            kms_key_id="dev",
-            kms_key_arn=None,
-        )
+        store = published_licences(aws, pki)
         office = LicenceOffice(
             catalogue=load_catalogue(),
             issuer=IssuerProfile.from_settings(get_settings()),

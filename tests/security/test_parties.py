@@ -11,69 +11,27 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
-from onestop.aws.events import EventBridgePublisher
-from onestop.aws.licence_registry import DynamoLicenceRegistry
-from onestop.aws.s3 import S3BlobStore
-from onestop.licences.issuance import issue_licence
 from onestop.licences.models import LicenceRecord
-from onestop.licences.pki import DevPki, make_dev_pki
-from onestop.licences.signers import LocalKeySigner
 
-from infra.pki.bootstrap import publish
 from tests.integration.api_helpers import (
-    BUS,
     ID_PERSON,
     PERSON_ITEM,
-    REGION,
     USCC_A,
     USCC_B,
     Client,
     enterprise_body,
-    moto_aws,
 )
-from tests.integration.test_api_elicence import CHANGE_ITEM, LICENCES, NOW, SLOT, Bureau
-from tests.unit.test_licence_support import BUREAU, ISSUER, OIL_LICENCE, approval
+from tests.integration.test_api_elicence import CHANGE_ITEM, SLOT, Bureau
 
 # A: the holder's own account, bound to enterprise A. Mallory: an applicant bound to B only.
 holder = Client("holder-a", uscc=(USCC_A,), id_number=None)
 mallory = Client("mallory", uscc=(USCC_B,), id_number=None)
 reviewer = Client("reviewer-1", ("reviewer",))
-
-
-@pytest.fixture(scope="module")
-def pki() -> DevPki:
-    return make_dev_pki(BUREAU)
-
-
-@pytest.fixture
-def bureau(monkeypatch: pytest.MonkeyPatch, pki: DevPki) -> Iterator[Bureau]:
-    """moto with the licences bucket and the published dev PKI (as the e-licence tests set it up)."""
-    monkeypatch.setenv("LICENCES_BUCKET", LICENCES)
-    monkeypatch.setenv("PKI_PREFIX", "pki/")
-    with moto_aws(monkeypatch) as aws:
-        aws.s3.create_bucket(
-            Bucket=LICENCES,
-            CreateBucketConfiguration={"LocationConstraint": REGION},
-            ObjectLockEnabledForBucket=True,
-        )
-        store = S3BlobStore(LICENCES)
-        publish(
-            store,
-            "pki/",
-            root_cert=pki.root_cert,
-            seal_cert=pki.seal_cert,
-            kms_key_id="dev",
-            kms_key_arn=None,
-        )
-        yield Bureau(
-            aws, pki, store, DynamoLicenceRegistry(aws.table.name), EventBridgePublisher(BUS, "onestop")
-        )
 
 
 def refused(reply: Any, status: int, code: str) -> dict[str, Any]:
@@ -92,16 +50,8 @@ def open_change_application(client: Client, uscc: str = USCC_A) -> str:
 
 
 def issue_to(bureau: Bureau, application_id: str, holder_code: str = USCC_A) -> LicenceRecord:
-    """A licence issued on `application_id` (an application in the table) to `holder_code`."""
-    return issue_licence(
-        approval(application_id, holder_code=holder_code, approved_at=NOW),
-        licence_type=OIL_LICENCE,
-        issuer=ISSUER,
-        registry=bureau.registry,
-        store=bureau.store,
-        signer=LocalKeySigner.from_dev_pki(bureau.pki),
-        publisher=bureau.publisher,
-    )
+    """A licence issued on the application (one in the table) to the holder."""
+    return bureau.issue(holder_code, application_id=application_id)
 
 
 # ------------------------------------------------------------------ opening an application
