@@ -85,6 +85,21 @@ def test_template_declares_the_mission() -> None:
         assert any(s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in policy), bucket
 
 
+def test_every_alarm_on_our_own_metrics_reads_a_metric_the_code_emits() -> None:
+    """An alarm on a metric nothing emits never fires: each Onestop metric an alarm reads is one that
+    layers/core/onestop adds (by its literal name)."""
+    sources = "\n".join(p.read_text() for p in (ROOT / "layers/core/onestop").rglob("*.py"))
+    alarms = {
+        name: r["Properties"]
+        for name, r in load_sam_template()["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "Onestop"
+    }
+    assert {"IngestErrorsAlarm", "UploadsRefusedAlarm"} <= set(alarms)
+    for name, props in alarms.items():
+        metric = props["MetricName"]
+        assert f'name="{metric}"' in sources, f"{name} reads {metric}, which nothing emits"
+
+
 def test_translates_with_samtranslator() -> None:
     cfn = translate(load_sam_template(), "us-east-1")
     types = {r["Type"] for r in cfn["Resources"].values()}
