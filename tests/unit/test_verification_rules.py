@@ -27,7 +27,15 @@ from onestop.verification.seal_rules import (
     publication_problem,
     usage_problem,
 )
-from onestop.verification.status import _mask_code, _mask_name, masked_face, registry_unavailable
+from onestop.verification.status import (
+    _face_mismatch,
+    _mask_code,
+    _mask_name,
+    _mask_organisation,
+    holder_check,
+    masked_face,
+    registry_unavailable,
+)
 from onestop.verification.structure import (
     StructureLimits,
     cap_problem,
@@ -86,6 +94,80 @@ def test_masked_face_hides_every_holder() -> None:
     # Short organisation names fall back to the person rule; empty values stay empty.
     assert masked_face({"holder_kind": "enterprise", "holder_name": "某某公司"})["holder_name"] == "某**司"
     assert masked_face({"holder_kind": "enterprise", "holder_name": ""})["holder_name"] == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("某某有限公司", "某****司"),  # six characters: the person rule
+        ("某市某某有限公司", "某市**有限公司"),  # seven and more: first two and last four
+        ("深圳市前海能源有限公司", "深圳*****有限公司"),
+        ("  前海能源有限公司  ", "前海**有限公司"),
+    ],
+)
+def test_mask_organisation(name: str, masked: str) -> None:
+    assert _mask_organisation(name) == masked
+
+
+FIRM = {
+    "holder_kind": "enterprise",
+    "holder_name": "深圳市前海能源有限公司",
+    "holder_code": "91440300MA5F12342Q",
+}
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        "深圳市前海能源有限公司",
+        " 深圳市 前海能源有限公司 ",
+        "91440300MA5F12342Q",
+        "91440300ma5f12342q",
+        "９１４４０３００ＭＡ５Ｆ１２３４２Ｑ",  # full-width, as a phone keyboard may type it
+    ],
+)
+def test_holder_check_passes_for_the_name_or_code_as_printed(claimed: str) -> None:
+    result = holder_check(FIRM, claimed)
+    assert (result.check, result.verdict.value, result.code) == (Check.HOLDER, "pass", "holder_matches")
+    assert result.reason_zh == "所填持证主体与登记一致。"
+    assert result.reason_en == "The holder given is the registered holder of this licence."
+
+
+@pytest.mark.parametrize(
+    ("face", "claimed"),
+    [
+        (FIRM, "深圳市前海能源"),  # a part is not the holder
+        (FIRM, "91440300MA5F12342"),
+        (FIRM, ""),
+        (FIRM, "   "),
+        (None, "深圳市前海能源有限公司"),  # no registered face
+        ({"holder_kind": "enterprise", "holder_name": "", "holder_code": ""}, ""),
+        ({"holder_kind": "enterprise"}, "None"),
+    ],
+)
+def test_holder_check_fails_for_anything_else(face: dict[str, str] | None, claimed: str) -> None:
+    result = holder_check(face, claimed)
+    assert (result.check, result.verdict.value, result.code) == (Check.HOLDER, "fail", "holder_mismatch")
+    assert result.reason_zh.startswith("所填持证主体（名称或代码）与该证照的登记不一致")
+    assert result.reason_en.startswith(
+        "The holder given (name or code) is not this licence's registered holder."
+    )
+
+
+def test_face_compared_with_a_masked_registry_face_in_masked_form() -> None:
+    registered = masked_face({**FIRM, "licence_id": "L"})
+    assert _face_mismatch({**FIRM, "licence_id": "L"}, registered) == []
+    other = {**FIRM, "licence_id": "L", "holder_code": "91440300MA5F99342Q"}
+    assert _face_mismatch(other, registered) == []  # the masked code hides the middle: the hash decides
+    renamed = {**FIRM, "licence_id": "L", "holder_code": "81440300MA5F12342Q"}
+    assert _face_mismatch(renamed, registered) == ["holder_code"]
+    person = {"holder_kind": "person", "holder_name": "张三丰", "holder_code": "11010519491231002X"}
+    assert _face_mismatch(person, masked_face(person)) == []
+    # the registry's kind decides how the file's face is masked
+    assert _face_mismatch({**person, "holder_kind": "enterprise"}, masked_face(person)) == []
+    assert _face_mismatch(FIRM, dict(FIRM)) == []
+    assert _face_mismatch({**FIRM, "holder_name": "别的公司"}, dict(FIRM)) == []  # the name is not compared
+    assert _face_mismatch({**FIRM, "holder_code": "x"}, dict(FIRM)) == ["holder_code"]
 
 
 # ----------------------------------------------------------------------------- registry entry
