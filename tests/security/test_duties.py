@@ -12,10 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from onestop.aws.application_links import DynamoApplicationLinker
+from onestop.catalogue import load_catalogue
+from onestop.licences.issuer import LicenceOffice
 from onestop.licences.models import LicenceRecord, LicenceStatus
+from onestop.licences.signers import LocalKeySigner
 
 from tests.integration.api_helpers import USCC_A, USCC_B, Aws, Client, catalogued
 from tests.integration.test_api_elicence import Bureau
+from tests.unit.test_licence_support import ISSUER
 
 # The reported account: applicant and reviewer at once, bound to enterprise A.
 both = Client("two-hats", ("applicant", "reviewer"), uscc=(USCC_A,), id_number=None)
@@ -165,6 +170,25 @@ def test_a_disinterested_admin_changes_the_licence(bureau: Bureau) -> None:
     assert reply.body["requested"] == "change"
     requested = [e for e in bureau.aws.bus_events() if e["detail-type"] == "LicenceVersionRequested"]
     assert [e["detail"]["requested_by"] for e in requested] == ["admin-1"]
+    assert [e["detail"]["requested_role"] for e in requested] == ["admin"]
+    # The issue function seals the new version: both versions' audit name the admin and the role.
+    office = LicenceOffice(
+        catalogue=load_catalogue(),
+        issuer=ISSUER,
+        registry=bureau.registry,
+        store=bureau.store,
+        publisher=bureau.publisher,
+        applications=DynamoApplicationLinker(bureau.aws.table.name),
+        signer=lambda: LocalKeySigner.from_dev_pki(bureau.pki),
+    )
+    new = office.handle("LicenceVersionRequested", requested[0]["detail"])
+    version = bureau.registry.get(new["licence_id"])
+    assert version is not None
+    assert (version.history[0].actor, version.history[0].actor_role) == ("admin-1", "admin")
+    old = bureau.registry.get(licence.licence_id)
+    assert old is not None
+    assert old.status is LicenceStatus.SUPERSEDED
+    assert (old.history[-1].actor, old.history[-1].actor_role) == ("admin-1", "admin")
 
 
 def test_an_owners_acts_are_recorded_in_the_applicants_role(bureau: Bureau) -> None:

@@ -158,12 +158,14 @@ def test_version_requests_renew_and_change(office: LicenceOffice) -> None:
             "action": "change",
             "reason": "更名",
             "holder_name": "深圳市鹏城新能源有限公司",
-            "requested_by": "reviewer-wang",
+            "requested_by": "admin-wang",
+            "requested_role": "admin",
         },
     )
     latest = office.get(changed["licence_id"])
     assert (latest.metadata.version, latest.metadata.holder_name) == (3, "深圳市鹏城新能源有限公司")
-    assert latest.history[0].actor == "reviewer-wang"
+    assert (latest.history[0].actor, latest.history[0].actor_role) == ("admin-wang", "admin")
+    assert new.history[0].actor_role is None  # requested_role absent
     assert office.get(licence_id).status is LicenceStatus.SUPERSEDED
 
 
@@ -197,7 +199,7 @@ def test_status_changes_and_requests_through_the_office(office: LicenceOffice) -
         office.request_new_version(licence_id, action="change", actor="r", reason="变更")
     assert empty.value.code == "licence_change_empty"
     record = office.request_new_version(
-        licence_id, action="change", actor="reviewer-li", reason="更名", holder_name="新名称"
+        licence_id, action="change", actor="admin-li", reason="更名", holder_name="新名称", actor_role="admin"
     )
     assert record.licence_id == licence_id
     [requested] = publisher_of(office).of("LicenceVersionRequested")
@@ -210,7 +212,8 @@ def test_status_changes_and_requests_through_the_office(office: LicenceOffice) -
         "reason": "更名",
         "validity_years": None,
         "holder_name": "新名称",
-        "requested_by": "reviewer-li",
+        "requested_by": "admin-li",
+        "requested_role": "admin",
     }
 
 
@@ -459,6 +462,7 @@ def test_a_renewal_request_asks_for_the_term_given(office: LicenceOffice) -> Non
         "validity_years": 3,
         "holder_name": None,
         "requested_by": "reviewer-li",
+        "requested_role": None,
     }
 
 

@@ -247,6 +247,7 @@ class LicenceVersionRequested(Event):
     validity_years: int | None = None
     holder_name: str | None = None
     requested_by: str | None = None
+    requested_role: str | None = None  # the role the request was made in (admin)
     requested_at: str | None = None
 
 

@@ -136,6 +136,7 @@ def change_status(
             licence_id,
             action=body.action,
             actor=caller.label,
+            actor_role=caller.primary_role,  # admin (duties.require_may_change_licence)
             reason=body.reason,
             validity_years=body.validity_years,
             holder_name=body.holder_name,

@@ -295,6 +295,7 @@ def successor_record(
     reason: str,
     valid_from: date,
     valid_until: date | None,
+    actor_role: str | None = None,
     holder_name: str | None = None,
     extra: tuple[tuple[str, str], ...] | None = None,
     item_code: str | None = None,
@@ -318,7 +319,7 @@ def successor_record(
         item_name=item_name or old.metadata.item_name,
         application_id=application_id or old.metadata.application_id,
     )
-    entry = AuditEntry(at, actor, Action.RESERVE, None, LicenceStatus.ISSUING, reason)
+    entry = AuditEntry(at, actor, Action.RESERVE, None, LicenceStatus.ISSUING, reason, actor_role=actor_role)
     return LicenceRecord(
         metadata=meta,
         status=LicenceStatus.ISSUING,
@@ -359,6 +360,7 @@ def finish_issue(
     actor: str,
     reason: str,
     timestamper: TimeStamper | None = None,
+    actor_role: str | None = None,
 ) -> LicenceRecord:
     """Take a reserved record to valid (store the sealed PDF, register it, supersede its predecessor
     in the same write) and announce it. A record already valid is only announced if it was not."""
@@ -373,6 +375,7 @@ def finish_issue(
                 LicenceStatus.VALID,
                 LicenceStatus.SUPERSEDED,
                 f"{reason}（新版本 new version {record.licence_id}）",
+                actor_role=actor_role,
             ),
         )
     if record.status is LicenceStatus.ISSUING:

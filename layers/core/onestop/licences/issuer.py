@@ -139,11 +139,18 @@ class LicenceOffice:
         actor: str,
         reason: str,
         now: datetime | None = None,
+        actor_role: str | None = None,
     ) -> LicenceRecord:
         """延续: the next version, valid `validity_years` (the type's term when None) from the day after
         the old one ends."""
         return renew_licence(
-            licence_id, validity_years=validity_years, actor=actor, reason=reason, now=now, **self._sealing()
+            licence_id,
+            validity_years=validity_years,
+            actor=actor,
+            reason=reason,
+            now=now,
+            actor_role=actor_role,
+            **self._sealing(),
         )
 
     def change(
@@ -154,10 +161,17 @@ class LicenceOffice:
         actor: str,
         reason: str,
         now: datetime | None = None,
+        actor_role: str | None = None,
     ) -> LicenceRecord:
         """变更: the next version with the changed particulars, until the old end date."""
         return change_licence(
-            licence_id, changes=changes, actor=actor, reason=reason, now=now, **self._sealing()
+            licence_id,
+            changes=changes,
+            actor=actor,
+            reason=reason,
+            now=now,
+            actor_role=actor_role,
+            **self._sealing(),
         )
 
     def change_status(
@@ -193,6 +207,7 @@ class LicenceOffice:
         reason: str,
         validity_years: int | None = None,
         holder_name: str | None = None,
+        actor_role: str | None = None,
     ) -> LicenceRecord:
         """Ask the issue function to renew or change a valid licence; the licence as it stands."""
         record = self.get(licence_id)
@@ -217,6 +232,7 @@ class LicenceOffice:
             validity_years=validity_years,
             holder_name=holder_name,
             requested_by=actor,
+            requested_role=actor_role,
             requested_at=datetime.now(UTC).isoformat(),
         )
         publish(self.publisher, requested)
@@ -232,10 +248,17 @@ class LicenceOffice:
                 validity_years=requested.validity_years or None,
                 actor=actor,
                 reason=requested.reason,
+                actor_role=requested.requested_role,
             )
         if requested.action == "change":
             changes = LicenceChanges(holder_name=requested.holder_name or None)
-            return self.change(requested.licence_id, changes=changes, actor=actor, reason=requested.reason)
+            return self.change(
+                requested.licence_id,
+                changes=changes,
+                actor=actor,
+                reason=requested.reason,
+                actor_role=requested.requested_role,
+            )
         raise InvalidInput(
             "version_action_unknown",
             f"未知的换发类型：{requested.action}。",

@@ -168,6 +168,7 @@ def renew_licence(
     reason: str,
     now: datetime | None = None,
     timestamper: TimeStamper | None = None,
+    actor_role: str | None = None,
 ) -> LicenceRecord:
     """延续: a new version whose validity runs `validity_years` from the day after the old one ends
     (from today if it has already ended); the old version becomes superseded."""
@@ -180,6 +181,7 @@ def renew_licence(
         old,
         action_reason=_check_reason(reason),
         actor=actor,
+        actor_role=actor_role,
         at=at,
         valid_from=start,
         valid_until=validity_end(start, validity_years),
@@ -206,6 +208,7 @@ def change_licence(
     reason: str,
     now: datetime | None = None,
     timestamper: TimeStamper | None = None,
+    actor_role: str | None = None,
 ) -> LicenceRecord:
     """变更: a new version with the changed particulars, valid from today until the old end date;
     the old version becomes superseded."""
@@ -221,6 +224,7 @@ def change_licence(
         old,
         action_reason=_check_reason(reason),
         actor=actor,
+        actor_role=actor_role,
         at=at,
         valid_from=china_date(at),
         valid_until=old.metadata.valid_until,
@@ -239,6 +243,7 @@ def _new_version(
     *,
     action_reason: str,
     actor: str,
+    actor_role: str | None,
     at: datetime,
     valid_from: date,
     valid_until: date | None,
@@ -254,6 +259,7 @@ def _new_version(
         old,
         at=at,
         actor=actor,
+        actor_role=actor_role,
         reason=action_reason,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -272,6 +278,7 @@ def _new_version(
         publisher=publisher,
         now=at,
         actor=actor,
+        actor_role=actor_role,
         reason=action_reason,
         timestamper=timestamper,
     )
