@@ -100,7 +100,8 @@ def test_masked_face_hides_every_holder() -> None:
     ("name", "masked"),
     [
         ("某某有限公司", "某****司"),  # six characters: the person rule
-        ("某市某某有限公司", "某市**有限公司"),  # seven and more: first two and last four
+        ("某某某有限公司", "某某*有限公司"),  # seven and more: first two and last four
+        ("某市某某有限公司", "某市**有限公司"),
         ("深圳市前海能源有限公司", "深圳*****有限公司"),
         ("  前海能源有限公司  ", "前海**有限公司"),
     ],
@@ -143,6 +144,7 @@ def test_holder_check_passes_for_the_name_or_code_as_printed(claimed: str) -> No
         (None, "深圳市前海能源有限公司"),  # no registered face
         ({"holder_kind": "enterprise", "holder_name": "", "holder_code": ""}, ""),
         ({"holder_kind": "enterprise"}, "None"),
+        ({"holder_kind": "enterprise", "holder_name": "", "holder_code": ""}, "XXXX"),
     ],
 )
 def test_holder_check_fails_for_anything_else(face: dict[str, str] | None, claimed: str) -> None:
@@ -154,6 +156,16 @@ def test_holder_check_fails_for_anything_else(face: dict[str, str] | None, claim
     )
 
 
+def test_a_long_personal_name_is_masked_as_a_persons() -> None:
+    """Only the first and last character of a person's name, however long (not an organisation's
+    first two and last four)."""
+    person = {"holder_kind": "person", "holder_name": "阿卜杜热合曼买买提"}
+    assert masked_face(person)["holder_name"] == "阿*******提"
+    firm = {"holder_kind": "enterprise", "holder_name": "阿卜杜热合曼买买提"}
+    assert masked_face(firm)["holder_name"] == "阿卜***曼买买提"
+    assert masked_face({"holder_name": "阿卜杜热合曼买买提"})["holder_name"] == "阿卜***曼买买提"
+
+
 def test_face_compared_with_a_masked_registry_face_in_masked_form() -> None:
     registered = masked_face({**FIRM, "licence_id": "L"})
     assert _face_mismatch({**FIRM, "licence_id": "L"}, registered) == []
@@ -163,7 +175,7 @@ def test_face_compared_with_a_masked_registry_face_in_masked_form() -> None:
     assert _face_mismatch(renamed, registered) == ["holder_code"]
     person = {"holder_kind": "person", "holder_name": "张三丰", "holder_code": "11010519491231002X"}
     assert _face_mismatch(person, masked_face(person)) == []
-    # the registry's kind decides how the file's face is masked
+    # a holder's code is masked alike whatever its kind (the name is not compared)
     assert _face_mismatch({**person, "holder_kind": "enterprise"}, masked_face(person)) == []
     assert _face_mismatch(FIRM, dict(FIRM)) == []
     assert _face_mismatch({**FIRM, "holder_name": "别的公司"}, dict(FIRM)) == []  # the name is not compared

@@ -388,12 +388,13 @@ def _face_mismatch(face: Mapping[str, Any] | None, registered: Mapping[str, Any]
     """Face keys the file states differently from the registry (keys it does not state are not compared).
 
     A registry face fetched from the public look-up is masked: the file's face is masked the same way
-    before comparing (the holder's name and code then agree in their visible characters).
+    before comparing (the holder's code then agrees in its visible characters, whatever the kind; the
+    name is not compared). The SHA-256 comparison before this one stays exact.
     """
     if not face:
         return []
     if registered.get("masked"):
-        face = masked_face({**face, "holder_kind": registered.get("holder_kind")})
+        face = masked_face(face)
     return [
         k for k in FACE_COMPARED if face.get(k) is not None and str(face.get(k)) != str(registered.get(k))
     ]
