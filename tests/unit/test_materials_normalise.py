@@ -106,3 +106,74 @@ def test_manifest_records_hashes_and_versions() -> None:
     assert manifest["ocr"]["rapidocr"] == "3.10.0"
     assert manifest["problems"] == [{"code": "p", "zh": "问题", "en": "problem", "field": "uscc"}]
     assert manifest["timings_s"]["total"] == 0.1235
+
+
+# An MP3 frame header and an EOI inside the appended bytes: the end is found by structure, not search.
+APPENDED = b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x64" + b"\xff\xd9" + b"\x00" * 500
+
+
+def test_bytes_after_a_jpegs_end_are_cut_off_and_noted() -> None:
+    """Issue 14: an MP3 appended to a JPEG went into the catalogued PDF byte for byte."""
+    data = _jpeg()
+    dirty = data + APPENDED
+    pdf, notes = image_to_pdf(dirty, sniff(dirty), load_image(dirty, Limits()))
+    assert _image_streams(pdf) == [data]
+    assert [n.code for n in notes] == ["trailing_data_removed"]
+    assert f"{len(APPENDED)} " in notes[0].en
+    assert APPENDED[:14] not in pdf
+
+
+def test_a_progressive_jpeg_with_appended_bytes_keeps_all_its_scans() -> None:
+    buffer = io.BytesIO()
+    Image.effect_noise((300, 200), 60).convert("RGB").save(buffer, format="JPEG", progressive=True)
+    data = buffer.getvalue()
+    assert data.count(b"\xff\xda") > 1  # several scans
+    dirty = data + APPENDED
+    pdf, notes = image_to_pdf(dirty, sniff(dirty), load_image(dirty, Limits()))
+    assert _image_streams(pdf) == [data]
+    assert [n.code for n in notes] == ["trailing_data_removed"]
+
+
+def test_bytes_after_a_pngs_end_are_noted_and_not_kept() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 200, 30)).save(buffer, format="PNG")
+    dirty = buffer.getvalue() + APPENDED
+    pdf, notes = image_to_pdf(dirty, sniff(dirty), load_image(dirty, Limits()))
+    assert [n.code for n in notes] == ["trailing_data_removed"]
+    assert APPENDED[:14] not in pdf
+
+
+def test_every_corpus_image_ends_where_its_structure_says(corpus: Path) -> None:
+    """Real files (EXIF thumbnails with their own EOI, restart markers, fill bytes) end at their
+    last byte, or, for a damaged one, the end is not claimed at all."""
+    from onestop.materials.image_bounds import image_end
+
+    checked = 0
+    for path in sorted(corpus.rglob("*")):
+        if path.suffix.lower() not in {".jpg", ".jpeg", ".png"}:
+            continue
+        data = path.read_bytes()
+        found = sniff(data)
+        if found.kind not in {"jpeg", "png"}:
+            continue
+        end = image_end(data, found.kind, found.offset)
+        assert end in (None, len(data)) or data[end:].strip(b"\x00\r\n ") == b"", path.name
+        checked += 1
+    assert checked >= 10
+
+
+def test_truncated_or_malformed_images_have_no_end() -> None:
+    from onestop.materials.image_bounds import image_end
+
+    data = _jpeg()
+    assert image_end(data, "jpeg") == len(data)
+    assert image_end(data[: len(data) // 2], "jpeg") is None
+    assert image_end(b"\xff\xd8\x00\x00", "jpeg") is None
+    assert image_end(b"not an image", "jpeg") is None
+    assert image_end(data, "tiff") is None
+    buffer = io.BytesIO()
+    Image.new("L", (20, 20)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    assert image_end(png, "png") == len(png)
+    assert image_end(png[:-6], "png") is None
+    assert image_end(b"junk" + png, "png", 4) == len(png) + 4

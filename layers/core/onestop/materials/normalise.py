@@ -19,6 +19,7 @@ import numpy as np
 from onestop.errors import Reason
 from onestop.observability import logger
 
+from .image_bounds import image_end
 from .images import LoadedImage
 from .ocr import OcrLine
 from .sniff import Sniffed
@@ -64,11 +65,12 @@ def image_to_pdf(data: bytes, sniffed: Sniffed, loaded: LoadedImage) -> tuple[by
     long_px = max(loaded.width, loaded.height)
     dpi = long_px * 72.0 / _A4_LONG_PT
     layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
+    image, notes = _image_only(data, sniffed)
     passthrough = not loaded.had_alpha and loaded.frames == 1
     if passthrough:
         try:
-            pdf = img2pdf.convert(data[sniffed.offset :], layout_fun=layout, rotation=img2pdf.Rotation.auto)
-            return pdf, ()
+            pdf = img2pdf.convert(image, layout_fun=layout, rotation=img2pdf.Rotation.auto)
+            return pdf, notes
         except Exception as exc:  # img2pdf refuses some valid images; fall back to a lossless re-encode
             logger.info("image not passed through; re-encoding losslessly", extra={"error": repr(exc)})
     pdf = img2pdf.convert(_png_bytes(loaded.rgb), layout_fun=layout, rotation=img2pdf.Rotation.none)
@@ -77,7 +79,24 @@ def image_to_pdf(data: bytes, sniffed: Sniffed, loaded: LoadedImage) -> tuple[by
         "图片已无损转换为 PNG 后封装为 PDF（透明背景、多帧或特殊方向）。",
         "The image was re-encoded losslessly as PNG before wrapping (transparency, frames or orientation).",
     )
-    return pdf, (note,)
+    return pdf, (*notes, note)
+
+
+def _image_only(data: bytes, sniffed: Sniffed) -> tuple[bytes, tuple[Reason, ...]]:
+    """The image's own bytes: from where it starts to where it says it ends. Bytes after its end are
+    cut off and noted, never copied into the material (a decoder ignores them, so nothing else would
+    see what they carry)."""
+    end = image_end(data, sniffed.kind, sniffed.offset)
+    if end is None or end >= len(data):
+        return data[sniffed.offset :], ()
+    extra = len(data) - end
+    note = Reason(
+        "trailing_data_removed",
+        f"图片结束标记之后附加的 {extra} 字节数据已去除，未放入电子材料。",
+        f"{extra} bytes appended after the image's end marker were removed and not kept in the material.",
+    )
+    logger.warning("bytes after the image's end removed", extra={"bytes": extra, "kind": sniffed.kind})
+    return data[sniffed.offset : end], (note,)
 
 
 # --- invisible text layer ----------------------------------------------------------------------------
