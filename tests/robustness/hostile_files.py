@@ -248,7 +248,7 @@ _SPECS: list[tuple[str, Callable[[], bytes], str, str, str, str, int]] = [
         "a.pdf",
         "application/pdf",
         REJECTED,
-        "pdf_too_many_pages",
+        "pdf_corrupt",  # one page object under 10,000 kids: a page has one parent; damaged, not long
         200,
     ),
     (

@@ -172,3 +172,56 @@ def test_garbage_after_header_is_corrupt() -> None:
     with pytest.raises(PdfRejected) as info:
         analyse_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 4, LIMITS)
     assert info.value.reason.code == "pdf_corrupt"
+
+
+def _pdf(*objects: bytes) -> bytes:
+    """A PDF of `objects` (1 0 obj is the catalogue) with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("pages_node", "damage"),
+    [
+        (b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>", "reaches object 2 twice"),  # a loop
+        (b"<< /Type /Pages /Kids [3 0 R 3 0 R] /Count 2 >>", "reaches object 3 twice"),  # one page twice
+        (b"<< /Type /Pages /Kids 3 0 R /Count 1 >>", "/Kids is not an array"),
+    ],
+)
+def test_a_damaged_page_tree_is_corrupt_not_papered_over(pages_node: bytes, damage: str) -> None:
+    """Issue 14: pdfium counted the pages of a looping tree and the file was catalogued."""
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(_pdf(CATALOG, pages_node, PAGE), LIMITS)
+    assert info.value.reason.code == "pdf_corrupt"
+    assert any(damage in d for d in info.value.details), info.value.details
+
+
+@pytest.mark.timeout(60)
+def test_a_sound_hand_made_tree_still_opens() -> None:
+    sound = _pdf(CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", PAGE)
+    assert analyse_pdf(sound, LIMITS).pages == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_page_tree_nested_too_deep_is_corrupt() -> None:
+    depth = 70
+    nodes = [CATALOG]
+    for level in range(depth):  # object 2 is the root of the tree, each node the next one's parent
+        nodes.append(b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % (level + 3))
+    nodes.append(PAGE)
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(_pdf(*nodes), LIMITS)
+    assert any("deeper than 64" in d for d in info.value.details), info.value.details

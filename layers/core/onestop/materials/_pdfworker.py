@@ -71,7 +71,7 @@ def is_real_text(text: str) -> bool:
 # --- the worker ------------------------------------------------------------------------------------
 
 
-def _open_pypdf(data: bytes, result: dict[str, Any]) -> Any:
+def _open_pypdf(data: bytes, result: dict[str, Any], max_nodes: int) -> Any:
     from pypdf import PdfReader
 
     try:
@@ -82,11 +82,52 @@ def _open_pypdf(data: bytes, result: dict[str, Any]) -> Any:
                 result["status"] = "password_protected"
                 return None
             result["opened_with_empty_password"] = True
+        # Before the pages are listed: a parser that meets a loop gives up (pypdf) or papers over it
+        # (pdfium counts pages that are not there); either way the file is damaged, and said so.
+        damage = page_tree_damage(reader, max_nodes)
+        if damage is not None:
+            result["errors"].append(damage)
+            result["status"] = "corrupt"
+            return None
         _ = len(reader.pages)
         return reader
     except Exception as exc:  # a broken file may raise anything; the pdfium path gets a chance
         result["errors"].append(f"pypdf: {type(exc).__name__}: {str(exc)[:200]}")
         return None
+
+
+MAX_PAGE_TREE_DEPTH = 64  # real files nest a few levels; deeper is a crafted file
+
+
+def page_tree_damage(reader: Any, max_nodes: int) -> str | None:
+    """What is structurally wrong with the page tree, or None: a node reached twice (a loop, which
+    parsers paper over by counting pages that are not there), a node that is not a dictionary, /Kids
+    that is not an array, nesting past MAX_PAGE_TREE_DEPTH. Walks at most `max_nodes` nodes."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    catalog = reader.trailer["/Root"].get_object()
+    stack: list[tuple[Any, int]] = [(catalog.raw_get("/Pages"), 0)] if "/Pages" in catalog else []
+    seen: set[tuple[int, int]] = set()
+    walked = 0
+    while stack and walked < max_nodes:
+        ref, depth = stack.pop()
+        walked += 1
+        if depth > MAX_PAGE_TREE_DEPTH:
+            return f"page tree nested deeper than {MAX_PAGE_TREE_DEPTH} levels"
+        if isinstance(ref, IndirectObject):
+            if (ref.idnum, ref.generation) in seen:
+                return f"page tree reaches object {ref.idnum} twice (a loop or a shared node)"
+            seen.add((ref.idnum, ref.generation))
+        node = ref.get_object() if ref is not None else None
+        if not isinstance(node, DictionaryObject):
+            return "page tree node is not a dictionary"
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            kids = node.raw_get("/Kids") if "/Kids" in node else None
+            kids = kids.get_object() if isinstance(kids, IndirectObject) else kids
+            if not isinstance(kids, ArrayObject):
+                return "page tree node's /Kids is not an array"
+            stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return None
 
 
 def _open_pdfium(data: bytes, result: dict[str, Any]) -> Any:
@@ -234,8 +275,8 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
         "errors": [],
         "clean": False,
     }
-    reader = _open_pypdf(data, result)
-    if result["status"] == "password_protected":
+    reader = _open_pypdf(data, result, max_nodes=4 * params["max_pages"] + 64)
+    if result["status"] in ("password_protected", "corrupt"):
         return result
     doc = _open_pdfium(data, result)
     if result["status"] == "password_protected":
