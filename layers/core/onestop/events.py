@@ -125,6 +125,20 @@ class ApplicationAccepted(ApplicationEvent):
     working_days: int
 
 
+class EventCorrection(BaseModel):
+    """A reviewer's correction of a value read from an evidence material (`FieldCorrection`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    field: str
+    old: str | None = None
+    new: str
+    reason: str
+    actor: str
+    actor_role: str | None = None
+    at: datetime
+
+
 class EventEvidence(BaseModel):
     """One material of the pinned set a decision was taken on (`applications.models.Evidence`)."""
 
@@ -136,6 +150,7 @@ class EventEvidence(BaseModel):
     version_id: str | None = None
     sha256: str | None = None
     normalised_sha256: str | None = None
+    corrections: list[EventCorrection] | None = optional("reviewers' corrections of what was read from it")
 
 
 class ApplicationApproved(ApplicationEvent):

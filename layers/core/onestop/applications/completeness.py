@@ -16,9 +16,10 @@ from onestop.errors import Reason
 from .models import Applicant, Material, MaterialStatus
 
 _BAD = {MaterialStatus.REJECTED, MaterialStatus.FAILED, MaterialStatus.NEEDS_ATTENTION}
-# Problems the reviewer settles (is the machine's guess of the document type right?): they are shown
-# to the reviewer but must not hold up the applicant, who did nothing wrong.
-REVIEWER_ONLY_PROBLEMS = frozenset({"classification_uncertain", "normalisation_failed"})
+# Problems the reviewer settles (is the machine's guess of the document type right? is a value it
+# read with low confidence right?): they are shown to the reviewer, who confirms or corrects them
+# (`corrections.py`), but must not hold up the applicant, who did nothing wrong.
+REVIEWER_ONLY_PROBLEMS = frozenset({"classification_uncertain", "normalisation_failed", "field_uncertain"})
 
 
 def _for_reviewer_only(material: Material) -> bool:

@@ -30,6 +30,8 @@ class ApplicationDetail:
     download_urls: dict[str, str] = field(default_factory=dict)
     # upload id → the material as pinned at submission (version and SHA-256 a decision is taken on)
     pinned: dict[str, Evidence] = field(default_factory=dict)
+    # upload id → short-lived links to the JPEG of each upright page (the frame of the field boxes)
+    preview_urls: dict[str, list[str]] = field(default_factory=dict)
 
 
 def get(deps: ApplicationDeps, principal: Principal, application_id: str) -> ApplicationDetail:
@@ -58,6 +60,7 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
     if principal.is_reviewer:
         actions += allowed_actions(status, Actor.REVIEWER)
     urls: dict[str, str] = {}
+    previews: dict[str, list[str]] = {}
     # A sealed e-licence original goes only to reviewers and accounts bound to its holder (the
     # applicant, whom `check_record` matched when it was attached), not to whoever owns the draft.
     holder_bound = principal.is_reviewer or principal.acts_for(
@@ -69,6 +72,9 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
         url = download_url(deps, material)
         if url is not None:
             urls[material.upload_id] = url
+        pages = preview_urls(deps, material)
+        if pages:
+            previews[material.upload_id] = pages
     order = {r.slot: i for i, r in enumerate(item.materials)} if item is not None else {}
     materials = sorted(
         bundle.materials,
@@ -83,7 +89,30 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
         allowed_actions=actions,
         download_urls=urls,
         pinned={e.upload_id: e for e in application.evidence},
+        preview_urls=previews,
     )
+
+
+def preview_urls(deps: ApplicationDeps, material: Material) -> list[str]:
+    """Presigned GETs of the page previews ingest stored beside the normalised PDF (none for an
+    e-licence, or when the previews are not in the materials bucket we serve)."""
+    store = deps.materials_store
+    normalised = material.normalised or {}
+    if store is None or material.source != "upload" or normalised.get("bucket", store.name) != store.name:
+        return []
+    out: list[str] = []
+    for page in normalised.get("previews") or []:
+        if not isinstance(page, dict) or not page.get("key"):
+            continue
+        version = page.get("version_id")
+        out.append(
+            store.presign_get(
+                str(page["key"]),
+                deps.config.download_ttl_seconds,
+                version_id=str(version) if version else None,
+            )
+        )
+    return out
 
 
 def download_url(deps: ApplicationDeps, material: Material) -> str | None:

@@ -82,9 +82,30 @@ class DeadlineInfo(_Record):
 PINNABLE_STATUSES = frozenset({MaterialStatus.CATALOGUED, MaterialStatus.NEEDS_ATTENTION})
 
 
+class FieldCorrection(_Record):
+    """A reviewer's correction of one value read from a material, or of its type (`field` is then
+    "material_type"): a statement recorded beside the document; the document's bytes never change
+    (`onestop.applications.corrections`). `old == new` confirms a value the pipeline was unsure of."""
+
+    id: str
+    field: str
+    old: str | None = None
+    new: str
+    reason: str
+    actor: str
+    actor_role: str
+    at: datetime
+    resolved: list[str] = Field(default_factory=list, description="problem codes the correction settled")
+
+
+def _empty(value: object) -> bool:
+    return not value
+
+
 class Evidence(_Record):
     """One material as submitted: the object version and the SHA-256 of the bytes a decision is taken
-    on (pinned at submit, recorded by the decision, listed by the licence)."""
+    on (pinned at submit, recorded by the decision, listed by the licence), with the reviewers'
+    corrections of what was read from it (the bytes and their hashes stay as pinned)."""
 
     slot: str
     upload_id: str
@@ -93,6 +114,8 @@ class Evidence(_Record):
     sha256: str | None = Field(default=None, description="SHA-256 of the uploaded bytes")
     normalised_version_id: str | None = None
     normalised_sha256: str | None = None
+    # Left out of the stored and published shape while empty: pinned evidence reads as it always did.
+    corrections: list[FieldCorrection] = Field(default_factory=list, exclude_if=_empty)
 
     @classmethod
     def of(cls, material: Material) -> Evidence:
@@ -107,6 +130,7 @@ class Evidence(_Record):
             sha256=original.get("sha256") or normalised.get("sha256"),
             normalised_version_id=normalised.get("version_id"),
             normalised_sha256=normalised.get("sha256"),
+            corrections=list(material.corrections),
         )
 
 
@@ -201,6 +225,13 @@ class Material(_Record):
     manifest_key: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Per field as the pipeline read it: value, confidence, page and box (fractions of the upright page).
+    field_readings: dict[str, Any] = Field(default_factory=dict)
+    # Reviewers' corrections (`onestop.applications.corrections`): `fields` then holds the corrected
+    # values, `fields_as_read` the pipeline's, and the problems a correction settled move to `resolved`.
+    fields_as_read: dict[str, Any] | None = None
+    corrections: list[FieldCorrection] = Field(default_factory=list)
+    resolved_problems: list[Reason] = Field(default_factory=list)
 
 
 class AuditEvent(_Record):

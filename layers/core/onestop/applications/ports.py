@@ -65,6 +65,19 @@ class ApplicationRepository(Protocol):
 
     def remove_material(self, application: Application, material: Material, event: AuditEvent) -> None: ...
 
+    def apply_correction(
+        self,
+        before: Application,
+        after: Application,
+        material_before: Material,
+        material_after: Material,
+        event: AuditEvent,
+    ) -> None:
+        """A reviewer's correction (`applications.corrections`): the material, the application (version
+        moved on, pinned evidence listing the correction) and the audit event in one write, only if
+        the application and the material are still as read (Conflict otherwise)."""
+        ...
+
     def clear_owed(self, owed: OwedEvent) -> None:
         """`owed` was published: forget it (and, for a transition's, its `pending_events` marker)."""
         ...

@@ -18,7 +18,7 @@ from onestop.catalogue import Catalogue
 from onestop.licences.models import LicenceRecord
 from onestop.ports import BlobStore, EventPublisher
 
-from . import attachments, decisions, detail_view, drafts, duties, elicence, review_queue
+from . import attachments, corrections, decisions, detail_view, drafts, duties, elicence, review_queue
 from . import uploads as upload_cases  # aliased: `uploads` is also the upload bucket's attribute
 from .attachments import AttachedElicence
 from .decisions import ReasonInput
@@ -213,6 +213,16 @@ class ApplicationService:
             comment=comment,
             expected_version=expected_version,
         )
+
+    def correct(
+        self,
+        principal: Principal,
+        application_id: str,
+        upload_id: str,
+        given: corrections.CorrectionInput,
+    ) -> corrections.CorrectionResult:
+        """A reviewer corrects one value read from a material, or its type, with a reason."""
+        return corrections.correct(self.deps, principal, application_id, upload_id, given)
 
     def require_may_change_licence(self, principal: Principal, record: LicenceRecord) -> Principal:
         """The admin acting on a licence whose application is neither theirs nor their party's (403)."""

@@ -22,6 +22,7 @@ from onestop.applications.models import (
     ApplicationStatus,
     AuditEvent,
     Material,
+    MaterialStatus,
     Page,
     iso,
     iso_precise,
@@ -439,6 +440,99 @@ class DynamoApplicationRepository(DynamoAdapter):
             ],
             application_id=application.id,
             action="remove material",
+        )
+
+    @traced
+    def apply_correction(
+        self,
+        before: Application,
+        after: Application,
+        material_before: Material,
+        material_after: Material,
+        event: AuditEvent,
+    ) -> None:
+        """A reviewer's correction: one transaction, conditional on the application's status and
+        version and on the material's status and number of corrections as read (a replayed or
+        concurrent correction loses and is answered 409)."""
+        if after.version != before.version + 1 or after.id != before.id:
+            raise ValueError("a correction moves the application exactly one version forward")
+        done = len(material_before.corrections)
+        stored = material_after.model_dump(mode="json")
+        names = {"#status": "status", "#reason": "reason", "#fields": "fields", "#corrections": "corrections"}
+        values: dict[str, Any] = {
+            ":before_status": MaterialStatus(material_before.status).value,
+            ":status": MaterialStatus(material_after.status).value,
+            ":fields": to_dynamo(stored["fields"]),
+            ":as_read": to_dynamo(stored["fields_as_read"] or {}),
+            ":corrections": to_dynamo(stored["corrections"]),
+            ":problems": to_dynamo(stored["problems"]),
+            ":resolved": to_dynamo(stored["resolved_problems"]),
+            ":updated": stored["updated_at"],
+        }
+        sets = [
+            "#status = :status",
+            "#fields = :fields",
+            "fields_as_read = :as_read",
+            "#corrections = :corrections",
+            "problems = :problems",
+            "resolved_problems = :resolved",
+            "updated_at = :updated",
+        ]
+        if stored["classification"] is not None:
+            sets.append("classification = :classification")
+            values[":classification"] = to_dynamo(stored["classification"])
+        expression = "SET " + ", ".join(sets)
+        if stored["reason"] is None:
+            expression += " REMOVE #reason"
+        else:
+            expression += ", #reason = :reason"
+            values[":reason"] = to_dynamo(stored["reason"])
+        condition = "#status = :before_status AND "
+        if done:
+            condition += "size(#corrections) = :done"
+            values[":done"] = done
+        else:
+            condition += "(attribute_not_exists(#corrections) OR size(#corrections) = :zero)"
+            values[":zero"] = 0
+        application = after.model_dump(mode="json", include={"version", "updated_at", "evidence"})
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": application_key(before.id),
+                        "UpdateExpression": "SET #version = :version, updated_at = :at, evidence = :evidence",
+                        "ConditionExpression": "#status = :from_status AND #version = :from_version",
+                        "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
+                        "ExpressionAttributeValues": {
+                            ":version": application["version"],
+                            ":at": application["updated_at"],
+                            ":evidence": to_dynamo(application["evidence"]),
+                            ":from_status": ApplicationStatus(before.status).value,
+                            ":from_version": before.version,
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": material_key(before.id, material_before.slot, material_before.upload_id),
+                        "UpdateExpression": expression,
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": self._event_item(event),
+                        "ConditionExpression": "attribute_not_exists(SK)",
+                    }
+                },
+            ],
+            application_id=before.id,
+            action=event.action,
         )
 
     @traced

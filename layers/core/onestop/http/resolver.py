@@ -17,6 +17,7 @@ from . import (
     routes_applications,
     routes_bindings,
     routes_catalogue,
+    routes_corrections,
     routes_licences,
     routes_quality,
     routes_review,
@@ -58,6 +59,7 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)
+    app.include_router(routes_corrections.router)
     app.include_router(routes_licences.router)
     app.include_router(routes_quality.router)
     app.include_router(routes_bindings.router)

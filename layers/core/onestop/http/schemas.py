@@ -414,6 +414,40 @@ class PinnedOut(_Out):
     normalised_sha256: str | None = None
 
 
+class FieldCorrectionOut(_Out):
+    """A reviewer's correction of a value read from the material (or of its type): who, when, old →
+    new, why. The document itself is unchanged; this is the reviewer's statement beside it."""
+
+    id: str
+    field: str = Field(description='a field name, or "material_type"')
+    old: str | None = None
+    new: str
+    reason: str
+    actor: str
+    actor_role: str
+    at: datetime
+    resolved: list[str] = Field(default_factory=list, description="problem codes the correction settled")
+
+
+class FieldReadingOut(_Out):
+    """How the pipeline read one field: the value, its OCR confidence and where it is on the page."""
+
+    value: str | None = None
+    confidence: float | None = None
+    page: int | None = Field(default=None, description="0-based page of the upright document")
+    box: list[float] | None = Field(
+        default=None, description="x0, y0, x1, y1 as fractions (0..1) of the upright page's width and height"
+    )
+    source: str | None = None
+
+
+class PagePreviewOut(_Out):
+    """A JPEG of one upright page (the frame the field boxes are fractions of), as a short-lived link."""
+
+    page: int
+    url: str
+
+
 class MaterialOut(_Out):
     """One file in the application, with what the ingest function made of it."""
 
@@ -432,10 +466,24 @@ class MaterialOut(_Out):
     pinned: PinnedOut | None = Field(default=None, description="as pinned at submission (None before)")
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    fields_as_read: dict[str, Any] | None = Field(
+        default=None, description="the pipeline's reading, once a reviewer corrected a value (`fields`)"
+    )
+    corrections: list[FieldCorrectionOut] = Field(default_factory=list)
+    resolved_problems: list[ErrorDetail] = Field(
+        default_factory=list, description="problems a reviewer's correction settled"
+    )
+    readings: dict[str, FieldReadingOut] = Field(default_factory=dict)
+    previews: list[PagePreviewOut] = Field(default_factory=list)
 
     @classmethod
     def of(
-        cls, m: Material, item: ServiceItem | None, url: str | None, pinned: Evidence | None = None
+        cls,
+        m: Material,
+        item: ServiceItem | None,
+        url: str | None,
+        pinned: Evidence | None = None,
+        previews: list[str] | None = None,
     ) -> MaterialOut:
         slot_name = None
         if item is not None:
@@ -470,6 +518,15 @@ class MaterialOut(_Out):
             pinned=PinnedOut.model_validate(pinned.model_dump()) if pinned is not None else None,
             created_at=m.created_at,
             updated_at=m.updated_at,
+            fields_as_read=m.fields_as_read,
+            corrections=[FieldCorrectionOut.model_validate(c.model_dump()) for c in m.corrections],
+            resolved_problems=[ErrorDetail.of(p) for p in m.resolved_problems],
+            readings={
+                name: FieldReadingOut.model_validate(r)
+                for name, r in m.field_readings.items()
+                if isinstance(r, dict)
+            },
+            previews=[PagePreviewOut(page=i, url=u) for i, u in enumerate(previews or [])],
         )
 
 
@@ -533,7 +590,13 @@ class ApplicationDetailOut(ApplicationSummary):
             comment=a.comment,
             item=ItemSummary.of(d.item) if d.item else None,
             materials=[
-                MaterialOut.of(m, d.item, d.download_urls.get(m.upload_id), d.pinned.get(m.upload_id))
+                MaterialOut.of(
+                    m,
+                    d.item,
+                    d.download_urls.get(m.upload_id),
+                    d.pinned.get(m.upload_id),
+                    d.preview_urls.get(m.upload_id),
+                )
                 for m in d.materials
             ],
             audit_trail=[AuditEventOut.of(e) for e in d.events],

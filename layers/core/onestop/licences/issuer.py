@@ -89,6 +89,7 @@ def approval_from_event(
                 version_id=e.version_id,
                 normalised_sha256=e.normalised_sha256,
                 source=e.source,
+                corrections=tuple(c.model_dump(mode="json") for c in e.corrections or ()),
             )
             for e in approved.evidence or ()
         ),

@@ -288,9 +288,13 @@ class AuditEntry:
         )
 
 
+CORRECTED_BY_REVIEWER = {"zh": "审核人员更正", "en": "corrected by reviewer"}
+
+
 @dataclass(frozen=True)
 class EvidenceRef:
-    """One material the licence was issued on: the uploaded object's version and SHA-256."""
+    """One material the licence was issued on: the uploaded object's version and SHA-256, and the
+    values a reviewer corrected on it (the reviewer's statement; the hashed bytes are as uploaded)."""
 
     slot: str
     upload_id: str
@@ -298,9 +302,11 @@ class EvidenceRef:
     version_id: str | None = None
     normalised_sha256: str | None = None
     source: str = "upload"
+    # {field, old, new, reason, actor, actor_role, at, note: CORRECTED_BY_REVIEWER}
+    corrections: tuple[Mapping[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "slot": self.slot,
             "upload_id": self.upload_id,
             "source": self.source,
@@ -308,6 +314,9 @@ class EvidenceRef:
             "version_id": self.version_id,
             "normalised_sha256": self.normalised_sha256,
         }
+        if self.corrections:  # absent otherwise: records issued without corrections read as before
+            out["corrections"] = [{**c, "note": CORRECTED_BY_REVIEWER} for c in self.corrections]
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EvidenceRef:
@@ -318,6 +327,9 @@ class EvidenceRef:
             version_id=d.get("version_id"),
             normalised_sha256=d.get("normalised_sha256"),
             source=str(d.get("source") or "upload"),
+            corrections=tuple(
+                {k: v for k, v in c.items() if k != "note"} for c in d.get("corrections") or []
+            ),
         )
 
 
