@@ -236,3 +236,69 @@ def test_corrections_flow_into_the_approval_event(aws: Aws) -> None:
     # once decided, nothing more is corrected
     after = correct(reviewer, app_id, licence, field="legal_representative", value="李四", reason="r")
     assert after.status == 409
+
+
+# ----------------------------------------------------------------------------- the "zero error" figure
+
+
+def ingested(aws: Aws, app_id: str, slot: str, material_type: str, fields: dict[str, str]) -> str:
+    """A ticket, then the ingest function's own record writes (begin, complete) for its outcome."""
+    from onestop.aws.material_repository import DynamoMaterialRepository
+    from onestop.materials.service import MaterialRef, MaterialResult
+
+    from .api_helpers import TABLE, upload_ticket
+
+    reply = upload_ticket(alice, app_id, slot)
+    assert reply.status == 201, reply.body
+    ref = MaterialRef(app_id, slot, str(reply.body["upload_id"]))
+    repository = DynamoMaterialRepository(TABLE)
+    original = {"bucket": "b", "key": reply.body["key"], "version_id": "v1", "size": 1000, "sha256": "b" * 64}
+    assert repository.begin_processing(ref, original)
+    result = MaterialResult(
+        status="catalogued",
+        reason=None,
+        original=original,
+        classification={"material_type": material_type, "confidence": 0.9},
+        fields=fields,
+        problems=(),
+        normalised=None,
+        manifest_key=None,
+    )
+    assert repository.complete(ref, result)
+    return ref.upload_id
+
+
+def test_stats_show_the_correction_rate_per_material_type(aws: Aws) -> None:
+    app = new_application(alice)
+    ingested(aws, app["id"], "application", "application_form", {"applicant_name": "深圳市示例贸易有限公司"})
+    licence = ingested(
+        aws,
+        app["id"],
+        "business_licence",
+        "business_licence",
+        {"uscc": USCC_A, "legal_representative": "张三丰"},
+    )
+    assert alice.post(f"/applications/{app['id']}/submit").status == 200
+    before = reviewer.get("/stats").body["materials"]
+    assert before["totals"]["catalogued"] == 2
+    assert before["totals"]["corrected"] == 0
+    assert before["totals"]["zero_error_rate"] == 1.0
+
+    assert (
+        correct(reviewer, app["id"], licence, field="legal_representative", value="张三", reason="r").status
+        == 200
+    )
+    assert correct(reviewer, app["id"], licence, field="uscc", value=USCC_A, reason="核对无误").status == 200
+    stats = reviewer.get("/stats")
+    assert stats.status == 200, stats.body
+    figures = {t["material_type"]: t for t in stats.body["materials"]["by_type"]}
+    assert figures["business_licence"]["catalogued"] == 1
+    assert figures["business_licence"]["corrected"] == 1
+    assert figures["business_licence"]["correction_rate"] == 1.0
+    assert figures["business_licence"]["field_corrections"] == {"legal_representative": 1}
+    assert figures["business_licence"]["confirmations"] == 0  # the uscc was not in doubt: a replay
+    assert figures["application_form"]["correction_rate"] == 0.0
+    assert stats.body["materials"]["totals"]["correction_rate"] == 0.5
+    assert stats.body["materials"]["totals"]["zero_error_rate"] == 0.5
+    # an applicant sees no statistics
+    assert alice.get("/stats").status == 403

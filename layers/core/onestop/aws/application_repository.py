@@ -43,6 +43,7 @@ from .dynamo import (
     DynamoAdapter,
     app_pk,
     application_key,
+    catalogued_index,
     condition_failed,
     material_key,
     next_cursor,
@@ -481,6 +482,12 @@ class DynamoApplicationRepository(DynamoAdapter):
         if stored["classification"] is not None:
             sets.append("classification = :classification")
             values[":classification"] = to_dynamo(stored["classification"])
+        # A material catalogued before the correction-rate index, or a rejection overridden, joins the
+        # index now (`catalogued_index`); one already in it keeps its month.
+        index = catalogued_index(before.id, material_before.slot, material_before.upload_id, event.at)
+        for name, key in index.items():
+            sets.append(f"{name} = if_not_exists({name}, :{name})")
+            values[f":{name}"] = key
         expression = "SET " + ", ".join(sets)
         if stored["reason"] is None:
             expression += " REMOVE #reason"

@@ -9,8 +9,9 @@ events, index sort keys) stay with their adapter.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 
@@ -26,6 +27,7 @@ REVIEW_SK = "REVIEW"
 OUTBOX_PK = "OUTBOX"
 SERIAL_PK = "SEQ#licence"
 _APP = "APP#"
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the bureau's calendar (as `applications.clock`)
 _LIC = "LIC#"
 
 
@@ -106,6 +108,21 @@ def review_key(application_id: str) -> dict[str, str]:
 def reviews_pk(month: date) -> str:
     """The reviews of `month` (its year and month, in whatever zone the caller chose)."""
     return f"REVIEWS#{month:%Y-%m}"
+
+
+def materials_pk(month: date) -> str:
+    """The materials catalogued in `month` (Asia/Shanghai), for the correction rate (ByStatusDeadline)."""
+    return f"MATERIALS#{month:%Y-%m}"
+
+
+def catalogued_index(application_id: str, slot: str, upload_id: str, at: datetime) -> dict[str, str]:
+    """Index keys of a catalogued material: its month's partition, in time order, so the materials
+    of a period (and their corrections) are one query per month (`quality_repository`)."""
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {
+        "GSI1PK": materials_pk(at.astimezone(SHANGHAI).date()),
+        "GSI1SK": f"{stamp}#{application_id}#{slot}#{upload_id}",
+    }
 
 
 def case_pk(case_id: str) -> str:

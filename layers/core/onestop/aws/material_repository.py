@@ -22,7 +22,14 @@ from onestop.materials.status import OPEN_STATUSES, MaterialStatus
 from onestop.observability import traced
 
 from .application_repository import event_sk
-from .dynamo import DynamoAdapter, app_pk, application_key, condition_failed, material_key
+from .dynamo import (
+    DynamoAdapter,
+    app_pk,
+    application_key,
+    catalogued_index,
+    condition_failed,
+    material_key,
+)
 from .dynamo_values import to_dynamo
 
 # Only an existing material that is not finished may be marked failed or refused: a record is made by
@@ -224,6 +231,15 @@ class DynamoMaterialRepository(DynamoAdapter):
             "#fields = :fields",
             "problems = :problems",
         ]
+        if result.field_readings:
+            sets.append("field_readings = :readings")
+            values[":readings"] = to_dynamo(dict(result.field_readings))
+        if result.status != MaterialStatus.REJECTED.value:
+            for name, key in catalogued_index(
+                ref.application_id, ref.slot, ref.upload_id, datetime.now(UTC)
+            ).items():
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = key
         if result.announcement is not None:
             # The owed event, as JSON text (exact shape for the re-send), until mark_announced.
             kind, detail = result.announcement

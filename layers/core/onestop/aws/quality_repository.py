@@ -18,7 +18,7 @@ sweep's flag, "already flagged").
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -52,6 +52,7 @@ from .dynamo import (
     licence_claim_key,
     licence_id_of,
     licence_key,
+    materials_pk,
     next_cursor,
     review_key,
     reviews_pk,
@@ -326,6 +327,26 @@ class DynamoQualityRepository(DynamoAdapter):
                 out.extend(reply.get("Responses", {}).get(self.table_name, []))
                 request = reply.get("UnprocessedKeys") or {}
         return out
+
+    @traced
+    def materials_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """Materials catalogued in [start, end): one query per month of the `MATERIALS#` index
+        partitions (`dynamo.catalogued_index`), only what the correction figures read."""
+        low = start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        high = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        first = start.astimezone(SHANGHAI).date().replace(day=1)
+        last = (end - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+        month = first
+        while month <= last:
+            condition = Key("GSI1PK").eq(materials_pk(month)) & Key("GSI1SK").between(low, high)
+            for item in self._query(
+                IndexName=INDEX,
+                KeyConditionExpression=condition,
+                ProjectionExpression="#s, classification, corrections, slot, application_id",
+                ExpressionAttributeNames={"#s": "status"},
+            ):  # keys are "<stamp>#…": one stamped exactly `high` sorts after it, so is left out
+                yield _plain(item)
+            month = (month + timedelta(days=32)).replace(day=1)
 
     @traced
     def issued_licences(self, applications: Sequence[Application]) -> set[str]:

@@ -93,6 +93,8 @@ class MaterialResult:
     normalised: Mapping[str, Any] | None
     manifest_key: str | None
     announcement: tuple[str, Mapping[str, Any]] | None = None  # the event owed once this is stored
+    # Per field: value, confidence, page, box (fractions of the upright page) — what a reviewer checks.
+    field_readings: Mapping[str, Any] = field(default_factory=dict)
 
 
 class MaterialRepository(Protocol):
@@ -220,6 +222,17 @@ def _slot_type(item_code: str, slot: str) -> str | None:
         return None
 
 
+def _slot_takes(item_code: str | None, slot: str) -> dict[str, Any]:
+    """What else the slot takes besides documents of its type: photos, known non-materials."""
+    try:
+        req = load_catalogue().item(item_code).material(slot) if item_code else None
+    except NotFound:
+        req = None
+    if req is None:
+        return {}
+    return {"accepts_photos": req.accepts_photos, "also_accepts": tuple(req.also_accepts)}
+
+
 def ingest_object(
     bucket: str,
     key: str,
@@ -334,6 +347,7 @@ def ingest_object(
                 applicant=context.applicant,
                 limits=limits,
                 engine=engine,
+                **_slot_takes(context.item_code, ref.slot),
             )
             if outcome.status != REJECTED:
                 # The uploaded bytes themselves, kept with the catalogue: raw uploads expire with the
@@ -363,6 +377,9 @@ def ingest_object(
         }
         if pdf_version:
             normalised["version_id"] = pdf_version
+        previews = _store_previews(materials, prefix, getattr(outcome, "page_previews", ()), base)
+        if previews:
+            normalised["previews"] = previews
     manifest_key = prefix + "manifest.json"
     manifest = dict(outcome.manifest)
     manifest["material"] = {**base, "original": original, "normalised": normalised}
@@ -382,6 +399,7 @@ def ingest_object(
         problems=outcome.problems,
         normalised=normalised,
         manifest_key=manifest_key,
+        field_readings=dict(getattr(outcome, "field_readings", None) or {}),
     )
     # The event is stored with the result and marked sent after publishing (onestop.outbox): if the bus
     # fails, the retry finds the material finished but unannounced and sends it then (exactly once,
@@ -437,6 +455,22 @@ def _slot_formats(claim: UploadClaim, slot: str) -> tuple[str, ...]:
         except NotFound:
             pass
     return tuple(sorted(ACCEPTED_KINDS))
+
+
+def _store_previews(
+    materials: BlobStore, prefix: str, previews: tuple[bytes, ...], base: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The JPEG of each upright page beside the normalised PDF (the frame the field boxes are
+    fractions of), for the reviewer's desk: where, which version."""
+    out: list[dict[str, Any]] = []
+    for page, jpeg in enumerate(previews):
+        key = f"{prefix}page-{page + 1:03d}.jpg"
+        version = materials.put(key, jpeg, "image/jpeg", metadata=_meta(base))
+        entry: dict[str, Any] = {"page": page, "key": key}
+        if version:
+            entry["version_id"] = version
+        out.append(entry)
+    return out
 
 
 def _retain(

@@ -42,6 +42,7 @@ from onestop.catalogue import Catalogue, Category
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.observability import metrics
 
+from .corrections import MaterialCorrections
 from .models import ReviewLevel
 from .ports import KpiSource
 
@@ -172,6 +173,9 @@ class KpiReport(_Out):
     totals: KpiFigures
     by_item: list[ItemKpis]
     by_category: list[CategoryKpis]
+    # The "zero error" figure: reviewers' corrections of what was read, per material type (all items;
+    # None in a one-item report: materials are indexed by month, not by item).
+    materials: MaterialCorrections | None = None
 
 
 def p90(values: Iterable[int]) -> int | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from onestop.applications.models import Application, ApplicationStatus, Page
 
@@ -75,4 +75,12 @@ class KpiSource(Protocol):
 
     def issued_licences(self, applications: Sequence[Application]) -> set[str]:
         """Ids of those applications whose licence has been issued (sealed and registered)."""
+        ...
+
+
+class CorrectionSource(Protocol):
+    """The materials catalogued in a period, with their reviewers' corrections (`quality.corrections`)."""
+
+    def materials_between(self, start: datetime, end: datetime) -> Iterable[Mapping[str, Any]]:
+        """Material records (classification, corrections, status) catalogued in [start, end)."""
         ...
