@@ -289,6 +289,14 @@ def _overrides(material: Material, field: str) -> bool:
 
 def _correctable(material: Material, field: str) -> None:
     status = MaterialStatus(material.status)
+    if material.source == "elicence":
+        # A sealed e-licence is read from its verified registry record, not by OCR: nothing to correct.
+        raise Conflict(
+            "material_not_correctable",
+            "电子证照的内容来自证照库并经验签，不能更正。",
+            "An e-licence is read from the verified registry record; it cannot be corrected.",
+            extra={"current": {"status": status.value, "source": material.source}},
+        )
     if status in PINNABLE_STATUSES:
         return
     code = material.reason.code if material.reason else None
