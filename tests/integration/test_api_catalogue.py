@@ -96,6 +96,7 @@ def test_openapi_document_lists_every_route() -> None:
         ("POST", "/applications/{application_id}/withdraw"),
         ("GET", "/review/queue"),
         ("POST", "/applications/{application_id}/decision"),
+        ("POST", "/applications/{application_id}/materials/{upload_id}/corrections"),
         ("GET", "/licences/{licence_id}"),
         ("POST", "/licences/{licence_id}/lifecycle"),
         ("GET", "/applications/{application_id}/review"),

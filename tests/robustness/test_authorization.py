@@ -128,6 +128,13 @@ MATRIX: list[Row] = [
         _protected(403, 403, 409, 409, 403),
         body={"action": "approve"},
     ),
+    Row(
+        "POST",
+        "/applications/{application_id}/materials/{upload_id}/corrections",
+        # Reviewers only (applicants 403), never D on E's application (separation of duties).
+        _protected(403, 403, THROUGH, THROUGH, 403),
+        body={"field": "material_type", "value": "other", "reason": "核对授权矩阵"},
+    ),
     Row("GET", "/review/queue", _protected(403, 403, 200)),
     Row("GET", "/licences/{licence_id}", _protected(200, 404, 200)),
     Row(
