@@ -49,7 +49,9 @@ def test_labels_on_their_own_lines_and_ocr_confusables() -> None:
 def test_bad_uscc_check_is_a_problem_and_the_value_is_kept() -> None:
     wrong = USCC[:-1] + ("0" if USCC[-1] != "0" else "1")
     result = extract_fields("business_licence", [f"统一社会信用代码 {wrong}", "名称 示例公司"])
-    assert result.values["uscc"] == wrong
+    # Issue 14: a value failing its check is never stored as if valid; the reading keeps it.
+    assert "uscc" not in result.values
+    assert result.readings["uscc"].value == wrong
     assert "uscc_check_char" in _codes(result)
     problem = next(p for p in result.problems if p.code == "uscc_check_char")
     assert problem.field == "uscc"
@@ -60,10 +62,11 @@ def test_bad_uscc_check_is_a_problem_and_the_value_is_kept() -> None:
 def test_licence_uscc_must_be_the_applicants() -> None:
     other = compose_uscc("91440300", "MA5G7Q2L")
     applicant = Applicant(kind="enterprise", code=other, name="示例公司")
-    result = extract_fields("business_licence", [f"统一社会信用代码 {USCC}", "名称 示例公司"], applicant)
+    lines = [f"统一社会信用代码 {USCC}", "名称 示例公司", "法定代表人 张三丰"]
+    result = extract_fields("business_licence", lines, applicant)
     assert _codes(result) == ["uscc_not_applicant"]
     same = Applicant(kind="enterprise", code=USCC, name="别的公司")
-    result = extract_fields("business_licence", [f"统一社会信用代码 {USCC}", "名称 示例公司"], same)
+    result = extract_fields("business_licence", lines, same)
     assert _codes(result) == ["name_not_applicant"]
 
 
@@ -80,15 +83,17 @@ def test_id_card_specimen_fails_checksum_and_birth_date() -> None:
         "ethnicity": "汉",
         "birth_date": "2013-05-06",
         "address": "湖南省长沙市开福区巡道街幸福小区居民组",
-        "id_number": "430512198908131367",
     }
+    # Issue 14: the number fails its check character, so it is a reading with a problem, not a value.
+    assert result.readings["id_number"].value == "430512198908131367"
     codes = _codes(result)
     assert "resident_id_check_char" in codes
     assert "resident_id_birth_date_mismatch" in codes
 
 
 def test_valid_id_card_same_row_labels_and_validity() -> None:
-    lines = ["姓名 李小梅", "性别 女 民族 汉", "出生 1990年1月2日", f"公民身份号码 {PERSON}",
+    lines = ["姓名 李小梅", "性别 女 民族 汉", "出生 1990年1月2日", "住址 广东省深圳市福田区福中三路",
+             f"公民身份号码 {PERSON}",
              "签发机关 深圳市公安局福田分局", "有效期限 2015.06.25-2035.06.25"]  # fmt: skip
     person = Applicant(kind="person", code=PERSON, name="李小梅")
     result = extract_fields("resident_id_card", lines, person, today=date(2024, 1, 1))

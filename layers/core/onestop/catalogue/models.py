@@ -20,7 +20,26 @@ Requirement = Literal["required", "conditional", "optional"]
 OnlineDepth = Literal["I", "II", "III", "IV"]
 Grade = Literal["A", "B", "C", "D"]
 ApplicantKind = Literal["enterprise", "person"]
-Validator = Literal["uscc", "resident_id", "date", "date_range", "text", "money", "phone"]
+Validator = Literal[
+    "uscc",
+    "resident_id",
+    "date",
+    "date_range",
+    "text",
+    "money",
+    "phone",
+    "person_name",
+    "enterprise_name",
+    "party",  # a person or an enterprise (a lessor, an applicant)
+    "address",
+    "authority",
+    "sex",
+    "ethnicity",
+]
+# Where a label's value is printed: to its right on the same line, below it, or either (right first).
+ValuePosition = Literal["right", "below", "right_or_below"]
+CharClass = Literal["cjk", "latin", "digit", "punct", "space"]
+CrossCheck = Literal["applicant_code", "applicant_name"]
 
 # The shared vocabulary (helper brief): classifier, extractors and catalogue speak these exactly.
 MaterialTypeCode = Literal[
@@ -62,6 +81,7 @@ FieldName = Literal[
     "lessor",
     "lessee",
     "lease_term",
+    "validity",
 ]
 
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -113,13 +133,52 @@ def _check_type_code(value: str) -> str:
 
 
 class FieldSpec(_Model):
-    """One field to extract from a material type, and how to validate it."""
+    """One field to extract from a material type: where its value is printed and how to validate it.
+
+    `labels` are the label variants printed on the document (spaces inside a label are tolerated);
+    the first is the usual one. A date range may be split into two other fields (`parts`).
+    """
 
     name: FieldName
     label_zh: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
+    labels: list[str] = []
+    value: ValuePosition = "right_or_below"
+    multiline: bool = False
     required: bool = False
     validator: Validator = "text"
+    min_length: int = Field(default=1, ge=1)
+    max_length: int = Field(default=200, ge=1)
+    chars: list[CharClass] = []  # allowed character classes for "text"; empty: any
+    cross_check: CrossCheck | None = None
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    parts: tuple[FieldName, FieldName] | None = None  # date_range: (from field, until field)
+    expired_code: str | None = None  # date_range/date: problem code when the end date has passed
+    side: str | None = None  # the side of the document (MaterialType.sides) this field is printed on
+    anywhere: bool = False  # uscc/resident_id: also found unlabelled anywhere in the text
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSpec:
+        if self.parts is not None and self.validator != "date_range":
+            raise ValueError(f"field {self.name}: only a date_range field has parts")
+        if self.min_length > self.max_length:
+            raise ValueError(f"field {self.name}: min_length > max_length")
+        if self.anywhere and self.validator not in ("uscc", "resident_id"):
+            raise ValueError(f"field {self.name}: only a uscc or resident_id field can be found anywhere")
+        return self
+
+    @property
+    def label_variants(self) -> list[str]:
+        """The printed labels to look for (`labels`, else the display label)."""
+        return list(self.labels) or [self.label_zh]
+
+
+class SideSpec(_Model):
+    """One side of a two-sided document (ID card front and back): fields carrying `side: code`."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
 
 
 class MaterialType(_Model):
@@ -132,13 +191,23 @@ class MaterialType(_Model):
     fields: list[FieldSpec] = []
     cues_zh: list[str] = []
     grade: Grade | None = None
+    sides: list[SideSpec] = []
+    # Labels printed on the document whose values are not read: they end a neighbouring value (类型).
+    other_labels: list[str] = []
 
     @model_validator(mode="after")
     def _unique_fields(self) -> MaterialType:
-        names = [f.name for f in self.fields]
+        names = [f.name for f in self.fields] + [p for f in self.fields for p in (f.parts or ())]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"material type {self.code}: duplicate fields {dupes}")
+        side_codes = {s.code for s in self.sides}
+        for f in self.fields:
+            if (f.side is None) != (not side_codes) or (f.side is not None and f.side not in side_codes):
+                raise ValueError(
+                    f"material type {self.code}, field {f.name}: side {f.side!r} must name one of "
+                    f"the type's sides {sorted(side_codes)} (and only a type with sides gives one)"
+                )
         return self
 
     def field(self, name: str) -> FieldSpec | None:

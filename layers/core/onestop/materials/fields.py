@@ -1,21 +1,42 @@
-"""Key fields per material type, read from OCR lines or a text layer, validated and cross-checked.
+"""Key fields per material type, read by layout from OCR boxes (or a text layer), validated and
+cross-checked, all by the catalogue's field rules (material_types.yaml: labels, value position,
+multi-line, validator, required, cross_check, min_confidence, sides).
 
-A failing check never hides a value: the value is kept and the check becomes a problem on the material
-(code, zh, en, field) for the reviewer to see.
+A value that is missing when required, or fails its validator, is always a problem (field_missing,
+field_invalid or the identifier's own check code) and never lands in `values`; what was read stays in
+`readings` for the reviewer. A value read with low OCR confidence is kept but flagged (field_uncertain).
+No material type has code here: a new type is a catalogue entry.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from onestop.errors import Reason
-from onestop.identifiers.resident_id import resident_id_problems
-from onestop.identifiers.uscc import uscc_problems
+from onestop.catalogue.models import FieldSpec, MaterialType
+from onestop.errors import NotFound, Reason
+
+from .layout import Found, LabelRule, Page, page_box, read_page, text_page
+from .validators import Checked, check, find_resident_id, find_uscc, parse_date, squeeze
+
+__all__ = [
+    "DEFAULT_MIN_CONFIDENCE",
+    "ApplicantLike",
+    "ExtractedFields",
+    "FieldReading",
+    "Page",
+    "extract_fields",
+    "parse_date",
+    "text_page",
+]
+
+# Under this OCR confidence a value is kept but sent to a reviewer (FieldSpec.min_confidence overrides).
+DEFAULT_MIN_CONFIDENCE = 0.8
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ApplicantLike(Protocol):
@@ -32,352 +53,255 @@ class ApplicantLike(Protocol):
 
 
 @dataclass(frozen=True)
-class ExtractedFields:
-    """Field values (shared field names) and the problems their checks found."""
+class FieldReading:
+    """Where and how a field was read (interfaces.md §1): `value` cleaned when valid, else as read;
+    `box` = (x0, y0, x1, y1) as fractions of the upright page, None for a text layer."""
 
-    values: dict[str, str]
-    problems: tuple[Reason, ...] = ()
+    value: str
+    confidence: float
+    page: int
+    box: tuple[float, float, float, float] | None
+    source: str
+    raw: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "value": self.value,
+            "confidence": round(self.confidence, 4),
+            "page": self.page,
+            "box": list(self.box) if self.box is not None else None,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
-class _Label:
-    field: str
-    pattern: str
-    multiline: bool = False
+class ExtractedFields:
+    """Valid field values (shared field names), every reading, and the problems the checks found."""
+
+    values: dict[str, str]
+    problems: tuple[Reason, ...] = ()
+    readings: dict[str, FieldReading] = field(default_factory=dict)
+    sides: tuple[str, ...] = ()
 
 
-# Labels per material type, most specific first (a longer label wins over a shorter one it contains).
-_ENTERPRISE = (
-    _Label("uscc", r"统一社会信用代码"),
-    _Label("enterprise_name", r"(?:企业|单位|公司)?名\s*称"),
-    _Label("legal_representative", r"法定代表人|负责人|经营者|投资人"),
-    _Label("registered_capital", r"注册资本"),
-    _Label("established_date", r"成立日期|注册日期"),
-    _Label("business_term", r"营业期限|经营期限"),
-    _Label("business_scope", r"经营范围", multiline=True),
-    _Label("issuing_authority", r"登记机关"),
-    _Label("address", r"住\s*所|经营场所|营业场所", multiline=True),
-    _Label("_type", r"类\s*型"),
-)
-_LABELS: dict[str, tuple[_Label, ...]] = {
-    "business_licence": _ENTERPRISE,
-    "name_preapproval": _ENTERPRISE,
-    "resident_id_card": (
-        _Label("id_number", r"公民身份(?:证)?号码"),
-        _Label("person_name", r"姓\s*名"),
-        _Label("sex", r"性\s*别"),
-        _Label("ethnicity", r"民\s*族"),
-        _Label("birth_date", r"出\s*生"),
-        _Label("address", r"住\s*址", multiline=True),
-        _Label("issuing_authority", r"签发机关"),
-        _Label("_validity", r"有效期限"),
-    ),
-    "application_form": (
-        _Label("uscc", r"统一社会信用代码"),
-        _Label("applicant_name", r"申请人(?:名称|姓名)?|申请单位(?:名称)?"),
-        _Label("legal_representative", r"法定代表人"),
-        _Label("contact_phone", r"联系电话|手机号码|电话"),
-        _Label("_contact", r"联系人"),
-        _Label("address", r"(?:经营|通讯|联系|注册)?地址|住\s*所", multiline=True),
-        _Label("_item", r"申请事项"),
-        _Label("_date", r"申请日期"),
-    ),
-    "site_certificate": (
-        # "出租方（甲方）": the role in brackets belongs to the label (text is NFKC: brackets are ASCII).
-        _Label("lessor", r"出租[方人](?:\s*\([^)]{0,6}\))?|甲方(?:\s*\([^)]{0,6}\))?"),
-        _Label("lessee", r"承租[方人](?:\s*\([^)]{0,6}\))?|乙方(?:\s*\([^)]{0,6}\))?"),
-        _Label("lease_term", r"租赁期限|租期"),
-        _Label("address", r"(?:房屋|场地)?(?:坐落|地址|位置)", multiline=True),
-    ),
-    "power_of_attorney": (
-        _Label("_principal", r"委托人"),
-        _Label("_agent", r"受托人|委托代理人"),
-        _Label("id_number", r"身份证(?:号码|号)"),
-    ),
-}
+def _spec_of(material_type: str) -> MaterialType | None:
+    from onestop.catalogue.loader import load_catalogue
 
-_USCC_CHARS = "0-9A-HJ-NP-RT-UW-Y"
-_USCC_RE = re.compile(rf"(?<![0-9A-Z])[{_USCC_CHARS}]{{18}}(?![0-9A-Z])")
-_ID_RE = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9X](?![0-9])")
-# Letters that never occur in a USCC and the digits OCR mistakes them for.
-_USCC_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5"})
-_DATE_RE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?")
-_PHONE_RE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
-_SEPARATORS = " :：\t"
-
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
-
-
-def _squeeze(value: str) -> str:
-    """Drop blanks OCR puts between CJK characters; keep single blanks between Latin words."""
-    value = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", value)
-    return re.sub(r"\s+", " ", value).strip(_SEPARATORS + "，,;；")
-
-
-def parse_date(text: str) -> date | None:
-    """'2013年05月06日', '2013.5.6', '2013-05-06' -> date; None when there is no real date."""
-    m = _DATE_RE.search(_norm(text))
-    if not m:
-        compact = re.sub(r"\D", "", text)
-        if len(compact) == 8:
-            m2 = (compact[:4], compact[4:6], compact[6:])
-            try:
-                return date(int(m2[0]), int(m2[1]), int(m2[2]))
-            except ValueError:
-                return None
-        return None
     try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
+        return load_catalogue().material_type(material_type)
+    except NotFound:
         return None
 
 
-def _segments(lines: Sequence[str], labels: Sequence[_Label]) -> list[tuple[_Label | None, str]]:
-    """Split every line at the labels it contains: [(label or None, text after it), ...]."""
-    combined = re.compile("|".join(f"(?P<L{i}>{lab.pattern})" for i, lab in enumerate(labels)))
-    out: list[tuple[_Label | None, str]] = []
-    for raw in lines:
-        line = _norm(raw)
-        if not line:
-            continue
-        pos = 0
-        current: _Label | None = None
-        for m in combined.finditer(line):
-            chunk = line[pos : m.start()]
-            if current is not None or chunk.strip():
-                out.append((current, chunk))
-            current = labels[int((m.lastgroup or "L0")[1:])]
-            pos = m.end()
-        out.append((current, line[pos:]))
-        out.append((None, "\n"))  # line break marker
-    return out
+def _rules(spec: MaterialType) -> list[LabelRule]:
+    rules = [LabelRule(f.name, tuple(f.label_variants), f.value, f.multiline) for f in spec.fields]
+    if spec.other_labels:
+        rules.append(LabelRule("_other", tuple(spec.other_labels)))
+    return rules
 
 
-def _label_values(lines: Sequence[str], labels: Sequence[_Label]) -> dict[str, str]:
-    segs = _segments(lines, labels)
-    values: dict[str, str] = {}
-    for i, (label, text) in enumerate(segs):
-        if label is None or label.field in values:
-            continue
-        value = text.strip(_SEPARATORS)
-        j = i + 1
-        if not value:
-            # Label alone: the value is the next unlabelled text (on this or the following line).
-            while j < len(segs) and segs[j][0] is None:
-                if segs[j][1] != "\n" and segs[j][1].strip(_SEPARATORS):
-                    value = segs[j][1].strip(_SEPARATORS)
-                    j += 1
-                    break
-                j += 1
-        if label.multiline:
-            # Continue onto following lines that carry no label (a wrapped address).
-            while j < len(segs) and segs[j][0] is None:
-                if segs[j][1] != "\n":
-                    value += segs[j][1].strip()
-                j += 1
-        if value:
-            values[label.field] = _squeeze(value)
-    return values
+def _anywhere(f: FieldSpec, pages: Sequence[Page]) -> Found | None:
+    """An identifier printed without (a readable) label: the first well-formed one on any page."""
+    finder = find_uscc if f.validator == "uscc" else find_resident_id
+    for page in pages:
+        for i, line in enumerate(page.lines):
+            if finder(line.text):
+                conf = float(line.confidence)
+                box = page_box(page, i)
+                return Found(f.name, line.text, conf, conf, page.index, box, page.source)
+        joined = "".join(line.text for line in page.lines)  # a number split over two boxes
+        if finder(joined):
+            return Found(f.name, joined, 1.0 if page.source == "text_layer" else 0.0, 0.0, page.index, None,
+                         page.source)  # fmt: skip
+    return None
 
 
-def _find_uscc(text: str) -> str | None:
-    flat = re.sub(r"\s+", "", _norm(text)).upper().translate(_USCC_CONFUSABLE)
-    m = _USCC_RE.search(flat)
-    return m.group(0) if m else None
-
-
-def _find_id(text: str) -> str | None:
-    flat = re.sub(r"\s+", "", _norm(text)).upper()
-    m = _ID_RE.search(flat)
-    return m.group(0) if m else None
-
-
-def _missing(field: str, zh_name: str, en_name: str, type_zh: str) -> Reason:
+def _missing(f: FieldSpec, doc_zh: str, side_zh: str = "") -> Reason:
+    where = f"{doc_zh}{side_zh}"
     return Reason(
         "field_missing",
-        f"未能在{type_zh}上识别出{zh_name}，请确认文件清晰完整。",
-        f"Could not read the {en_name} on the document; check that the file is clear and complete.",
-        field,
+        f"未能在{where}上识别出{f.label_zh}，请确认文件清晰完整、该栏已填写。",
+        f"Could not read the {f.label_en.lower()} on the document; check that the file is clear and "
+        "complete and that the field is filled in.",
+        f.name,
     )
 
 
-_FIELD_NAMES = {
-    "uscc": ("统一社会信用代码", "unified social credit code"),
-    "enterprise_name": ("名称", "enterprise name"),
-    "id_number": ("公民身份号码", "citizen identity number"),
-    "person_name": ("姓名", "name"),
-}
-_REQUIRED = {
-    "business_licence": ("uscc", "enterprise_name"),
-    "resident_id_card": ("id_number", "person_name"),
-}
+def _uncertain(f: FieldSpec, value: str, confidence: float) -> Reason:
+    return Reason(
+        "field_uncertain",
+        f"{f.label_zh}“{value}”识别把握不足（置信度 {confidence:.2f}），请人工核对。",
+        f"The {f.label_en.lower()} '{value}' was read with low confidence ({confidence:.2f}); "
+        "a reviewer should check it.",
+        f.name,
+    )
 
 
-def _same_name(a: str, b: str) -> bool:
-    flat = lambda s: re.sub(r"[\s()（）]", "", _norm(s))  # noqa: E731
-    return flat(a) == flat(b)
+def _expired(f: FieldSpec, until: date, doc_zh: str) -> Reason:
+    return Reason(
+        f.expired_code or "document_expired",
+        f"{doc_zh}已于 {until.isoformat()} 过期，请提供有效期内的证件。",
+        f"The document expired on {until.isoformat()}; provide one that is still valid.",
+        f.name,
+    )
+
+
+def _flat_name(s: str) -> str:
+    return re.sub(r"[\s()（）]", "", squeeze(s))
 
 
 def _cross_check(
-    values: Mapping[str, str], applicant: ApplicantLike | None, material_type: str
+    f: FieldSpec, value: str, applicant: ApplicantLike | None, doc_zh: str, doc_en: str
+) -> Reason | None:
+    if applicant is None or f.cross_check is None:
+        return None
+    kind = applicant.kind
+    if f.cross_check == "applicant_code":
+        if f.validator == "uscc" and kind == "enterprise" and value != applicant.code.upper():
+            return Reason(
+                "uscc_not_applicant",
+                f"{doc_zh}上的统一社会信用代码 {value} 与申请人的 {applicant.code} 不一致。",
+                f"The unified social credit code on the {doc_en.lower()}, {value}, is not the applicant's "
+                f"({applicant.code}).",
+                f.name,
+            )
+        if f.validator == "resident_id" and kind == "person" and value != applicant.code.upper():
+            return Reason(
+                "id_not_applicant",
+                f"{doc_zh}上的公民身份号码与申请人的不一致。",
+                f"The citizen identity number on the {doc_en.lower()} is not the applicant's.",
+                f.name,
+            )
+        return None
+    wanted = {"enterprise_name": "enterprise", "person_name": "person"}.get(f.validator)
+    if wanted in (kind, None) and _flat_name(value) != _flat_name(applicant.name):
+        return Reason(
+            "name_not_applicant",
+            f"{doc_zh}上的{f.label_zh}“{value}”与申请人“{applicant.name}”不一致。",
+            f"The {f.label_en.lower()} on the {doc_en.lower()}, '{value}', differs from the applicant's, "
+            f"'{applicant.name}'.",
+            f.name,
+        )
+    return None
+
+
+def _consistency(
+    values: dict[str, str], readings: dict[str, FieldReading], specs: dict[str, FieldSpec], today: date | None
 ) -> list[Reason]:
-    if applicant is None:
+    """A citizen identity number (even one failing its check) against the birth date and sex beside it."""
+    read = (readings[n].value for n, s in specs.items() if s.validator == "resident_id" and n in readings)
+    number = next((find_resident_id(v) for v in read if find_resident_id(v)), None)
+    if number is None:
         return []
     out: list[Reason] = []
-    if applicant.kind == "enterprise":
-        code = values.get("uscc")
-        if code and material_type in ("business_licence", "application_form") and code != applicant.code:
-            out.append(
-                Reason(
-                    "uscc_not_applicant",
-                    f"文件上的统一社会信用代码 {code} 与申请人的 {applicant.code} 不一致。",
-                    f"The unified social credit code on the document, {code}, is not the applicant's "
-                    f"({applicant.code}).",
-                    "uscc",
-                )
+    birth = values.get("birth_date")
+    if birth and re.fullmatch(r"\d{4}-\d{2}-\d{2}", birth):
+        from onestop.identifiers.resident_id import resident_id_problems
+
+        out += [
+            p
+            for p in resident_id_problems(number, date.fromisoformat(birth), today=today)
+            if p.code == "resident_id_birth_date_mismatch"
+        ]
+    sex = values.get("sex")
+    if sex in ("男", "女") and number[16:17].isdigit() and (int(number[16]) % 2 == 1) != (sex == "男"):
+        out.append(
+            Reason(
+                "resident_id_sex_mismatch",
+                "公民身份号码第17位表示的性别与证件上的性别不一致。",
+                "The sex encoded in the 17th digit of the number differs from the sex printed on the card.",
+                "sex",
             )
-        name = values.get("enterprise_name")
-        if name and material_type == "business_licence" and not _same_name(name, applicant.name):
-            out.append(
-                Reason(
-                    "name_not_applicant",
-                    f"营业执照上的名称“{name}”与申请人“{applicant.name}”不一致。",
-                    f"The name on the licence, '{name}', differs from the applicant's, '{applicant.name}'.",
-                    "enterprise_name",
-                )
-            )
-    elif applicant.kind == "person" and material_type == "resident_id_card":
-        number = values.get("id_number")
-        if number and number != applicant.code.upper():
-            out.append(
-                Reason(
-                    "id_not_applicant",
-                    "身份证上的公民身份号码与申请人的不一致。",
-                    "The citizen identity number on the card is not the applicant's.",
-                    "id_number",
-                )
-            )
-        name = values.get("person_name")
-        if name and not _same_name(name, applicant.name):
-            out.append(
-                Reason(
-                    "name_not_applicant",
-                    f"身份证上的姓名“{name}”与申请人“{applicant.name}”不一致。",
-                    f"The name on the card, '{name}', differs from the applicant's, '{applicant.name}'.",
-                    "person_name",
-                )
-            )
+        )
     return out
 
 
-def _validity(values: dict[str, str], raw: str) -> None:
-    dates = [m for m in _DATE_RE.finditer(_norm(raw))]
-    parsed = [parse_date(m.group(0)) for m in dates]
-    if parsed and parsed[0]:
-        values["valid_from"] = parsed[0].isoformat()
-    if len(parsed) > 1 and parsed[1]:
-        values["valid_until"] = parsed[1].isoformat()
-    elif "长期" in raw:
-        values["valid_until"] = "长期"
+def _sides(spec: MaterialType, labelled: set[str], read: set[str]) -> tuple[str, ...]:
+    """The sides whose labels (or values) are on the pages; the first side when none is recognised."""
+    if not spec.sides:
+        return ()
+    present = tuple(
+        s.code for s in spec.sides if any(f.side == s.code and f.name in labelled for f in spec.fields)
+    )
+    if present:
+        return present
+    present = tuple(s.code for s in spec.sides if any(f.side == s.code and f.name in read for f in spec.fields))
+    return present or (spec.sides[0].code,)
 
 
 def extract_fields(
     material_type: str,
-    lines: Sequence[str],
+    lines: Sequence[str] = (),
     applicant: ApplicantLike | None = None,
     *,
     today: date | None = None,
+    pages: Sequence[Page] | None = None,
+    spec: MaterialType | None = None,
 ) -> ExtractedFields:
-    """Fields for `material_type` from text lines in reading order, with their problems."""
-    labels = _LABELS.get(material_type, ())
-    raw = _label_values(lines, labels) if labels else {}
-    text = "\n".join(lines)
+    """Fields of `material_type` (its catalogue spec, looked up when not given) from `pages` (OCR
+    lines with boxes, one upright page each) or, without pages, from text `lines` in reading order."""
+    spec = spec if spec is not None else _spec_of(material_type)
+    if spec is None or not spec.fields:
+        return ExtractedFields({})
+    pages = list(pages) if pages else [text_page(lines)]
+    today = today or datetime.now(_SHANGHAI).date()
+    doc_zh, doc_en = spec.name_zh, spec.name_en
+    rules = _rules(spec)
+
+    found: dict[str, Found] = {}
+    labelled: set[str] = set()
+    for page in pages:
+        reading = read_page(page, rules)
+        labelled |= reading.labelled
+        for name, value in reading.found.items():
+            found.setdefault(name, value)
+    for f in spec.fields:
+        if f.anywhere and f.name not in found:
+            hit = _anywhere(f, pages)
+            if hit is not None:
+                found[f.name] = hit
+
+    sides = _sides(spec, labelled, set(found))
+    specs = {f.name: f for f in spec.fields if f.side is None or f.side in sides}
+    all_labels = [v for f in spec.fields for v in f.label_variants] + list(spec.other_labels)
+
     values: dict[str, str] = {}
+    readings: dict[str, FieldReading] = {}
     problems: list[Reason] = []
-
-    for field, value in raw.items():
-        if not field.startswith("_"):
-            values[field] = value
-
-    # Identifiers: prefer the labelled value, else any well-formed code in the text.
-    if (
-        material_type in ("business_licence", "name_preapproval", "application_form", "other")
-        or "uscc" in raw
-    ):
-        code = _find_uscc(raw.get("uscc", "")) or _find_uscc(text)
-        if code:
-            values["uscc"] = code
-        else:
-            values.pop("uscc", None)
-    if material_type in ("resident_id_card", "power_of_attorney") or "id_number" in raw:
-        number = _find_id(raw.get("id_number", "")) or _find_id(text)
-        if number:
-            values["id_number"] = number
-        else:
-            values.pop("id_number", None)
-    if "contact_phone" in values:
-        phone = _PHONE_RE.search(values["contact_phone"].replace(" ", ""))
-        if phone:
-            values["contact_phone"] = phone.group(0)
-
-    # Dates to ISO 8601; an unreadable date is a problem, the raw text is kept.
-    for field in ("established_date", "birth_date"):
-        if field in values:
-            parsed = parse_date(values[field])
-            if parsed:
-                values[field] = parsed.isoformat()
-            else:
-                problems.append(
-                    Reason(
-                        "date_unreadable",
-                        f"无法识别日期“{values[field]}”。",
-                        f"The date '{values[field]}' could not be read.",
-                        field,
-                    )
+    for name, f in specs.items():
+        hit = found.get(name)
+        if hit is None:
+            if f.required:
+                side = next((s for s in spec.sides if s.code == f.side), None)
+                problems.append(_missing(f, doc_zh, f"（{side.name_zh}）" if side else ""))
+            continue
+        result: Checked = check(hit.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
+        raw = squeeze(hit.text)
+        readings[name] = FieldReading(
+            result.value if result.value is not None else raw,
+            hit.confidence,
+            hit.page,
+            hit.box,
+            hit.source,
+            hit.text,
+        )
+        problems.extend(result.problems)
+        if result.value is None:
+            continue
+        values[name] = result.value
+        floor = f.min_confidence if f.min_confidence is not None else DEFAULT_MIN_CONFIDENCE
+        if hit.confidence < floor:
+            problems.append(_uncertain(f, result.value, hit.confidence))
+        if f.parts is not None:
+            for part, key in zip(f.parts, ("from", "until"), strict=True):
+                values[part] = result.parts[key]
+                readings[part] = FieldReading(
+                    result.parts[key], hit.confidence, hit.page, hit.box, hit.source, hit.text
                 )
-    if "_validity" in raw:
-        _validity(values, raw["_validity"])
-    if "sex" in values:
-        sex = "男" if "男" in values["sex"] else "女" if "女" in values["sex"] else values["sex"]
-        values["sex"] = sex
-    if "ethnicity" in values:
-        values["ethnicity"] = values["ethnicity"].split(" ")[0]
-
-    # Check characters and internal consistency.
-    if "uscc" in values:
-        problems.extend(uscc_problems(values["uscc"]))
-    if "id_number" in values:
-        birth = date.fromisoformat(values["birth_date"]) if _is_iso(values.get("birth_date")) else None
-        problems.extend(resident_id_problems(values["id_number"], birth, today=today))
-        number = values["id_number"]
-        if values.get("sex") in ("男", "女") and number[16:17].isdigit():
-            printed_male = values["sex"] == "男"
-            if (int(number[16]) % 2 == 1) != printed_male:
-                problems.append(
-                    Reason(
-                        "resident_id_sex_mismatch",
-                        "公民身份号码第17位表示的性别与证件上的性别不一致。",
-                        "The sex encoded in the 17th digit of the number differs from the sex "
-                        "printed on the card.",
-                        "sex",
-                    )
-                )
-    type_zh = _type_zh(material_type)
-    for field in _REQUIRED.get(material_type, ()):
-        if field not in values:
-            zh, en = _FIELD_NAMES[field]
-            problems.append(_missing(field, zh, en, type_zh))
-    problems.extend(_cross_check(values, applicant, material_type))
-    return ExtractedFields(values=values, problems=tuple(problems))
-
-
-def _is_iso(value: str | None) -> bool:
-    return bool(value) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value or ""))
-
-
-def _type_zh(material_type: str) -> str:
-    from .classify import type_name
-
-    return type_name(material_type)[0]
+        if f.expired_code and result.valid_until is not None and result.valid_until < today:
+            problems.append(_expired(f, result.valid_until, doc_zh))
+        crossed = _cross_check(f, result.value, applicant, doc_zh, doc_en)
+        if crossed is not None:
+            problems.append(crossed)
+    problems.extend(_consistency(values, readings, specs, today))
+    return ExtractedFields(values=values, problems=tuple(problems), readings=readings, sides=sides)
