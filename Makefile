@@ -17,6 +17,7 @@ $(PY):
 
 $(STAMP): pyproject.toml layers/core/requirements.txt | $(PY)
 	$(VENV)/bin/pip install -q -e '.[ocr,dev]'
+	$(VENV)/bin/pip install -q --no-deps $$($(PY) infra/image_requirements.py --no-deps)
 	@touch $(STAMP)
 
 install: $(STAMP)

