@@ -19,9 +19,11 @@ from .classify import CONFIDENT, Classification, classify, low_confidence_proble
 from .fields import ApplicantLike, extract_fields
 from .images import ImageRejected, load_image
 from .limits import DEFAULT_LIMITS, Deadline, Limits
-from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer
+from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer, turn_pages
 from .ocr import OcrEngine, get_rapid_engine
+from .orientation import UprightPage, get_orientation_model, orientation_corrected, read_upright
 from .pdftext import PdfRejected, analyse_pdf, text_quality
+from .previews import MAX_PREVIEW_PAGES, preview_jpeg, render_previews
 from .sniff import Sniffed, sniff
 from .status import MaterialStatus
 
@@ -76,6 +78,8 @@ class IngestOutcome:
     normalised_pdf: bytes | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # JPEGs of the first pages, upright, in the frame field boxes are fractions of (materials/previews.py).
+    page_previews: tuple[bytes, ...] = ()
 
 
 class _Rejected(Exception):
@@ -153,7 +157,29 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.notes: list[Reason] = []
         self.sources: list[str] = []
+        self.orientation: list[dict[str, Any]] = []  # per OCR'd page: the turn and skew undone
+        self.previews: dict[int, bytes] = {}
         self._mark = time.monotonic()
+
+    def upright(self, image: Any, engine: OcrEngine) -> UprightPage:
+        """The page turned upright, straightened and read (materials/orientation.py), timed per step."""
+        page = read_upright(image, engine)
+        for name, seconds in page.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+        self._mark = time.monotonic()
+        return page
+
+    def keep(self, page: UprightPage, index: int) -> None:
+        """Record the page's reading as used: its turn for the manifest, its upright preview."""
+        self.orientation.append(page.manifest_entry(index))
+        if index < MAX_PREVIEW_PAGES:
+            self.previews[index] = preview_jpeg(page.image)
+        self.lap("previews")
+
+    def orientation_note(self) -> None:
+        turned = [entry["page"] for entry in self.orientation if entry["rotated"] or entry["deskewed_deg"]]
+        if turned:
+            self.notes.append(orientation_corrected(turned))
 
     def lap(self, name: str) -> None:
         now = time.monotonic()
@@ -189,11 +215,13 @@ def _pdf_text(
         image = analysis.images.get(index)
         if image is not None:
             run.check_time()
-            ocr_lines = _engine(engine).recognise(image)
+            page = run.upright(image, _engine(engine))
+            ocr_lines = list(page.lines)
             ocr_text = "\n".join(line.text for line in ocr_lines)
             if text_quality(ocr_text)["meaningful"] >= text_quality(text)["meaningful"] * 0.5 or not text:
                 text, source = ocr_text, "ocr"
-                overlays[index] = PageText(int(image.shape[1]), int(image.shape[0]), tuple(ocr_lines))
+                overlays[index] = PageText(*page.page_size, page.page_lines(), page.rotated)
+                run.keep(page, index)
             run.lap("ocr")
         run.sources.append(source)
         lines.extend(line for line in text.splitlines() if line.strip())
@@ -204,7 +232,12 @@ def _pdf_text(
         except Exception as exc:  # the text layer is a convenience; the page images are what count
             logger.warning("text layer not added", extra={"error": repr(exc)})
             run.notes.append(_no_text_layer())
+            normalised = turn_pages(normalised, {i: overlay.turn for i, overlay in overlays.items()})
         run.lap("normalise")
+    if normalised is not None:
+        unseen = [i for i in range(min(analysis.pages, MAX_PREVIEW_PAGES)) if i not in run.previews]
+        run.previews.update(render_previews(normalised, unseen, run.limits, run.deadline))
+        run.lap("previews")
     return lines, analysis.pages, normalised, overlays
 
 
@@ -227,11 +260,13 @@ def _image_text(
     run.notes.extend(loaded.notes)
     run.lap("image_load")
     run.check_time()
-    ocr_lines = _engine(engine).recognise(loaded.rgb)
+    page = run.upright(loaded.rgb, _engine(engine))
+    ocr_lines = list(page.lines)
+    run.keep(page, 0)
     run.lap("ocr")
     run.sources.append("ocr")
     try:
-        pdf, notes = image_to_pdf(data, sniffed, loaded)
+        pdf, notes = image_to_pdf(data, sniffed, loaded, page.rotated)
         run.notes.extend(notes)
     except Exception as exc:
         logger.warning("image not wrapped", extra={"error": repr(exc)})
@@ -244,7 +279,7 @@ def _image_text(
             )
         ) from exc
     try:
-        pdf = stamp_text_layer(pdf, {0: PageText(loaded.width, loaded.height, tuple(ocr_lines))})
+        pdf = stamp_text_layer(pdf, {0: PageText(*page.page_size, page.page_lines())})
     except Exception as exc:
         logger.warning("text layer not added", extra={"error": repr(exc)})
         run.notes.append(_no_text_layer())
@@ -303,6 +338,7 @@ def process_upload(
             lines, pages, normalised, _ = _pdf_text(data[sniffed.offset :], run, engine)
         else:
             lines, pages, normalised = _image_text(data, sniffed, run, engine)
+        run.orientation_note()
         run.check_time()
         text = "\n".join(lines)
         classification = classify(text)
@@ -345,6 +381,8 @@ def process_upload(
         versions = engine.versions()
     elif "ocr" in run.sources:
         versions = get_rapid_engine().versions()
+    if run.orientation:
+        versions = {**(versions or {}), **get_orientation_model().versions()}
     manifest = build_manifest(
         original=data,
         normalised=normalised,
@@ -360,6 +398,7 @@ def process_upload(
         timings=run.timings,
         text_sources=run.sources,
         declared=declared_.as_dict(),
+        orientation=run.orientation,
     )
     return IngestOutcome(
         status=status,
@@ -376,4 +415,5 @@ def process_upload(
         normalised_pdf=normalised,
         manifest=manifest,
         timings=dict(run.timings),
+        page_previews=tuple(run.previews[i] for i in sorted(run.previews)) if status != REJECTED else (),
     )
