@@ -175,7 +175,7 @@ def test_a_corrected_code_that_is_not_the_applicants_stays_a_problem(aws: Aws) -
     assert reply.status == 200, reply.body
     m = reply.body["material"]
     assert m["fields"]["uscc"] == USCC_B
-    assert "identity_mismatch" in [p["code"] for p in m["problems"]]
+    assert "uscc_not_applicant" in [p["code"] for p in m["problems"]]  # the catalogue's cross-check
     assert m["status"] == "needs_attention"
 
 

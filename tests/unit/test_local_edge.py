@@ -141,6 +141,7 @@ def test_page_headers_from_the_template_policy() -> None:
     assert "unsafe-inline" not in csp
     assert "unsafe-eval" not in csp
     assert directives["connect-src"] == "'self' http://127.0.0.1:4566"
+    assert directives["img-src"] == "'self' data: http://127.0.0.1:4566"  # the desk's page previews
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "no-referrer"

@@ -6,11 +6,12 @@
 import { api } from "../shared/api.js";
 import { clearError, guarded, showError } from "../shared/errors.js";
 import { lang, loc, t } from "../shared/i18n.js";
-import { auditList, materialCard, renewFrom } from "../shared/materials.js";
+import { auditList, materialCard, materialName, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
 import {
   $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
+import { reviewPanel } from "./corrections.js";
 
 const VIEWS = ["queue-view", "case-view", "cases-view", "rcase-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
@@ -151,7 +152,15 @@ async function renderCase() {
     ]),
   );
   const renew = renewFrom(api, app.id);
-  $("case-materials").replaceChildren(...app.materials.map((m) => materialCard(m, { heading: loc(m.slot_name) || m.slot, renew })));
+  $("case-materials").replaceChildren(
+    ...app.materials.map((m) => {
+      const card = materialCard(m, { heading: loc(m.slot_name) || m.slot, renew });
+      // Check the reading against the page image and correct a value or the type, with a reason.
+      const panel = reviewPanel(app, m, { name: materialName(m), done: () => reload() });
+      if (panel) card.append(panel);
+      return card;
+    }),
+  );
   renderChecks(app);
   renderDecisions(app);
   $("case-audit").replaceChildren(...auditList(app.audit_trail));

@@ -155,6 +155,8 @@ const TEXT = {
   "audit.withdraw": ["撤回", "withdrew"],
   "audit.attach_elicence": ["以电子证照代替材料", "used an e-licence for a material"],
   "audit.line": ["{at} · {actor}：{action}", "{at} · {actor}: {action}"],
+  "audit.correct_field": ["更正识别结果", "corrected a reading"],
+  "audit.correct_material_type": ["更正材料类型", "corrected the material type"],
 };
 
 const PORTAL = {
@@ -364,6 +366,24 @@ const DESK = {
   "cases.ontime": ["按期办结", "closed on time"],
   "cases.late": ["超期办结", "closed late"],
   "cases.closed.line": ["工单已于 {at} 办结（{result}）。", "The case was closed on {at} ({result})."],
+  // reviewer corrections of what was read from a material (desk/corrections.js)
+  "corr.title": ["核对与更正识别结果", "Check and correct the reading"],
+  "corr.page": ["第 {n} 页", "Page {n}"],
+  "corr.page.alt": ["「{name}」第 {n} 页，框出识别出的字段", "'{name}', page {n}, with the fields read outlined"],
+  "corr.nopreview": ["暂无页面预览，请打开规范化 PDF 核对。", "No page preview; open the normalised PDF to check."],
+  "corr.field": ["更正项", "What to correct"],
+  "corr.type": ["材料类型", "Material type"],
+  "corr.value": ["原件上的内容", "Value on the document"],
+  "corr.reason": ["更正理由", "Reason for the correction"],
+  "corr.submit": ["记录更正", "Record the correction"],
+  "corr.edit": ["更正{field}", "Correct {field}"],
+  "corr.confidence": ["置信度 {pct}%", "confidence {pct}%"],
+  "corr.done": ["已记录更正：{field} {old} → {new}", "Correction recorded: {field} {old} → {new}"],
+  "corr.replay": ["该更正已记录过，未作改动。", "That correction was already recorded; nothing changed."],
+  "corr.history": ["更正记录", "Corrections"],
+  "corr.line": ["{at} · {actor}（{role}）：{field} {old} → {new}", "{at} · {actor} ({role}): {field} {old} → {new}"],
+  "corr.reason.line": ["理由：{reason}", "Reason: {reason}"],
+  "corr.asread": ["识别值：{value}", "as read: {value}"],
 };
 
 const KPI = {
@@ -399,6 +419,19 @@ const KPI = {
   "kpi.by.item": ["分事项指标", "By service item"],
   "kpi.col.item": ["事项", "Service item"],
   "kpi.loaded": ["指标已更新。", "Figures updated."],
+  "kpi.materials": ["识别准确度（零差错）", "Reading accuracy (zero error)"],
+  "kpi.materials.caption": [
+    "本期间编目的材料中，审核人员更正过识别结果的比例（按识别出的材料类型）",
+    "Of the materials catalogued in the period, the share whose reading a reviewer corrected (by type as read)",
+  ],
+  "kpi.materials.type": ["材料类型", "Material type"],
+  "kpi.materials.catalogued": ["编目", "Catalogued"],
+  "kpi.materials.corrected": ["被更正", "Corrected"],
+  "kpi.materials.rate": ["更正率", "Correction rate"],
+  "kpi.materials.zero": ["零差错率", "Zero-error rate"],
+  "kpi.materials.fields": ["按字段更正", "Corrections by field"],
+  "kpi.materials.none": ["本期间没有编目的材料。", "No materials were catalogued in the period."],
+  "kpi.materials.item": ["选定单个事项时不统计识别准确度。", "Reading accuracy is shown for all items only."],
 };
 
 const DICTS = [TEXT, PORTAL, DESK, KPI];

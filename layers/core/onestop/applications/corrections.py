@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from onestop.catalogue import Catalogue, MaterialType
+from onestop.catalogue import Catalogue, FieldSpec, MaterialType
 from onestop.errors import Conflict, InvalidInput, MalformedRequest, NotFound, Reason
-from onestop.identifiers.resident_id import resident_id_problems
-from onestop.identifiers.uscc import uscc_problems
+from onestop.materials import validators
+from onestop.materials.classify import type_name
+from onestop.materials.fields import _cross_check as catalogue_cross_check
+from onestop.materials.validators import Checked
 from onestop.observability import metrics
 
 from .access import not_found
+from .clock import SHANGHAI
 from .deps import ApplicationDeps
 from .duties import require_may_decide
 from .identity import Principal
@@ -64,13 +67,6 @@ TYPE_PROBLEMS = frozenset(
 OVERRIDABLE_REJECTIONS = frozenset({"not_a_document", "multiple_documents", "material_type_mismatch"})
 MAX_VALUE = 2000
 
-# The document that identifies the applicant itself (as completeness.py checks it): a corrected code
-# that is not the applicant's is a problem on the material.
-_IDENTITY = {
-    ("enterprise", "business_licence"): "uscc",
-    ("person", "resident_id_card"): "id_number",
-}
-
 
 @dataclass(frozen=True)
 class CorrectionInput:
@@ -101,95 +97,26 @@ def _clean(value: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", value)).strip()
 
 
-def _invalid(field: str, zh: str, en: str, code: str = "invalid_value") -> list[Reason]:
-    return [Reason(code, zh, en, field)]
-
-
-_DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?")
-_MONEY = re.compile(
-    r"^(?:人民币|RMB|USD|美元)?\s*[0-9]+(?:[.,][0-9]+)*\s*(?:万|亿)?\s*(?:元|美元)?\s*(?:人民币)?$"
-)
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,22}[0-9]$")
-_OPEN_ENDED = ("长期", "永久", "不约定期限")
-
-
-def _date(text: str) -> date | None:
-    m = _DATE.fullmatch(text.strip())
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-
-
-def check_value(
-    validator: str, field: str, value: str, *, today: date | None = None
-) -> tuple[str, list[Reason]]:
-    """The value as stored (normalised) and why it is not valid for `validator` (empty: valid).
-
-    The catalogue's validators (`FieldSpec.validator`): the identifiers by their check characters,
-    dates as calendar dates (stored ISO 8601), date ranges as two dates or an open end, money, phone
-    numbers, and text."""
+def check_value(spec: FieldSpec | None, field: str, value: str, *, today: date | None = None) -> Checked:
+    """The value as stored and why it is not valid: the catalogue's validator for the field
+    (`onestop.materials.validators`, as ingest checks what it reads); a field the catalogue does not
+    describe (read by an older pipeline) takes any non-blank text of a sensible length."""
     text = _clean(value)
     if not text:
-        return text, _invalid(field, "请填写更正后的内容。", "Enter the corrected value.", "value_blank")
-    if len(text) > MAX_VALUE:
-        return text, _invalid(
-            field, f"内容不能超过 {MAX_VALUE} 个字符。", f"At most {MAX_VALUE} characters.", "value_too_long"
+        return Checked(
+            None, (Reason("value_blank", "请填写更正后的内容。", "Enter the corrected value.", field),)
         )
-    if validator == "uscc":
-        code = re.sub(r"\s", "", text).upper()
-        return code, [Reason(p.code, p.zh, p.en, field) for p in uscc_problems(code)]
-    if validator == "resident_id":
-        number = re.sub(r"\s", "", text).upper()
-        problems = resident_id_problems(number, None, today=today)
-        return number, [Reason(p.code, p.zh, p.en, field) for p in problems]
-    if validator == "date":
-        day = _date(text)
-        if day is None:
-            return text, _invalid(
-                field,
-                f"“{text}”不是有效日期，请按 YYYY-MM-DD 填写。",
-                f"'{text}' is not a date; write it as YYYY-MM-DD.",
-                "invalid_date",
-            )
-        return day.isoformat(), []
-    if validator == "date_range":
-        parts = [p.strip() for p in re.split(r"\s*(?:至|到|~|～|—|--)\s*", text) if p.strip()]
-        ends = [_date(p) for p in parts]
-        open_end = len(parts) == 2 and parts[1] in _OPEN_ENDED and ends[0] is not None
-        if not (len(parts) == 2 and (open_end or all(ends))) or (
-            not open_end and ends[0] is not None and ends[1] is not None and ends[1] < ends[0]
-        ):
-            return text, _invalid(
-                field,
-                f"“{text}”不是有效期限，请按“YYYY-MM-DD 至 YYYY-MM-DD”或“YYYY-MM-DD 至 长期”填写。",
-                f"'{text}' is not a period; write 'YYYY-MM-DD 至 YYYY-MM-DD' or 'YYYY-MM-DD 至 长期'.",
-                "invalid_date_range",
-            )
-        first = ends[0].isoformat() if ends[0] else parts[0]
-        last = parts[1] if open_end else (ends[1].isoformat() if ends[1] else parts[1])
-        return f"{first} 至 {last}", []
-    if validator == "money":
-        if not _MONEY.fullmatch(text):
-            return text, _invalid(
-                field,
-                f"“{text}”不是金额，请填写数字和单位（如“100万元人民币”）。",
-                f"'{text}' is not an amount; write a number and its unit (e.g. 100万元人民币).",
-                "invalid_money",
-            )
-        return text, []
-    if validator == "phone":
-        if not _PHONE.fullmatch(text) or sum(c.isdigit() for c in text) < 7:
-            return text, _invalid(
-                field,
-                f"“{text}”不是电话号码。",
-                f"'{text}' is not a phone number.",
-                "invalid_phone",
-            )
-        return text, []
-    return text, []
+    if len(text) > MAX_VALUE:
+        why = Reason(
+            "value_too_long", f"内容不能超过 {MAX_VALUE} 个字符。", f"At most {MAX_VALUE} characters.", field
+        )
+        return Checked(None, (why,))
+    if spec is None:
+        return Checked(text)
+    checked = validators.check(text, spec, labels=spec.label_variants, today=today)
+    if checked.value is None and not checked.problems:  # a validator that says no without a reason
+        return Checked(None, (validators.invalid(spec, text, "无效", "is not valid"),))
+    return checked
 
 
 # ----------------------------------------------------------------------------- the use case
@@ -235,8 +162,9 @@ def correct(
     if given.field == MATERIAL_TYPE:
         after, old, new, resolved = _type_change(deps.catalogue, material, given.value)
     else:
+        today = deps.now().astimezone(SHANGHAI).date()
         after, old, new, resolved = _field_change(
-            deps.catalogue, application, material, given.field, given.value
+            deps.catalogue, application, material, given.field, given.value, today
         )
     if old == new and not resolved and not _overrides(material, given.field):
         return CorrectionResult(application, material, None)  # the same statement again: nothing to do
@@ -346,7 +274,13 @@ def _type_change(
         reason_zh="材料类型由审核人员确认。",
         reason_en="Material type set by a reviewer.",
     )
-    return material.model_copy(update={"classification": classification}), old, code, resolved
+    still_open = [p for p in material.problems if p not in resolved]
+    return (
+        material.model_copy(update={"classification": classification, "problems": still_open}),
+        old,
+        code,
+        resolved,
+    )
 
 
 def _spec_of(catalogue: Catalogue, material_type: str | None) -> MaterialType | None:
@@ -354,7 +288,7 @@ def _spec_of(catalogue: Catalogue, material_type: str | None) -> MaterialType | 
 
 
 def _field_change(
-    catalogue: Catalogue, application: Application, material: Material, field: str, value: str
+    catalogue: Catalogue, application: Application, material: Material, field: str, value: str, today: date
 ) -> tuple[Material, str | None, str, list[Reason]]:
     kind = _spec_of(catalogue, _current_type(material))
     names = [f.name for f in kind.fields] if kind is not None else []
@@ -369,45 +303,38 @@ def _field_change(
         )
     _correctable(material, field)
     spec = kind.field(field) if kind is not None else None
-    stored, problems = check_value(spec.validator if spec is not None else "text", field, value)
-    if problems:
+    checked = check_value(spec, field, value, today=today)
+    if checked.value is None:
         raise InvalidInput(
             "invalid_correction",
             "更正后的内容不符合该字段的格式。",
             "The corrected value is not valid for this field.",
-            [Reason(p.code, p.zh, p.en, "value") for p in problems],
+            [Reason(p.code, p.zh, p.en, "value") for p in checked.problems],
         )
+    stored = checked.value
     current = material.fields.get(field)
     old = None if current is None else str(current)
     resolved = [p for p in material.problems if p.field == field]
     fields = {**material.fields, field: stored}
-    after = material.model_copy(update={"fields": fields})
-    mismatch = _identity_problem(application, material, field, stored)
-    if mismatch is not None:
-        after = after.model_copy(update={"problems": [*material.problems, mismatch]})
-    return after, old, stored, resolved
-
-
-def _identity_problem(application: Application, material: Material, field: str, value: str) -> Reason | None:
-    material_type = material.classification.material_type if material.classification else None
-    if _IDENTITY.get((application.applicant.kind, material_type or "")) != field:
-        return None
-    if value.upper() == application.applicant.code.upper():
-        return None
-    return Reason(
-        "identity_mismatch",
-        f"审核人员更正后的号码（{value}）与申请人的（{application.applicant.code}）不一致。",
-        f"The number as corrected by the reviewer ({value}) is not the applicant's "
-        f"({application.applicant.code}).",
-        field,
-    )
+    if spec is not None and spec.parts is not None and checked.parts:
+        # A period split into two fields on the document (valid from / until): both follow the value.
+        start, until = spec.parts
+        fields[start], fields[until] = checked.parts["from"], checked.parts["until"]
+        resolved += [p for p in material.problems if p.field in (start, until)]
+    still_open = [p for p in material.problems if p not in resolved]
+    if spec is not None:
+        doc_zh, doc_en = type_name(kind.code if kind is not None else "other")
+        mismatch = catalogue_cross_check(spec, stored, application.applicant, doc_zh, doc_en)
+        if mismatch is not None:  # the document, as the reviewer reads it, is not the applicant's
+            still_open.append(mismatch)
+    return material.model_copy(update={"fields": fields, "problems": still_open}), old, stored, resolved
 
 
 def _settled(
     after: Material, before: Material, correction: FieldCorrection, resolved: list[Reason], now: Any
 ) -> Material:
     """The material with the correction listed, the settled problems moved aside and its status."""
-    open_problems = [p for p in after.problems if p not in resolved]
+    open_problems = after.problems  # the change already took out what it settled
     status = MaterialStatus.NEEDS_ATTENTION if open_problems else MaterialStatus.CATALOGUED
     reason = None
     if open_problems:

@@ -377,7 +377,7 @@ def ingest_object(
         }
         if pdf_version:
             normalised["version_id"] = pdf_version
-        previews = _store_previews(materials, prefix, getattr(outcome, "page_previews", ()), base)
+        previews = _store_previews(materials, prefix, outcome.page_previews, base)
         if previews:
             normalised["previews"] = previews
     manifest_key = prefix + "manifest.json"
@@ -399,7 +399,7 @@ def ingest_object(
         problems=outcome.problems,
         normalised=normalised,
         manifest_key=manifest_key,
-        field_readings=dict(getattr(outcome, "field_readings", None) or {}),
+        field_readings=dict(outcome.field_readings),
     )
     # The event is stored with the result and marked sent after publishing (onestop.outbox): if the bus
     # fails, the retry finds the material finished but unannounced and sends it then (exactly once,
