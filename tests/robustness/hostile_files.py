@@ -248,7 +248,7 @@ _SPECS: list[tuple[str, Callable[[], bytes], str, str, str, str, int]] = [
         "a.pdf",
         "application/pdf",
         REJECTED,
-        "pdf_corrupt",  # one page object under 10,000 kids: a page has one parent; damaged, not long
+        "pdf_damaged",  # one page object under 10,000 kids: a page has one parent; damaged, not long
         200,
     ),
     (

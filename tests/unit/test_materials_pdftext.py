@@ -1,4 +1,4 @@
-"""PDF text layer, encryption, malformed files, and the worker's time and memory guards.
+"""PDF text layer, encryption, damaged and repaired files, and the worker's time and memory guards.
 
 Corpus PDFs: pdfminer.six samples (MIT repo), py-pdf/pypdf resources (BSD-3), py-pdf/sample-files
 (CC-BY-SA-4.0), qpdf qtest files (Apache-2.0); see ../shared/corpus/MANIFEST.md.
@@ -14,6 +14,7 @@ from onestop.materials.pdftext import PdfRejected, analyse_pdf, is_real_text, te
 
 from tests.materials_specimens import text_pdf_bytes
 from tests.robustness.hostile_files import pdf_zlib_bomb
+from tests.robustness.hostile_pdfs import many_pages
 
 LIMITS = Limits()
 LICENCE_LINES = ["营业执照", "统一社会信用代码 91440300MA5G7Q2K0X"]
@@ -91,19 +92,84 @@ def test_empty_user_password_opens_and_is_flagged(corpus: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_xref_loop_terminates(corpus: Path) -> None:
-    analysis = analyse_pdf((corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), LIMITS)
-    assert analysis.pages == 30
-    assert "Potato 0" in analysis.page_text[0]
+def test_a_looping_xref_chain_is_damaged(corpus: Path) -> None:
+    """Issue 14: the /Prev chain of the updates loops, so which revision is current cannot be told;
+    the parsers stop at the loop and read one version, which used to be catalogued as the document."""
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf((corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), LIMITS)
+    assert info.value.reason.code == "pdf_damaged"
+    assert any("loops" in d for d in info.value.details), info.value.details
 
 
 @pytest.mark.timeout(60)
-def test_recursive_xobjects_terminate(corpus: Path) -> None:
-    analysis = analyse_pdf(
-        (corpus / PDFS / "malformed/pdfminer_issue-1113-evil-xobjects.pdf").read_bytes(), LIMITS
-    )
-    assert analysis.pages == 1
-    assert analysis.parser == "pdfium"  # pypdf finds no startxref; pdfium reconstructs
+def test_no_cross_reference_at_all_is_damaged(corpus: Path) -> None:
+    """No startxref and recursive form XObjects: pdfium guessed one page from the loose objects."""
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf((corpus / PDFS / "malformed/pdfminer_issue-1113-evil-xobjects.pdf").read_bytes(), LIMITS)
+    assert info.value.reason.code == "pdf_damaged"
+    assert any("startxref" in d for d in info.value.details), info.value.details
+
+
+@pytest.mark.timeout(60)
+def test_a_complete_file_without_cross_reference_is_rebuilt_and_noted(corpus: Path) -> None:
+    """pdfminer's simple3: every object and the trailer are there, only xref and startxref are not."""
+    analysis = analyse_pdf((corpus / PDFS / "cjk/pdfminer_simple3_ja.pdf").read_bytes(), LIMITS)
+    assert "あいうえお" in analysis.page_text[0]
+    assert "pdf_repaired" in [n.code for n in analysis.notes]
+
+
+def test_control_pictures_are_mojibake() -> None:
+    # What pypdf reads from simple3's kana (a CID font without its CMap).
+    assert not is_real_text("HelloHello\u2422\u2424\u2426\u2428\u242a\u2422\u2424\u2426WorldWorld")
+
+
+def test_the_damaged_reason_tells_the_applicant_what_to_do() -> None:
+    from onestop.materials.pdftext import DAMAGED
+
+    assert DAMAGED.code == "pdf_damaged"
+    assert "重新导出" in DAMAGED.zh
+    assert "扫描" in DAMAGED.zh
+    assert "export" in DAMAGED.en
+    assert "scan" in DAMAGED.en
+
+
+@pytest.mark.timeout(60)
+def test_a_truncated_download_is_damaged() -> None:
+    whole = text_pdf_bytes(LICENCE_LINES)
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(whole[: int(len(whole) * 0.7)], LIMITS)
+    assert info.value.reason.code == "pdf_damaged"
+
+
+def _wrong_startxref(data: bytes, shift: int = 7) -> bytes:
+    at = data.rindex(b"startxref")
+    head, tail = data[:at], data[at:]
+    number = int(tail.split()[1])
+    return head + tail.replace(b"%d" % number, b"%d" % (number + shift), 1)
+
+
+@pytest.mark.timeout(60)
+def test_a_wrong_startxref_is_repaired_without_loss_and_noted() -> None:
+    analysis = analyse_pdf(_wrong_startxref(text_pdf_bytes(LICENCE_LINES)), LIMITS)
+    assert "营业执照" in analysis.page_text[0]
+    assert "pdf_repaired" in [n.code for n in analysis.notes]
+    assert analysis.clean_pdf is not None
+
+
+@pytest.mark.timeout(60)
+def test_a_sound_file_is_not_called_repaired() -> None:
+    assert analyse_pdf(text_pdf_bytes(LICENCE_LINES), LIMITS).notes == ()
+
+
+@pytest.mark.timeout(60)
+def test_a_repair_that_loses_an_object_is_damaged() -> None:
+    """The xref points nowhere and the page's content object is not in the file: rebuilt, but lossy."""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 9 0 R >>"
+    lossy = _wrong_startxref(_pdf(CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page))
+    with pytest.raises(PdfRejected) as info:
+        analyse_pdf(lossy, LIMITS)
+    assert info.value.reason.code == "pdf_damaged"
+    assert any("object 9" in d for d in info.value.details), info.value.details
 
 
 @pytest.mark.timeout(60)
@@ -131,17 +197,17 @@ def test_attachments_left_out_and_flagged(corpus: Path) -> None:
 def test_javascript_open_action_removed(corpus: Path) -> None:
     analysis = analyse_pdf((corpus / PDFS / "malformed/pypdf_issue-297_broken-xref.pdf").read_bytes(), LIMITS)
     assert "test example" in analysis.page_text[0]
+    # A wrong startxref that both readers rebuild to the same page: catalogued, and said so.
+    assert "pdf_repaired" in [n.code for n in analysis.notes]
     assert analysis.removed_active_content >= 1
     assert analysis.clean_pdf is not None
     assert b"/JavaScript" not in analysis.clean_pdf
 
 
 @pytest.mark.timeout(60)
-def test_page_limit(corpus: Path) -> None:
+def test_page_limit() -> None:
     with pytest.raises(PdfRejected) as info:
-        analyse_pdf(
-            (corpus / PDFS / "malformed/qpdf_append-xref-loop.pdf").read_bytes(), Limits(max_pages=10)
-        )
+        analyse_pdf(many_pages(30), Limits(max_pages=10))
     assert info.value.reason.code == "pdf_too_many_pages"
     assert "30" in info.value.reason.en
 
@@ -159,19 +225,20 @@ def test_worker_timeout_is_a_rejection_not_a_hang() -> None:
 
 @pytest.mark.timeout(60)
 def test_worker_memory_limit_is_a_rejection() -> None:
-    # A page whose content inflates to 256 MiB, with 40 MiB allowed on top of what the worker inherited.
+    # A page whose content inflates to 256 MiB, with the stream cap lifted and 200 MiB in all allowed.
+    tight = Limits(pdf_worker_memory_bytes=200 * 1024 * 1024, pdf_max_stream_bytes=1024 * 1024 * 1024)
     with pytest.raises(PdfRejected) as info:
-        analyse_pdf(pdf_zlib_bomb(256), Limits(pdf_worker_memory_bytes=40 * 1024 * 1024))
+        analyse_pdf(pdf_zlib_bomb(256), tight)
     assert info.value.reason.code == "pdf_too_complex"
     assert info.value.details[0].startswith("worker failed")  # MemoryError, or killed by the cap
     assert analyse_pdf(text_pdf_bytes(LICENCE_LINES), LIMITS).page_real == (True,)
 
 
 @pytest.mark.timeout(60)
-def test_garbage_after_header_is_corrupt() -> None:
+def test_garbage_after_header_is_damaged() -> None:
     with pytest.raises(PdfRejected) as info:
         analyse_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 4, LIMITS)
-    assert info.value.reason.code == "pdf_corrupt"
+    assert info.value.reason.code == "pdf_damaged"
 
 
 def _pdf(*objects: bytes) -> bytes:
@@ -201,11 +268,11 @@ PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
         (b"<< /Type /Pages /Kids 3 0 R /Count 1 >>", "/Kids is not an array"),
     ],
 )
-def test_a_damaged_page_tree_is_corrupt_not_papered_over(pages_node: bytes, damage: str) -> None:
+def test_a_damaged_page_tree_is_damaged_not_papered_over(pages_node: bytes, damage: str) -> None:
     """Issue 14: pdfium counted the pages of a looping tree and the file was catalogued."""
     with pytest.raises(PdfRejected) as info:
         analyse_pdf(_pdf(CATALOG, pages_node, PAGE), LIMITS)
-    assert info.value.reason.code == "pdf_corrupt"
+    assert info.value.reason.code == "pdf_damaged"
     assert any(damage in d for d in info.value.details), info.value.details
 
 
@@ -216,7 +283,7 @@ def test_a_sound_hand_made_tree_still_opens() -> None:
 
 
 @pytest.mark.timeout(60)
-def test_a_page_tree_nested_too_deep_is_corrupt() -> None:
+def test_a_page_tree_nested_too_deep_is_damaged() -> None:
     depth = 70
     nodes = [CATALOG]
     for level in range(depth):  # object 2 is the root of the tree, each node the next one's parent
@@ -224,4 +291,5 @@ def test_a_page_tree_nested_too_deep_is_corrupt() -> None:
     nodes.append(PAGE)
     with pytest.raises(PdfRejected) as info:
         analyse_pdf(_pdf(*nodes), LIMITS)
+    assert info.value.reason.code == "pdf_damaged"
     assert any("deeper than 64" in d for d in info.value.details), info.value.details

@@ -2,9 +2,16 @@
 
 pyHanko and pypdf parse every file in the test corpus in milliseconds, but a PDF crafted to make a
 parser loop, recurse or inflate a compressed stream must cost one worker, never the function. The
-worker is forked once and reused (forking per file costs ~20 ms, a fresh interpreter ~150 ms); a job
-that overruns its deadline gets the worker killed, and the next job forks a fresh one. RLIMIT_AS caps
-the worker's address space above what it inherited. Verification and ingest each keep their own.
+worker is started once and reused (forking per file costs ~20 ms, a fresh interpreter ~150 ms); a job
+that overruns its deadline gets the worker killed, and the next job starts a fresh one. Verification and
+ingest each keep their own.
+
+Two ways to start a worker. Forked (verification): cheap, and RLIMIT_AS caps the address space above
+what it inherited. A fresh interpreter (ingest, `fresh_interpreter=True`): a fork of the ingest function
+would carry the OCR models (~300 MB resident, shared copy-on-write but counted in its resident set, and
+a replacement forked after a kill would carry whatever the function holds then); a fresh interpreter
+starts at ~40 MB, and RLIMIT_AS caps its whole address space, so its resident memory can never pass the
+cap (issue 14: a deflate bomb took the forked worker to 1.6-1.85 GB resident).
 
 Pipes only (no semaphores or shared memory), so it runs inside AWS Lambda, which has no /dev/shm.
 """
@@ -12,9 +19,12 @@ Pipes only (no semaphores or shared memory), so it runs inside AWS Lambda, which
 from __future__ import annotations
 
 import contextlib
+import importlib
+import json
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,13 +60,14 @@ def _address_space_now() -> int:
         return 0
 
 
-def _limit_memory(extra_bytes: int | None) -> None:
+def _limit_memory(extra_bytes: int | None, *, absolute: bool = False) -> None:
+    """Cap the address space at `extra_bytes` above what is mapped now, or at `extra_bytes` in all."""
     if not extra_bytes:
         return
     try:
         import resource
 
-        limit = _address_space_now() + extra_bytes
+        limit = extra_bytes if absolute else _address_space_now() + extra_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):  # pragma: no cover - not Linux
         pass
@@ -86,6 +97,30 @@ def _serve(conn: Connection, memory_bytes: int | None, on_start: Callable[[], No
     _limit_memory(memory_bytes)
     if on_start is not None:
         on_start()
+    _serve_jobs(conn)
+
+
+# What a fresh worker interpreter runs: argv[1] is its end of the pipe, argv[2] the parent's sys.path.
+_BOOT = (
+    "import json, sys; sys.path[:0] = json.loads(sys.argv[2]); "
+    "from onestop.sandbox import serve_fresh; serve_fresh(int(sys.argv[1]))"
+)
+
+
+def serve_fresh(fd: int) -> None:
+    """The main loop of a fresh-interpreter worker: cap the whole address space before anything else
+    is loaded, import what the jobs need, then serve."""
+    conn = Connection(fd)
+    memory_bytes, preload, on_start = conn.recv()
+    _limit_memory(memory_bytes, absolute=True)
+    for module in preload:
+        importlib.import_module(module)
+    if on_start is not None:
+        on_start()
+    _serve_jobs(conn)
+
+
+def _serve_jobs(conn: Connection) -> None:
     while True:
         try:
             job = conn.recv()
@@ -121,13 +156,24 @@ class Sandbox:
         *,
         memory_bytes: int | None = 768 * 1024 * 1024,
         on_start: Callable[[], None] | None = None,
+        fresh_interpreter: bool = False,
+        preload: tuple[str, ...] = (),
     ) -> None:
+        """`memory_bytes`: address space a forked worker may add to what it inherited, or a fresh
+        interpreter's whole address space. `preload`: modules a fresh interpreter imports at start."""
         self.memory_bytes = memory_bytes
         self._on_start = on_start
+        self.fresh_interpreter = fresh_interpreter
+        self._preload = preload
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._conn: Connection | None = None
-        self.started = 0  # workers forked so far (tests and metrics read it)
+        self.started = 0  # workers started so far (tests and metrics read it)
+
+    @property
+    def pid(self) -> int | None:
+        """The running worker's process id (tests and benchmarks read its /proc entry)."""
+        return self._pid if self._alive() else None
 
     def _alive(self) -> bool:
         if self._pid is None:
@@ -143,6 +189,8 @@ class Sandbox:
             return self._conn
         self._stop()
         parent, child = mp.Pipe(duplex=True)
+        if self.fresh_interpreter:
+            return self._spawn(parent, child)
         pid = os.fork()
         if pid == 0:  # the worker: never return into the caller's code
             code = 0
@@ -156,6 +204,24 @@ class Sandbox:
         child.close()
         self._pid, self._conn = pid, parent
         self.started += 1
+        return parent
+
+    def _spawn(self, parent: Connection, child: Connection) -> Connection:
+        """Start a fresh interpreter on `child` (dup'ed to a known descriptor; nothing else inherited)."""
+        fd = 3 if child.fileno() != 3 else 4
+        paths = json.dumps([os.path.abspath(p) for p in sys.path if p])
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-I", "-c", _BOOT, str(fd), paths],
+                dict(os.environ),
+                file_actions=[(os.POSIX_SPAWN_DUP2, child.fileno(), fd)],
+            )
+        finally:
+            child.close()
+        self._pid, self._conn = pid, parent
+        self.started += 1
+        parent.send((self.memory_bytes, self._preload, self._on_start))
         return parent
 
     def _exit_code(self) -> int | None:
@@ -225,13 +291,26 @@ _SHARED: dict[tuple[str, int], Sandbox] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_sandbox(purpose: str, memory_bytes: int, on_start: Callable[[], None] | None = None) -> Sandbox:
+def shared_sandbox(
+    purpose: str,
+    memory_bytes: int,
+    on_start: Callable[[], None] | None = None,
+    *,
+    fresh_interpreter: bool = False,
+    preload: tuple[str, ...] = (),
+) -> Sandbox:
     """One worker per purpose and memory cap, reused for the life of the process (a warm Lambda
-    container). Import what the jobs need before the first call: workers forked later inherit it."""
+    container). Forked workers: import what the jobs need before the first call (workers forked later
+    inherit it); fresh interpreters import `preload`."""
     with _SHARED_LOCK:
         sandbox = _SHARED.get((purpose, memory_bytes))
         if sandbox is None:
-            sandbox = _SHARED[(purpose, memory_bytes)] = Sandbox(memory_bytes=memory_bytes, on_start=on_start)
+            sandbox = _SHARED[(purpose, memory_bytes)] = Sandbox(
+                memory_bytes=memory_bytes,
+                on_start=on_start,
+                fresh_interpreter=fresh_interpreter,
+                preload=preload,
+            )
         return sandbox
 
 

@@ -1,14 +1,21 @@
 """What the ingest PDF worker runs on an untrusted PDF: text layer, page rasters, and a clean rewrite.
 
-`pdftext.analyse_pdf` runs `run_job` in a forked worker (`onestop.sandbox`) that it kills on timeout
-and whose address space is capped, so an xref loop, recursion or a zlib bomb costs one worker and never
-the ingest function. Rendered pages and the clean copy are written to OUTDIR; the result is a dict.
+`pdftext.analyse_pdf` runs `run_job` in a worker process (`onestop.sandbox`, a fresh interpreter) that
+it kills on timeout and whose address space is capped, so an xref loop, recursion or a zlib bomb costs
+one worker and never the ingest function. Rendered pages and the clean copy are written to OUTDIR; the
+result is a dict whose "status" is ok, password_protected, damaged, too_complex, no_pages or
+too_many_pages.
+
+pypdf reads the file first and vets it: damage (a looping page tree or cross-reference chain, no
+cross-reference at all, a repair that lost objects) and bombs (streams past the decode caps, images
+declaring more pixels than allowed) are refused before PDFium, which decodes without limits, sees a page.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 import unicodedata
 import warnings
@@ -44,8 +51,9 @@ def text_quality(text: str) -> dict[str, int]:
         code = ord(ch)
         category = unicodedata.category(ch)
         broken = ch == "\ufffd" or category in ("Co", "Cs") or (category == "Cc" and ch not in "\n\r\t")
-        # Spacing modifier letters (U+02B0-02FF) stand in for CJK punctuation in broken CMaps.
-        if broken or 0x02B0 <= code <= 0x02FF:
+        # Spacing modifier letters (U+02B0-02FF) stand in for CJK punctuation in broken CMaps, control
+        # pictures (U+2400-243F) for kana of a CID font read without its CMap (pdfminer simple3).
+        if broken or 0x02B0 <= code <= 0x02FF or 0x2400 <= code <= 0x243F:
             suspicious += 1
         elif _is_rare_cjk(ch):
             suspicious += 1
@@ -71,6 +79,58 @@ def is_real_text(text: str) -> bool:
 # --- the worker ------------------------------------------------------------------------------------
 
 
+class _RepairLog(logging.Handler):
+    """pypdf says what it repaired (or could not) as warnings on its loggers; the worker reads them."""
+
+    MAX = 2000
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[tuple[str, str]] = []  # (message template, message)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) < self.MAX:
+            self.records.append((str(record.msg), record.getMessage()[:200]))
+
+
+REPAIR_LOG = _RepairLog()
+
+# pypdf's (7.x) warning templates: a rebuilt or corrected cross-reference, which is a repair ...
+_XREF_REPAIRS = (
+    "incorrect startxref pointer",
+    "rebuild xref",
+    "not zero-indexed",
+    "Ignoring wrong pointing object",
+    "Negative startxref pointer",
+)
+# ... a loop in the chain of updates (which revision is current cannot be told): damage ...
+_XREF_LOOP = "Circular xref chain"
+# ... and a reference to an object that is not there. Legal in a sound file (it reads as null), but
+# after a rebuilt cross-reference it means the rebuild lost that object.
+_MISSING_OBJECT = re.compile(r"Object (\d+) (\d+) not defined")
+
+
+def _repairs() -> list[str]:
+    return [message for template, message in REPAIR_LOG.records if any(r in template for r in _XREF_REPAIRS)]
+
+
+def xref_damage(rebuilt: bool = False) -> str | None:
+    """Damage to the cross-reference that pypdf reported while reading, or None (see REPAIR_LOG).
+    `rebuilt`: the cross-reference was rebuilt before pypdf read the file (by PDFium)."""
+    for template, message in REPAIR_LOG.records:
+        if _XREF_LOOP in template:
+            return f"the chain of cross-reference sections loops ({message})"
+    if rebuilt or _repairs():
+        for _, message in REPAIR_LOG.records:
+            missing = _MISSING_OBJECT.search(message)
+            if missing:
+                return (
+                    f"the cross-reference was rebuilt and object {missing[1]} {missing[2]}, which the "
+                    "document uses, is not in the file"
+                )
+    return None
+
+
 def _open_pypdf(data: bytes, result: dict[str, Any], max_nodes: int) -> Any:
     from pypdf import PdfReader
 
@@ -84,14 +144,16 @@ def _open_pypdf(data: bytes, result: dict[str, Any], max_nodes: int) -> Any:
             result["opened_with_empty_password"] = True
         # Before the pages are listed: a parser that meets a loop gives up (pypdf) or papers over it
         # (pdfium counts pages that are not there); either way the file is damaged, and said so.
-        damage = page_tree_damage(reader, max_nodes)
+        damage = xref_damage() or page_tree_damage(reader, max_nodes)
         if damage is not None:
             result["errors"].append(damage)
-            result["status"] = "corrupt"
+            result["status"] = "damaged"
             return None
         _ = len(reader.pages)
         return reader
-    except Exception as exc:  # a broken file may raise anything; the pdfium path gets a chance
+    except RecursionError:
+        raise
+    except Exception as exc:  # a broken file may raise anything: no cross-reference, no trailer, ...
         result["errors"].append(f"pypdf: {type(exc).__name__}: {str(exc)[:200]}")
         return None
 
@@ -128,6 +190,120 @@ def page_tree_damage(reader: Any, max_nodes: int) -> str | None:
                 return "page tree node's /Kids is not an array"
             stack.extend((kid, depth + 1) for kid in reversed(kids))
     return None
+
+
+class Hostile(Exception):
+    """The file would make PDFium decode more than the caps allow (a bomb)."""
+
+
+class Damaged(Exception):
+    """The file's structure is broken in a way no reader can show faithfully."""
+
+
+MAX_FORM_DEPTH = 32  # forms inside forms: real files nest a few; PDFium gives up deeper
+
+
+_SKIP_KEYS = frozenset({"/Parent", "/P", "/Dest", "/A", "/Next", "/First", "/Last", "/Prev", "/StructParent"})
+
+
+class _Preflight:
+    """Decode, under pypdf's caps, every stream PDFium would decode to show the pages: contents, forms,
+    fonts, patterns, shadings, colour profiles, annotation appearances. Images are not decoded (PDFium
+    decodes at most their declared size): their declared pixels are checked instead. A bomb raises
+    `Hostile` here, before PDFium parses the page."""
+
+    def __init__(self, max_stream: int, max_total: int, max_pixels: int, max_nodes: int) -> None:
+        self.max_stream, self.max_total, self.max_pixels = max_stream, max_total, max_pixels
+        self.nodes_left = max_nodes
+        self.decoded = 0
+        self.seen: set[int] = set()
+        self.forms_clear: set[int] = set()
+
+    def page(self, index: int, page: Any) -> None:
+        from pypdf.errors import LimitReachedError
+
+        try:
+            self._forms(page.get("/Resources"), ())
+            self._walk([page.raw_get(key) for key in ("/Contents", "/Resources", "/Annots") if key in page])
+        except LimitReachedError as exc:
+            raise Hostile(f"page {index + 1}: {exc}") from exc
+        except Hostile as exc:
+            raise Hostile(f"page {index + 1}: {exc}") from exc
+        except Damaged as exc:
+            raise Damaged(f"page {index + 1}: {exc}") from exc
+
+    def _forms(self, resources: Any, path: tuple[int, ...]) -> None:
+        """Form XObjects that draw themselves, directly or through others (a loop PDFium and pypdf
+        each cut off somewhere of their own choosing), or nest past MAX_FORM_DEPTH."""
+        from pypdf.generic import DictionaryObject, IndirectObject
+
+        resources = resources.get_object() if isinstance(resources, IndirectObject) else resources
+        if not isinstance(resources, DictionaryObject):
+            return
+        xobjects = resources.get("/XObject")
+        if not isinstance(xobjects, DictionaryObject):
+            return
+        for ref in xobjects.values():
+            if not isinstance(ref, IndirectObject) or ref.idnum in self.forms_clear:
+                continue
+            if ref.idnum in path:
+                chain = " -> ".join(str(n) for n in (*path[path.index(ref.idnum) :], ref.idnum))
+                raise Damaged(f"form XObjects draw each other in a loop (objects {chain})")
+            form = ref.get_object()
+            if not isinstance(form, DictionaryObject) or form.get("/Subtype") != "/Form":
+                continue
+            if len(path) >= MAX_FORM_DEPTH:
+                raise Hostile(f"form XObjects nested deeper than {MAX_FORM_DEPTH} levels")
+            self._forms(form.get("/Resources"), (*path, ref.idnum))
+            self.forms_clear.add(ref.idnum)
+
+    def _walk(self, stack: list[Any]) -> None:
+        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+        while stack and self.nodes_left > 0:  # past the budget PDFium is left to the memory cap
+            item = stack.pop()
+            if isinstance(item, IndirectObject):
+                key = (item.idnum << 16) | item.generation
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                self.nodes_left -= 1
+                try:
+                    item = item.get_object()
+                except RecursionError:
+                    raise
+                except Exception:  # noqa: S112 - an unreadable object: PDFium skips it as well
+                    continue
+            if isinstance(item, StreamObject):
+                self._stream(item)
+            if isinstance(item, DictionaryObject):
+                stack.extend(v for k, v in item.items() if k not in _SKIP_KEYS)
+            elif isinstance(item, ArrayObject):
+                stack.extend(item)
+
+    def _stream(self, stream: Any) -> None:
+        from pypdf.errors import LimitReachedError
+
+        if stream.get("/Subtype") == "/Image" or ("/Width" in stream and "/Height" in stream):
+            width, height = stream.get("/Width"), stream.get("/Height")
+            if isinstance(width, int) and isinstance(height, int) and width * height > self.max_pixels:
+                raise Hostile(f"an image declares {width} x {height} pixels (limit {self.max_pixels:,})")
+            return
+        cached = getattr(stream, "decoded_self", None)
+        try:
+            size = len(stream.get_data())
+        except (LimitReachedError, RecursionError, MemoryError):
+            raise
+        except Exception:  # an unknown filter or broken data: nothing for PDFium to inflate either
+            return
+        finally:
+            if cached is None and hasattr(stream, "decoded_self"):
+                stream.decoded_self = None  # keep the memory of what was only measured
+        if size > self.max_stream:
+            raise Hostile(f"a stream decodes to {size:,} bytes (limit {self.max_stream:,})")
+        self.decoded += size
+        if self.decoded > self.max_total:
+            raise Hostile(f"the streams of the file decode to more than {self.max_total:,} bytes")
 
 
 def _open_pdfium(data: bytes, result: dict[str, Any]) -> Any:
@@ -259,12 +435,63 @@ def _rewrite_pdfium(doc: Any, outdir: Path, result: dict[str, Any]) -> bool:
     return True
 
 
+def _rebuild(data: bytes, result: dict[str, Any]) -> bytes:
+    """pypdf found no usable cross-reference or trailer. A complete file (it ends with its %%EOF
+    marker) that PDFium can open is rewritten by PDFium with a new cross-reference, to be read and
+    vetted by pypdf like any other; a file cut short (no marker: an interrupted download or copy) is
+    damaged, since what PDFium would show of it is a guess. PDFium also tells a password (its error
+    code says so) from damage."""
+    doc = _open_pdfium(data, result)
+    if result["status"] != "ok":
+        return data
+    if b"%%EOF" not in data[-1024:]:
+        result["errors"].append("the file ends without its %%EOF marker: it was cut short")
+        result["status"] = "damaged"
+        return data
+    if doc is None:
+        result["status"] = "damaged"
+        return data
+    try:
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        return buffer.getvalue()
+    except Exception as exc:
+        result["errors"].append(f"rebuild (pdfium): {type(exc).__name__}: {str(exc)[:120]}")
+        result["status"] = "damaged"
+        return data
+
+
+def _decode_caps(params: dict[str, Any]) -> dict[str, int]:
+    """pypdf's own decoding limits (pypdf.Configuration), lowered from its 75 MB defaults to ours."""
+    cap = int(params["max_stream_bytes"])
+    return {
+        "zlib_maximum_output_length": cap,
+        "lzw_maximum_output_length": cap,
+        "run_length_maximum_output_length": cap,
+        "brotli_maximum_output_length": cap,
+        "jbig2_maximum_output_length": cap,
+        "array_based_stream_maximum_output_length": cap,
+        "stream_decoding_work_maximum_length": 2 * cap,
+        "maximum_declared_stream_length": cap,
+        "image_maximum_buffer_size": cap,
+    }
+
+
 def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]:
+    from pypdf import apply_configuration
+
+    REPAIR_LOG.records.clear()
+    with apply_configuration(**_decode_caps(params)):
+        return _analyse(data, params, outdir)
+
+
+def _analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "status": "ok",
         "parser": None,
         "encrypted": False,
         "opened_with_empty_password": False,
+        "repaired": [],
         "pages": 0,
         "page_text": [],
         "page_real": [],
@@ -275,17 +502,23 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
         "errors": [],
         "clean": False,
     }
-    reader = _open_pypdf(data, result, max_nodes=4 * params["max_pages"] + 64)
-    if result["status"] in ("password_protected", "corrupt"):
+    max_nodes = 4 * params["max_pages"] + 64
+    reader = _open_pypdf(data, result, max_nodes)
+    if result["status"] != "ok":
         return result
-    doc = _open_pdfium(data, result)
-    if result["status"] == "password_protected":
-        return result
-    if reader is None and doc is None:
-        result["status"] = "corrupt"
-        return result
-    result["parser"] = "pypdf" if reader is not None else "pdfium"
-    pages = len(reader.pages) if reader is not None else len(doc)
+    rebuilt = False
+    if reader is None:
+        data = _rebuild(data, result)
+        if result["status"] != "ok":
+            return result
+        reader, rebuilt = _open_pypdf(data, result, max_nodes), True
+        if result["status"] != "ok":
+            return result
+        if reader is None:
+            result["status"] = "damaged"
+            return result
+    result["parser"] = "pypdf"
+    pages = len(reader.pages)
     result["pages"] = pages
     if pages == 0:
         result["status"] = "no_pages"
@@ -293,8 +526,33 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
     if pages > params["max_pages"]:
         result["status"] = "too_many_pages"
         return result
+    preflight = _Preflight(
+        params["max_stream_bytes"], params["max_decoded_bytes"], params["max_pixels"], max_nodes=50_000
+    )
+    try:
+        for index in range(pages):
+            preflight.page(index, reader.pages[index])
+    except (Hostile, Damaged) as exc:
+        result["errors"].append(str(exc))
+        result["status"] = "too_complex" if isinstance(exc, Hostile) else "damaged"
+        return result
+    texts = [_page_text_pypdf(reader, index, result) for index in range(pages)]
+    damage = xref_damage(rebuilt)  # text extraction resolved the objects the pages use
+    if damage is not None:
+        result["errors"].append(damage)
+        result["status"] = "damaged"
+        return result
+    result["repaired"] = ["the cross-reference was missing; rebuilt from the objects"] if rebuilt else []
+    result["repaired"] += _repairs()[:5]
+    doc = _open_pdfium(data, result)
+    if result["status"] != "ok":
+        return result
+    if result["repaired"] and doc is not None and len(doc) != pages:
+        result["errors"].append(f"after the repair pypdf reads {pages} page(s) and PDFium {len(doc)}")
+        result["status"] = "damaged"
+        return result
     for index in range(pages):
-        text = _page_text_pypdf(reader, index, result) if reader is not None else ""
+        text = texts[index]
         if not is_real_text(text) and doc is not None:
             alt = _page_text_pdfium(doc, index, result)
             if is_real_text(alt):
@@ -318,7 +576,7 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
             if rendered is not None:
                 result["rendered"].append(rendered)
     try:
-        result["clean"] = _rewrite_pypdf(reader, outdir, result) if reader is not None else False
+        result["clean"] = _rewrite_pypdf(reader, outdir, result)
     except Exception as exc:
         result["errors"].append(f"rewrite (pypdf): {type(exc).__name__}: {str(exc)[:120]}")
     if not result["clean"] and doc is not None:
@@ -330,15 +588,21 @@ def analyse(data: bytes, params: dict[str, Any], outdir: Path) -> dict[str, Any]
 
 
 def quiet() -> None:
-    """Worker start-up: pypdf logs every repair it makes; the result says what matters."""
+    """Worker start-up: pypdf's warnings (every repair it makes) go to REPAIR_LOG, not to the log."""
     sys.setrecursionlimit(3000)
-    logging.disable(logging.WARNING)
+    logging.getLogger().setLevel(logging.ERROR)
+    pypdf_log = logging.getLogger("pypdf")
+    pypdf_log.setLevel(logging.WARNING)
+    pypdf_log.propagate = False
+    if REPAIR_LOG not in pypdf_log.handlers:
+        pypdf_log.addHandler(REPAIR_LOG)
     warnings.simplefilter("ignore")
 
 
 def run_job(data: bytes, params: dict[str, Any], outdir: str) -> dict[str, Any]:
-    """`analyse` with recursion reported as a corrupt file (MemoryError ends the worker: see sandbox)."""
+    """`analyse` with recursion (objects that contain themselves) reported as damage (MemoryError ends
+    the worker: see sandbox)."""
     try:
         return analyse(data, params, Path(outdir))
     except RecursionError:
-        return {"status": "corrupt", "errors": ["recursion limit reached"]}
+        return {"status": "damaged", "errors": ["objects nested without end (recursion limit reached)"]}

@@ -30,10 +30,19 @@ class Limits:
     max_render_pixels: int = 12_000_000
     # Wall-clock budget for one file; checked between steps.
     time_budget_s: float = 240.0
-    # The risky PDF parsing runs in a forked worker with these bounds (hang / memory bombs); the memory
-    # is address space the worker may add to what it inherited from the function.
+    # The risky PDF parsing runs in a worker process (a fresh interpreter, ~60 MB mapped at start) with
+    # these bounds (hang / memory bombs). The memory is its whole address space, so its resident memory
+    # never passes it (issue 14: a 1.3 KB deflate bomb took the old worker to 1.6-1.85 GB resident).
+    # Peak resident per hostile file: bench/bench_pdf_hostile.py.
     pdf_worker_timeout_s: float = 60.0
-    pdf_worker_memory_bytes: int = 1536 * MiB
+    pdf_worker_memory_bytes: int = 512 * MiB
+    # Decoded bytes of one PDF stream (page content, form, font, colour profile) and of one page's
+    # content: real pages need a few MB (a full embedded CJK font ~20 MB); a bomb stops here, checked
+    # before PDFium, which decodes without a limit, ever sees the page. Images are bounded by
+    # `max_pixels` from their declared size instead.
+    pdf_max_stream_bytes: int = 32 * MiB
+    # ... and of all such streams of one file together (many pages each just under the cap).
+    pdf_max_decoded_bytes: int = 128 * MiB
 
 
 DEFAULT_LIMITS = Limits()

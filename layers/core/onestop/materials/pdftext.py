@@ -1,10 +1,16 @@
 """Text of an uploaded PDF: the real text layer where there is one, rendered page images elsewhere.
 
 Parsing an untrusted PDF can loop (xref /Prev cycles), recurse (self-referencing form XObjects) or
-inflate (zlib bombs). It therefore runs in a forked worker (`onestop.sandbox` running `_pdfworker`)
-with a wall-clock timeout and an address-space limit, so it can never hang or exhaust the ingest
-function. The worker is reused across files: a fresh interpreter per PDF cost ~150 ms (see
-docs/decisions.md and docs/benchmarks.md).
+inflate (zlib bombs). It therefore runs in a worker process (`onestop.sandbox` running `_pdfworker`, a
+fresh interpreter whose whole address space is capped at `Limits.pdf_worker_memory_bytes`) with a
+wall-clock timeout, so it can never hang or exhaust the ingest function; decode caps inside the worker
+stop bombs long before the cap. The worker is reused across files: starting one per PDF cost ~150 ms
+(see docs/decisions.md and docs/benchmarks.md).
+
+Damage: a file whose structure is broken beyond a faithful repair (a looping page tree or chain of
+cross-reference sections, no cross-reference at all, a rebuilt cross-reference that lost objects) is
+rejected as `pdf_damaged`; a wrong cross-reference offset that pypdf rebuilds, with nothing lost and
+both readers agreeing on the pages, is accepted with the note `pdf_repaired`.
 """
 
 from __future__ import annotations
@@ -28,10 +34,19 @@ PASSWORD_PROTECTED = Reason(
     "PDF 有密码保护，请上传未加密的版本",
     "the PDF is password-protected; upload an unprotected copy",
 )
-CORRUPT = Reason(
-    "pdf_corrupt",
-    "PDF 文件已损坏或不是有效的 PDF，无法打开；请重新导出或扫描后上传。",
-    "The PDF is damaged or not a valid PDF and cannot be opened; export or scan it again and upload it.",
+DAMAGED = Reason(
+    "pdf_damaged",
+    "PDF 文件已损坏（文件结构不完整或自相矛盾，可能是下载或传输不完整），无法可靠读取；"
+    "请从原始文件重新导出 PDF（或重新扫描纸质材料）后上传。",
+    "The PDF is damaged (its structure is incomplete or contradicts itself, for example after an "
+    "interrupted download or transfer) and cannot be read reliably; export the PDF again from the "
+    "original file (or scan the paper document again) and upload it.",
+)
+REPAIRED = Reason(
+    "pdf_repaired",
+    "PDF 文件的交叉引用表有误，已自动修复且内容完整；如材料显示有缺失，请重新导出后上传。",
+    "The PDF's cross-reference table was wrong and has been repaired with nothing lost; if anything "
+    "in the material looks missing, export it again and upload it.",
 )
 TOO_COMPLEX = Reason(
     "pdf_too_complex",
@@ -85,12 +100,13 @@ class PdfAnalysis:
 SANDBOX = "pdf-ingest"
 
 
-def _sandbox(memory_bytes: int) -> Sandbox:
-    # Imported here, in this process, so that every worker forked from now on starts with the parsers.
-    import pypdf  # noqa: F401
-    import pypdfium2  # noqa: F401
+_PRELOAD = ("pypdf", "pypdfium2", "onestop.materials._pdfworker")
 
-    return shared_sandbox(SANDBOX, memory_bytes, quiet)
+
+def _sandbox(memory_bytes: int) -> Sandbox:
+    """The shared ingest worker: a fresh interpreter (not a fork of this OCR-laden process) whose
+    whole address space is `memory_bytes`."""
+    return shared_sandbox(SANDBOX, memory_bytes, quiet, fresh_interpreter=True, preload=_PRELOAD)
 
 
 def _load_page(outdir: Path, info: dict[str, int | str]) -> np.ndarray:
@@ -115,6 +131,9 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
         "max_ocr_pages": limits.max_ocr_pages,
         "render_dpi": limits.render_dpi,
         "max_render_pixels": limits.max_render_pixels,
+        "max_stream_bytes": limits.pdf_max_stream_bytes,
+        "max_decoded_bytes": limits.pdf_max_decoded_bytes,
+        "max_pixels": limits.max_pixels,
     }
     timeout = limits.pdf_worker_timeout_s
     if deadline is not None:
@@ -131,8 +150,10 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
         errors = tuple(result.get("errors", ()))
         if status == "password_protected":
             raise PdfRejected(PASSWORD_PROTECTED, errors)
-        if status == "corrupt":
-            raise PdfRejected(CORRUPT, errors)
+        if status == "damaged":
+            raise PdfRejected(DAMAGED, errors)
+        if status == "too_complex":
+            raise PdfRejected(TOO_COMPLEX, errors)
         if status == "no_pages":
             raise PdfRejected(NO_PAGES, errors)
         if status == "too_many_pages":
@@ -140,6 +161,8 @@ def analyse_pdf(data: bytes, limits: Limits, deadline: Deadline | None = None) -
         images = {int(info["index"]): _load_page(outdir, info) for info in result.get("rendered", [])}
         clean = (outdir / "clean.pdf").read_bytes() if result.get("clean") else None
     notes: list[Reason] = []
+    if result.get("repaired"):
+        notes.append(REPAIRED)
     if result.get("opened_with_empty_password"):
         notes.append(
             Reason(
