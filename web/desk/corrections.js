@@ -9,6 +9,7 @@ import { t } from "../shared/i18n.js";
 import { announce, el, formatDateTime } from "../shared/ui.js";
 
 const TYPE = "material_type";
+// The catalogue's long-standing types; the item's own slot types are added (typesFor).
 const TYPES = [
   "business_licence", "resident_id_card", "application_form", "site_certificate", "articles_of_association",
   "land_use_certificate", "site_plan", "safety_approval", "fire_approval", "name_preapproval",
@@ -17,6 +18,20 @@ const TYPES = [
 // While the application is with the reviewers; afterwards the reading stands as decided on.
 const CORRECTABLE_APPS = ["submitted", "accepted"];
 const CORRECTABLE_MATERIALS = ["catalogued", "needs_attention", "rejected"];
+
+const itemTypes = new Map();
+
+/** The types a reviewer may set on the materials of `app`: the item's slot types first, then the rest. */
+export async function typesFor(app) {
+  if (!itemTypes.has(app.item_code)) {
+    const item = await api(`/items/${encodeURIComponent(app.item_code)}`).catch(() => null);
+    itemTypes.set(app.item_code, (item?.materials || []).map((m) => m.material_type));
+  }
+  const current = app.materials.map((m) => m.classification?.material_type).filter(Boolean);
+  return [...new Set([...itemTypes.get(app.item_code), ...current, ...TYPES])];
+}
+
+const typeName = (code) => (t(`type.${code}`) === `type.${code}` ? code : t(`type.${code}`));
 
 const fieldName = (name) => (name === TYPE ? t("corr.type") : t(`field.${name}`) === `field.${name}` ? name : t(`field.${name}`));
 
@@ -114,7 +129,7 @@ function history(m) {
  * The check-and-correct panel of one material, or null when it cannot be corrected now.
  * `done(result)` is called after a correction was recorded (or found already recorded).
  */
-export function reviewPanel(app, m, { name, done }) {
+export function reviewPanel(app, m, { name, types = TYPES, done }) {
   if (!CORRECTABLE_APPS.includes(app.status) || m.source === "elicence" || !CORRECTABLE_MATERIALS.includes(m.status)) {
     return null;
   }
@@ -151,7 +166,7 @@ export function reviewPanel(app, m, { name, done }) {
       "div",
       { class: "type-row", hidden: true },
       el("label", { for: `${id}-type` }, t("corr.type")),
-      el("select", { id: `${id}-type`, name: "type" }, TYPES.map((code) => el("option", { value: code }, t(`type.${code}`)))),
+      el("select", { id: `${id}-type`, name: "type" }, types.map((code) => el("option", { value: code }, typeName(code)))),
     ),
     el("label", { for: `${id}-reason` }, t("corr.reason")),
     el("input", { id: `${id}-reason`, name: "reason", "data-field": "reason", maxlength: "1000", required: true }),

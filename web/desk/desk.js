@@ -11,7 +11,7 @@ import { startPage } from "../shared/page.js";
 import {
   $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
-import { reviewPanel } from "./corrections.js";
+import { reviewPanel, typesFor } from "./corrections.js";
 
 const VIEWS = ["queue-view", "case-view", "cases-view", "rcase-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
@@ -152,11 +152,12 @@ async function renderCase() {
     ]),
   );
   const renew = renewFrom(api, app.id);
+  const types = await typesFor(app);
   $("case-materials").replaceChildren(
     ...app.materials.map((m) => {
       const card = materialCard(m, { heading: loc(m.slot_name) || m.slot, renew });
       // Check the reading against the page image and correct a value or the type, with a reason.
-      const panel = reviewPanel(app, m, { name: materialName(m), done: () => reload() });
+      const panel = reviewPanel(app, m, { name: materialName(m), types, done: () => reload() });
       if (panel) card.append(panel);
       return card;
     }),

@@ -84,6 +84,36 @@ function render() {
       ),
     ),
   );
+  renderMaterials();
+}
+
+/** The "zero error" figure: per material type, how many catalogued materials a reviewer corrected. */
+function renderMaterials() {
+  const materials = report.materials;
+  const note = $("materials-note");
+  const table = $("by-material-type");
+  const row = (figures, total) =>
+    el(
+      "tr",
+      { dataset: { type: figures.material_type } },
+      el("th", { scope: "row" }, total ? t("kpi.chart.total") : loc(figures, "name")),
+      el("td", { class: "num", dataset: { figure: "catalogued" } }, String(figures.catalogued)),
+      el("td", { class: "num", dataset: { figure: "corrected" } }, String(figures.corrected)),
+      el("td", { class: "num", dataset: { figure: "correction_rate" } }, percent(figures.correction_rate)),
+      el("td", { class: "num", dataset: { figure: "zero_error_rate" } }, percent(figures.zero_error_rate)),
+      el(
+        "td",
+        { dataset: { figure: "field_corrections" } },
+        Object.entries(figures.field_corrections || {})
+          .map(([field, n]) => `${t(`field.${field}`) === `field.${field}` ? field : t(`field.${field}`)} ${n}`)
+          .join("，"),
+      ),
+    );
+  note.hidden = Boolean(materials?.by_type?.length);
+  note.textContent = materials ? t("kpi.materials.none") : t("kpi.materials.item");
+  table.hidden = !materials?.by_type?.length;
+  table.tBodies[0].replaceChildren(...(materials?.by_type || []).map((figures) => row(figures, false)));
+  table.tFoot.replaceChildren(...(materials?.by_type?.length ? [row(materials.totals, true)] : []));
 }
 
 function plot(id, node) {
