@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve test test-unit test-integration test-e2e test-paddle lint format bench build validate clean mutate
+.PHONY: demo serve test test-unit test-integration test-e2e test-paddle lint format bench eval build validate clean mutate
 
 $(PY):
 	@command -v $(PY_SYS) >/dev/null || { echo "need $(PY_SYS) (the Lambda runtime's Python)"; exit 1; }
@@ -88,6 +88,12 @@ mutate: $(MUTMUT_STAMP)  ## mutation testing of the trust-boundary modules; resu
 
 bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
 	$(PY) -m bench
+
+# Accuracy of the materials pipeline on a labelled set (corpus images + rendered documents under
+# photo-like damage), about 5 minutes on 2 cores; EVAL_ARGS=--quick for a smaller set.
+EVAL_ARGS ?=
+eval: $(STAMP)  ## accuracy of OCR, fields, classification, orientation; results go to docs/accuracy.md
+	$(PY) -m evaluation $(EVAL_ARGS)
 
 validate: $(STAMP)  ## sam validate --lint and cfn-lint
 	$(VENV)/bin/sam validate --lint --region us-east-1

@@ -37,7 +37,8 @@ class DocSpecimen:
     """A rendered page and its truth.
 
     material_type: what the page is (None for a non-document); slot_type: the type of the slot it is
-    uploaded into by the evaluation. fields: key fields in the catalogue's names; a value "" means
+    uploaded into by the evaluation when `slot` names no slot of items.yaml (else that slot's type and
+    formats apply, as in the ingest function). fields: key fields in the catalogue's names; a value "" means
     the document leaves it blank (nothing may be stored; the pipeline should say it is missing).
     lenient: fields only checked when a value is stored (printed in a way no reader is expected to
     get, e.g. the authority's name on the seal's arc). applicant: (kind, code, name) of the applicant
@@ -52,8 +53,10 @@ class DocSpecimen:
     fields: dict[str, str] = field(default_factory=dict)
     lenient: frozenset[str] = frozenset()
     applicant: tuple[str, str, str] | None = None
+    slot: tuple[str, str] | None = None  # (item code, slot) in items.yaml: its type and formats apply
 
 
+TECH_ITEM = "technology-contract-registration"
 ENTERPRISE_APPLICANT = ("enterprise", LICENCE_USCC, COMPANY)
 PERSON_NAME = "李小梅"
 PERSON_APPLICANT = ("person", PERSON_ID, PERSON_NAME)
@@ -151,30 +154,35 @@ def seal_layer(size: int, text: str, colour: tuple[int, int, int] = RED, seed: i
 def stamp(img: Image.Image, layer: Image.Image, centre: tuple[int, int]) -> Image.Image:
     """Press an RGBA layer onto a page (multiply-like: the ink darkens, never lightens, the text)."""
     page = img.convert("RGB")
-    overlay = Image.new("RGBA", page.size, (255, 255, 255, 0))
-    overlay.alpha_composite(layer, (centre[0] - layer.width // 2, centre[1] - layer.height // 2))
-    ink = np.asarray(overlay, dtype=np.float32)
-    base = np.asarray(page, dtype=np.float32)
+    x0, y0 = centre[0] - layer.width // 2, centre[1] - layer.height // 2
+    box = (max(0, x0), max(0, y0), min(page.width, x0 + layer.width), min(page.height, y0 + layer.height))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return page
+    ink = np.asarray(layer.crop((box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)), dtype=np.float32)
+    base = np.asarray(page.crop(box), dtype=np.float32)
     a = ink[..., 3:4] / 255.0
     tinted = base * (1 - a) + (base * ink[..., :3] / 255.0) * a
-    return Image.fromarray(np.clip(tinted, 0, 255).astype(np.uint8))
+    page.paste(Image.fromarray(np.clip(tinted, 0, 255).astype(np.uint8)), box[:2])
+    return page
 
 
 def watermark(img: Image.Image, text: str, alpha: int = 38, angle: float = 30, size: int = 48) -> Image.Image:
     """A faint diagonal text repeated over the page."""
     w, h = img.size
-    big = Image.new("RGBA", (w * 2, h * 2), (0, 0, 0, 0))
+    side = int(math.hypot(w, h)) + 2
+    big = Image.new("LA", (side, side), (0, 0))
     draw = ImageDraw.Draw(big)
     f = font(size)
     step_x, step_y = int(f.getlength(text)) + 160, size * 5
-    for row, y in enumerate(range(0, h * 2, step_y)):
-        for x in range(-(row % 2) * step_x // 2, w * 2, step_x):
-            draw.text((x, y), text, font=f, fill=(120, 120, 140, alpha))
-    big = big.rotate(angle, resample=Image.Resampling.BICUBIC)
-    crop = big.crop((w // 2, h // 2, w // 2 + w, h // 2 + h))
-    page = img.convert("RGBA")
-    page.alpha_composite(crop)
-    return page.convert("RGB")
+    for row, y in enumerate(range(0, side, step_y)):
+        for x in range(-(row % 2) * step_x // 2, side, step_x):
+            draw.text((x, y), text, font=f, fill=(120, alpha))
+    big = big.rotate(angle, resample=Image.Resampling.BILINEAR)
+    left, top = (side - w) // 2, (side - h) // 2
+    mask = big.getchannel("A").crop((left, top, left + w, top + h))
+    page = img.convert("RGB")
+    page.paste((120, 120, 140), (0, 0, w, h), mask)
+    return page
 
 
 def _paper(size: tuple[int, int], tint: tuple[int, int, int] = (252, 251, 247), seed: int = 0) -> Image.Image:
@@ -311,6 +319,7 @@ def business_licence(
         },
         lenient=frozenset({"issuing_authority"}),
         applicant=ENTERPRISE_APPLICANT,
+        slot=(TECH_ITEM, "business_licence"),
     )
 
 
@@ -429,7 +438,12 @@ ID_FRONT_FIELDS = {
     "address": ID_ADDRESS,
     "id_number": PERSON_ID,
 }
-ID_BACK_FIELDS = {"issuing_authority": ID_AUTHORITY, "valid_from": "2016-05-06", "valid_until": "2036-05-06"}
+ID_BACK_FIELDS = {
+    "issuing_authority": ID_AUTHORITY,
+    "validity": "2016-05-06至2036-05-06",
+    "valid_from": "2016-05-06",
+    "valid_until": "2036-05-06",
+}
 
 
 def on_table(
@@ -479,6 +493,7 @@ def id_card_front() -> DocSpecimen:
         lines,
         dict(ID_FRONT_FIELDS),
         applicant=PERSON_APPLICANT,
+        slot=("refined-oil-retail-qualification", "legal_representative_id"),
     )
 
 
@@ -493,6 +508,7 @@ def id_card_back() -> DocSpecimen:
         lines,
         dict(ID_BACK_FIELDS),
         applicant=PERSON_APPLICANT,
+        slot=("refined-oil-retail-qualification", "legal_representative_id"),
     )
 
 
@@ -513,6 +529,7 @@ def id_card_both_sides() -> DocSpecimen:
         front_lines + back_lines,
         {**ID_FRONT_FIELDS, **ID_BACK_FIELDS},
         applicant=PERSON_APPLICANT,
+        slot=("refined-oil-retail-qualification", "legal_representative_id"),
     )
 
 
@@ -593,6 +610,7 @@ def application_form() -> DocSpecimen:
             "address": APPLICANT_ADDRESS,
         },
         applicant=ENTERPRISE_APPLICANT,
+        slot=(TECH_ITEM, "application"),
     )
 
 
@@ -643,6 +661,7 @@ def lease_contract() -> DocSpecimen:
             "lease_term": "2024-01-01至2028-12-31",
         },
         applicant=ENTERPRISE_APPLICANT,
+        slot=("refined-oil-retail-qualification", "site_lease"),
     )
 
 
@@ -692,8 +711,10 @@ def technology_contract() -> DocSpecimen:
             "party_a": COMPANY,
             "party_b": LICENSOR,
             "signing_date": "2024-05-18",
+            "contract_amount": "人民币捌拾万元整",
         },
         applicant=ENTERPRISE_APPLICANT,
+        slot=(TECH_ITEM, "contract"),
     )
 
 
@@ -743,6 +764,7 @@ def labour_contract() -> DocSpecimen:
             "signing_date": "2024-05-20",
         },
         applicant=ENTERPRISE_APPLICANT,
+        slot=("foreign-labour-cooperation-qualification", "manager_experience"),
     )
 
 
@@ -818,7 +840,7 @@ def lab_report() -> DocSpecimen:
     tail = "检验者：李华  审核者：赵敏  报告日期：2024-05-06"
     draw.text((110, y + 30), tail, font=f, fill=INK)
     lines.append(tail)
-    return DocSpecimen("lab_report", "unrelated", "other", "business_licence", img, tuple(lines))
+    return DocSpecimen("lab_report", "unrelated", "lab_report", "business_licence", img, tuple(lines))
 
 
 # --- non-documents -----------------------------------------------------------------------------------
@@ -924,6 +946,7 @@ def collage() -> DocSpecimen:
         _light(canvas, 102, strength=0.3),
         tuple(lines),
         applicant=ENTERPRISE_APPLICANT,
+        slot=(TECH_ITEM, "application"),
     )
 
 
@@ -973,7 +996,10 @@ def rotate(img: Image.Image, degrees: int) -> Image.Image:
     return img.transpose(ops[degrees])
 
 
-def skew(img: Image.Image, degrees: float = 7.0) -> Image.Image:
+SKEW_DEG = 7.0  # counter-clockwise
+
+
+def skew(img: Image.Image, degrees: float = SKEW_DEG) -> Image.Image:
     return img.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
 
 
@@ -991,10 +1017,16 @@ def perspective(img: Image.Image, seed: int = 5, strength: float = 0.08) -> Imag
 
     rnd = random.Random(seed)
     w, h = img.size
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     d = lambda n: rnd.uniform(0.3, 1.0) * strength * n  # noqa: E731
-    dst = np.float32(
-        [[d(w), d(h)], [w - d(w) * 0.4, d(h) * 0.3], [w - d(w) * 0.2, h - d(h) * 0.2], [d(w) * 0.6, h - d(h)]]
+    dst = np.array(
+        [
+            [d(w), d(h)],
+            [w - d(w) * 0.4, d(h) * 0.3],
+            [w - d(w) * 0.2, h - d(h) * 0.2],
+            [d(w) * 0.6, h - d(h)],
+        ],
+        dtype=np.float32,
     )
     matrix = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(
@@ -1038,7 +1070,7 @@ def encode(img: Image.Image, fmt: str = "png", quality: int = 90) -> bytes:
     if fmt == "jpeg":
         img.convert("RGB").save(buffer, format="JPEG", quality=quality)
     else:
-        img.save(buffer, format="PNG", optimize=False)
+        img.save(buffer, format="PNG", compress_level=1)  # fast; the size does not matter here
     return buffer.getvalue()
 
 
