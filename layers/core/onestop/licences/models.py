@@ -306,7 +306,7 @@ class EvidenceRef:
     corrections: tuple[Mapping[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "slot": self.slot,
             "upload_id": self.upload_id,
             "source": self.source,

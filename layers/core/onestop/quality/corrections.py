@@ -107,8 +107,8 @@ def material_corrections(materials: Iterable[Mapping[str, Any]], catalogue: Cata
             else:
                 t.fields[str(c.get("field"))] += 1
         t.corrected += changed
-    names = {m.code: (m.name_zh, m.name_en) for m in catalogue.material_types}
-    order = {m.code: i for i, m in enumerate(catalogue.material_types)}
+    names: dict[str, tuple[str, str]] = {m.code: (m.name_zh, m.name_en) for m in catalogue.material_types}
+    order: dict[str, int] = {m.code: i for i, m in enumerate(catalogue.material_types)}
     total = _Tally()
     by_type = []
     for code in sorted(tallies, key=lambda c: (order.get(c, len(order)), c)):
