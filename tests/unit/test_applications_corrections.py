@@ -313,3 +313,45 @@ def test_no_materials_no_rate() -> None:
     assert report.by_type == []
     assert report.totals.correction_rate is None
     assert report.totals.zero_error_rate is None
+
+
+# ----------------------------------------------------------------------------- into the licence
+
+
+def test_the_licence_lists_the_corrected_values_marked_as_the_reviewers() -> None:
+    from onestop.events import ApplicationApproved
+    from onestop.licences.issuer import approval_from_event
+    from onestop.licences.models import CORRECTED_BY_REVIEWER, EvidenceRef
+
+    c = FieldCorrection(
+        id="4",
+        field="legal_representative",
+        old="张三丰",
+        new="张三",
+        reason="原件",
+        actor="rev",
+        actor_role="reviewer",
+        at=AT,
+    )
+    pinned = Evidence(slot="business_licence", upload_id="b" * 32, sha256="c" * 64, corrections=[c])
+    plain = Evidence(slot="application", upload_id="d" * 32, sha256="e" * 64)
+    detail = ApplicationApproved(
+        application_id="a" * 32,
+        item_code="refined-oil-retail-qualification",
+        applicant={"kind": "enterprise", "code": USCC, "name": "深圳市示例贸易有限公司"},
+        approved_at="2026-06-01T02:00:00Z",
+        evidence=[e.model_dump() for e in (pinned, plain)],
+    ).detail()
+    assert "corrections" not in detail["evidence"][1]  # the wire as it was when nothing was corrected
+    found = approval_from_event(ApplicationApproved.parse(detail), CATALOGUE)
+    assert found is not None
+    corrected, untouched = found[0].evidence
+    assert untouched.corrections == ()
+    listed = corrected.as_dict()["corrections"]
+    assert [(x["field"], x["old"], x["new"], x["actor"]) for x in listed] == [
+        ("legal_representative", "张三丰", "张三", "rev")
+    ]
+    assert listed[0]["note"] == CORRECTED_BY_REVIEWER
+    assert corrected.sha256 == "c" * 64  # the bytes' hash as pinned
+    assert EvidenceRef.from_dict(corrected.as_dict()) == corrected
+    assert "corrections" not in untouched.as_dict()
