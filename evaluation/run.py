@@ -121,7 +121,7 @@ def run_case(case: Case, *, raw_anchor: bool = False) -> CaseResult:
     result.stored = dict(outcome.fields)
     result.text = outcome.text
     result.orientation = outcome.manifest.get("orientation")
-    _judge(result)
+    judge_result(result)
     if raw_anchor and case.text is not None:
         try:
             result.raw_char_accuracy = char_accuracy(case.text, _raw_engine_text(case.data))
@@ -130,7 +130,8 @@ def run_case(case: Case, *, raw_anchor: bool = False) -> CaseResult:
     return result
 
 
-def _judge(result: CaseResult) -> None:
+def judge_result(result: CaseResult) -> None:
+    """Character measures and field verdicts of a result against its case's truth."""
     case = result.case
     if case.text is not None:
         result.char_accuracy = char_accuracy(case.text, result.text)
