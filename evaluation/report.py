@@ -202,7 +202,9 @@ def _fields(results: Sequence[CaseResult]) -> list[str]:
         "Exact after normalisation (blanks, full-width forms; dates, date ranges and amounts compared as "
         "values). A field the document leaves blank counts as right when nothing is stored. The fields "
         "scored are those the catalogue declares for the true type (all truth fields when the type is not "
-        "in the catalogue); a field printed only on the seal is scored only when a value is stored.",
+        "in the catalogue); a field printed only on the seal is scored only when a value is stored; a "
+        "printed value known to be invalid (the corpus ID card's number) counts as right when a problem "
+        "names it.",
         "",
         "| material type | field | required | clean | damaged | wrong | missing (unflagged) |",
         "|---|---|---|---|---|---|---|",

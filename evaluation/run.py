@@ -156,7 +156,7 @@ def judge_result(result: CaseResult) -> None:
                 field=name,
                 truth=truth,
                 stored=stored,
-                verdict=judge(name, truth, stored),
+                verdict=judge(name, truth, stored, must_flag=name in case.must_flag, flagged=name in flagged),
                 flagged=name in flagged,
                 required=bool(declared and declared.get(name)),
             )

@@ -140,7 +140,7 @@ def same_value(field: str, truth: str, stored: str) -> bool:
 
 @dataclass(frozen=True)
 class FieldVerdict:
-    """One field of one case. verdict: exact | wrong | missing | blank_ok | blank_filled."""
+    """One field of one case; `verdict` as `judge` gives it."""
 
     case: str
     condition: str
@@ -154,7 +154,7 @@ class FieldVerdict:
 
     @property
     def ok(self) -> bool:
-        return self.verdict in ("exact", "blank_ok")
+        return self.verdict in ("exact", "blank_ok", "flagged_ok")
 
     @property
     def wrong_but_accepted(self) -> bool:
@@ -169,7 +169,13 @@ class FieldVerdict:
         return self.verdict == "missing" or (self.verdict == "blank_ok" and self.required)
 
 
-def judge(field: str, truth: str, stored: str | None) -> str:
+def judge(
+    field: str, truth: str, stored: str | None, *, must_flag: bool = False, flagged: bool = False
+) -> str:
+    """exact | wrong | missing | blank_ok | blank_filled | flagged_ok (an invalid printed value that the
+    pipeline named in a problem: right whatever it kept)."""
+    if must_flag:
+        return "flagged_ok" if flagged else ("wrong" if stored else "missing")
     if not truth:
         return "blank_filled" if stored else "blank_ok"
     if not stored:

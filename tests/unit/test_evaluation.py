@@ -43,6 +43,10 @@ def test_verdicts_and_the_trust_figures() -> None:
     assert judge("person_name", "李小梅", "李小") == "wrong"
     assert judge("legal_representative", "", None) == "blank_ok"
     assert judge("legal_representative", "", "经营范围") == "blank_filled"
+    # A printed value known to be invalid (the corpus card's number): right only when named in a problem.
+    assert judge("id_number", "430512198908131367", None, must_flag=True, flagged=True) == "flagged_ok"
+    assert judge("id_number", "430512198908131367", "430512198908131367", must_flag=True) == "wrong"
+    assert judge("id_number", "430512198908131367", None, must_flag=True) == "missing"
 
     def verdict(verdict: str, flagged: bool, required: bool = True) -> FieldVerdict:
         return FieldVerdict("c", "clean", "business_licence", "f", "x", "y", verdict, flagged, required)
