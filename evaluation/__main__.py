@@ -141,7 +141,11 @@ def _rerender(saved: Path, out: Path) -> int:
     """The report again from saved results, judged by the current scoring (same onestop catalogue)."""
     data = pickle.loads(saved.read_bytes())  # noqa: S301 - our own file, written by --save
     results: list[CaseResult] = data["results"]
+    fresh = CaseResult(results[0].case) if results else None
     for r in results:
+        for f in dataclasses.fields(CaseResult):  # attributes added since the results were saved
+            if not hasattr(r, f.name):
+                setattr(r, f.name, getattr(fresh, f.name))
         r.verdicts, r.undeclared = [], []
         judge_result(r)
     out.write_text(render(results, header=data["header"]), encoding="utf-8")

@@ -242,10 +242,19 @@ def _wrong(results: Sequence[CaseResult]) -> list[str]:
         f"**{len(wrong)}** wrong but accepted.",
     ]
     if wrong:
-        out += ["", "| case | field | truth | stored | status of the material |", "|---|---|---|---|---|"]
-        status = {r.case.name: r.status for r in results}
+        out += [
+            "",
+            "| case | field | truth | stored | confidence | status of the material |",
+            "|---|---|---|---|---|---|",
+        ]
+        by_case = {r.case.name: r for r in results}
         for v in wrong:
-            out.append(f"| {v.case} | {v.field} | {_cell(v.truth)} | {_cell(v.stored)} | {status[v.case]} |")
+            r = by_case[v.case]
+            conf = r.confidences.get(v.field)
+            out.append(
+                f"| {v.case} | {v.field} | {_cell(v.truth)} | {_cell(v.stored)} | "
+                f"{'–' if conf is None else f'{conf:.2f}'} | {r.status} |"
+            )
     missing = [v for r in results for v in r.verdicts if v.missing_unflagged]
     out += ["", f"Missing with no problem on the field: **{len(missing)}**."]
     if missing:

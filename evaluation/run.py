@@ -44,6 +44,7 @@ class CaseResult:
     material_type: str | None = None
     confidence: float | None = None
     stored: dict[str, str] = field(default_factory=dict)
+    confidences: dict[str, float] = field(default_factory=dict)  # per field, when the pipeline gives them
     text: str = ""
     orientation: Any = None
     seconds: float = 0.0
@@ -119,6 +120,12 @@ def run_case(case: Case, *, raw_anchor: bool = False) -> CaseResult:
         result.material_type = outcome.classification.material_type
         result.confidence = outcome.classification.confidence
     result.stored = dict(outcome.fields)
+    readings = getattr(outcome, "field_readings", None) or {}  # absent before issue 14
+    result.confidences = {
+        name: float(r["confidence"])
+        for name, r in readings.items()
+        if isinstance(r, Mapping) and isinstance(r.get("confidence"), int | float)
+    }
     result.text = outcome.text
     result.orientation = outcome.manifest.get("orientation")
     judge_result(result)
