@@ -37,6 +37,19 @@ VOCABULARY_TYPES = {
     "qualification_certificate",
     "other",
 }
+# Added for the catalogue's own slots and for documents that are no material (issue 14 item 5).
+NEW_TYPES = {
+    "technology_contract",
+    "labour_contract",
+    "planning_permit",
+    "supply_agreement",
+    "management_rules",
+    "equipment_list",
+    "commitment_letter",
+    "custody_agreement",
+    "investment_resolution",
+}
+NON_MATERIALS = {"train_ticket", "invoice", "lab_report"}
 
 
 @pytest.fixture
@@ -64,7 +77,8 @@ def _docs(data_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_shipped_catalogue_loads_and_is_cached(catalogue: Catalogue) -> None:
     assert load_catalogue() is catalogue
     assert len(catalogue.items) >= 8
-    assert {t.code for t in catalogue.material_types} == VOCABULARY_TYPES
+    assert {t.code for t in catalogue.material_types} == VOCABULARY_TYPES | NEW_TYPES | NON_MATERIALS
+    assert {t.code for t in catalogue.material_types if not t.is_material} == NON_MATERIALS
 
 
 def test_required_real_items_present(catalogue: Catalogue) -> None:
@@ -177,7 +191,10 @@ def test_material_types_have_fields_and_cues(catalogue: Catalogue) -> None:
     for mt in catalogue.material_types:
         if mt.code != "other":
             assert mt.cues_zh, mt.code
+        if mt.code in VOCABULARY_TYPES - {"other"}:
             assert mt.fields, mt.code
+        if not mt.is_material:
+            assert not mt.fields, mt.code  # nothing is read from a ticket or a receipt
     id_card = catalogue.material_type("resident_id_card")
     assert id_card.field("id_number").validator == "resident_id"  # type: ignore[union-attr]
 

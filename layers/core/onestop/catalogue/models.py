@@ -57,6 +57,20 @@ MaterialTypeCode = Literal[
     "environmental_approval",
     "financial_statement",
     "qualification_certificate",
+    # Documents some item's "other" slot holds (issue 14): typed so that they can be recognised.
+    "technology_contract",
+    "labour_contract",
+    "planning_permit",
+    "supply_agreement",
+    "management_rules",
+    "equipment_list",
+    "commitment_letter",
+    "custody_agreement",
+    "investment_resolution",
+    # Known documents that are no material of any item: recognised so that the pipeline can say so.
+    "train_ticket",
+    "invoice",
+    "lab_report",
     "other",
 ]
 FieldName = Literal[
@@ -181,6 +195,24 @@ class SideSpec(_Model):
     name_en: str = Field(min_length=1)
 
 
+class Cue(_Model):
+    """A word the classifier looks for and how much it counts: a title word (weight >= 3) alone is
+    enough, field labels add up. Written in the data as `word` (weight 1) or `word: weight`."""
+
+    word: str = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0, le=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        if isinstance(value, str):
+            return {"word": value}
+        if isinstance(value, dict) and len(value) == 1 and "word" not in value:
+            ((word, weight),) = value.items()
+            return {"word": word, "weight": weight}
+        return value
+
+
 class MaterialType(_Model):
     """A kind of document (营业执照, 身份证 …): what it looks like and what to read from it."""
 
@@ -189,8 +221,11 @@ class MaterialType(_Model):
     name_en: str = Field(min_length=1)
     formats: list[Format] = Field(min_length=1)
     fields: list[FieldSpec] = []
-    cues_zh: list[str] = []
+    cues_zh: list[Cue] = []
     grade: Grade | None = None
+    # False: a known document that is no material of any item (a ticket, a receipt): recognised so
+    # that an upload of one is named, never catalogued silently; no slot may be typed with it.
+    is_material: bool = True
     sides: list[SideSpec] = []
     # Labels printed on the document whose values are not read: they end a neighbouring value (类型).
     other_labels: list[str] = []
@@ -249,6 +284,11 @@ class MaterialRequirement(_Model):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=MAX_UPLOAD_BYTES)
     elicence_replaceable: bool = False
     elicence_type_code: str | None = None
+    # The slot takes photographs (outlet photos, a card sample), not only documents: an upload that
+    # does not look like a document is then no problem.
+    accepts_photos: bool = False
+    # Known non-material documents this slot takes as well (e.g. purchase receipts: invoice).
+    also_accepts: list[MaterialTypeCode] = []
 
     @field_validator("slot")
     @classmethod
@@ -411,6 +451,11 @@ class Catalogue(_Model):
                         f"(known: {', '.join(sorted(types))})"
                     )
                     continue
+                if not mt.is_material:
+                    problems.append(f"{where}: {mt.code} is no material type (is_material: false)")
+                unknown = [c for c in m.also_accepts if c not in types or types[c].is_material]
+                if unknown:
+                    problems.append(f"{where}: also_accepts {unknown} are not known non-material types")
                 extra = sorted(set(m.formats) - set(mt.formats))
                 if extra:
                     problems.append(f"{where}: formats {extra} not accepted by material type {mt.code}")

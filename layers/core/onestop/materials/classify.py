@@ -1,182 +1,38 @@
-"""Which catalogue material type a document is, from the words on it, with the cues that decided it."""
+"""Which catalogue material type a document is, from the words on it, with the cues that decided it.
+
+The catalogue (``material_types.yaml``: each type's ``cues_zh`` with weights) is the only cue list; a
+new document type is data. A best guess is named only when it clears `GUESS_FLOOR`: under it the
+result is "other" and no reason mentions the discarded class.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from onestop.catalogue import load_catalogue
 from onestop.errors import Reason
-
-# (zh, en) names of the shared material type codes.
-MATERIAL_TYPES: dict[str, tuple[str, str]] = {
-    "business_licence": ("营业执照", "business licence"),
-    "resident_id_card": ("居民身份证", "resident ID card"),
-    "application_form": ("申请表", "application form"),
-    "site_certificate": ("场地使用证明/租赁合同", "lease or site certificate"),
-    "articles_of_association": ("公司章程", "articles of association"),
-    "land_use_certificate": ("土地使用权证明", "land-use right certificate"),
-    "site_plan": ("平面布置图", "site plan"),
-    "safety_approval": ("安全条件审查/安全评价意见", "safety review or assessment opinion"),
-    "fire_approval": ("消防验收意见", "fire-safety acceptance opinion"),
-    "name_preapproval": ("企业名称预先核准通知书", "enterprise name pre-approval notice"),
-    "power_of_attorney": ("授权委托书", "power of attorney"),
-    "environmental_approval": ("环境影响评价批复", "environmental impact approval"),
-    "financial_statement": ("财务审计报告", "audited financial statement"),
-    "qualification_certificate": ("资质/资格证书", "qualification certificate"),
-    "other": ("其他材料", "other material"),
-}
-
-# Cue words per type and their weight. A title word (weight >= 3) alone is enough; field labels add up.
-_CUES: dict[str, tuple[tuple[str, float], ...]] = {
-    "business_licence": (
-        ("营业执照", 4),
-        ("统一社会信用代码", 3),
-        ("法定代表人", 1.5),
-        ("注册资本", 1.5),
-        ("成立日期", 1.5),
-        ("营业期限", 1.5),
-        ("经营范围", 1.5),
-        ("登记机关", 1.5),
-        ("住所", 0.5),
-        ("类型", 0.3),
-        ("国家企业信用信息公示系统", 1),
-    ),
-    "resident_id_card": (
-        ("公民身份号码", 4),
-        ("公民身份证号码", 4),
-        ("居民身份证", 3),
-        ("中华人民共和国居民身份证", 2),
-        ("签发机关", 1),
-        ("有效期限", 0.8),
-        ("姓名", 0.7),
-        ("性别", 1),
-        ("民族", 1.5),
-        ("出生", 1),
-        ("住址", 1.5),
-    ),
-    "application_form": (
-        ("申请表", 4),
-        ("申请书", 3),
-        ("申请人", 1.5),
-        ("申请事项", 1.5),
-        ("申请日期", 1.5),
-        ("联系电话", 1),
-        ("联系人", 0.8),
-        ("申请人签字", 1),
-        ("申请人（签字", 1),
-        ("盖章", 0.3),
-    ),
-    "site_certificate": (
-        ("租赁合同", 4),
-        ("场地使用证明", 4),
-        ("房屋租赁", 3),
-        ("出租方", 2),
-        ("承租方", 2),
-        ("出租人", 1.5),
-        ("承租人", 1.5),
-        ("租赁期限", 2),
-        ("租金", 1.5),
-        ("甲方", 0.5),
-        ("乙方", 0.5),
-    ),
-    "articles_of_association": (
-        ("公司章程", 4),
-        ("章程", 1.5),
-        ("股东会", 1.5),
-        ("股东", 0.8),
-        ("出资方式", 1.5),
-        ("出资额", 1),
-        ("董事会", 1),
-        ("监事", 1),
-        ("总则", 0.8),
-    ),
-    "land_use_certificate": (
-        ("土地使用权", 4),
-        ("国有土地使用证", 4),
-        ("不动产权证书", 4),
-        ("宗地", 2),
-        ("地号", 1.5),
-        ("使用权面积", 2),
-        ("使用权类型", 2),
-        ("土地用途", 1.5),
-        ("权利人", 1),
-    ),
-    "site_plan": (
-        ("平面布置图", 4),
-        ("平面图", 3),
-        ("总平面", 3),
-        ("比例", 0.8),
-        ("图例", 1.5),
-        ("储罐", 1),
-        ("加油机", 1),
-    ),
-    "safety_approval": (
-        ("安全条件审查", 4),
-        ("安全评价", 3),
-        ("安全预评价", 3),
-        ("安全验收评价", 3),
-        ("应急管理局", 1.5),
-        ("安全生产", 1),
-    ),
-    "fire_approval": (
-        ("消防验收", 4),
-        ("消防安全检查", 3),
-        ("消防", 1.5),
-        ("消防救援", 1),
-        ("验收意见", 1),
-        ("合格", 0.5),
-    ),
-    "name_preapproval": (
-        ("企业名称预先核准通知书", 5),
-        ("名称预先核准", 4),
-        ("预先核准", 2),
-        ("企业名称", 0.8),
-        ("保留期", 1.5),
-    ),
-    "power_of_attorney": (
-        ("授权委托书", 4),
-        ("委托书", 2.5),
-        ("委托人", 1.5),
-        ("受托人", 1.5),
-        ("委托代理人", 1.5),
-        ("委托事项", 1.5),
-        ("委托期限", 1),
-    ),
-    "environmental_approval": (
-        ("环境影响评价", 3),
-        ("环境影响报告", 3),
-        ("环评", 2),
-        ("批复", 1.5),
-        ("生态环境局", 1.5),
-        ("污染", 0.8),
-    ),
-    "financial_statement": (
-        ("审计报告", 4),
-        ("资产负债表", 3),
-        ("利润表", 2.5),
-        ("现金流量表", 2.5),
-        ("会计师事务所", 1.5),
-        ("注册会计师", 1.5),
-        ("财务报表", 2),
-    ),
-    "qualification_certificate": (
-        ("资质证书", 4),
-        ("资格证书", 4),
-        ("许可证", 2.5),
-        ("证书编号", 1.5),
-        ("发证机关", 1.5),
-        ("发证日期", 1),
-        ("有效期至", 0.8),
-    ),
-}
 
 _ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 _USCC = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NP-RT-UW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RT-UW-Y]{10}(?![0-9A-Z])")
+# Identifier shapes (not words, so not in the catalogue's cue lists): a small extra for their type.
+_PATTERNS: dict[str, tuple[re.Pattern[str], str, float]] = {
+    "resident_id_card": (_ID_NUMBER, "18位身份号码", 1.0),
+    "business_licence": (_USCC, "18位信用代码", 1.0),
+}
 
 # Fewer meaningful characters than this: nothing a reviewer could read as a document.
 MIN_DOCUMENT_CHARS = 4
+# At or above: the type is taken without review.
 CONFIDENT = 0.6
+# Under it a best guess is not named anywhere: the result is "other" (issue 14: a receipt was
+# catalogued "as resident ID card" at 0.12).
+GUESS_FLOOR = 0.3
+# A cue of at least this weight is a title word: on its own it says what the document is.
+TITLE_WEIGHT = 3.0
 
 
 @dataclass(frozen=True)
@@ -190,14 +46,25 @@ class Classification:
     cues: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
     is_document: bool = True
+    # Title-weight cues of the decided type that matched (two copies of one document share them).
+    title_cues: tuple[str, ...] = ()
+    # The page measurements the pipeline judged "is it a document, is it one" on (for a reviewer).
+    documentness: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "material_type": self.material_type,
             "confidence": round(self.confidence, 3),
             "reason_zh": self.reason_zh,
             "reason_en": self.reason_en,
         }
+        if self.documentness is not None:
+            out["documentness"] = self.documentness
+        return out
+
+    @property
+    def top_score(self) -> float:
+        return max(self.scores.values(), default=0.0)
 
 
 def compact(text: str) -> str:
@@ -209,33 +76,77 @@ def meaningful_chars(text: str) -> int:
     return sum(1 for ch in text if unicodedata.category(ch) in {"Lu", "Ll", "Lt", "Lo", "Nd"})
 
 
+@functools.cache
+def _cue_table() -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """(type code, ((cue, weight), …)) per catalogue type, cues compacted like the text they meet."""
+    return tuple(
+        (t.code, tuple((compact(c.word), c.weight) for c in t.cues_zh))
+        for t in load_catalogue().material_types
+        if t.cues_zh
+    )
+
+
+@functools.cache
+def _names() -> dict[str, tuple[str, str, bool]]:
+    return {t.code: (t.name_zh, t.name_en, t.is_material) for t in load_catalogue().material_types}
+
+
 def type_name(code: str) -> tuple[str, str]:
-    return MATERIAL_TYPES.get(code, MATERIAL_TYPES["other"])
+    """(zh, en) name of a catalogue material type, the English lower-cased for use inside a sentence."""
+    zh, en, _ = _names().get(code) or _names()["other"]
+    if len(en) > 1 and not en[1].isupper():  # "Business licence" -> "business licence"; keep "ID …"
+        en = en[0].lower() + en[1:]
+    return zh, en
 
 
-def _score(flat: str) -> tuple[dict[str, float], dict[str, list[str]]]:
+def is_material(code: str) -> bool:
+    """False for a known document that is no material of any item (a ticket, a receipt)."""
+    entry = _names().get(code)
+    return entry[2] if entry else True
+
+
+class _MaterialTypes(Mapping[str, tuple[str, str]]):
+    """Read-only view: type code -> (zh, en) name, straight from the catalogue."""
+
+    def __getitem__(self, code: str) -> tuple[str, str]:
+        if code not in _names():
+            raise KeyError(code)
+        return type_name(code)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(_names())
+
+    def __len__(self) -> int:
+        return len(_names())
+
+
+MATERIAL_TYPES: Mapping[str, tuple[str, str]] = _MaterialTypes()
+
+
+def _score(flat: str) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
     scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
-    for code, cues in _CUES.items():
+    titles: dict[str, list[str]] = {}
+    for code, cues in _cue_table():
         total = 0.0
         hits: list[str] = []
         for cue, weight in cues:
             if cue in flat:
-                # A longer cue that contains a shorter one already counted is the same evidence.
+                # A cue inside a longer one already counted is the same evidence.
                 if any(cue in h for h in hits):
                     continue
                 total += weight
                 hits.append(cue)
-        if _ID_NUMBER.search(flat) and code == "resident_id_card":
-            total += 1.0
-            hits.append("18位身份号码")
-        if _USCC.search(flat) and code == "business_licence":
-            total += 1.0
-            hits.append("18位信用代码")
+                if weight >= TITLE_WEIGHT:
+                    titles.setdefault(code, []).append(cue)
+        pattern = _PATTERNS.get(code)
+        if pattern is not None and pattern[0].search(flat):
+            total += pattern[2]
+            hits.append(pattern[1])
         if total:
             scores[code] = total
             matched[code] = hits
-    return scores, matched
+    return scores, matched, titles
 
 
 def classify(text: str) -> Classification:
@@ -250,11 +161,11 @@ def classify(text: str) -> Classification:
             "(blank page, plain image or photo).",
             is_document=False,
         )
-    scores, matched = _score(flat)
+    scores, matched, titles = _score(flat)
     if not scores:
         return Classification(
             "other",
-            0.3,
+            GUESS_FLOOR,
             "未匹配到任何已知材料类型的特征词。",
             "None of the cue words of a known material type were found.",
         )
@@ -265,6 +176,15 @@ def classify(text: str) -> Classification:
     strength = min(1.0, top / 6.0)
     margin = (top - second) / top
     confidence = round(strength * (0.5 + 0.5 * margin), 3)
+    if confidence < GUESS_FLOOR:
+        return Classification(
+            "other",
+            confidence,
+            "未能可靠地识别为任何已知材料类型（特征词太少或相互矛盾）。",
+            "The document could not be recognised as any known material type with confidence "
+            "(too few or conflicting cue words).",
+            scores=dict(ranked),
+        )
     zh_name, en_name = type_name(best)
     cues = tuple(matched[best])
     shown_zh = "、".join(f"“{c}”" for c in cues[:6])
@@ -276,24 +196,60 @@ def classify(text: str) -> Classification:
         f"Classified as {en_name}: matched {shown_en}.",
         cues=cues,
         scores=dict(ranked),
+        title_cues=tuple(titles.get(best, ())),
     )
+
+
+def _article(en: str) -> str:
+    return "an" if en[:1].lower() in "aeiou" else "a"
 
 
 def mismatch_problem(found: str, expected: str) -> Reason:
     """The upload's class differs from the slot it was uploaded into."""
     found_zh, found_en = type_name(found)
     exp_zh, exp_en = type_name(expected)
-    article = "an" if found_en[:1] in "aeiou" else "a"
     return Reason(
         "material_type_mismatch",
         f"该文件看起来是{found_zh}，却作为{exp_zh}上传；请确认是否传错了文件。",
-        f"This looks like {article} {found_en}, uploaded as the {exp_en}; "
+        f"This looks like {_article(found_en)} {found_en}, uploaded as the {exp_en}; "
+        "check that the right file was uploaded.",
+        "material_type",
+    )
+
+
+def not_expected_problem(expected: str) -> Reason:
+    """Uploaded into a typed slot, but recognised as nothing in particular: no class is named."""
+    exp_zh, exp_en = type_name(expected)
+    return Reason(
+        "material_type_mismatch",
+        f"该文件不像是{exp_zh}（未识别到{exp_zh}的特征）；请确认是否传错了文件，或由工作人员确认。",
+        f"This does not look like the {exp_en} (none of its features were recognised); check that the "
+        "right file was uploaded, or a reviewer will confirm it.",
+        "material_type",
+    )
+
+
+def unrelated_problem(found: str) -> Reason:
+    """A known document that is no material of any item (a ticket, a receipt) in a slot that takes any."""
+    found_zh, found_en = type_name(found)
+    return Reason(
+        "material_type_mismatch",
+        f"该文件看起来是{found_zh}，不是本事项所需的材料；请确认是否传错了文件。",
+        f"This looks like {_article(found_en)} {found_en}, which is not a material of this item; "
         "check that the right file was uploaded.",
         "material_type",
     )
 
 
 def low_confidence_problem(result: Classification) -> Reason:
+    """The type is not certain; names the guess (it cleared the floor) or says that nothing matched."""
+    if result.material_type == "other":
+        return Reason(
+            "classification_uncertain",
+            "未能识别材料类型，需要人工确认。",
+            "The material type could not be recognised; a reviewer needs to confirm it.",
+            "material_type",
+        )
     zh, en = type_name(result.material_type)
     return Reason(
         "classification_uncertain",

@@ -7,15 +7,33 @@ outcome with status "rejected" and a reason the applicant can act on.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
 from onestop.errors import Reason
 from onestop.observability import logger
 
-from .classify import CONFIDENT, Classification, classify, low_confidence_problem, mismatch_problem, type_name
+from .classify import (
+    CONFIDENT,
+    Classification,
+    classify,
+    is_material,
+    low_confidence_problem,
+    mismatch_problem,
+    not_expected_problem,
+    type_name,
+    unrelated_problem,
+)
+from .documentness import (
+    Documentness,
+    PageLayout,
+    assess,
+    measure_page,
+    multiple_documents_problem,
+    not_a_document_problem,
+)
 from .fields import ApplicantLike, extract_fields
 from .images import ImageRejected, load_image
 from .limits import DEFAULT_LIMITS, Deadline, Limits
@@ -157,6 +175,7 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.notes: list[Reason] = []
         self.sources: list[str] = []
+        self.layouts: list[PageLayout] = []  # OCR'd pages: is it a document, is it one (documentness)
         self.orientation: list[dict[str, Any]] = []  # per OCR'd page: the turn and skew undone
         self.previews: dict[int, bytes] = {}
         self._mark = time.monotonic()
@@ -222,6 +241,7 @@ def _pdf_text(
                 text, source = ocr_text, "ocr"
                 overlays[index] = PageText(*page.page_size, page.page_lines(), page.rotated)
                 run.keep(page, index)
+                run.layouts.append(measure_page(page.image, ocr_lines))
             run.lap("ocr")
         run.sources.append(source)
         lines.extend(line for line in text.splitlines() if line.strip())
@@ -263,6 +283,7 @@ def _image_text(
     page = run.upright(loaded.rgb, _engine(engine))
     ocr_lines = list(page.lines)
     run.keep(page, 0)
+    run.layouts.append(measure_page(page.image, ocr_lines))
     run.lap("ocr")
     run.sources.append("ocr")
     try:
@@ -287,21 +308,65 @@ def _image_text(
     return [line.text for line in ocr_lines], 1, pdf
 
 
-def _decide(result: Classification, expected: str | None) -> tuple[str, list[Reason]]:
-    """The type to read fields as, and the classification problems."""
-    problems: list[Reason] = []
-    if expected and result.material_type not in (expected, "other") and result.confidence >= 0.3:
-        problems.append(mismatch_problem(result.material_type, expected))
-        return result.material_type, problems
-    if expected == "other" and (result.material_type == "other" or result.confidence < CONFIDENT):
-        return "other", problems  # the slot takes any document: an unsure guess is not a problem
-    if result.material_type == "other" and expected is None:
-        problems.append(low_confidence_problem(result))
-        return "other", problems
-    if result.confidence < CONFIDENT:
-        problems.append(low_confidence_problem(result))
-        return expected or result.material_type, problems
-    return result.material_type, problems
+def _as_other(result: Classification, zh: str, en: str) -> Classification:
+    """The decision "other", with a reason that names no class the decision set aside."""
+    return replace(result, material_type="other", reason_zh=zh, reason_en=en, cues=(), title_cues=())
+
+
+_UNSURE_OTHER = (
+    "未能确定具体材料类型，按其他材料编目。",
+    "No material type was recognised with confidence; catalogued as other material.",
+)
+
+
+def _decide(
+    result: Classification,
+    expected: str | None,
+    verdict: Documentness,
+    *,
+    accepts_photos: bool = False,
+    also_accepts: Collection[str] = (),
+) -> tuple[Classification, str, list[Reason]]:
+    """The classification as decided, the type to read fields as, and the classification problems.
+
+    Documents only (issue 14): text that does not look like a document is `not_a_document` unless
+    the slot takes photos; several documents in one image are `multiple_documents`; a known
+    non-material (ticket, receipt) is named and sent to review; an unrelated document in a typed
+    slot is `material_type_mismatch`, naming a class only when the classifier cleared its floor.
+    """
+    result = replace(result, documentness=verdict.as_dict())
+    if not verdict.is_document:
+        if accepts_photos:
+            zh, en = "本材料栏接受照片：按照片编目。", "This slot takes photographs: catalogued as a photo."
+            return _as_other(result, zh, en), "other", []
+        return _as_other(result, *_UNSURE_OTHER), "other", [not_a_document_problem(verdict)]
+    if verdict.multiple:
+        return result, "other", [multiple_documents_problem(verdict)]  # fields would mix: none read
+    found = result.material_type
+    typed = expected not in (None, "other")
+    if found != "other" and not is_material(found):
+        if found in also_accepts:
+            return result, found, []
+        problem = mismatch_problem(found, expected) if expected and typed else unrelated_problem(found)
+        return result, found, [problem]
+    if expected and typed:
+        if found == expected:
+            problems = [low_confidence_problem(result)] if result.confidence < CONFIDENT else []
+            return result, expected, problems
+        if found != "other":  # another known type, above the guess floor
+            return result, found, [mismatch_problem(found, expected)]
+        if result.scores.get(expected):  # some of its cues, too weak to tell: unsure, not wrong
+            return result, expected, [low_confidence_problem(result)]
+        return result, expected, [not_expected_problem(expected)]
+    if expected == "other":
+        if found == "other" or result.confidence < CONFIDENT:
+            if found == "other":
+                return result, "other", []
+            return _as_other(result, *_UNSURE_OTHER), "other", []
+        return result, found, []
+    if found == "other" or result.confidence < CONFIDENT:
+        return result, found, [low_confidence_problem(result)]
+    return result, found, []
 
 
 def process_upload(
@@ -312,8 +377,11 @@ def process_upload(
     applicant: ApplicantLike | None = None,
     limits: Limits = DEFAULT_LIMITS,
     engine: OcrEngine | None = None,
+    accepts_photos: bool = False,
+    also_accepts: Collection[str] = (),
 ) -> IngestOutcome:
-    """Process one uploaded file. `engine` defaults to the process-wide RapidOCR engine (built lazily)."""
+    """Process one uploaded file. `engine` defaults to the process-wide RapidOCR engine (built lazily).
+    `accepts_photos` and `also_accepts` are the slot's (catalogue `MaterialRequirement`)."""
     run = _Run(limits)
     declared_ = Declared.of(declared)
     sniffed = sniff(data) if data else Sniffed("empty")
@@ -344,7 +412,14 @@ def process_upload(
         classification = classify(text)
         if not classification.is_document:
             raise _Rejected(NOT_A_DOCUMENT)
-        read_as, problems = _decide(classification, expected_material_type)
+        verdict = assess(run.layouts, run.sources.count("text_layer"))
+        classification, read_as, problems = _decide(
+            classification,
+            expected_material_type,
+            verdict,
+            accepts_photos=accepts_photos,
+            also_accepts=also_accepts,
+        )
         extracted = extract_fields(read_as, lines, applicant)
         fields = extracted.values
         problems.extend(extracted.problems)
