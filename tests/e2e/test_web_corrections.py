@@ -159,6 +159,10 @@ def test_a_reviewer_corrects_a_value_and_the_type_at_the_desk(
         == "王晓明"
     )
 
+    shown = f".material[data-upload-id='{licence}'] dd[data-field='legal_representative']"
+    assert page.get_attribute(shown, "data-corrected") == "true"
+    assert "王小明" in page.inner_text(f".material[data-upload-id='{licence}'] dd.corrected")
+
     # the type: a verdict the reviewer overrides, with a reason
     cpanel = f".review-panel[data-upload-id='{contract['upload_id']}']"
     cform = f"{cpanel} form.correct-form"

@@ -61,7 +61,14 @@ def test_duplicate_event_does_the_work_once(stack: Stack) -> None:
         "manifest.json",
         "material.pdf",
         "original",
+        "page-001.jpg",  # the upright page for the reviewer's desk (the frame of the field boxes)
     ]
+    [preview] = item["normalised"]["previews"]
+    assert preview["key"] == f"catalogue/{APP_ID}/business_licence/U1/page-001.jpg"
+    assert preview["page"] == 0
+    jpeg = stack.s3.get_object(Bucket=MATERIALS, Key=preview["key"], VersionId=preview["version_id"])
+    assert jpeg["ContentType"] == "image/jpeg"
+    assert jpeg["Body"].read()[:3] == b"\xff\xd8\xff"
     # The uploaded bytes are kept with the catalogue (raw uploads expire), the version recorded.
     retained = item["original"]["retained"]
     assert retained["key"] == f"catalogue/{APP_ID}/business_licence/U1/original"
@@ -88,7 +95,8 @@ def test_replay_after_idempotency_expiry_is_still_not_reprocessed(stack: Stack) 
     for item in idem.scan(TableName="onestop-idempotency-test")["Items"]:
         idem.delete_item(TableName="onestop-idempotency-test", Key={"id": item["id"]})
     _deliver(stack, event)
-    assert len(stack.catalogue_versions(f"catalogue/{APP_ID}/business_licence/U2/")) == 3  # done once
+    # done once: the original, the PDF, its page preview and the manifest, one version each
+    assert len(stack.catalogue_versions(f"catalogue/{APP_ID}/business_licence/U2/")) == 4
     assert [e["detail-type"] for e in stack.events()] == ["MaterialCatalogued"]
 
 

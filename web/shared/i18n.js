@@ -131,6 +131,7 @@ const TEXT = {
   "mat.file": ["文件", "File"],
   "mat.classified": ["识别为：{type}（置信度 {pct}%）", "Recognised as: {type} (confidence {pct}%)"],
   "mat.fields": ["提取的信息", "Extracted fields"],
+  "mat.corrected": ["审核人员已更正，识别值：{value}", "corrected by a reviewer; read as: {value}"],
   "mat.no.fields": ["未提取到字段", "No fields extracted"],
   "mat.problems": ["发现的问题", "Problems found"],
   "mat.no.problems": ["未发现问题", "No problems found"],

@@ -52,7 +52,14 @@ export function materialCard(m, { heading = null, onRemove = null, renew = null 
     const fields = Object.entries(m.fields || {});
     const list = el("dl", { class: "facts fields" });
     for (const [key, value] of fields) {
-      list.append(el("dt", {}, t(`field.${key}`)), el("dd", { dataset: { field: key } }, String(value)));
+      // A value a reviewer corrected says so, with what the pipeline read (the document is unchanged).
+      const read = m.fields_as_read ? (m.fields_as_read[key] ?? "—") : null;
+      const corrected = read !== null && String(read) !== String(value);
+      list.append(
+        el("dt", {}, t(`field.${key}`)),
+        el("dd", { dataset: corrected ? { field: key, corrected: "true" } : { field: key } }, String(value)),
+      );
+      if (corrected) list.append(el("dd", { class: "meta corrected" }, t("mat.corrected", { value: String(read) })));
     }
     card.append(
       fields.length

@@ -27,7 +27,6 @@ from onestop.catalogue import Catalogue, FieldSpec, MaterialType
 from onestop.errors import Conflict, InvalidInput, MalformedRequest, NotFound, Reason
 from onestop.materials import validators
 from onestop.materials.classify import type_name
-from onestop.materials.fields import _cross_check as catalogue_cross_check
 from onestop.materials.validators import Checked
 from onestop.observability import metrics
 
@@ -323,6 +322,9 @@ def _field_change(
         resolved += [p for p in material.problems if p.field in (start, until)]
     still_open = [p for p in material.problems if p not in resolved]
     if spec is not None:
+        # Imported here: the field reader brings the OCR stack (numpy) the api function never needs.
+        from onestop.materials.fields import _cross_check as catalogue_cross_check
+
         doc_zh, doc_en = type_name(kind.code if kind is not None else "other")
         mismatch = catalogue_cross_check(spec, stored, application.applicant, doc_zh, doc_en)
         if mismatch is not None:  # the document, as the reviewer reads it, is not the applicant's
