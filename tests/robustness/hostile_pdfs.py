@@ -79,6 +79,19 @@ def image_huge_declared() -> bytes:
     return _image_page(image)
 
 
+def image_jpeg_lying_size() -> bytes:
+    """A page drawing a 100 x 100 image whose JPEG data declares 65,000 x 65,000 pixels in its own
+    header: PDFium decodes at the JPEG's size (measured: 32 s and 363 MB for a blank page)."""
+    from .hostile_files import jpeg_huge_header
+
+    jpeg = jpeg_huge_header(65_000)
+    image = (
+        b"<< /Type /XObject /Subtype /Image /Width 100 /Height 100 /ColorSpace /DeviceRGB "
+        b"/BitsPerComponent 8 /Length %d /Filter /DCTDecode >>\nstream\n" % len(jpeg) + jpeg + b"\nendstream"
+    )
+    return _image_page(image)
+
+
 def many_pages(count: int = 5000) -> bytes:
     """`count` distinct pages (each its own object and content stream): long, not damaged."""
     pages = 3 + count  # objects: 1 catalogue, 2 page tree, 3 the shared content, 4.. the pages
@@ -112,6 +125,7 @@ BOMBS = {
     "content stream deflate bomb (1 GiB)": content_bomb,
     "image XObject deflate bomb (1 GiB, 1.08 GP)": image_bomb,
     "image declaring 100,000 x 100,000 px": image_huge_declared,
+    "100 x 100 image whose JPEG declares 65,000 x 65,000": image_jpeg_lying_size,
     "5,000 distinct pages": many_pages,
     "20 pages x 256 MiB content": pages_of_bombs,
 }

@@ -49,9 +49,17 @@ def _worker_address_space_limit() -> int:
         (H.pages_of_bombs, "pdf_too_complex", "Limit reached"),
         (H.image_bomb, "pdf_too_complex", "40000 x 27000"),
         (H.image_huge_declared, "pdf_too_complex", "100000 x 100000"),
+        (H.image_jpeg_lying_size, "pdf_too_complex", "JPEG declares 65000 x 65000"),
         (H.many_pages, "pdf_too_many_pages", None),
     ],
-    ids=["content-deflate-bomb", "20-pages-of-bombs", "image-deflate-bomb", "image-huge-dims", "5000-pages"],
+    ids=[
+        "content-deflate-bomb",
+        "20-pages-of-bombs",
+        "image-deflate-bomb",
+        "image-huge-dims",
+        "jpeg-lying-about-its-size",
+        "5000-pages",
+    ],
 )
 def test_a_bomb_is_refused_early_with_the_cap_in_force(
     make: Callable[[], bytes], code: str, detail: str | None

@@ -288,6 +288,12 @@ class _Preflight:
             width, height = stream.get("/Width"), stream.get("/Height")
             if isinstance(width, int) and isinstance(height, int) and width * height > self.max_pixels:
                 raise Hostile(f"an image declares {width} x {height} pixels (limit {self.max_pixels:,})")
+            encoded = _encoded_image_size(stream)
+            if encoded is not None and encoded[0] * encoded[1] > self.max_pixels:
+                width, height = encoded  # PDFium decodes at the JPEG's own size: 30 s and 360 MB for 65,000²
+                raise Hostile(
+                    f"an embedded JPEG declares {width} x {height} pixels (limit {self.max_pixels:,})"
+                )
             return
         cached = getattr(stream, "decoded_self", None)
         try:
@@ -304,6 +310,25 @@ class _Preflight:
         self.decoded += size
         if self.decoded > self.max_total:
             raise Hostile(f"the streams of the file decode to more than {self.max_total:,} bytes")
+
+
+def _encoded_image_size(stream: Any) -> tuple[int, int] | None:
+    """The size a JPEG / JPEG 2000 image stream declares in its own header (which may differ from the
+    dictionary's /Width and /Height), or None. Pillow reads the header only."""
+    from PIL import Image
+
+    filters = stream.get("/Filter")
+    names = [filters] if isinstance(filters, str) else list(filters or [])
+    if len(names) != 1 or names[0] not in ("/DCTDecode", "/DCT", "/JPXDecode"):
+        return None
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the header is all that is read
+    try:
+        with Image.open(io.BytesIO(getattr(stream, "_data", b""))) as image:
+            return image.size
+    except Exception:  # not readable: PDFium will not draw it either
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def _open_pdfium(data: bytes, result: dict[str, Any]) -> Any:
