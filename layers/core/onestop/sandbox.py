@@ -1,4 +1,4 @@
-"""A forked worker process that parses untrusted files under a deadline and a memory cap.
+"""A worker process that parses untrusted files under a deadline and a memory cap.
 
 pyHanko and pypdf parse every file in the test corpus in milliseconds, but a PDF crafted to make a
 parser loop, recurse or inflate a compressed stream must cost one worker, never the function. The
@@ -145,10 +145,12 @@ def _serve_jobs(conn: Connection) -> None:
 
 
 class Sandbox:
-    """Run module-level functions in a reusable forked worker with a deadline per job.
+    """Run module-level functions in a reusable worker (forked, or a fresh interpreter) with a deadline
+    per job.
 
-    The worker is a plain `os.fork` child talking over a `multiprocessing` pipe: `multiprocessing.Process`
-    refuses to start children from a daemonic process (which is what a local-stack function worker is).
+    A forked worker is a plain `os.fork` child, a fresh one a `posix_spawn` child, both talking over a
+    `multiprocessing` pipe: `multiprocessing.Process` refuses to start children from a daemonic
+    process (which is what a local-stack function worker is).
     """
 
     def __init__(

@@ -486,7 +486,7 @@ def _rebuild(data: bytes, result: dict[str, Any]) -> bytes:
         return data
 
 
-def _decode_caps(params: dict[str, Any]) -> dict[str, int]:
+def _decode_caps(params: dict[str, Any]) -> dict[str, Any]:
     """pypdf's own decoding limits (pypdf.Configuration), lowered from its 75 MB defaults to ours."""
     cap = int(params["max_stream_bytes"])
     return {
