@@ -54,7 +54,8 @@ def _codes(outcome: IngestOutcome) -> set[str]:
 def _not_catalogued(outcome: IngestOutcome, code: str) -> None:
     assert outcome.status == "needs_attention", outcome.reason.en
     assert code in _codes(outcome)
-    assert outcome.reason.zh and outcome.reason.en
+    assert outcome.reason.zh
+    assert outcome.reason.en
     assert outcome.normalised_pdf is not None  # kept: a reviewer may still accept it
 
 
@@ -128,8 +129,12 @@ def _png(img: Image.Image) -> bytes:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("slot", ["other", "business_licence"])
-@pytest.mark.parametrize("name", ["rapidocr_ch_en_num.jpg", "rapidocr_single_line.jpg", "rapidocr_en_rec.jpg"])
-def test_corpus_non_documents_are_not_documents(corpus: Path, engine: OcrEngine, name: str, slot: str) -> None:
+@pytest.mark.parametrize(
+    "name", ["rapidocr_ch_en_num.jpg", "rapidocr_single_line.jpg", "rapidocr_en_rec.jpg"]
+)
+def test_corpus_non_documents_are_not_documents(
+    corpus: Path, engine: OcrEngine, name: str, slot: str
+) -> None:
     """A product card (advert) and single text lines, whatever the slot."""
     outcome = process_upload(
         (corpus / IMAGES / name).read_bytes(), expected_material_type=slot, engine=engine
@@ -322,9 +327,7 @@ def test_two_copies_of_one_card_side_by_side_are_two_documents(engine: OcrEngine
 @pytest.mark.timeout(120)
 def test_demo_contract_is_catalogued_as_a_technology_contract(engine: OcrEngine) -> None:
     slot = load_catalogue().item("technology-contract-registration").material("contract")
-    outcome = process_upload(
-        samples.contract_pdf(), expected_material_type=slot.material_type, engine=engine
-    )
+    outcome = process_upload(samples.contract_pdf(), expected_material_type=slot.material_type, engine=engine)
     assert outcome.classification is not None
     assert outcome.classification.material_type == "technology_contract"
     assert outcome.classification.confidence >= CONFIDENT

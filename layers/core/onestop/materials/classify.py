@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from onestop.catalogue import load_catalogue
@@ -113,7 +113,7 @@ class _MaterialTypes(Mapping[str, tuple[str, str]]):
             raise KeyError(code)
         return type_name(code)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(_names())
 
     def __len__(self) -> int:

@@ -202,11 +202,11 @@ def _sheets(rgb: np.ndarray | None, rects: Sequence[Rect], unit: float) -> list[
 
     height, width = rgb.shape[:2]
     step = max(1, int(max(height, width) / 800))
-    mask = _paper_mask(rgb[::step, ::step]).astype(np.uint8)
+    paper = _paper_mask(rgb[::step, ::step]).astype(np.uint8)
     size = max(3, round(0.3 * unit / step)) | 1
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
-    big = {k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= 0.03 * mask.size}
+    closed = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=4)
+    big = {k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= 0.03 * closed.size}
     out = []
     for x0, y0, x1, y1 in rects:
         window = labels[int(y0) // step : int(y1) // step + 1, int(x0) // step : int(x1) // step + 1]
