@@ -208,6 +208,13 @@ BENCHES = [
         240,
         _json_figures,
     ),
+    Bench(
+        "page orientation",
+        ["-m", "bench.bench_orientation", "--json", "--repeat", "3"],
+        ["--repeat", "1"],
+        180,
+        _json_figures,
+    ),
     Bench("OCR tuning", ["bench/bench_ocr.py", "--sweep", "--repeat", "1"], [], 240, _ocr_sweep),
     Bench("licence issue", ["bench/bench_licence.py", "--n", "30", "--anchors"], ["--n", "5"], 120, _licence),
     Bench("verification", ["-m", "bench.bench_verify", "--json", "--n", "100"], ["--n", "20"], 180, _verify),

@@ -25,18 +25,28 @@ JPEG_QUALITY = 80
 
 def _jpeg(image: Any) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
 def preview_jpeg(rgb: np.ndarray) -> bytes:
-    """The page as a JPEG whose longer side is at most 1600 px (never enlarged)."""
-    from PIL import Image
+    """The page as a JPEG whose longer side is at most 1600 px (never enlarged).
 
-    image = Image.fromarray(np.ascontiguousarray(rgb))
-    if max(image.size) > MAX_SIDE:
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return _jpeg(image)
+    OpenCV, bilinear: a 200 dpi A4 page shrinks by ~0.7, where bilinear is sharp enough to read and
+    costs ~12 ms against ~140 ms for Pillow's Lanczos with an optimised JPEG (bench_orientation).
+    """
+    import cv2
+
+    height, width = rgb.shape[:2]
+    image = np.ascontiguousarray(rgb)
+    if max(height, width) > MAX_SIDE:
+        factor = MAX_SIDE / max(height, width)
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    ok, encoded = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return encoded.tobytes()
 
 
 def render_job(pdf: bytes, indexes: list[int]) -> dict[int, bytes]:
