@@ -195,6 +195,13 @@ class _Run:
             self.previews[index] = preview_jpeg(page.image)
         self.lap("previews")
 
+    def preview_pages(self) -> tuple[bytes, ...]:
+        """Previews of pages 1, 2, ... up to the first page without one (position = page index)."""
+        out: list[bytes] = []
+        while len(out) in self.previews:
+            out.append(self.previews[len(out)])
+        return tuple(out)
+
     def orientation_note(self) -> None:
         turned = [entry["page"] for entry in self.orientation if entry["rotated"] or entry["deskewed_deg"]]
         if turned:
@@ -490,5 +497,5 @@ def process_upload(
         normalised_pdf=normalised,
         manifest=manifest,
         timings=dict(run.timings),
-        page_previews=tuple(run.previews[i] for i in sorted(run.previews)) if status != REJECTED else (),
+        page_previews=run.preview_pages() if status != REJECTED else (),
     )
