@@ -374,7 +374,7 @@ def render(outcomes: list[Outcome], info: dict[str, str], started: datetime, tot
         "- **Cold start**: the handler import is what each new container pays before its first event;",
         "  the api function builds its whole resolver (routes, validation models, OpenAPI) at import.",
         "  The ingest function's first upload also pays the OCR session (model load).",
-        "- **Born-digital PDF**: the ingest pipeline opens every PDF in a forked worker with time and",
+        "- **Born-digital PDF**: the ingest pipeline opens every PDF in a worker process with time and",
         "  memory caps (hostile files cannot hang or exhaust the function), reused across files; the",
         "  hand-over to the worker is a fixed cost per file, spread over the pages of a longer one.",
         "- **PDF worker memory**: the worker's peak resident memory (VmHWM) on each hostile PDF and on",

@@ -260,6 +260,7 @@ class _Preflight:
     def _walk(self, stack: list[Any]) -> None:
         from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
+        containers = (IndirectObject, DictionaryObject, ArrayObject)
         while stack and self.nodes_left > 0:  # past the budget PDFium is left to the memory cap
             item = stack.pop()
             if isinstance(item, IndirectObject):
@@ -276,10 +277,12 @@ class _Preflight:
                     continue
             if isinstance(item, StreamObject):
                 self._stream(item)
+            # Only what can lead to a stream: numbers, names and strings (a font's /W array holds
+            # thousands) are not worth a visit.
             if isinstance(item, DictionaryObject):
-                stack.extend(v for k, v in item.items() if k not in _SKIP_KEYS)
+                stack.extend(v for k, v in item.items() if k not in _SKIP_KEYS and isinstance(v, containers))
             elif isinstance(item, ArrayObject):
-                stack.extend(item)
+                stack.extend(v for v in item if isinstance(v, containers))
 
     def _stream(self, stream: Any) -> None:
         from pypdf.errors import LimitReachedError
