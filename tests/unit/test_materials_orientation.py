@@ -283,3 +283,40 @@ def test_no_upright_corpus_image_is_turned(corpus: Path, engine: OcrEngine) -> N
         if page.rotated:
             turned[name] = page.rotated
     assert turned == {}
+
+
+@pytest.mark.slow
+def test_a_transparent_png_turned_sideways_is_re_encoded_and_turned(engine: OcrEngine) -> None:
+    # Transparency cannot pass through img2pdf: the upright-by-EXIF pixels are re-encoded as PNG, and
+    # the turn still goes into /Rotate rather than into the pixels.
+    image = photo("application_form", 270, 0.0).convert("RGBA")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    outcome = process_upload(buffer.getvalue(), expected_material_type="application_form", engine=engine)
+    assert outcome.manifest["orientation"][0]["rotated"] == 270
+    assert "image_reencoded_lossless" in [n.code for n in outcome.notes]
+    assert outcome.normalised_pdf is not None
+    assert int(PdfReader(io.BytesIO(outcome.normalised_pdf)).pages[0].get("/Rotate", 0)) == 270
+    assert_upright(rendered_page(outcome.normalised_pdf), SPECIMENS["application_form"]().image)
+
+
+def test_a_born_digital_pdf_gets_a_preview_of_each_page_without_ocr() -> None:
+    from tests.materials_specimens import text_pdf_bytes
+
+    class NoOcr:
+        name = "none"
+
+        def recognise(self, image: np.ndarray) -> list[OcrLine]:
+            raise AssertionError("a born-digital page must not be OCR'd")
+
+        def versions(self) -> dict[str, str]:
+            return {"engine": self.name}
+
+    lines = list(SPECIMENS["business_licence"]().lines)
+    outcome = process_upload(text_pdf_bytes(lines), expected_material_type="business_licence", engine=NoOcr())
+    assert outcome.manifest["orientation"] == []
+    [preview] = outcome.page_previews
+    picture = Image.open(io.BytesIO(preview))
+    assert picture.format == "JPEG"
+    assert picture.height > picture.width  # A4 portrait, as displayed
+    assert max(picture.size) <= 1600
