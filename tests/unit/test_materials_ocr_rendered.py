@@ -72,7 +72,9 @@ def test_wrong_slot_is_flagged(engine: OcrEngine) -> None:
     assert outcome.status == "needs_attention"
     assert outcome.classification is not None
     assert outcome.classification.material_type == "resident_id_card"
-    assert "looks like a resident ID card, uploaded as the business licence" in outcome.reason.en
+    # Names come from the catalogue (issue 14: its types are the one source), lower-cased in a sentence.
+    assert "looks like a resident identity card, uploaded as the business licence" in outcome.reason.en
+    assert [p.code for p in outcome.problems][:1] == ["material_type_mismatch"]
     assert outcome.fields["id_number"] == PERSON_ID  # read as what it is
 
 
