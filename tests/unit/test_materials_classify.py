@@ -228,3 +228,32 @@ def test_the_demo_contract_is_a_technology_contract() -> None:
     result = classify(text)
     assert result.material_type == "technology_contract"
     assert result.confidence >= CONFIDENT
+
+
+def _catalogue_docs() -> tuple[dict, dict]:
+    from importlib import resources
+
+    import yaml
+
+    base = resources.files("onestop.catalogue")
+    items = yaml.safe_load((base / "items.yaml").read_text(encoding="utf-8"))
+    items.pop("x-shared", None)
+    types = yaml.safe_load((base / "material_types.yaml").read_text(encoding="utf-8"))
+    return items, types
+
+
+def test_no_slot_may_be_typed_with_a_non_material_and_also_accepts_only_non_materials() -> None:
+    from onestop.catalogue import CatalogueError, parse_catalogue
+
+    items, types = _catalogue_docs()
+    slot = items["items"][0]["materials"][0]
+    slot["material_type"] = "invoice"
+    with pytest.raises(CatalogueError, match="is no material type"):
+        parse_catalogue(items, types)
+    items, types = _catalogue_docs()
+    items["items"][0]["materials"][0]["also_accepts"] = ["business_licence"]
+    with pytest.raises(CatalogueError, match="not known non-material types"):
+        parse_catalogue(items, types)
+    items, types = _catalogue_docs()
+    items["items"][0]["materials"][0]["also_accepts"] = ["invoice"]
+    assert parse_catalogue(items, types).items[0].materials[0].also_accepts == ["invoice"]
