@@ -40,17 +40,41 @@ def two_column_licence(legal_rep: str | None = None) -> list[OcrLine]:
     return [
         box("营业执照", 800, 80, 1200, 180),
         *row(300, ("统一社会信用代码", 100, 400), (USCC, 450, 900)),
-        *row(380, ("名", 100, 130), ("称", 200, 230), (COMPANY, 300, 800), ("注册资本", 1000, 1150),
-             ("人民币壹佰万元整", 1200, 1500)),
-        *row(460, ("类", 100, 130), ("型", 200, 230), ("有限责任公司", 300, 520), ("成立日期", 1000, 1150),
-             ("2019年03月15日", 1200, 1450)),
-        *row(540, ("法定代表人", 100, 280), *rep, ("营业期限", 1000, 1150), ("2019年03月15日至长期", 1200, 1560)),
-        *row(620, ("经营范围", 100, 250), ("软件开发；信息技术咨询服务；", 300, 900), ("住", 1000, 1030),
-             ("所", 1100, 1130), ("深圳市南山区粤海街道", 1200, 1800)),
+        *row(
+            380,
+            ("名", 100, 130),
+            ("称", 200, 230),
+            (COMPANY, 300, 800),
+            ("注册资本", 1000, 1150),
+            ("人民币壹佰万元整", 1200, 1500),
+        ),
+        *row(
+            460,
+            ("类", 100, 130),
+            ("型", 200, 230),
+            ("有限责任公司", 300, 520),
+            ("成立日期", 1000, 1150),
+            ("2019年03月15日", 1200, 1450),
+        ),
+        *row(
+            540,
+            ("法定代表人", 100, 280),
+            *rep,
+            ("营业期限", 1000, 1150),
+            ("2019年03月15日至长期", 1200, 1560),
+        ),
+        *row(
+            620,
+            ("经营范围", 100, 250),
+            ("软件开发；信息技术咨询服务；", 300, 900),
+            ("住", 1000, 1030),
+            ("所", 1100, 1130),
+            ("深圳市南山区粤海街道", 1200, 1800),
+        ),
         *row(670, ("计算机软硬件销售；", 300, 900), ("科技园路1号", 1200, 1500)),
         *row(720, ("电子产品销售", 300, 700)),
         *row(900, ("登记机关", 1000, 1150), ("2024年05月06日", 1200, 1500)),
-    ]  # fmt: skip
+    ]
 
 
 def _codes(result) -> list[tuple[str, str | None]]:  # type: ignore[no-untyped-def]
@@ -117,7 +141,10 @@ def test_a_turned_page_reads_as_printed_and_invents_nothing(degrees: int) -> Non
     assert ("field_missing", "legal_representative") in _codes(result)
     x0, y0, x1, y1 = result.readings["address"].box or (0, 0, 0, 0)
     # In the upright frame: right half of the page, a fifth of the way down.
-    assert 0.55 < x0 < 0.65 and 0.85 < x1 <= 0.95 and 0.4 < y0 < 0.5 and y1 < 0.55
+    assert 0.55 < x0 < 0.65
+    assert 0.85 < x1 <= 0.95
+    assert 0.4 < y0 < 0.5
+    assert y1 < 0.55
 
 
 def test_a_slightly_skewed_page_keeps_its_rows() -> None:
@@ -140,16 +167,23 @@ def test_a_slightly_skewed_page_keeps_its_rows() -> None:
 
 
 def test_a_label_inside_a_longer_word_is_no_label() -> None:
-    lines = [box("商户名称：示例小店", 100, 100, 600, 140), box(f"统一社会信用代码 {USCC}", 100, 200, 900, 240),
-             box("法定代表人 张三丰", 100, 300, 500, 340)]  # fmt: skip
+    lines = [
+        box("商户名称：示例小店", 100, 100, 600, 140),
+        box(f"统一社会信用代码 {USCC}", 100, 200, 900, 240),
+        box("法定代表人 张三丰", 100, 300, 500, 340),
+    ]
     result = extract_fields("business_licence", pages=[_page(lines)])
     assert "enterprise_name" not in result.values
     assert ("field_missing", "enterprise_name") in _codes(result)
 
 
 def test_a_contact_label_is_not_a_phone_number() -> None:
-    lines = [box("申请人名称", 100, 100, 300, 140), box(COMPANY, 400, 100, 900, 140),
-             box("联系电话", 100, 200, 260, 240), box("经办人", 400, 200, 520, 240)]  # fmt: skip
+    lines = [
+        box("申请人名称", 100, 100, 300, 140),
+        box(COMPANY, 400, 100, 900, 140),
+        box("联系电话", 100, 200, 260, 240),
+        box("经办人", 400, 200, 520, 240),
+    ]
     result = extract_fields("application_form", pages=[_page(lines)])
     assert result.values["applicant_name"] == COMPANY
     assert "contact_phone" not in result.values
@@ -157,8 +191,14 @@ def test_a_contact_label_is_not_a_phone_number() -> None:
 
 
 def test_a_placeholder_name_is_invalid_and_not_kept() -> None:
-    lines = ["姓名 (CARDHOLDER NAME)", "性别 女", "民族 汉", "出生 1990年1月2日", "住址 广东省深圳市福田区福中三路",
-             f"公民身份号码 {PERSON}"]  # fmt: skip
+    lines = [
+        "姓名 (CARDHOLDER NAME)",
+        "性别 女",
+        "民族 汉",
+        "出生 1990年1月2日",
+        "住址 广东省深圳市福田区福中三路",
+        f"公民身份号码 {PERSON}",
+    ]
     result = extract_fields("resident_id_card", lines)
     assert "person_name" not in result.values
     assert ("field_invalid", "person_name") in _codes(result)
@@ -166,7 +206,12 @@ def test_a_placeholder_name_is_invalid_and_not_kept() -> None:
 
 
 def test_id_card_back_has_its_own_fields_and_not_the_fronts() -> None:
-    lines = ["中华人民共和国", "居民身份证", "签发机关 深圳市公安局福田分局", "有效期限 2015.06.25-2035.06.25"]
+    lines = [
+        "中华人民共和国",
+        "居民身份证",
+        "签发机关 深圳市公安局福田分局",
+        "有效期限 2015.06.25-2035.06.25",
+    ]
     result = extract_fields("resident_id_card", lines, today=date(2026, 12, 3))
     assert result.sides == ("back",)
     assert result.problems == ()
@@ -191,8 +236,15 @@ def test_id_card_back_blank_authority_and_expired_validity() -> None:
 
 
 def test_id_card_front_and_back_on_one_page_are_both_read() -> None:
-    lines = ["姓名 李小梅", "性别 女 民族 汉", "出生 1990年1月2日", "住址 广东省深圳市福田区福中三路",
-             f"公民身份号码 {PERSON}", "签发机关 深圳市公安局福田分局", "有效期限 2015.06.25-2035.06.25"]  # fmt: skip
+    lines = [
+        "姓名 李小梅",
+        "性别 女 民族 汉",
+        "出生 1990年1月2日",
+        "住址 广东省深圳市福田区福中三路",
+        f"公民身份号码 {PERSON}",
+        "签发机关 深圳市公安局福田分局",
+        "有效期限 2015.06.25-2035.06.25",
+    ]
     result = extract_fields("resident_id_card", lines, today=date(2026, 1, 1))
     assert result.sides == ("front", "back")
     assert result.problems == ()
@@ -213,16 +265,21 @@ def test_low_confidence_is_uncertain_and_the_box_is_kept() -> None:
     assert ("field_uncertain", "legal_representative") in _codes(result)
     reading = result.readings["legal_representative"]
     assert reading.confidence == pytest.approx(0.55)
-    assert reading.source == "ocr" and reading.page == 0
+    assert reading.source == "ocr"
+    assert reading.page == 0
     assert reading.box == (0.15, pytest.approx(540 / H, abs=1e-3), 0.21, pytest.approx(580 / H, abs=1e-3))
 
 
 def test_value_below_its_label_and_multiline_stops_at_a_gap() -> None:
     rules = [LabelRule("address", ("住所",), "right_or_below", True), LabelRule("scope", ("经营范围",))]
-    lines = [box("住所", 100, 100, 180, 140), box("北京市海淀区中关村大街", 100, 150, 600, 190),
-             box("27号", 100, 200, 200, 240), box("本页以下空白", 100, 400, 400, 440)]  # fmt: skip
+    lines = [
+        box("住所", 100, 100, 180, 140),
+        box("北京市海淀区中关村大街", 100, 150, 600, 190),
+        box("27号", 100, 200, 200, 240),
+        box("本页以下空白", 100, 400, 400, 440),
+    ]
     found = read_page(_page(lines), rules).found
-    assert found["address"].text == "北京市海淀区中关村大街 27号"
+    assert found["address"].text == "北京市海淀区中关村大街27号"
 
 
 def test_text_layer_lines_get_stacked_boxes_and_no_page_box() -> None:

@@ -96,6 +96,12 @@ FieldName = Literal[
     "lessee",
     "lease_term",
     "validity",
+    "party_a",
+    "party_b",
+    "contract_number",
+    "contract_term",
+    "contract_amount",
+    "signing_date",
 ]
 
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")

@@ -225,7 +225,9 @@ def _sides(spec: MaterialType, labelled: set[str], read: set[str]) -> tuple[str,
     )
     if present:
         return present
-    present = tuple(s.code for s in spec.sides if any(f.side == s.code and f.name in read for f in spec.fields))
+    present = tuple(
+        s.code for s in spec.sides if any(f.side == s.code and f.name in read for f in spec.fields)
+    )
     return present or (spec.sides[0].code,)
 
 
@@ -249,12 +251,14 @@ def extract_fields(
     rules = _rules(spec)
 
     found: dict[str, Found] = {}
+    candidates: dict[str, list[Found]] = {}
     labelled: set[str] = set()
     for page in pages:
         reading = read_page(page, rules)
         labelled |= reading.labelled
-        for name, value in reading.found.items():
-            found.setdefault(name, value)
+        for name, values in reading.candidates.items():
+            found.setdefault(name, values[0])
+            candidates.setdefault(name, []).extend(values)
     for f in spec.fields:
         if f.anywhere and f.name not in found:
             hit = _anywhere(f, pages)
@@ -276,6 +280,19 @@ def extract_fields(
                 problems.append(_missing(f, doc_zh, f"（{side.name_zh}）" if side else ""))
             continue
         result: Checked = check(hit.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
+        for other in candidates.get(name, [])[1:] if result.value is None else []:
+            # The label printed again (申请人 in a closing pledge): the first occurrence that validates.
+            retry = check(other.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
+            if retry.value is not None:
+                hit, result = other, retry
+                break
+        if result.value is None and f.anywhere:
+            # The labelled reading is no identifier (a title beside the label): one printed elsewhere.
+            other = _anywhere(f, pages)
+            if other is not None:
+                retry = check(other.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
+                if retry.value is not None:
+                    hit, result = other, retry
         raw = squeeze(hit.text)
         readings[name] = FieldReading(
             result.value if result.value is not None else raw,

@@ -103,6 +103,7 @@ class PageReading:
 
     found: dict[str, Found]
     labelled: frozenset[str]
+    candidates: dict[str, list[Found]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +117,9 @@ class _Piece:
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CLAUSE = re.compile(
+    r"(?:^|[\s。;；])(?:第[一二三四五六七八九十百零\d]{1,4}[条款章]|[一二三四五六七八九十\d]{1,3}[、.．)])\s*$"
+)
 
 
 def _norm(text: str) -> str:
@@ -143,17 +147,38 @@ def text_page(lines: Sequence[str], index: int = 0) -> Page:
 # --- geometry ------------------------------------------------------------------------------------------
 
 
-def _upright_rects(page: Page) -> tuple[list[Rect], float, float]:
-    """Axis-aligned rects of the page's boxes in its upright frame, and that frame's width and height.
+def _page_angle(angles: Sequence[float]) -> float:
+    """The direction most text runs in: the largest cluster (±4°) of box angles near a quarter turn
+    (within 12°, a skewed page), else the largest cluster. Diagonal watermark lines can outnumber
+    the page's own lines, but they do not run near a quarter turn."""
+    if not angles:
+        return 0.0
 
-    The frame is turned by the boxes' mean text direction (each box runs from its text's top-left to
-    its top-right), so a sideways, upside-down or skewed page is read as printed.
+    def diff(a: float, b: float) -> float:
+        return abs((a - b + math.pi) % (2 * math.pi) - math.pi)
+
+    tol = math.radians(4)
+    clusters = [[b for b in angles if diff(a, b) <= tol] for a in angles]
+    near = [
+        c
+        for a, c in zip(angles, clusters, strict=True)
+        if diff(a, round(a / (math.pi / 2)) * (math.pi / 2)) <= math.radians(12)
+    ]
+    best = max(near or clusters, key=len)
+    centre = best[0]
+    return centre + statistics.median((b - centre + math.pi) % (2 * math.pi) - math.pi for b in best)
+
+
+def _upright_rects(page: Page) -> tuple[list[Rect], float, float, list[bool]]:
+    """Axis-aligned rects of the page's boxes in its upright frame, that frame's width and height, and
+    which boxes run aslant of the page (a diagonal watermark, a seal's arc: never a field's text).
+
+    The frame is turned by the boxes' text direction (each box runs from its text's top-left to its
+    top-right; `_page_angle`), so a sideways, upside-down or skewed page is read as printed.
     """
-    sx = sy = 0.0
-    for line in page.lines:
-        (ax, ay), (bx, by) = line.box[0], line.box[1]
-        sx, sy = sx + (bx - ax), sy + (by - ay)
-    angle = math.atan2(sy, sx) if (sx or sy) else 0.0
+    every = [math.atan2(ln.box[1][1] - ln.box[0][1], ln.box[1][0] - ln.box[0][0]) for ln in page.lines]
+    angles = [a for a, ln in zip(every, page.lines, strict=True) if ln.box[1] != ln.box[0]]
+    angle = _page_angle(angles)
     cos_a, sin_a = math.cos(-angle), math.sin(-angle)
 
     def turn(x: float, y: float) -> tuple[float, float]:
@@ -174,7 +199,8 @@ def _upright_rects(page: Page) -> tuple[list[Rect], float, float]:
                 max(p[1] for p in pts) - oy,
             )
         )
-    return rects, max(width, 1e-9), max(height, 1e-9)
+    aslant = [abs((a - angle + math.pi) % (2 * math.pi) - math.pi) > math.radians(15) for a in every]
+    return rects, max(width, 1e-9), max(height, 1e-9), aslant
 
 
 def _same_row(a: Rect, b: Rect) -> bool:
@@ -195,11 +221,22 @@ def _label_pattern(rules: Sequence[LabelRule]) -> tuple[re.Pattern[str], list[st
         key=lambda vf: -len(vf[0]),
     )
     fields = [f for _, f in variants]
-    parts = [
-        f"(?P<L{i}>" + r"\s*".join(re.escape(c) for c in v) + r")" for i, (v, _) in enumerate(variants)
-    ]
+    parts = [f"(?P<L{i}>" + r"\s*".join(re.escape(c) for c in v) + r")" for i, (v, _) in enumerate(variants)]
     role = r"(?:\s*\([^()]{1,8}\))?"
     return re.compile("(?:" + "|".join(parts) + ")" + role + r"[\s:：]*"), fields
+
+
+def _label_heads(rules: Sequence[LabelRule]) -> dict[str, str]:
+    """The first character(s) of each spaced-out label ("住" of "住所") -> its field, when no other
+    field's label starts the same way and it is not itself a whole label."""
+    heads: dict[str, set[str]] = {}
+    whole = {_compact(v) for r in rules for v in r.variants}
+    for r in rules:
+        for v in r.variants:
+            c = _compact(v)
+            for n in range(1, len(c)):
+                heads.setdefault(c[:n], set()).add(r.field)
+    return {h: next(iter(f)) for h, f in heads.items() if len(f) == 1 and h not in whole}
 
 
 def _merge_spaced_labels(
@@ -225,7 +262,9 @@ def _merge_spaced_labels(
                 and _same_row(p_rect, rect)
                 and -0.5 * line_h <= gap <= 4 * max(line_h, p_rect.h)
                 and any(
-                    len(head) < len(v) and v.startswith(head) and (joined.startswith(v) or v.startswith(joined))
+                    len(head) < len(v)
+                    and v.startswith(head)
+                    and (joined.startswith(v) or v.startswith(joined))
                     for v in compact
                 )
             ):
@@ -239,6 +278,8 @@ def _anchored(text: str, start: int, prev_label_end: int | None) -> bool:
     """A label starts a box, follows a separator, or follows a previous label's short value
     ("性别女民族汉"); never inside a longer word (名称 in 商户名称)."""
     if start == 0 or text[start - 1] in _SEPARATORS or not text[:start].strip(_SEPARATORS):
+        return True
+    if _CLAUSE.search(text[:start]):  # "第一条 租赁期限", "二、合同期限": a numbered clause's heading
         return True
     if prev_label_end is not None and len(text[prev_label_end:start].strip(_SEPARATORS)) <= 2:
         return True
@@ -261,22 +302,23 @@ def _split(
     pieces: list[_Piece] = []
     pos = 0
     prev_end: int | None = None
+
+    def value(a: int, b: int) -> None:
+        # Separators go only where they touch a label; text's own punctuation ("是：") stays.
+        chunk = text[a:b]
+        lead = len(chunk) - len(chunk.lstrip(_VALUE_STRIP if prev_end is not None else " \t"))
+        trail = len(chunk.rstrip(_VALUE_STRIP if b < len(text) else " \t"))
+        if trail > lead:
+            pieces.append(_Piece(chunk[lead:trail], sub(a + lead, a + trail), conf, None, index))
+
     for m in pattern.finditer(text):
         if not _anchored(text, m.start(), prev_end):
             continue
-        chunk = text[pos : m.start()]
-        if chunk.strip(_VALUE_STRIP):
-            lead = len(chunk) - len(chunk.lstrip(_VALUE_STRIP))
-            trail = len(chunk.rstrip(_VALUE_STRIP))
-            pieces.append(_Piece(chunk.strip(_VALUE_STRIP), sub(pos + lead, pos + trail), conf, None, index))
+        value(pos, m.start())
         name = next(fields[int(k[1:])] for k, v in m.groupdict().items() if v is not None)
         pieces.append(_Piece(m.group(0).strip(), sub(m.start(), m.end()), conf, name, index))
         pos = prev_end = m.end()
-    chunk = text[pos:]
-    if chunk.strip(_VALUE_STRIP):
-        lead = len(chunk) - len(chunk.lstrip(_VALUE_STRIP))
-        trail = len(chunk.rstrip(_VALUE_STRIP))
-        pieces.append(_Piece(chunk.strip(_VALUE_STRIP), sub(pos + lead, pos + trail), conf, None, index))
+    value(pos, len(text))
     return pieces
 
 
@@ -298,6 +340,8 @@ def _right_of(label: _Piece, pieces: list[_Piece], line_h: float, page_w: float)
     for p in row:
         if p.label is not None:
             break
+        if not 0.5 * label.rect.h <= p.rect.h <= 1.8 * label.rect.h:
+            continue  # a title or a footnote beside the label, not its value
         limit = max(10 * line_h, 0.3 * page_w) if not out else 2.5 * line_h
         if p.rect.x0 - edge > limit:
             break
@@ -319,8 +363,13 @@ def _below(label: _Piece, pieces: list[_Piece], line_h: float) -> _Piece | None:
     ]
     if not below:
         return None
+    # The nearest text under the label decides: another label, a used value or something off to the
+    # side (the date under 登记机关) means there is no value below; nothing further down is looked at.
     first = min(below, key=lambda p: (p.rect.y0, p.rect.x0))
-    return None if first.label is not None or first.used else first
+    aligned = (
+        first.rect.x_overlap(label.rect) >= 0.5 * label.rect.w or abs(first.rect.x0 - label.rect.x0) <= line_h
+    )
+    return None if first.label is not None or first.used or not aligned else first
 
 
 def _continuation(
@@ -350,9 +399,7 @@ def _continuation(
         if any(p.label is not None and p.rect.x_overlap(span) > 0 for p in row):
             break
         inside = [
-            p
-            for p in row
-            if p.label is None and p.rect.x_overlap(column) >= 0.5 * min(p.rect.w, column.w)
+            p for p in row if p.label is None and p.rect.x_overlap(column) >= 0.5 * min(p.rect.w, column.w)
         ]
         if not inside:
             break
@@ -363,29 +410,47 @@ def _continuation(
     return lines
 
 
+def _join(parts: Sequence[str], gap: str) -> str:
+    """Join texts; a blank only between two Latin words (or digits, within a line), as printed."""
+    out = ""
+    for part in parts:
+        if out and part:
+            a, b = out[-1], part[0]
+            latin = a.isascii() and b.isascii() and a.isalnum() and b.isalnum()
+            if latin and (gap or (a.isalpha() and b.isalpha())):
+                out += " "
+        out += part
+    return out
+
+
 def read_page(page: Page, rules: Sequence[LabelRule]) -> PageReading:
-    """Values of the fields in `rules` found on `page` (first labelled occurrence with a value wins)."""
+    """Values of the fields in `rules` found on `page`: per field, the value of each labelled occurrence
+    in reading order (`found` holds the first; `candidates` all, for the caller to take the first valid)."""
     if not page.lines or not rules:
         return PageReading({}, frozenset())
-    rects, width, height = _upright_rects(page)
-    line_h = statistics.median(r.h for r in rects) or 1.0
+    rects, width, height, aslant = _upright_rects(page)
+    upright = [i for i in range(len(rects)) if not aslant[i]] or list(range(len(rects)))
+    line_h = statistics.median(rects[i].h for i in upright) or 1.0
     variants = [v for r in rules for v in r.variants]
     boxes = _merge_spaced_labels(
-        [(line.text, rect, float(line.confidence)) for line, rect in zip(page.lines, rects, strict=True)],
-        variants,
-        line_h,
+        [(page.lines[i].text, rects[i], float(page.lines[i].confidence)) for i in upright], variants, line_h
     )
     pattern, fields = _label_pattern(rules)
     pieces: list[_Piece] = []
+    heads = _label_heads(rules)
     for i, (text, rect, conf) in enumerate(boxes):
+        head = heads.get(_compact(text).rstrip(":："))
+        if head is not None:  # "住" alone, its "所" lost to blur or a seal: still the label's place
+            pieces.append(_Piece(text.strip(), rect, conf, head, i))
+            continue
         pieces.extend(_split(text, rect, conf, i, pattern, fields))
     by_field = {r.field: r for r in rules}
     labels = sorted((p for p in pieces if p.label is not None), key=lambda p: (p.rect.y0, p.rect.x0))
-    found: dict[str, Found] = {}
+    found: dict[str, list[Found]] = {}
     for label in labels:
         name = label.label or ""
         rule = by_field[name]
-        if name.startswith("_") or name in found:
+        if name.startswith("_"):
             continue
         taken: list[_Piece] = []
         if rule.position in ("right", "right_or_below"):
@@ -400,37 +465,40 @@ def read_page(page: Page, rules: Sequence[LabelRule]) -> PageReading:
         if rule.multiline:
             lines += _continuation(label, taken, pieces, line_h)
         parts = [p for line in lines for p in line]
-        for p in parts:
-            p.used = True
+        if name not in found:  # a later occurrence may be chosen only if valid: it claims nothing
+            for p in parts:
+                p.used = True
         box = parts[0].rect
         for p in parts[1:]:
             box = box.union(p.rect)
         confs = [p.confidence for p in parts]
-        found[name] = Found(
-            field=name,
-            text=" ".join(" ".join(p.text for p in line) for line in lines),
-            confidence=min(confs),
-            mean_confidence=sum(confs) / len(confs),
-            page=page.index,
-            box=None
-            if page.source == "text_layer"
-            else (
-                round(max(0.0, box.x0 / width), 4),
-                round(max(0.0, box.y0 / height), 4),
-                round(min(1.0, box.x1 / width), 4),
-                round(min(1.0, box.y1 / height), 4),
-            ),
-            source=page.source,
+        found.setdefault(name, []).append(
+            Found(
+                field=name,
+                text=_join([_join([p.text for p in line], " ") for line in lines], ""),
+                confidence=min(confs),
+                mean_confidence=sum(confs) / len(confs),
+                page=page.index,
+                box=None
+                if page.source == "text_layer"
+                else (
+                    round(max(0.0, box.x0 / width), 4),
+                    round(max(0.0, box.y0 / height), 4),
+                    round(min(1.0, box.x1 / width), 4),
+                    round(min(1.0, box.y1 / height), 4),
+                ),
+                source=page.source,
+            )
         )
     labelled = frozenset(p.label for p in pieces if p.label is not None and not p.label.startswith("_"))
-    return PageReading(found, labelled)
+    return PageReading({k: v[0] for k, v in found.items()}, labelled, found)
 
 
 def page_box(page: Page, line_index: int) -> tuple[float, float, float, float] | None:
     """The box of one of the page's lines as fractions of the upright page (None for a text layer)."""
     if page.source == "text_layer":
         return None
-    rects, width, height = _upright_rects(page)
+    rects, width, height, _ = _upright_rects(page)
     r = rects[line_index]
     return (
         round(max(0.0, r.x0 / width), 4),

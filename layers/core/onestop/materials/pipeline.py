@@ -35,6 +35,7 @@ from .documentness import (
     not_a_document_problem,
 )
 from .fields import ApplicantLike, extract_fields
+from .layout import Page, text_page
 from .images import ImageRejected, load_image
 from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer, turn_pages
@@ -96,6 +97,8 @@ class IngestOutcome:
     normalised_pdf: bytes | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # Per field: where and how it was read ({"value", "confidence", "page", "box", "source"}).
+    field_readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # JPEGs of the first pages, upright, in the frame field boxes are fractions of (materials/previews.py).
     page_previews: tuple[bytes, ...] = ()
 
@@ -176,6 +179,7 @@ class _Run:
         self.notes: list[Reason] = []
         self.sources: list[str] = []
         self.layouts: list[PageLayout] = []  # OCR'd pages: is it a document, is it one (documentness)
+        self.field_pages: list[Page] = []  # each page's lines with their boxes, for field extraction
         self.orientation: list[dict[str, Any]] = []  # per OCR'd page: the turn and skew undone
         self.previews: dict[int, bytes] = {}
         self._mark = time.monotonic()
@@ -248,8 +252,12 @@ def _pdf_text(
                 text, source = ocr_text, "ocr"
                 overlays[index] = PageText(*page.page_size, page.page_lines(), page.rotated)
                 run.keep(page, index)
-                run.layouts.append(measure_page(page.image, ocr_lines))
+                image = page.image  # upright and straightened: the frame of the boxes
+                run.layouts.append(measure_page(image, ocr_lines))
+                run.field_pages.append(Page(index, tuple(ocr_lines), image.shape[1], image.shape[0]))
             run.lap("ocr")
+        if source != "ocr":
+            run.field_pages.append(text_page(text.splitlines(), index))
         run.sources.append(source)
         lines.extend(line for line in text.splitlines() if line.strip())
     normalised = analysis.clean_pdf
@@ -291,6 +299,7 @@ def _image_text(
     ocr_lines = list(page.lines)
     run.keep(page, 0)
     run.layouts.append(measure_page(page.image, ocr_lines))
+    run.field_pages.append(Page(0, tuple(ocr_lines), page.image.shape[1], page.image.shape[0]))
     run.lap("ocr")
     run.sources.append("ocr")
     try:
@@ -394,6 +403,7 @@ def process_upload(
     sniffed = sniff(data) if data else Sniffed("empty")
     classification: Classification | None = None
     fields: dict[str, str] = {}
+    field_readings: dict[str, dict[str, Any]] = {}
     problems: list[Reason] = []
     pages = 0
     normalised: bytes | None = None
@@ -427,8 +437,9 @@ def process_upload(
             accepts_photos=accepts_photos,
             also_accepts=also_accepts,
         )
-        extracted = extract_fields(read_as, lines, applicant)
+        extracted = extract_fields(read_as, lines, applicant, pages=run.field_pages)
         fields = extracted.values
+        field_readings = {name: r.as_dict() for name, r in extracted.readings.items()}
         problems.extend(extracted.problems)
         if normalised is None:
             problems.append(
@@ -456,6 +467,7 @@ def process_upload(
         normalised = None
         problems = []
         fields = {}
+        field_readings = {}
         text = "\n".join(lines)
     run.timings["total"] = run.deadline.elapsed
     versions: dict[str, str] | None = None
@@ -475,6 +487,7 @@ def process_upload(
         engine_versions=versions,
         classification=classification.as_dict() if classification and status != REJECTED else None,
         fields=fields,
+        field_readings=field_readings,
         problems=problems,
         notes=run.notes,
         timings=run.timings,
@@ -497,5 +510,6 @@ def process_upload(
         normalised_pdf=normalised,
         manifest=manifest,
         timings=dict(run.timings),
+        field_readings=field_readings,
         page_previews=run.preview_pages() if status != REJECTED else (),
     )

@@ -33,21 +33,21 @@ _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
 # Words that stand in a blank's place or name a role: never a value.
 PLACEHOLDERS = frozenset(
     {
-        "签字", "签名", "盖章", "签章", "签字盖章", "本人签字", "姓名", "名称", "经办人", "联系人", "法定代表人",
-        "负责人", "申请人", "本人", "无", "空", "暂无", "待定", "待填", "见附件", "同上", "略", "以下空白",
-        "NAME", "CARDHOLDER", "CARDHOLDER NAME", "HOLDER", "SIGNATURE", "N/A", "NA", "NONE", "NULL",
-        "XXX", "某某",
+        "签字", "签名", "盖章", "签章", "签字盖章", "本人签字", "姓名", "名称", "经办人", "联系人",
+        "法定代表人", "负责人", "申请人", "本人", "无", "空", "暂无", "待定", "待填", "见附件", "同上",
+        "略", "以下空白", "NAME", "CARDHOLDER", "CARDHOLDER NAME", "HOLDER", "SIGNATURE", "N/A", "NA",
+        "NONE", "NULL", "XXX", "某某",
     }
 )  # fmt: skip
 _LEGAL_FORMS = (
-    "有限责任公司", "股份有限公司", "有限公司", "公司", "合伙企业", "个人独资企业", "企业", "集团", "厂", "店",
-    "中心", "事务所", "合作社", "商行", "经营部", "门市部", "商店", "超市", "工作室", "分公司", "分店",
-    "研究院", "研究所", "医院", "诊所", "学校", "协会", "商会", "基金会", "委员会", "局", "场", "站", "社",
-    "行", "馆", "院", "所", "部", "处",
+    "有限责任公司", "股份有限公司", "有限公司", "公司", "合伙企业", "个人独资企业", "企业", "集团",
+    "厂", "店", "中心", "事务所", "合作社", "商行", "经营部", "门市部", "商店", "超市", "工作室",
+    "分公司", "分店", "研究院", "研究所", "医院", "诊所", "学校", "协会", "商会", "基金会", "委员会",
+    "局", "场", "站", "社", "行", "馆", "院", "所", "部", "处",
 )  # fmt: skip
 _AUTHORITY_ENDS = (
-    "局", "分局", "委员会", "委", "厅", "部", "所", "中心", "院", "处", "办公室", "办", "政府", "署", "站",
-    "队", "大队", "支队", "科", "会", "馆", "事务所",
+    "局", "分局", "委员会", "委", "厅", "部", "所", "中心", "院", "处", "办公室", "办", "政府", "署",
+    "站", "队", "大队", "支队", "科", "会", "馆", "事务所",
 )  # fmt: skip
 _ADDRESS_CHARS = re.compile(r"[省市区县旗镇乡村街道路巷弄号楼室栋幢层园里苑座组屯场坊湾]")
 _CLASSES: dict[str, str] = {
@@ -139,7 +139,11 @@ def _person_name(value: str, ctx: _Ctx) -> _Result:
         return v, "", ""
     if re.fullmatch(r"[A-Za-z][A-Za-z .'\-]{0,38}[A-Za-z]", v) and sum(c.isalpha() for c in v) >= 2:
         return v, "", ""
-    return None, "不像姓名（应为2–20个汉字或字母）", "does not look like a name (2-20 Chinese characters or letters)"
+    return (
+        None,
+        "不像姓名（应为2–20个汉字或字母）",
+        "does not look like a name (2-20 Chinese characters or letters)",
+    )
 
 
 def _enterprise_name(value: str, ctx: _Ctx) -> _Result:
@@ -166,7 +170,14 @@ def _address(value: str, ctx: _Ctx) -> _Result:
     if _placeholder(value, ctx.labels) or any(value.startswith(lab) for lab in ctx.labels if len(lab) >= 2):
         return None, "是占位文字或标签，不是地址", "is a placeholder or a label, not an address"
     cjk = len(re.findall(rf"[{_CJK}]", value))
-    if cjk < 4 or len(value) > 200 or not _ADDRESS_CHARS.search(value):
+    # A run of 7+ digits is a phone or an identifier from a neighbouring field, never a house number.
+    if (
+        cjk < 5
+        or len(value) < 6
+        or len(value) > 200
+        or not _ADDRESS_CHARS.search(value)
+        or re.search(r"\d{7,}", value)
+    ):
         return None, "不像地址", "does not look like an address"
     return value, "", ""
 
@@ -175,7 +186,11 @@ def _authority(value: str, ctx: _Ctx) -> _Result:
     v = value.replace(" ", "")
     if _placeholder(v, ctx.labels):
         return None, "是占位文字或标签，不是机关名称", "is a placeholder or a label, not an authority"
-    if re.search(r"\d", v) or not re.fullmatch(rf"[{_CJK}()（）]{{4,60}}", v) or not v.endswith(_AUTHORITY_ENDS):
+    if (
+        re.search(r"\d", v)
+        or not re.fullmatch(rf"[{_CJK}()（）]{{4,60}}", v)
+        or not v.endswith(_AUTHORITY_ENDS)
+    ):
         return (
             None,
             "不像机关名称（应以局、委员会、厅、中心等结尾，且不含数字）",
@@ -218,11 +233,25 @@ def _sex(value: str, ctx: _Ctx) -> _Result:
     return None, "应为“男”或“女”", "must be 男 or 女"
 
 
+# The 56 ethnic groups as printed on a resident ID card (GB/T 3304), without the trailing 族.
+ETHNIC_GROUPS = frozenset(
+    {
+        "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
+        "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
+        "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯",
+        "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京",
+        "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    }
+)  # fmt: skip
+# Traditional forms the recogniser sometimes returns for the simplified characters of those names.
+_TRADITIONAL = str.maketrans("漢維爾鮮僳納達倫赫門羅蘇", "汉维尔鲜僳纳达伦赫门罗苏")
+
+
 def _ethnicity(value: str, ctx: _Ctx) -> _Result:
-    v = value.split(" ")[0]
-    if re.fullmatch(rf"[{_CJK}]{{1,8}}", v) and not _placeholder(v, ctx.labels):
+    v = value.split(" ")[0].translate(_TRADITIONAL).removesuffix("族")
+    if v in ETHNIC_GROUPS:
         return v, "", ""
-    return None, "不是民族名称", "is not an ethnic group"
+    return None, "不是56个民族之一", "is not one of the 56 ethnic groups"
 
 
 def _phone(value: str, ctx: _Ctx) -> _Result:
@@ -233,7 +262,11 @@ def _phone(value: str, ctx: _Ctx) -> _Result:
     land = _LANDLINE.search(flat)
     if land:
         return f"{land.group(1)}-{land.group(2)}", "", ""
-    return None, "不是电话号码（手机11位或带区号的固定电话）", "is not a phone number (11-digit mobile or landline)"
+    return (
+        None,
+        "不是电话号码（手机11位或带区号的固定电话）",
+        "is not a phone number (11-digit mobile or landline)",
+    )
 
 
 _CN_DIGITS = {
@@ -265,13 +298,18 @@ def _cn_number(text: str) -> int | None:
 
 def parse_money(value: str) -> tuple[float, str] | None:
     """'人民币壹佰万元整', '100万元', '1,000,000.00元' -> (1000000.0, '元'); None when unreadable."""
-    text = norm(value).replace(",", "").replace(" ", "")
+    # The amount in figures often follows in brackets: "人民币捌拾万元整(¥800,000.00)".
+    text = re.sub(r"\([^()]*\)", "", norm(value)).replace(",", "").replace(" ", "").strip("。.;")
+    text = text.replace("¥", "").replace("￥", "")
     unit = next((u for k, u in _CURRENCIES.items() if k in text), "元")
     text = re.sub("人民币|美元|港币|港元|欧元|日元|英镑|RMB|CNY", "", text, flags=re.I)
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(万|亿)?(?:元|圆)?(?:整)?", text)
     if m:
         return float(m.group(1)) * (_CN_BIG[m.group(2)] if m.group(2) else 1), unit
-    m = re.fullmatch(r"([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九拾十佰百仟千万亿]+)(?:元|圆)(?:([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九])角)?(?:([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九])分)?整?", text)  # noqa: E501
+    m = re.fullmatch(
+        r"([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九拾十佰百仟千万亿]+)(?:元|圆)(?:([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九])角)?(?:([零〇壹一贰二两叁三肆四伍五陆六柒七捌八玖九])分)?整?",
+        text,
+    )
     if m:
         whole = _cn_number(m.group(1))
         if whole is None:
@@ -347,13 +385,18 @@ def check(
     if spec.validator == "uscc":
         code = find_uscc(value)
         if code is None:
-            return Checked(None, (invalid(spec, value, "不是18位统一社会信用代码", "is not an 18-character code", doc_zh),))
+            return Checked(
+                None,
+                (invalid(spec, value, "不是18位统一社会信用代码", "is not an 18-character code", doc_zh),),
+            )
         problems = tuple(uscc_problems(code))
         return Checked(None if problems else code, problems)
     if spec.validator == "resident_id":
         number = find_resident_id(value)
         if number is None:
-            return Checked(None, (invalid(spec, value, "不是18位公民身份号码", "is not an 18-character number", doc_zh),))
+            return Checked(
+                None, (invalid(spec, value, "不是18位公民身份号码", "is not an 18-character number", doc_zh),)
+            )
         problems = tuple(resident_id_problems(number, today=today))
         return Checked(None if problems else number, problems)
     if spec.validator == "date_range":
