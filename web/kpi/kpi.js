@@ -104,9 +104,12 @@ function renderMaterials() {
       el(
         "td",
         { dataset: { figure: "field_corrections" } },
-        Object.entries(figures.field_corrections || {})
-          .map(([field, n]) => `${t(`field.${field}`) === `field.${field}` ? field : t(`field.${field}`)} ${n}`)
-          .join("，"),
+        [
+          ...Object.entries(figures.field_corrections || {}).map(
+            ([field, n]) => `${t(`field.${field}`) === `field.${field}` ? field : t(`field.${field}`)} ${n}`,
+          ),
+          ...(figures.type_corrections ? [`${t("kpi.materials.type")} ${figures.type_corrections}`] : []),
+        ].join("，"),
       ),
     );
   note.hidden = Boolean(materials?.by_type?.length);
