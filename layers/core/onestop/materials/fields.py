@@ -256,9 +256,9 @@ def extract_fields(
     for page in pages:
         reading = read_page(page, rules)
         labelled |= reading.labelled
-        for name, values in reading.candidates.items():
-            found.setdefault(name, values[0])
-            candidates.setdefault(name, []).extend(values)
+        for name, occurrences in reading.candidates.items():
+            found.setdefault(name, occurrences[0])
+            candidates.setdefault(name, []).extend(occurrences)
     for f in spec.fields:
         if f.anywhere and f.name not in found:
             hit = _anywhere(f, pages)
@@ -266,7 +266,7 @@ def extract_fields(
                 found[f.name] = hit
 
     sides = _sides(spec, labelled, set(found))
-    specs = {f.name: f for f in spec.fields if f.side is None or f.side in sides}
+    specs: dict[str, FieldSpec] = {f.name: f for f in spec.fields if f.side is None or f.side in sides}
     all_labels = [v for f in spec.fields for v in f.label_variants] + list(spec.other_labels)
 
     values: dict[str, str] = {}
@@ -288,11 +288,11 @@ def extract_fields(
                 break
         if result.value is None and f.anywhere:
             # The labelled reading is no identifier (a title beside the label): one printed elsewhere.
-            other = _anywhere(f, pages)
-            if other is not None:
-                retry = check(other.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
+            elsewhere = _anywhere(f, pages)
+            if elsewhere is not None:
+                retry = check(elsewhere.text, f, labels=all_labels, today=today, doc_zh=doc_zh)
                 if retry.value is not None:
-                    hit, result = other, retry
+                    hit, result = elsewhere, retry
         raw = squeeze(hit.text)
         readings[name] = FieldReading(
             result.value if result.value is not None else raw,
