@@ -42,7 +42,8 @@ PDFS: dict[str, Expected] = {
     # The chain of update sections loops: which revision is current cannot be told (issue 14).
     "malformed/qpdf_append-xref-loop.pdf": Expected("rejected", "pdf_damaged"),
     "malformed/qpdf_bad1.pdf": Expected("rejected", "unsupported_type"),
-    "malformed/qpdf_issue-147.pdf": Expected("rejected", "unsupported_type"),
+    # No header, but PDF syntax from the first byte: a damaged PDF, not another type (issue 14).
+    "malformed/qpdf_issue-147.pdf": Expected("rejected", "pdf_damaged"),
     "normal/sf_001_minimal-document.pdf": Expected("needs_attention", "needs_attention", "Lorem ipsum"),
     "normal/sf_002_libreoffice-writer.pdf": Expected("needs_attention", "needs_attention", "Lorem ipsum"),
     "normal/sf_019_grayscale-image-only.pdf": Expected("rejected", "not_a_document"),

@@ -123,6 +123,31 @@ def test_control_pictures_are_mojibake() -> None:
     assert not is_real_text("HelloHello\u2422\u2424\u2426\u2428\u242a\u2422\u2424\u2426WorldWorld")
 
 
+def test_a_pdf_without_its_header_is_told_from_other_files(corpus: Path) -> None:
+    from onestop.materials.pdftext import looks_like_headless_pdf
+
+    whole = text_pdf_bytes(LICENCE_LINES)
+    assert looks_like_headless_pdf(whole[whole.index(b"\n") + 1 :])  # the %PDF-1.x line cut off
+    assert looks_like_headless_pdf((corpus / PDFS / "malformed/qpdf_issue-147.pdf").read_bytes())
+    assert not looks_like_headless_pdf((corpus / PDFS / "malformed/qpdf_bad1.pdf").read_bytes())  # "oops"
+    assert not looks_like_headless_pdf(whole)  # it has its header
+    assert not looks_like_headless_pdf("营业执照 统一社会信用代码 trailer park 12 objects".encode())
+
+
+@pytest.mark.timeout(120)
+def test_a_pdf_without_its_header_is_damaged_not_an_unknown_type() -> None:
+    from onestop.materials.pipeline import process_upload
+
+    whole = text_pdf_bytes(LICENCE_LINES)
+    headless = whole[whole.index(b"\n") + 1 :]
+    outcome = process_upload(
+        headless, declared={"filename": "licence.pdf", "content_type": "application/pdf"}
+    )
+    assert outcome.status == "rejected"
+    assert outcome.reason is not None
+    assert outcome.reason.code == "pdf_damaged"
+
+
 def test_the_damaged_reason_tells_the_applicant_what_to_do() -> None:
     from onestop.materials.pdftext import DAMAGED
 

@@ -41,7 +41,7 @@ from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer, turn_pages
 from .ocr import OcrEngine, get_rapid_engine
 from .orientation import UprightPage, get_orientation_model, orientation_corrected, read_upright
-from .pdftext import PdfRejected, analyse_pdf, text_quality
+from .pdftext import DAMAGED, PdfRejected, analyse_pdf, looks_like_headless_pdf, text_quality
 from .previews import MAX_PREVIEW_PAGES, preview_jpeg, render_previews
 from .sniff import Sniffed, sniff
 from .status import MaterialStatus
@@ -417,7 +417,8 @@ def process_upload(
         if mismatch is not None and sniffed.accepted:
             run.notes.append(mismatch)
         if not sniffed.accepted:
-            raise _Rejected(_unsupported(sniffed))
+            # A PDF that lost its header is a damaged PDF (re-export it), not some other type.
+            raise _Rejected(DAMAGED if looks_like_headless_pdf(data) else _unsupported(sniffed))
         run.lap("sniff")
         if sniffed.kind == "pdf":
             lines, pages, normalised, _ = _pdf_text(data[sniffed.offset :], run, engine)
