@@ -25,8 +25,9 @@ from typing import Protocol
 from onestop.errors import Reason
 from onestop.ports import ObjectHead
 
+from .pdftext import DAMAGED
 from .pipeline import empty_reason
-from .sniff import ACCEPTED_KINDS, Sniffed
+from .sniff import ACCEPTED_KINDS, Sniffed, looks_like_headless_pdf
 from .status import MaterialStatus
 
 # The application states in which materials may still change (applications.models.EDITABLE_STATUSES).
@@ -220,11 +221,14 @@ def check_object(
 
 
 def check_format(
-    claim: UploadClaim, sniffed: Sniffed, default: Iterable[str] = ACCEPTED_KINDS
+    claim: UploadClaim, sniffed: Sniffed, default: Iterable[str] = ACCEPTED_KINDS, data: bytes = b""
 ) -> Refusal | None:
-    """The bytes are a format the slot accepts (the ticket's list, else `default`)."""
+    """The bytes are a format the slot accepts (the ticket's list, else `default`). `data`: the
+    upload, so that a PDF that lost its header is called damaged, not of an unrecognised type."""
     ticket = claim.ticket
     formats = tuple(ticket.formats) if ticket is not None and ticket.formats else tuple(sorted(default))
     if sniffed.kind in formats and sniffed.kind in ACCEPTED_KINDS:
         return None
+    if sniffed.kind == "unknown" and "pdf" in formats and looks_like_headless_pdf(data):
+        return Refusal(DAMAGED, marks_material=True)
     return format_refused(sniffed, formats)

@@ -15,7 +15,6 @@ both readers agreeing on the pages, is accepted with the note `pdf_repaired`.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, shared_sand
 
 from ._pdfworker import is_real_text, quiet, run_job, text_quality
 from .limits import Deadline, Limits
+from .sniff import looks_like_headless_pdf
 
 __all__ = [
     "DAMAGED",
@@ -68,16 +68,6 @@ NO_PAGES = Reason(
     "PDF 文件没有任何页面；请上传包含材料内容的文件。",
     "The PDF has no pages; upload a file that contains the document.",
 )
-
-
-# An object header ("12 0 obj"), a trailer or a cross-reference table: a PDF's body.
-_PDF_BODY = re.compile(rb"(?:^|\s)\d{1,10}\s+\d{1,5}\s+obj\b|(?:^|\s)trailer\s*<<|(?:^|\s)xref\s+\d+\s+\d+")
-
-
-def looks_like_headless_pdf(data: bytes) -> bool:
-    """A file without the %PDF- header whose first kilobyte is PDF syntax: a PDF that lost its start
-    (a damaged copy), rather than a file of some other type."""
-    return b"%PDF-" not in data[:1024] and _PDF_BODY.search(data[:1024]) is not None
 
 
 def too_many_pages(pages: int, limit: int) -> Reason:

@@ -337,7 +337,7 @@ def ingest_object(
             raise UploadMissing(exc.code, exc.zh, exc.en, extra={"key": key}) from exc
         else:
             sniffed = sniff(stored.body)
-            refusal = check_format(claim, sniffed, _slot_formats(claim, ref.slot))
+            refusal = check_format(claim, sniffed, _slot_formats(claim, ref.slot), stored.body)
             if refusal is not None:  # before any OCR work
                 return refusing(refusal, ref, claim, version_id, head)
             outcome = process_upload(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # PDF readers accept a header anywhere in the first 1024 bytes (PDF 32000-1, implementation note).
@@ -92,3 +93,14 @@ def sniff(data: bytes) -> Sniffed:
     if jpeg_at is not None:
         return Sniffed("jpeg", jpeg_at)
     return Sniffed("unknown")
+
+
+# An object header ("12 0 obj"), a trailer or a cross-reference table: a PDF's body.
+_PDF_BODY = re.compile(rb"(?:^|\s)\d{1,10}\s+\d{1,5}\s+obj\b|(?:^|\s)trailer\s*<<|(?:^|\s)xref\s+\d+\s+\d+")
+
+
+def looks_like_headless_pdf(data: bytes) -> bool:
+    """A file without the %PDF- header whose first kilobyte is PDF syntax: a PDF that lost its start
+    (a damaged copy, `pdf_damaged`), rather than a file of some other type."""
+    head = data[:_PDF_WINDOW]
+    return b"%PDF-" not in head and _PDF_BODY.search(head) is not None
