@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import pickle
+import shlex
 import subprocess
 import sys
 import time
@@ -101,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run_cases(cases, progress=progress)
     elapsed = time.perf_counter() - started
-    command = "make eval" + (" (python -m evaluation --quick)" if args.quick else "")
-    if argv or len(sys.argv) > 1:
-        command += "  —  python -m evaluation " + " ".join(argv if argv is not None else sys.argv[1:])
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m evaluation " + " ".join(shlex.quote(a) for a in given) if given else "make eval"
     if os.environ.get("PYTHONPATH"):  # another onestop under test (e.g. the code before a change)
         command = f"PYTHONPATH={os.environ['PYTHONPATH']} {command}"
     header = [

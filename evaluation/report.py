@@ -35,8 +35,11 @@ def _avg(values: Sequence[float | None]) -> str:
     return f"{mean(vals):.3f}" if vals else "–"
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ⏎ ")
+def _cell(text: object, limit: int = 70) -> str:
+    value = str(text)
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value.replace("|", "\\|").replace("\n", " ⏎ ")
 
 
 @dataclass(frozen=True)
@@ -369,7 +372,7 @@ def _every(results: Sequence[CaseResult]) -> list[str]:
         out.append(
             f"| {r.case.name} | {r.case.slot_type} | {r.status or 'error: ' + str(r.error)} | "
             f"{r.material_type or '–'}{conf} | {exact} | "
-            f"{_cell(', '.join(c + (f'({f})' if f else '') for c, f in r.problems) or '–')} | "
+            f"{_cell(', '.join(c + (f'({f})' if f else '') for c, f in r.problems) or '–', 300)} | "
             f"{r.seconds:.1f} |"
         )
     return out
