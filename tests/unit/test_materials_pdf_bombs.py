@@ -95,3 +95,18 @@ def test_the_worker_does_not_inherit_the_function_s_memory() -> None:
     status = Path(f"/proc/{pid}/status").read_text()
     resident_kib = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
     assert resident_kib < 160 * 1024, resident_kib
+
+
+def test_the_worker_gets_none_of_the_function_s_secrets() -> None:
+    """The worker parses hostile bytes: it is given no AWS credentials (the tests set dummy ones)."""
+    import os
+
+    assert os.environ.get("AWS_SECRET_ACCESS_KEY")
+    sandbox = pdftext._sandbox(LIMITS.pdf_worker_memory_bytes)
+    analyse_pdf(text_pdf_bytes(["营业执照"]), LIMITS)
+    pid = sandbox.pid
+    assert pid is not None
+    names = {
+        item.split(b"=", 1)[0] for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if item
+    }
+    assert not {n for n in names if n.startswith(b"AWS_")}, names
