@@ -25,7 +25,6 @@ from typing import Protocol
 from onestop.errors import Reason
 from onestop.ports import ObjectHead
 
-from .pdftext import DAMAGED
 from .pipeline import empty_reason
 from .sniff import ACCEPTED_KINDS, Sniffed, looks_like_headless_pdf
 from .status import MaterialStatus
@@ -224,11 +223,12 @@ def check_format(
     claim: UploadClaim, sniffed: Sniffed, default: Iterable[str] = ACCEPTED_KINDS, data: bytes = b""
 ) -> Refusal | None:
     """The bytes are a format the slot accepts (the ticket's list, else `default`). `data`: the
-    upload, so that a PDF that lost its header is called damaged, not of an unrecognised type."""
+    upload; a PDF that lost its header goes on to the pipeline, which rejects it as `pdf_damaged`
+    (with its manifest, like any damaged PDF), not as a file of an unrecognised type."""
     ticket = claim.ticket
     formats = tuple(ticket.formats) if ticket is not None and ticket.formats else tuple(sorted(default))
     if sniffed.kind in formats and sniffed.kind in ACCEPTED_KINDS:
         return None
     if sniffed.kind == "unknown" and "pdf" in formats and looks_like_headless_pdf(data):
-        return Refusal(DAMAGED, marks_material=True)
+        return None
     return format_refused(sniffed, formats)
