@@ -299,3 +299,11 @@ def test_every_catalogued_field_has_labels_and_a_known_validator() -> None:
             assert spec.label_variants, (material_type.code, spec.name)
         # Reading any type never raises, with or without text.
         extract_fields(material_type.code, ["无关文字"])
+
+
+def test_a_value_box_overlapping_its_labels_end_is_still_its_value() -> None:
+    # A perspective-warped scan: the value's box starts a little inside the label's box.
+    lines = [box("经营范围", 205, 584, 352, 617), box("一般经营项目是：软件开发", 333, 583, 867, 623)]
+    rules = [LabelRule("business_scope", ("经营范围",), "right_or_below", True)]
+    found = read_page(_page(lines), rules).found
+    assert found["business_scope"].text == "一般经营项目是:软件开发"  # NFKC

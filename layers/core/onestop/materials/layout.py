@@ -331,7 +331,11 @@ def _right_of(label: _Piece, pieces: list[_Piece], line_h: float, page_w: float)
         (
             p
             for p in pieces
-            if p is not label and _same_row(label.rect, p.rect) and p.rect.x0 >= label.rect.x1 - 0.5 * line_h
+            # A warped or tight scan lets the value's box overlap the label's end a little.
+            if p is not label
+            and _same_row(label.rect, p.rect)
+            and p.rect.x0 >= label.rect.x0 + 0.6 * label.rect.w
+            and p.rect.x1 > label.rect.x1
         ),
         key=lambda p: p.rect.x0,
     )
