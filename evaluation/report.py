@@ -61,6 +61,8 @@ class Headline:
     rotation_reported: bool
     char_accuracy: float | None
     raw_char_accuracy: float | None
+    false_alarms: int  # documents with every scored field right that still went to review
+    documents: int
 
 
 def _verdicts(results: Sequence[CaseResult], damaged: bool | None = None) -> list[FieldVerdict]:
@@ -73,6 +75,7 @@ def headline(results: Sequence[CaseResult]) -> Headline:
     everything = clean + damaged
     others = [r for r in results if r.case.kind != "document"]
     turned = [r for r in results if r.case.kind == "document" and r.case.rotation]
+    docs = [r for r in results if r.case.kind == "document"]
     straight = [r for r in results if r.case.kind == "document" and r.case.rotation == 0]
     full_text = [r for r in results if r.case.source == "corpus" and r.char_accuracy is not None]
     return Headline(
@@ -89,6 +92,10 @@ def headline(results: Sequence[CaseResult]) -> Headline:
         upright_kept=sum(bool(r.upright) for r in straight),
         upright_pages=len(straight),
         rotation_reported=any(r.rotated != NOT_DETECTED for r in results),
+        false_alarms=sum(
+            r.status != "catalogued" and bool(r.verdicts) and all(v.ok for v in r.verdicts) for r in docs
+        ),
+        documents=sum(bool(r.verdicts) for r in docs),
         char_accuracy=mean([r.char_accuracy for r in full_text if r.char_accuracy is not None])
         if full_text
         else None,
@@ -138,7 +145,8 @@ def _targets(h: Headline) -> list[str]:
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     out.append("")
     out.append(
-        f"Also: missing values with no problem on the field: **{h.missing_unflagged}**; "
+        f"Also: missing values with no problem on the field: **{h.missing_unflagged}**; documents with "
+        f"every scored field right that were still sent to review: {h.false_alarms} of {h.documents}; "
         f"character accuracy on the corpus's full-text images: pipeline {_fmt(h.char_accuracy)}, "
         f"bare engine {_fmt(h.raw_char_accuracy)}."
     )

@@ -804,7 +804,7 @@ def receipt() -> DocSpecimen:
             lines.append(text)
         y += int(ff.size * 1.9)
     photo = _on_surface(img, seed=72, scene=(900, 1400), tilt=-3)
-    return DocSpecimen("receipt", "unrelated", "other", "business_licence", photo, tuple(lines))
+    return DocSpecimen("receipt", "unrelated", None, "business_licence", photo, tuple(lines))
 
 
 def lab_report() -> DocSpecimen:
