@@ -25,7 +25,7 @@ from typing import Protocol
 from onestop.errors import Reason
 from onestop.ports import ObjectHead
 
-from .pipeline import empty_reason
+from .reasons import empty_reason
 from .sniff import ACCEPTED_KINDS, Sniffed, looks_like_headless_pdf
 from .status import MaterialStatus
 

@@ -35,14 +35,15 @@ from .documentness import (
     not_a_document_problem,
 )
 from .fields import ApplicantLike, extract_fields
-from .layout import Page, text_page
 from .images import ImageRejected, load_image
+from .layout import Page, text_page
 from .limits import DEFAULT_LIMITS, Deadline, Limits
 from .normalise import PageText, build_manifest, image_to_pdf, sha256_hex, stamp_text_layer, turn_pages
 from .ocr import OcrEngine, get_rapid_engine
 from .orientation import UprightPage, get_orientation_model, orientation_corrected, read_upright
 from .pdftext import DAMAGED, PdfRejected, analyse_pdf, looks_like_headless_pdf, text_quality
 from .previews import MAX_PREVIEW_PAGES, preview_jpeg, render_previews
+from .reasons import empty_reason, too_large_reason
 from .sniff import Sniffed, sniff
 from .status import MaterialStatus
 
@@ -107,20 +108,6 @@ class _Rejected(Exception):
     def __init__(self, reason: Reason) -> None:
         super().__init__(reason.code)
         self.reason = reason
-
-
-def empty_reason() -> Reason:
-    return Reason("file_empty", "文件是空的；请重新上传。", "The file is empty; upload it again.")
-
-
-def too_large_reason(size: int, limit: int) -> Reason:
-    return Reason(
-        "file_too_large",
-        f"文件大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:.0f} MB 的上限；"
-        "请压缩或降低扫描分辨率后上传。",
-        f"The file is {size / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit; compress it or "
-        "scan at a lower resolution.",
-    )
 
 
 def _unsupported(sniffed: Sniffed) -> Reason:
