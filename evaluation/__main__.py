@@ -38,7 +38,7 @@ from evaluation.cases import (  # noqa: E402
     corpus_cases,
     specimen_cases,
 )
-from evaluation.report import headline, render  # noqa: E402
+from evaluation.report import headline, read_headline, render  # noqa: E402
 from evaluation.run import CaseResult, judge_result, run_cases  # noqa: E402
 
 
@@ -79,9 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render", type=Path, default=None, help="no run: judge and write the results saved by --save again"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=ROOT / "docs" / "accuracy-before.md",
+        help="an earlier report to compare with (default: docs/accuracy-before.md, when it is not --out)",
+    )
     args = parser.parse_args(argv)
+    baseline = _baseline(args.baseline, args.out)
     if args.render is not None:
-        return _rerender(args.render, args.out)
+        return _rerender(args.render, args.out, baseline)
 
     documents = args.documents if args.documents is not None else (QUICK_DOCUMENTS if args.quick else None)
     conditions = tuple(args.conditions or (QUICK_CONDITIONS if args.quick else CONDITIONS))
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "warp, extra seal and watermark, phone photo). Do not edit by hand.",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(results, header=header), encoding="utf-8")
+    args.out.write_text(render(results, header=header, baseline=baseline), encoding="utf-8")
     if args.save:
         kept = [dataclasses.replace(r, case=dataclasses.replace(r.case, data=b"")) for r in results]
         args.save.write_bytes(pickle.dumps({"header": header, "results": kept}))
@@ -137,7 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _rerender(saved: Path, out: Path) -> int:
+def _baseline(path: Path | None, out: Path) -> tuple[str, dict[str, object]] | None:
+    if path is None or not path.is_file() or path.resolve() == out.resolve():
+        return None
+    figures = read_headline(path.read_text(encoding="utf-8"))
+    if figures is None:
+        return None
+    try:
+        name = str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        name = str(path)
+    return name, figures
+
+
+def _rerender(saved: Path, out: Path, baseline: tuple[str, dict[str, object]] | None) -> int:
     """The report again from saved results, judged by the current scoring (same onestop catalogue)."""
     data = pickle.loads(saved.read_bytes())  # noqa: S301 - our own file, written by --save
     results: list[CaseResult] = data["results"]
@@ -148,7 +168,7 @@ def _rerender(saved: Path, out: Path) -> int:
                 setattr(r, f.name, getattr(fresh, f.name))
         r.verdicts, r.undeclared = [], []
         judge_result(r)
-    out.write_text(render(results, header=data["header"]), encoding="utf-8")
+    out.write_text(render(results, header=data["header"], baseline=baseline), encoding="utf-8")
     print(f"wrote {out}: {asdict(headline(results))}")
     return 0
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from statistics import mean
+from typing import Any
 
 from evaluation.run import NOT_DETECTED, CaseResult
 from evaluation.scoring import FieldVerdict
@@ -386,13 +388,68 @@ def _every(results: Sequence[CaseResult]) -> list[str]:
     return out
 
 
-def render(results: Sequence[CaseResult], *, header: Sequence[str]) -> str:
+_HEADLINE_MARK = "<!-- headline "
+
+
+def read_headline(markdown: str) -> dict[str, Any] | None:
+    """The headline figures a report carries in its last line (for the before/after table)."""
+    for line in reversed(markdown.splitlines()):
+        if line.startswith(_HEADLINE_MARK) and line.endswith(" -->"):
+            data = json.loads(line[len(_HEADLINE_MARK) : -4])
+            return data if isinstance(data, dict) else None
+    return None
+
+
+def _compare(h: Headline, before: Mapping[str, Any], name: str) -> list[str]:
+    def pct(value: object) -> str:
+        return "–" if not isinstance(value, int | float) else f"{100 * value:.1f} %"
+
+    def of(d: Mapping[str, Any], num: str, den: str) -> str:
+        return f"{d.get(num, '–')} of {d.get(den, '–')}"
+
+    now = asdict(h)
+    rows = [
+        ("key fields exact, clean", pct(before.get("clean_exact")), pct(now["clean_exact"])),
+        ("key fields exact, damaged", pct(before.get("damaged_exact")), pct(now["damaged_exact"])),
+        ("wrong but accepted", str(before.get("wrong_but_accepted", "–")), str(now["wrong_but_accepted"])),
+        ("missing with no problem", str(before.get("missing_unflagged", "–")), str(now["missing_unflagged"])),
+        (
+            "non-documents etc. catalogued",
+            of(before, "non_documents_catalogued", "non_documents"),
+            of(now, "non_documents_catalogued", "non_documents"),
+        ),
+        (
+            "turned pages upright",
+            of(before, "rotations_upright", "rotations"),
+            of(now, "rotations_upright", "rotations"),
+        ),
+        (
+            "correct documents sent to review",
+            of(before, "false_alarms", "documents"),
+            of(now, "false_alarms", "documents"),
+        ),
+    ]
+    out = [f"Before → after ({name}):", "", "| figure | before | now |", "|---|---|---|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return out
+
+
+def render(
+    results: Sequence[CaseResult],
+    *,
+    header: Sequence[str],
+    baseline: tuple[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """The report; `baseline`: (its name, the headline of an earlier report) for a before/after table."""
     if not results:
         raise ValueError("no cases were run: a report without cases would pass every target")
     h = headline(results)
+    targets = [SECTIONS[0], "", *_targets(h)]
+    if baseline is not None:
+        targets += ["", *_compare(h, baseline[1], baseline[0])]
     parts: list[list[str]] = [
         list(header),
-        [SECTIONS[0], "", *_targets(h)],
+        targets,
         [SECTIONS[1], "", *_chars(results)],
         [SECTIONS[2], "", *_fields(results)],
         [SECTIONS[3], "", *_wrong(results)],
@@ -400,5 +457,6 @@ def render(results: Sequence[CaseResult], *, header: Sequence[str]) -> str:
         [SECTIONS[5], "", *_others(results)],
         [SECTIONS[6], "", *_orientation(results)],
         [SECTIONS[7], "", *_every(results)],
+        [_HEADLINE_MARK + json.dumps(asdict(h)) + " -->"],
     ]
     return "\n\n".join("\n".join(p) for p in parts).replace("\n\n\n", "\n\n") + "\n"

@@ -4,12 +4,14 @@ nothing would pass every target."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from decimal import Decimal
 
 import pytest
 
 from evaluation.cases import Case, corpus_cases, specimen_cases
-from evaluation.report import SECTIONS, headline, render
+from evaluation.report import SECTIONS, headline, read_headline, render
 from evaluation.run import CaseResult, run_cases
 from evaluation.scoring import FieldVerdict, amount, canonical, char_accuracy, judge, line_recall, same_value
 
@@ -132,6 +134,13 @@ def test_a_two_document_run_fills_every_section() -> None:
     assert "| resident_id_card |" in report  # the confusion matrix's row
     assert "single_text_line/clean" in report
     assert f"**{h.non_documents_catalogued}** of 1 catalogued" in report
+    # The headline travels with the report, and a later report compares itself with it.
+    assert read_headline(report) == json.loads(json.dumps(asdict(h)))
+    before = {**asdict(h), "wrong_but_accepted": 56, "clean_exact": 0.5}
+    compared = render(results, header=["# Accuracy"], baseline=("docs/accuracy-before.md", before))
+    assert "Before → after (docs/accuracy-before.md)" in compared
+    assert "| wrong but accepted | 56 |" in compared
+    assert "| key fields exact, clean | 50.0 % |" in compared
 
 
 def test_an_empty_run_is_an_error_not_a_clean_report() -> None:
