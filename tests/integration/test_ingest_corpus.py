@@ -65,7 +65,11 @@ def test_corpus_through_the_handler(stack: Stack, corpus: Path) -> None:
             assert catalogue == {"manifest.json"}, name
             assert "normalised" not in item
         else:
-            assert catalogue == {"manifest.json", "material.pdf", "original"}, name
+            previews = sorted(k for k in catalogue if k.startswith("page-"))
+            assert catalogue - set(previews) == {"manifest.json", "material.pdf", "original"}, name
+            # The reviewer's upright page previews, numbered from the first page without a gap.
+            assert previews == [f"page-{i:03d}.jpg" for i in range(1, len(previews) + 1)], name
+            assert previews, name
             pdf = stack.s3.get_object(Bucket=MATERIALS, Key=item["normalised"]["key"])["Body"].read()
             assert pdf.startswith(b"%PDF")
     kinds = sorted(e["detail-type"] for e in stack.events())

@@ -37,6 +37,7 @@ def test_same_s3_event_twice_is_one_material(world: World) -> None:
         "manifest.json",
         "material.pdf",
         "original",
+        "page-001.jpg",  # the reviewer's page preview, also written once
     ]
     assert world.dlq_depth() == 0
 
