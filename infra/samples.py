@@ -162,6 +162,21 @@ def contract_pdf(enterprise: SampleEnterprise | None = None) -> bytes:
     )
 
 
+def site_certificate_pdf(holder: str) -> bytes:
+    """A site-use certificate with the lease facts the catalogue requires of one, born digital."""
+    return _pdf(
+        "场地使用证明",
+        [
+            "出租方：深圳市南山区物业管理有限公司",
+            f"承租方：{holder}",
+            "房屋坐落：深圳市南山区粤海街道科技园路1号A栋301",
+            "租赁期限：2026年01月01日至2028年12月31日",
+            "兹证明上述场地由承租方使用，特此证明。",
+            "出具单位（盖章）   2026年11月1日",
+        ],
+    )
+
+
 def generic_certificate_pdf(title: str, holder: str) -> bytes:
     """Any other supporting certificate (场地证明、消防验收意见 …), born digital."""
     return _pdf(title, [f"兹证明：{holder}", "特此证明。", "出具单位（盖章）   2026年11月1日"])

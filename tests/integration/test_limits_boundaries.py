@@ -47,7 +47,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def certificate_pdf() -> bytes:
-    return samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司")
+    return samples.site_certificate_pdf("深圳市前海星河技术有限公司")
 
 
 def _get_object_calls() -> list[str]:

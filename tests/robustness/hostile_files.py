@@ -155,7 +155,7 @@ def jpeg_huge_header(side: int = 65_000) -> bytes:
 
 def zip_nested(levels: int = 12) -> bytes:
     """A zip inside a zip inside a zip ..., with a PDF at the bottom."""
-    data = samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司")
+    data = samples.site_certificate_pdf("深圳市前海星河技术有限公司")
     name = "inner.pdf"
     for level in range(levels):
         out = io.BytesIO()
@@ -180,7 +180,7 @@ def zip_bomb(mib: int = 256) -> bytes:
 
 def pdf_then_zip() -> bytes:
     """Polyglot: a valid born-digital PDF with a ZIP archive appended (both readers accept it)."""
-    return samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司") + zip_nested(1)
+    return samples.site_certificate_pdf("深圳市前海星河技术有限公司") + zip_nested(1)
 
 
 def jpeg_with_pdf_inside() -> bytes:
@@ -190,7 +190,7 @@ def jpeg_with_pdf_inside() -> bytes:
     image = io.BytesIO()
     Image.new("RGB", (64, 64), (255, 255, 255)).save(image, format="JPEG")
     jpeg = image.getvalue()
-    pdf = samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司")
+    pdf = samples.site_certificate_pdf("深圳市前海星河技术有限公司")
     comment = pdf[:60000]
     segment = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
     return jpeg[:2] + segment + jpeg[2:]
@@ -282,7 +282,7 @@ _SPECS: list[tuple[str, Callable[[], bytes], str, str, str, str, int]] = [
     ("gif_named_png", gif_document, "licence.png", "image/png", REJECTED, "unsupported_type", 422),
     (
         "pdf_named_jpg",
-        lambda: samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司"),
+        lambda: samples.site_certificate_pdf("深圳市前海星河技术有限公司"),
         "photo.jpg",
         "image/jpeg",
         CATALOGUED,

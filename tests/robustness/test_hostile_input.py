@@ -250,7 +250,7 @@ def test_workers_survived_everything_and_still_do_their_job(
     assert ingest_worker.restarts == 0, ingest_worker.log_tail()
     assert verify_worker.restarts == 0, verify_worker.log_tail()
     good = tmp_path / "site.pdf"
-    good.write_bytes(samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司"))
+    good.write_bytes(samples.site_certificate_pdf("深圳市前海星河技术有限公司"))
     _check_ingest(ingest_worker, Case("good", good, "site.pdf", "application/pdf", "catalogued"))
     genuine = verify_worker.run({"path": "GENUINE", "content_type": "application/pdf"})
     _survived(verify_worker, genuine)

@@ -49,7 +49,7 @@ def test_the_default_limits_are_the_documented_ones() -> None:
 @pytest.fixture(scope="module")
 def certificate_pdf() -> bytes:
     """A small PDF with a text layer: processed without OCR."""
-    return samples.generic_certificate_pdf("场地使用证明", "深圳市前海星河技术有限公司")
+    return samples.site_certificate_pdf("深圳市前海星河技术有限公司")
 
 
 def _size_refused(outcome: Any) -> bool:
