@@ -90,10 +90,10 @@ bench: $(STAMP)  ## benchmarks; results go to docs/benchmarks.md
 	$(PY) -m bench
 
 # Accuracy of the materials pipeline on a labelled set (corpus images + rendered documents under
-# photo-like damage), about 5 minutes on 2 cores; EVAL_ARGS=--quick for a smaller set.
+# photo-like damage), about 7 minutes on 2 cores; EVAL_ARGS=--quick for a smaller set (3 minutes).
 EVAL_ARGS ?=
 eval: $(STAMP)  ## accuracy of OCR, fields, classification, orientation; results go to docs/accuracy.md
-	$(PY) -m evaluation $(EVAL_ARGS)
+	EVAL_COMMAND='make eval $(if $(EVAL_ARGS),EVAL_ARGS="$(EVAL_ARGS)")' $(PY) -m evaluation $(EVAL_ARGS)
 
 validate: $(STAMP)  ## sam validate --lint and cfn-lint
 	$(VENV)/bin/sam validate --lint --region us-east-1

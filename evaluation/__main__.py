@@ -2,11 +2,15 @@
 
     .venv/bin/python -m evaluation [--quick] [--out docs/accuracy.md] [--json results.json]
         [--documents NAME ...] [--conditions NAME ...] [--others NAME ...] [--corpus FILE ...]
+        [--save results.pkl] [--render results.pkl] [--baseline docs/accuracy-before.md]
 
 Full set: every document of tests/document_specimens.py under the 11 conditions, the non-documents,
-unrelated documents and the collage under 3, and the 15 labelled corpus images (about 150 uploads;
-under 10 minutes on 2 cores). --quick: 6 documents under 6 conditions, the others clean only.
-Deterministic: the specimens and their damage are seeded, the OCR engine is deterministic.
+unrelated documents and the collage under 3, and the 15 labelled corpus images (143 uploads; about
+7 minutes on 2 cores shared with other work). --quick: 6 documents under 6 conditions, the others
+clean only (57 uploads, about 3.5 minutes). Deterministic: the specimens and their damage are seeded,
+the OCR engine is deterministic. The report compares itself with --baseline (the before state).
+--save keeps the results so that --render can judge and write them again (e.g. after a change to the
+scoring) without running the pipeline; run --render with the same onestop on the path.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "accuracy.md")
     parser.add_argument("--json", type=Path, default=None, help="also write the per-case results as JSON")
-    parser.add_argument("--quick", action="store_true", help="a smaller set (about 45 uploads)")
+    parser.add_argument("--quick", action="store_true", help="a smaller set (57 uploads, about 3 minutes)")
     parser.add_argument("--documents", nargs="*", default=None, help="specimen documents (default: all)")
     parser.add_argument("--conditions", nargs="*", default=None, help=f"damage conditions of {CONDITIONS}")
     parser.add_argument("--others", nargs="*", default=None, help="non-documents etc. (default: all)")
@@ -110,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run_cases(cases, progress=progress)
     elapsed = time.perf_counter() - started
     given = argv if argv is not None else sys.argv[1:]
-    command = "python -m evaluation " + " ".join(shlex.quote(a) for a in given) if given else "make eval"
+    command = os.environ.get("EVAL_COMMAND", "").strip() or (  # the Makefile says how it was called
+        "python -m evaluation " + " ".join(shlex.quote(a) for a in given) if given else "make eval"
+    )
     if os.environ.get("PYTHONPATH"):  # another onestop under test (e.g. the code before a change)
         command = f"PYTHONPATH={os.environ['PYTHONPATH']} {command}"
     header = [
