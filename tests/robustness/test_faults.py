@@ -68,7 +68,9 @@ def _ingest_problems(
             v["Key"].rsplit("/", 1)[1]
             for v in world.catalogue_versions(item["manifest_key"].rsplit("/", 1)[0])
         }
-        if names != {"manifest.json", "material.pdf", "original"}:
+        # Page previews are written before the record; every one listed must exist, none other.
+        listed = {p["key"].rsplit("/", 1)[1] for p in item.get("normalised", {}).get("previews", [])}
+        if names != {"manifest.json", "material.pdf", "original"} | listed:
             problems.append(f"half-done: catalogue objects {sorted(names)}")
         else:
             pdf = world.aws.s3.get_object(Bucket=MATERIALS, Key=item["normalised"]["key"])["Body"].read()
