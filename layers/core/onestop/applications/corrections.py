@@ -323,7 +323,7 @@ def _field_change(
     still_open = [p for p in material.problems if p not in resolved]
     if spec is not None:
         # Imported here: the field reader brings the OCR stack (numpy) the api function never needs.
-        from onestop.materials.fields import _cross_check as catalogue_cross_check
+        from onestop.materials.fields import cross_check as catalogue_cross_check
 
         doc_zh, doc_en = type_name(kind.code if kind is not None else "other")
         mismatch = catalogue_cross_check(spec, stored, application.applicant, doc_zh, doc_en)

@@ -150,9 +150,11 @@ def _flat_name(s: str) -> str:
     return re.sub(r"[\s()（）]", "", squeeze(s))
 
 
-def _cross_check(
+def cross_check(
     f: FieldSpec, value: str, applicant: ApplicantLike | None, doc_zh: str, doc_en: str
 ) -> Reason | None:
+    """The catalogue's cross-check of a valid value with the applicant; also run on a reviewer's
+    correction (applications/corrections.py), so a corrected value meets the same rule."""
     if applicant is None or f.cross_check is None:
         return None
     kind = applicant.kind
@@ -317,7 +319,7 @@ def extract_fields(
                 )
         if f.expired_code and result.valid_until is not None and result.valid_until < today:
             problems.append(_expired(f, result.valid_until, doc_zh))
-        crossed = _cross_check(f, result.value, applicant, doc_zh, doc_en)
+        crossed = cross_check(f, result.value, applicant, doc_zh, doc_en)
         if crossed is not None:
             problems.append(crossed)
     problems.extend(_consistency(values, readings, specs, today))
