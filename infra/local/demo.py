@@ -8,6 +8,7 @@ scheduler sweeps deadlines. Any step that does not do what it should makes the d
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from onestop import cli
 from onestop.quality.kpis import KpiReport, render_table
 
 from infra import samples
@@ -258,6 +260,7 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
     if not named["valid"] or (named.get("licence") or {}).get("holder_name") != enterprise.name:
         raise DemoFailure(f"naming the holder did not confirm it: {named['summary']}")
     report.say(f"by number alone the holder is masked ({shown}); naming it as printed confirms it")
+    offline = _verify_offline(anonymous, path, out, report)
 
     report.step("8. 好差评: the applicant rates the service")
     indicators = dict.fromkeys(
@@ -290,7 +293,26 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
         report.say(line)
     if stats["totals"]["licences_issued"] < 1:
         raise DemoFailure("the KPI report does not count the licence this demo issued")
-    return {"application_id": app_id, "licence_id": str(licence_id)}
+    return {"application_id": app_id, "licence_id": str(licence_id), "offline_command": offline}
+
+
+def _verify_offline(anonymous: Client, pdf: Path, out: Path, report: Report) -> str:
+    """Leave the bureau's trust bundle beside the licence and check the licence with the offline CLI,
+    as a third party would once the stack is gone. Returns the command to run it again."""
+    trust = anonymous.call("GET", "/trust", (200,))
+    bundle = out / "trust.json"
+    bundle.write_text(json.dumps(trust, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    argv = ["verify", str(pdf), "--trust-bundle", str(bundle)]
+    printed = io.StringIO()
+    code = cli.main(argv, printed)
+    # Offline the registered status cannot be looked up (exit 3); every check made must pass.
+    if code not in (cli.EXIT_OK, cli.EXIT_UNCHECKED):
+        raise DemoFailure(f"the offline verifier refused the licence (exit {code}): {printed.getvalue()}")
+    report.say(f"trust bundle (GET /trust) written to {bundle}; offline check with the CLI, exit {code}:")
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            report.say(f"  {line}")
+    return "onestop " + " ".join(argv)
 
 
 def run_demo(config: StackConfig, out: Path) -> int:
@@ -308,7 +330,7 @@ def run_demo(config: StackConfig, out: Path) -> int:
             f"{len(stack.functions)} functions, {len(stack.routes)} routes, "
             f"{len(stack.pollers)} event sources, {len(stack.schedules)} schedules — all from template.yaml"
         )
-        scenario(stack, out, report)
+        ids = scenario(stack, out, report)
         stack.wait_idle(30)
         dlq = stack.client("sqs").get_queue_attributes(
             QueueUrl=stack.outputs["UploadsDeadLetterQueueUrl"],
@@ -321,6 +343,8 @@ def run_demo(config: StackConfig, out: Path) -> int:
                 cold = worker.cold_start_s or 0.0
                 report.say(f"{logical_id:<18} {worker.invocations:>3} invocation(s), cold start {cold:.1f} s")
         report.say(f"demo finished in {time.monotonic() - report.started:.1f} s — OK")
+        report.say("verify the licence offline, with the bureau's trust bundle the demo left beside it:")
+        report.say(f"  {ids['offline_command']}")
     except DemoFailure as exc:
         report.step("FAILED")
         report.say(str(exc))

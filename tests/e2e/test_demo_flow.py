@@ -107,3 +107,25 @@ def test_renewal_is_sealed_by_the_issue_function_and_supersedes_the_old_version(
     ).json()
     assert stale["valid"] is False
     assert {c["check"]: c["verdict"] for c in stale["checks"]}["status"] == "fail"
+
+
+def test_the_demo_leaves_what_an_offline_verifier_needs(flow: dict[str, str]) -> None:
+    """Issue 16 item 2: once the stack is gone, the licence still verifies with the bundle left beside it."""
+    import io
+
+    from onestop import cli
+
+    argv = flow["offline_command"].split()[1:]
+    assert argv[0] == "verify"
+    assert Path(argv[-1]).name == "trust.json"
+    assert Path(argv[-1]).is_file()
+    printed = io.StringIO()
+    code = cli.main(argv, printed)
+    assert code == cli.EXIT_UNCHECKED, printed.getvalue()  # offline: only the registered status is unknown
+    assert "✗" not in printed.getvalue()
+    # The same command with a byte of the licence changed fails.
+    tampered = Path(argv[1]).with_name("tampered.pdf")
+    data = bytearray(Path(argv[1]).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    assert cli.main(["verify", str(tampered), *argv[2:]], io.StringIO()) == cli.EXIT_FAILED
