@@ -417,6 +417,9 @@ class Catalogue(_Model):
     authority: Authority
     material_types: list[MaterialType] = Field(min_length=1)
     items: list[ServiceItem] = Field(min_length=1)
+    # Words printed in a blank's place or naming a role ("签字", "(CARDHOLDER NAME)"): never a field's
+    # value. Compared upper-cased, so the Latin ones are written in capitals.
+    blank_words: frozenset[str] = Field(min_length=1)
 
     _items_by_code: dict[str, ServiceItem] = PrivateAttr(default_factory=dict)
     _types_by_code: dict[str, MaterialType] = PrivateAttr(default_factory=dict)

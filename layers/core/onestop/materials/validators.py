@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from onestop.catalogue.loader import load_catalogue
 from onestop.catalogue.models import FieldSpec
 from onestop.errors import Reason
 from onestop.identifiers.resident_id import resident_id_problems
@@ -30,15 +31,6 @@ _DATE_RE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\
 _OPEN_END = re.compile(r"长期|永久|长久|无固定期限|不约定期限")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
-# Words that stand in a blank's place or name a role: never a value.
-PLACEHOLDERS = frozenset(
-    {
-        "签字", "签名", "盖章", "签章", "签字盖章", "本人签字", "姓名", "名称", "经办人", "联系人",
-        "法定代表人", "负责人", "申请人", "本人", "无", "空", "暂无", "待定", "待填", "见附件", "同上",
-        "略", "以下空白", "NAME", "CARDHOLDER", "CARDHOLDER NAME", "HOLDER", "SIGNATURE", "N/A", "NA",
-        "NONE", "NULL", "XXX", "某某",
-    }
-)  # fmt: skip
 _LEGAL_FORMS = (
     "有限责任公司", "股份有限公司", "有限公司", "公司", "合伙企业", "个人独资企业", "企业", "集团",
     "厂", "店", "中心", "事务所", "合作社", "商行", "经营部", "门市部", "商店", "超市", "工作室",
@@ -118,7 +110,7 @@ def _placeholder(value: str, labels: Iterable[str]) -> bool:
     if re.fullmatch(r"[(（\[【<《].*[)）\]】>》]", flat):
         return True
     compact = {re.sub(r"\s+", "", lab) for lab in labels}
-    return bare in PLACEHOLDERS or re.sub(r"\s+", "", bare) in compact
+    return bare in load_catalogue().blank_words or re.sub(r"\s+", "", bare) in compact
 
 
 @dataclass(frozen=True)
