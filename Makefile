@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve test test-unit test-integration test-e2e test-paddle lint format bench eval build validate clean mutate
+.PHONY: demo serve system-packages test test-unit test-integration test-e2e test-paddle lint format bench eval build validate clean mutate
 
 $(PY):
 	@command -v $(PY_SYS) >/dev/null || { echo "need $(PY_SYS) (the Lambda runtime's Python)"; exit 1; }
@@ -28,7 +28,10 @@ demo: $(STAMP)  ## run the whole flow end to end on the embedded local stack and
 serve: $(STAMP)  ## run the local stack until Ctrl-C (API on :3000, AWS on :4566)
 	$(PY) -m infra.local serve
 
-test: $(STAMP)  ## every test: unit, integration (moto), e2e (local stack over HTTP), infrastructure
+system-packages:  ## the Debian packages the tests need (poppler, NSS tools, CJK font, chromium, libGL), if missing
+	@bash infra/system_packages.sh
+
+test: $(STAMP) system-packages  ## every test: unit, integration (moto), e2e (local stack over HTTP), infrastructure
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 	$(MAKE) --no-print-directory test-paddle
 
