@@ -381,7 +381,10 @@ def test_every_corpus_pdf_fails_with_a_reason(licence: S.Licence, path: Path) ->
 @pytest.fixture(scope="module")
 def nss_db(tmp_path_factory: pytest.TempPathFactory, pki: S.DevPki) -> Path:
     if not (shutil.which("pdfsig") and shutil.which("certutil")):
-        pytest.fail("poppler-utils (pdfsig) and libnss3-tools (certutil) are needed (.ci/run installs them)")
+        pytest.fail(
+            "poppler-utils (pdfsig) and libnss3-tools (certutil) are needed "
+            "(make test installs them: infra/system_packages.sh)"
+        )
     from onestop.licences.pki import cert_pem
 
     folder = tmp_path_factory.mktemp("nss")
