@@ -139,13 +139,34 @@ def _bucket(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[s
             ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": retention}},
         )
     if p.get("BucketEncryption"):
+        # SSE-KMS with the data key as in AWS: moto records the key id on each object it stores.
         s3.put_bucket_encryption(
             Bucket=name,
             ServerSideEncryptionConfiguration={
                 "Rules": [
-                    {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                    {
+                        "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                        **(
+                            {"BucketKeyEnabled": bool(rule["BucketKeyEnabled"])}
+                            if "BucketKeyEnabled" in rule
+                            else {}
+                        ),
+                    }
                     for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
                 ]
+            },
+        )
+    logging = p.get("LoggingConfiguration")
+    if logging:
+        # moto checks, as S3 does, that the log bucket's policy lets the logging service write (it
+        # delivers no logs: the setting is what the wiring test reads).
+        s3.put_bucket_logging(
+            Bucket=name,
+            BucketLoggingStatus={
+                "LoggingEnabled": {
+                    "TargetBucket": logging["DestinationBucketName"],
+                    "TargetPrefix": logging.get("LogFilePrefix", ""),
+                }
             },
         )
     if p.get("PublicAccessBlockConfiguration"):
@@ -222,6 +243,10 @@ def _queue(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[st
             attributes[key] = str(p[key])
     if "RedrivePolicy" in p:
         attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
+    # Recorded by moto (it does not encrypt messages): the wiring test reads which key each queue names.
+    for key in ("KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"):
+        if key in p:
+            attributes[key] = str(p[key]).lower() if isinstance(p[key], bool) else str(p[key])
     name = p.get("QueueName") or f"onestop-local-{logical_id}"
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -249,8 +274,13 @@ def _table(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[st
     }
     if p.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
-    if p.get("SSESpecification"):
-        kwargs["SSESpecification"] = {"Enabled": bool(p["SSESpecification"].get("SSEEnabled"))}
+    sse = p.get("SSESpecification")
+    if sse:
+        kwargs["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled")),
+            **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
+            **({"KMSMasterKeyId": sse["KMSMasterKeyId"]} if "KMSMasterKeyId" in sse else {}),
+        }
     description = ddb.create_table(**kwargs)["TableDescription"]
     ttl = p.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
@@ -274,6 +304,12 @@ def _key(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str]
         KeyUsage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
         Policy=json.dumps(p["KeyPolicy"]) if "KeyPolicy" in p else None,
     )["KeyMetadata"]
+    if p.get("EnableKeyRotation"):
+        kms = client("kms")
+        if "RotationPeriodInDays" in p:
+            kms.enable_key_rotation(KeyId=meta["KeyId"], RotationPeriodInDays=int(p["RotationPeriodInDays"]))
+        else:
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
     r.refs[logical_id] = meta["KeyId"]
     r.attrs[(logical_id, "Arn")] = meta["Arn"]
     r.attrs[(logical_id, "KeyId")] = meta["KeyId"]
@@ -292,14 +328,20 @@ def _bus(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str]
 
 
 def _topic(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
-    arn = client("sns").create_topic(Name=p.get("TopicName") or f"onestop-local-{logical_id}")["TopicArn"]
+    attributes = {"KmsMasterKeyId": str(p["KmsMasterKeyId"])} if "KmsMasterKeyId" in p else {}
+    arn = client("sns").create_topic(
+        Name=p.get("TopicName") or f"onestop-local-{logical_id}", Attributes=attributes
+    )["TopicArn"]
     r.refs[logical_id] = arn
     r.attrs[(logical_id, "TopicArn")] = arn
 
 
 def _log_group(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
     name = p["LogGroupName"]
-    client("logs").create_log_group(logGroupName=name)
+    logs = client("logs")
+    logs.create_log_group(logGroupName=name, **({"kmsKeyId": p["KmsKeyId"]} if "KmsKeyId" in p else {}))
+    if "RetentionInDays" in p:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
     r.refs[logical_id] = name
     r.attrs[(logical_id, "Arn")] = (
         f"arn:aws:logs:{r.ref('AWS::Region')}:{r.ref('AWS::AccountId')}:log-group:{name}:*"
