@@ -189,12 +189,29 @@ class MemoryRegistry:
         self.records: dict[str, LicenceRecord] = {}
         self.claims: dict[str, str] = {}
         self.counters: dict[int, int] = {}
+        self.index_counters: dict[str, int] = {}
+        self.index_claims: dict[tuple[str, int], str] = {}
         self.audit: list[tuple[str, AuditEntry]] = []
         self.fail_complete = 0
 
     def next_serial(self, year: int) -> int:
         self.counters[year] = self.counters.get(year, 0) + 1
         return self.counters[year]
+
+    def next_status_index(self, list_name: str) -> int:
+        self.index_counters[list_name] = self.index_counters.get(list_name, 0) + 1
+        return self.index_counters[list_name] - 1
+
+    def status_list_names(self) -> list[str]:
+        return sorted(self.index_counters)
+
+    def status_entries(self, list_name: str) -> dict[int, LicenceStatus]:
+        out: dict[int, LicenceStatus] = {}
+        for (name, index), licence_id in self.index_claims.items():
+            record = self.records.get(licence_id)
+            if name == list_name and record is not None and record.status_index == index:
+                out[index] = record.status
+        return out
 
     def licence_for_application(self, application_id: str) -> str | None:
         return self.claims.get(application_id)
@@ -204,6 +221,11 @@ class MemoryRegistry:
             raise AlreadyReserved(self.claims[record.application_id])
         if record.licence_id in self.records:
             raise AlreadyReserved(record.licence_id)
+        claim = (record.metadata.type_code, record.status_index)
+        if record.status_index is not None and claim in self.index_claims:
+            raise RuntimeError(f"status index {claim} already held")  # a conditional-put failure
+        if record.status_index is not None:
+            self.index_claims[(record.metadata.type_code, record.status_index)] = record.licence_id
         if guard_application:
             self.claims[record.application_id] = record.licence_id
         self.records[record.licence_id] = record

@@ -26,6 +26,8 @@ LICENCE_CLAIM_SK = "LICENCE"
 REVIEW_SK = "REVIEW"
 OUTBOX_PK = "OUTBOX"
 SERIAL_PK = "SEQ#licence"
+STATUS_INDEX_PK = "SEQ#status-list"  # SK: list name, n: indexes handed out
+STATUS_LIST_PK = "SLIST#"
 _APP = "APP#"
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the bureau's calendar (as `applications.clock`)
 _LIC = "LIC#"
@@ -95,6 +97,11 @@ def licence_claim_key(application_id: str) -> dict[str, str]:
 
 def serial_key(year: int) -> dict[str, str]:
     return {"PK": SERIAL_PK, "SK": str(year)}
+
+
+def status_index_key(list_name: str, index: int) -> dict[str, str]:
+    """The claim of one status-list index (licences/status_list.py): written once, never reused."""
+    return {"PK": f"{STATUS_LIST_PK}{list_name}", "SK": f"IDX#{index:010d}"}
 
 
 def holder_pk(holder_code: str) -> str:

@@ -5,7 +5,10 @@ Items:
   is valid, so the holder index never shows a record still being issued;
 - claim:   PK ``APP#<application id>``  SK ``LICENCE`` (licence_id): one approval, one licence;
 - audit:   PK ``LIC#<licence id>``  SK ``EVT#<ISO time>#<action>`` (actor, action, from/to, reason);
-- counter: PK ``SEQ#licence``  SK ``<yyyy>`` (n), the per-year serial.
+- counter: PK ``SEQ#licence``  SK ``<yyyy>`` (n), the per-year serial;
+- counter: PK ``SEQ#status-list``  SK ``<list name>`` (n), status-list indexes handed out;
+- index:   PK ``SLIST#<list name>``  SK ``IDX#<index>`` (licence_id): written with the reservation,
+  conditionally, so an index is never held by two licences; the status list is built from these.
 
 Every state change is a conditional write (inside a transaction together with its audit item), so
 that a duplicate or stale request fails instead of overwriting.
@@ -33,6 +36,8 @@ from onestop.observability import traced
 
 from .dynamo import (
     EVENT_PREFIX,
+    STATUS_INDEX_PK,
+    STATUS_LIST_PK,
     DynamoAdapter,
     cancellation_codes,
     holder_pk,
@@ -40,6 +45,7 @@ from .dynamo import (
     licence_key,
     licence_pk,
     serial_key,
+    status_index_key,
 )
 
 
@@ -123,6 +129,68 @@ class DynamoLicenceRegistry(DynamoAdapter):
         return int(reply["Attributes"]["n"])
 
     @traced
+    def next_status_index(self, list_name: str) -> int:
+        reply = self.table.update_item(
+            Key={"PK": STATUS_INDEX_PK, "SK": list_name},
+            UpdateExpression="ADD #n :one SET entity = :entity",
+            ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":one": 1, ":entity": "counter"},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(reply["Attributes"]["n"]) - 1
+
+    @traced
+    def status_list_names(self) -> list[str]:
+        items = self._query(
+            KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": STATUS_INDEX_PK}
+        )
+        return sorted(str(item["SK"]) for item in items)
+
+    @traced
+    def status_entries(self, list_name: str) -> dict[int, LicenceStatus]:
+        holders = {
+            int(str(item["SK"])[4:]): str(item["licence_id"])
+            for item in self._query(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :idx)",
+                ExpressionAttributeValues={":pk": f"{STATUS_LIST_PK}{list_name}", ":idx": "IDX#"},
+                ConsistentRead=True,
+            )
+        }
+        from boto3.dynamodb.types import TypeDeserializer
+
+        plain = TypeDeserializer().deserialize
+        found: dict[str, tuple[str, int | None]] = {}
+        ids = sorted(set(holders.values()))
+        client = self.table.meta.client  # the low-level client: typed attribute values
+        for start in range(0, len(ids), 100):  # BatchGetItem takes 100 keys a call
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        {k: {"S": v} for k, v in licence_key(i).items()} for i in ids[start : start + 100]
+                    ],
+                    "ProjectionExpression": "licence_id, #s, status_index",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                reply = client.batch_get_item(RequestItems=request)
+                for typed in reply.get("Responses", {}).get(self.table_name, []):
+                    item = {k: plain(v) for k, v in typed.items()}
+                    index = item.get("status_index")
+                    found[str(item["licence_id"])] = (
+                        str(item["status"]),
+                        int(index) if index is not None else None,
+                    )
+                request = reply.get("UnprocessedKeys") or {}
+        out: dict[int, LicenceStatus] = {}
+        for index, licence_id in holders.items():
+            status, held = found.get(licence_id, (None, None))
+            if status is not None and held == index:  # an index whose reservation lost a race stays 0
+                out[index] = LicenceStatus(status)
+        return out
+
+    @traced
     def reserve(self, record: LicenceRecord, *, guard_application: bool) -> None:
         item = {
             **licence_key(record.licence_id),
@@ -149,6 +217,13 @@ class DynamoLicenceRegistry(DynamoAdapter):
                 }
             )
         items.append({"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}})
+        if record.status_index is not None:
+            index_item = {
+                **status_index_key(record.metadata.type_code, record.status_index),
+                "entity": "status_index",
+                "licence_id": record.licence_id,
+            }
+            items.append({"Put": {"Item": index_item, "ConditionExpression": "attribute_not_exists(PK)"}})
         items.extend(self._audit_put(record.licence_id, e, i) for i, e in enumerate(record.history))
         try:
             self._transact(items)

@@ -333,7 +333,12 @@ def reserve_or_resume(
     registry: LicenceRegistry, record: LicenceRecord, *, guard_application: bool
 ) -> LicenceRecord:
     """Reserve `record`; if the application or the id is already taken, return that record instead
-    (a concurrent or earlier attempt won; finishing it is the caller's next step)."""
+    (a concurrent or earlier attempt won; finishing it is the caller's next step).
+
+    A new record gets its status-list index here (its QR credential names it); a lost race leaves
+    an unused index behind, which stays "valid" in the list and is never handed out again."""
+    if record.status_index is None:
+        record = replace(record, status_index=registry.next_status_index(record.metadata.type_code))
     try:
         registry.reserve(record, guard_application=guard_application)
     except AlreadyReserved as exc:
@@ -380,7 +385,13 @@ def finish_issue(
         )
     if record.status is LicenceStatus.ISSUING:
         pdf, seal_sha = store_sealed_pdf(
-            record.metadata, issuer=issuer, store=store, signer=signer, timestamper=timestamper
+            record.metadata,
+            issuer=issuer,
+            store=store,
+            signer=signer,
+            timestamper=timestamper,
+            status_index=record.status_index,
+            issued_at=now,
         )
         entry = AuditEntry(
             now,
@@ -431,8 +442,13 @@ def store_sealed_pdf(
     store: BlobStore,
     signer: Signer,
     timestamper: TimeStamper | None = None,
+    status_index: int | None = None,
+    issued_at: datetime | None = None,
 ) -> tuple[StoredPdf, str]:
-    """Render, seal and store the PDF of `meta`, or reuse an intact one a crashed attempt left."""
+    """Render, seal and store the PDF of `meta`, or reuse an intact one a crashed attempt left.
+
+    With a `status_index`, the QR code carries the signed credential (licences/credential.py), signed
+    by the same key as the seal; without one (a record reserved before credentials), the verify URL."""
     key = pdf_key(meta.licence_id)
     reused = _reusable_pdf(store, key, meta.licence_id)
     if reused is not None:
@@ -445,7 +461,17 @@ def store_sealed_pdf(
     from .render import render_licence
     from .seal import seal_pdf, timestamper_for
 
-    rendered = render_licence(meta, verify_url=issuer.verify_url(meta.licence_id))
+    qr_text = None
+    if status_index is not None:
+        from .credential import credential_for, encode_credential
+        from .jws import seal_key_from_signer
+
+        seal_key = seal_key_from_signer(signer)
+        credential = credential_for(
+            meta, status_index=status_index, kid=seal_key.kid, issued_at=utc_now(issued_at)
+        )
+        qr_text = encode_credential(credential, seal_key.sign)
+    rendered = render_licence(meta, verify_url=issuer.verify_url(meta.licence_id), qr_text=qr_text)
     if rendered.fallback_chars:
         logger.warning(
             "licence text outside the embedded font; drawn with the fallback font",

@@ -348,6 +348,9 @@ class LicenceRecord:
     event_published: bool = False  # LicenceIssued went out (retries publish it if a crash hid it)
     history: tuple[AuditEntry, ...] = field(default=())
     evidence: tuple[EvidenceRef, ...] = ()  # the application's materials the approval was taken on
+    # Index in its type's status list (licences/status_list.py), allocated at reservation, never reused;
+    # None for licences issued before the QR credential (their QR holds the verify URL only).
+    status_index: int | None = None
 
     @property
     def licence_id(self) -> str:
@@ -390,6 +393,7 @@ class LicenceRecord:
             "event_published": self.event_published,
             "history": [e.as_dict() for e in self.history],
             "evidence": [e.as_dict() for e in self.evidence],
+            "status_index": self.status_index,
         }
 
     @classmethod
@@ -406,6 +410,7 @@ class LicenceRecord:
             event_published=bool(d.get("event_published", False)),
             history=tuple(AuditEntry.from_dict(e) for e in d.get("history", [])),
             evidence=tuple(EvidenceRef.from_dict(e) for e in d.get("evidence") or []),
+            status_index=int(d["status_index"]) if d.get("status_index") is not None else None,
         )
 
     def public_view(self, today: date) -> dict[str, Any]:

@@ -69,3 +69,16 @@ class LicenceRegistry(Protocol):
     def by_holder(self, holder_code: str) -> list[LicenceRecord]:
         """Visible licences of a holder, newest first."""
         ...
+
+    def next_status_index(self, list_name: str) -> int:
+        """An atomic per-status-list counter from 0 (the QR credential's index); gaps are allowed,
+        repeats never. `reserve` of a record carrying the index also claims it, conditionally."""
+        ...
+
+    def status_entries(self, list_name: str) -> dict[int, LicenceStatus]:
+        """index -> current status of every reserved licence version holding an index in `list_name`."""
+        ...
+
+    def status_list_names(self) -> list[str]:
+        """The status lists that have handed out at least one index (one per licence type)."""
+        ...

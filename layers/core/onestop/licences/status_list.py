@@ -90,7 +90,7 @@ def _encode_list(bits: bytes) -> str:
     return "u" + base64.urlsafe_b64encode(gzip.compress(bits, 9, mtime=0)).rstrip(b"=").decode("ascii")
 
 
-def _decode_list(text: str) -> bytes:
+def _decode_list(text: Any) -> bytes:
     import gzip
     import zlib
 
