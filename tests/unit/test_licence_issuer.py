@@ -76,10 +76,15 @@ def publisher_of(office: LicenceOffice) -> RecordingPublisher:
 
 
 def test_the_routes_are_the_issue_functions_rules() -> None:
-    assert sorted(EVENT_ROUTES) == ["ApplicationApproved", "LicenceVersionRequested"]
+    assert sorted(EVENT_ROUTES) == [
+        "ApplicationApproved",
+        "LicenceIssued",  # republish the status list (issue 17)
+        "LicenceStatusChanged",
+        "LicenceVersionRequested",
+    ]
 
 
-@pytest.mark.parametrize("detail_type", ["ApplicationSubmitted", "LicenceIssued", "Whatever", ""])
+@pytest.mark.parametrize("detail_type", ["ApplicationSubmitted", "ApplicationRejected", "Whatever", ""])
 def test_an_unrouted_detail_type_fails_and_nothing_is_issued(office: LicenceOffice, detail_type: str) -> None:
     with pytest.raises(UnroutedEvent) as err:
         office.handle(detail_type, approved())  # an approval's detail under another name
@@ -352,10 +357,10 @@ def test_an_incomplete_version_request_names_what_the_schema_refused(office: Lic
 
 def test_an_unrouted_event_names_the_routes(office: LicenceOffice) -> None:
     with pytest.raises(UnroutedEvent) as err:
-        office.handle("LicenceIssued", {})
+        office.handle("ApplicationRejected", {})
     assert err.value.extra == {
-        "detail_type": "LicenceIssued",
-        "routed": ["ApplicationApproved", "LicenceVersionRequested"],
+        "detail_type": "ApplicationRejected",
+        "routed": ["ApplicationApproved", "LicenceIssued", "LicenceStatusChanged", "LicenceVersionRequested"],
     }
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from onestop.applications.service import ApplicationService
     from onestop.http.verify_api import VerifyDependencies
     from onestop.licences.issuer import LicenceOffice
+    from onestop.licences.publishing import ListPublisher
     from onestop.licences.trust import CachedTrust, PkiTrust
     from onestop.materials.ingest_records import IngestRecords, Invocation, Upload
     from onestop.parties.bindings import BindingDeps
@@ -209,7 +210,20 @@ def verify_dependencies() -> VerifyDependencies:
     """The verify routes' trust (the cached PKI) and registry."""
     from onestop.http.verify_api import VerifyDependencies
 
-    return VerifyDependencies(trust=trust_anchors(), registry_lookup=licence_registry().get)
+    store = licences_store()
+
+    def published(key: str) -> bytes | None:
+        """A signed list the issue function published (licences/publishing.py), or None."""
+        from onestop.errors import NotFound
+
+        try:
+            return store.get(key).body
+        except NotFound:
+            return None
+
+    return VerifyDependencies(
+        trust=trust_anchors(), registry_lookup=licence_registry().get, published=published
+    )
 
 
 # ----------------------------------------------------------------------------- licences (issue, api)
@@ -243,6 +257,22 @@ def licence_office() -> LicenceOffice:
         publisher=event_publisher(),
         applications=application_linker(),
         signer=SealSigner(pki_trust()),
+        lists=list_publisher,
+    )
+
+
+@cache
+def list_publisher() -> ListPublisher:
+    """The signed status lists and trust list (issue function): the current seal, the published PKI."""
+    from onestop.licences.jws import seal_key_from_signer
+    from onestop.licences.publishing import ListPublisher
+
+    signer = SealSigner(pki_trust())
+    return ListPublisher(
+        registry=licence_registry(),
+        store=licences_store(),
+        seal_key=lambda: seal_key_from_signer(signer()),
+        anchors=trust_anchors(),
     )
 
 

@@ -1,4 +1,5 @@
-"""The public verify function: `POST /verify` (a PDF), `GET /verify/{licence_id}`, `GET /trust`.
+"""The public verify function: `POST /verify` (a PDF), `GET /verify/{licence_id}`, `GET /trust`,
+`GET /status-lists/{type}` (the signed lists the issue function publishes, licences/publishing.py).
 
 No sign-in. Every answer about a document is a verification report (200), whatever the verdict; only
 a request that cannot be a verification is an error: too large (413), not a PDF (415/422), a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,9 @@ from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
-from onestop.errors import InvalidInput, PayloadTooLarge, Reason
+from onestop.errors import InvalidInput, NotFound, PayloadTooLarge, Reason
+from onestop.licences.status_list import status_list_key
+from onestop.licences.trust_list import TRUST_LIST_KEY
 from onestop.observability import logger, metrics
 from onestop.verification import (
     DEFAULT_LIMITS,
@@ -35,6 +39,7 @@ from .middlewares import HardenedHttpResolver
 PDF_TYPES = frozenset({"application/pdf", "application/octet-stream"})
 WEB_PAGE = "/web/verify/index.html"  # explicit file: static hosts need not map "dir/" to index
 MAX_HOLDER_CHARS = 200  # longer than any registered name or code
+TYPE_CODE = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{18}[0-9]{3}")  # a licence type code names its status list
 
 
 def _now() -> datetime:
@@ -50,6 +55,8 @@ class VerifyDependencies:
     now: Callable[[], datetime] = field(default=_now)
     limits: VerifyLimits = DEFAULT_LIMITS
     web_page: str = WEB_PAGE
+    # A published object of the licences bucket's public prefix by key (None: not published yet).
+    published: Callable[[str], bytes | None] = field(default=lambda key: None)
 
 
 def default_dependencies() -> VerifyDependencies:
@@ -210,9 +217,39 @@ def build_verify_api(
     @app.get("/trust")
     def trust_document() -> Response:
         d = dependencies()
-        body = d.trust().document(generated_at=d.now())
+        # The signed trust list (licences/trust_list.py) once published; before the first publication
+        # the unsigned document, which `onestop trust update` refuses and older readers still take.
+        signed = d.published(TRUST_LIST_KEY)
+        body: Any = signed.decode("utf-8") if signed else d.trust().document(generated_at=d.now())
         return Response(
             200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    @app.get("/status-lists/<list_name>")
+    def status_list_document(list_name: str) -> Response:
+        d = dependencies()
+        name = unquote(list_name)
+        if not TYPE_CODE.fullmatch(name):
+            raise InvalidInput(
+                "status_list_name_invalid",
+                "状态列表名称应为21位证照类型代码。",
+                "A status list is named by its 21-character licence type code.",
+                [Reason("status_list_name_invalid", "格式不正确。", "Malformed.", "type")],
+            )
+        body = d.published(status_list_key(name))
+        if body is None:
+            raise NotFound(
+                "status_list_not_found",
+                "该类证照尚无状态列表。",
+                "No status list is published for this licence type.",
+                extra={"type": name},
+            )
+        # Fetching a list reveals nothing about which licence is checked; caches may share it.
+        return Response(
+            200,
+            content_types.APPLICATION_JSON,
+            body.decode("utf-8"),
+            headers={"Cache-Control": "public, max-age=300"},
         )
 
     return app

@@ -7,7 +7,9 @@ by the composition root (`onestop.aws.composition.licence_office`).
 - `change_status(action, …)`: suspend, reinstate, revoke, cancel, withdraw;
 - `request_new_version`: what the api function does for renew and change (only the issue function
   may use the seal key): it asks the issue function with a `LicenceVersionRequested`;
-- `handle(detail_type, detail)`: the issue function's work, routed by the event's detail type.
+- `handle(detail_type, detail)`: the issue function's work, routed by the event's detail type;
+  `LicenceIssued` and `LicenceStatusChanged` republish that licence type's signed status list, and
+  the schedule's `PublishLists` every list and the trust list (licences/publishing.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from pydantic import ValidationError
 
 from onestop.catalogue import Catalogue
 from onestop.errors import InvalidInput, Reason
-from onestop.events import ApplicationApproved, LicenceVersionRequested, parse_time, publish
+from onestop.events import (
+    ApplicationApproved,
+    LicenceIssued,
+    LicenceStatusChanged,
+    LicenceVersionRequested,
+    parse_time,
+    publish,
+)
 from onestop.observability import logger, metrics
 from onestop.ports import BlobStore, EventPublisher
 
@@ -41,6 +50,8 @@ from .registry import LicenceRegistry
 if TYPE_CHECKING:
     from pyhanko.sign.signers import Signer
     from pyhanko.sign.timestamps import TimeStamper
+
+    from .publishing import ListPublisher
 
 
 class ApplicationLinker(Protocol):
@@ -116,6 +127,7 @@ class LicenceOffice:
     applications: ApplicationLinker
     signer: Callable[[], Signer]
     timestamper: TimeStamper | None = None
+    lists: Callable[[], ListPublisher] | None = None  # the status and trust lists (issue function)
 
     def get(self, licence_id: str) -> LicenceRecord:
         """A visible licence version (404 otherwise)."""
@@ -268,7 +280,7 @@ class LicenceOffice:
 
     def handle(self, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
         """The issue function's work for one event, chosen by its detail type (`EVENT_ROUTES`)."""
-        route = EVENT_ROUTES.get(detail_type)
+        route = EVENT_ROUTES.get(detail_type) or SCHEDULED_ROUTES.get(detail_type)
         if route is None:
             logger.error("event type not routed", extra={"detail_type": detail_type})
             raise UnroutedEvent(
@@ -324,8 +336,41 @@ def _on_version_requested(office: LicenceOffice, detail: Mapping[str, Any]) -> d
     return {"issued": True, "licence_id": renewed.licence_id, "supersedes": renewed.supersedes}
 
 
+def _publisher(office: LicenceOffice) -> ListPublisher:
+    if office.lists is None:
+        raise UnroutedEvent(
+            "lists_not_configured",
+            "本服务未配置状态列表发布。",
+            "This service does not publish status lists.",
+        )
+    return office.lists()
+
+
+def _on_lifecycle(office: LicenceOffice, detail: Mapping[str, Any]) -> dict[str, Any]:
+    licence_id = detail.get("licence_id")
+    if not isinstance(licence_id, str) or not licence_id:
+        raise InvalidInput(
+            "lifecycle_event_malformed",
+            "证照状态事件缺少证照标识。",
+            "The licence event names no licence.",
+        )
+    return _publisher(office).on_lifecycle(licence_id)
+
+
+def _on_publish_lists(office: LicenceOffice, detail: Mapping[str, Any]) -> dict[str, Any]:
+    return _publisher(office).publish_all()
+
+
 # The issue function's rules (template.yaml) deliver exactly these detail types.
 EVENT_ROUTES: dict[str, Callable[[LicenceOffice, Mapping[str, Any]], dict[str, Any]]] = {
     ApplicationApproved.DETAIL_TYPE: _on_approved,
     LicenceVersionRequested.DETAIL_TYPE: _on_version_requested,
+    LicenceIssued.DETAIL_TYPE: _on_lifecycle,
+    LicenceStatusChanged.DETAIL_TYPE: _on_lifecycle,
+}
+
+# The issue function's schedule (template.yaml, `PublishLists`: its Input is an event of this type).
+PUBLISH_LISTS = "PublishLists"
+SCHEDULED_ROUTES: dict[str, Callable[[LicenceOffice, Mapping[str, Any]], dict[str, Any]]] = {
+    PUBLISH_LISTS: _on_publish_lists,
 }

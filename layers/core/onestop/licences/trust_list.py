@@ -1,0 +1,255 @@
+"""The signed trust list: `GET /trust` as a compact JWS the offline verifier can check.
+
+What it holds: the bureau roots, the seal certificates with their key id (`kid`) and validity, the
+TSA anchors, and which keys sign status lists (the seal keys: one key seals the PDF, signs the QR
+credential and the lists). Old seal certificates stay listed after a rollover, so licences sealed
+before it keep verifying; the new seal is listed before it is made current (`python -m infra.pki`).
+
+Who signs it and how a verifier anchors it (docs/decisions.md, "Signed trust list"): the current seal
+key (KMS) signs it, with the seal certificate in the JWS `x5c` header; a verifier accepts it only when
+that certificate chains to a root it already pins (the CLI's bundled anchors, `--root FILE`, or the
+roots of the list it cached before) and names itself among the list's seals. The list cannot add a
+root: roots it names that the verifier does not pin are left out (and reported), so a stolen seal
+key cannot make a verifier trust a new root. A root rollover is re-pinned out of band.
+
+The published document keeps the unsigned fields at the top level (what `TrustAnchors
+.from_trust_document` and older `--trust-bundle` readers read) and adds `jws`: verifiers that check
+the signature use the JWS payload only, never the top-level copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .jws import TYP_TRUST_LIST, Jws, JwsError, SealKey, decode_jws, sign_jws
+
+if TYPE_CHECKING:
+    from asn1crypto import x509 as asn1_x509
+
+    from onestop.verification.anchors import TrustAnchors
+
+    from .status_list import StatusList
+
+TRUST_LIST_FORMAT = 2
+TRUST_LIST_KEY = "public/trust.json"
+VALIDITY = timedelta(days=7)
+CACHE_TRUST = "trust.json"
+CACHE_LISTS = "status-lists"
+
+
+class TrustListError(ValueError):
+    """The trust list cannot be accepted; `message_zh` / `message_en` say why."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def sign_trust_list(
+    anchors: TrustAnchors,
+    *,
+    key: SealKey,
+    at: datetime,
+    status_lists: Iterable[str] = (),
+    validity: timedelta = VALIDITY,
+) -> dict[str, Any]:
+    """The published trust document of `anchors`, signed by `key` (whose certificate must be listed)."""
+    from onestop.verification.anchors import key_id
+
+    at = at.astimezone(UTC).replace(microsecond=0)
+    payload = anchors.document(generated_at=at)
+    if key.kid not in {s["kid"] for s in payload["seals"]}:
+        raise ValueError(f"the signing seal {key.kid} is not among the published seals")
+    payload.update(
+        {
+            "format": TRUST_LIST_FORMAT,
+            "issued_at": at.isoformat(),
+            "valid_until": (at + validity).isoformat(),
+            # The seal keys sign the status lists too; one kid per seal certificate.
+            "status_list_keys": [key_id(c) for c in anchors.seals],
+            "status_lists": sorted(status_lists),
+        }
+    )
+    return {**payload, "jws": sign_jws(payload, typ=TYP_TRUST_LIST, key=key)}
+
+
+@dataclass(frozen=True)
+class VerifiedTrustList:
+    """A trust list whose signature chains to a pinned root; `anchors` holds only what it may."""
+
+    anchors: TrustAnchors
+    issued_at: datetime
+    valid_until: datetime
+    signer_kid: str
+    status_lists: tuple[str, ...]
+    document: dict[str, Any] = field(repr=False)  # as published (to cache and pass on)
+    ignored_roots: tuple[str, ...] = ()  # sha256 of listed roots that are not pinned
+
+    def fresh(self, at: datetime) -> bool:
+        return at <= self.valid_until
+
+
+def _time(value: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _rejected("签发时间格式错误", f"bad time {value!r}") from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _rejected(zh: str, en: str) -> TrustListError:
+    return TrustListError(f"信任列表不可信：{zh}。", f"The trust list cannot be trusted: {en}.")
+
+
+def _issued_by(cert: Any, root: Any) -> bool:
+    try:
+        cert.verify_directly_issued_by(root)
+    except Exception:  # another root's (wrong name, bad signature, other key type)
+        return False
+    return True
+
+
+def _chains(cert: Any, roots: Sequence[Any]) -> bool:
+    return any(_issued_by(cert, root) for root in roots)
+
+
+def verify_trust_list(
+    document: Mapping[str, Any],
+    *,
+    pinned_roots: Sequence[asn1_x509.Certificate],
+    not_before: datetime | None = None,
+) -> VerifiedTrustList:
+    """Check the trust document against the pinned roots; raises TrustListError.
+
+    `not_before`: the issue time of the list the verifier holds already; an older list is a rollback
+    (replaying a list from before a key was withdrawn) and is refused.
+    """
+    from cryptography import x509
+
+    from onestop.verification.anchors import TrustAnchors, fingerprint
+
+    if not pinned_roots:
+        raise _rejected("没有预置的根证书", "no pinned root to check it against")
+    token = document.get("jws")
+    if not isinstance(token, str):
+        raise _rejected("缺少签名", "it is not signed (no jws)")
+    try:
+        jws: Jws = decode_jws(token, typ=TYP_TRUST_LIST)
+        chain = jws.x5c
+    except JwsError as exc:
+        raise _rejected("签名格式错误", str(exc)) from exc
+    if not chain:
+        raise _rejected("签名未附证书", "the signature carries no certificate (x5c)")
+    try:
+        signer = x509.load_der_x509_certificate(chain[0])
+    except ValueError as exc:
+        raise _rejected("签名证书无法解析", "the signing certificate does not parse") from exc
+    roots = [x509.load_der_x509_certificate(r.dump()) for r in pinned_roots]
+    if not _chains(signer, roots):
+        raise _rejected(
+            "签名证书不是由预置根证书签发", "its signing certificate is not issued by a pinned root"
+        )
+    if not jws.verified_by(signer.public_key()):
+        raise _rejected("签名与内容不符（已被篡改）", "the signature does not match its content (altered)")
+    payload = jws.payload
+    if payload.get("format") != TRUST_LIST_FORMAT:
+        raise _rejected("格式版本未知", f"unknown format {payload.get('format')!r}")
+    issued_at, valid_until = _time(payload.get("issued_at")), _time(payload.get("valid_until"))
+    if not signer.not_valid_before_utc <= issued_at <= signer.not_valid_after_utc:
+        raise _rejected(
+            "签发时签名证书不在有效期内", "the signing certificate was not valid when it was signed"
+        )
+    if not_before is not None and issued_at < not_before:
+        raise _rejected(
+            "比已缓存的列表更旧（可能是重放）", "it is older than the one already held (a replay)"
+        )
+    try:
+        listed = TrustAnchors.from_trust_document(payload)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _rejected("证书内容错误", str(exc)) from exc
+    signer_kid = jws.kid
+    signer_der = chain[0]
+    if signer_kid != key_id_of_der(signer_der) or signer_der not in {c.dump() for c in listed.seals}:
+        raise _rejected("签名证书不在列表的印章证书中", "its signer is not one of the seals it lists")
+    pinned = {fingerprint(r) for r in pinned_roots}
+    kept_roots = tuple(r for r in listed.roots if fingerprint(r) in pinned)
+    ignored = tuple(fingerprint(r) for r in listed.roots if fingerprint(r) not in pinned)
+    kept_seals = tuple(s for s in listed.seals if _chains(x509.load_der_x509_certificate(s.dump()), roots))
+    anchors = TrustAnchors(
+        roots=kept_roots or tuple(pinned_roots),
+        seals=kept_seals,
+        current_seal=listed.current_seal,
+        tsa=listed.tsa,
+    )
+    names = payload.get("status_lists") or []
+    return VerifiedTrustList(
+        anchors=anchors,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        signer_kid=signer_kid,
+        status_lists=tuple(str(n) for n in names),
+        document=dict(document),
+        ignored_roots=ignored,
+    )
+
+
+def key_id_of_der(der: bytes) -> str:
+    """`anchors.key_id` of a DER certificate."""
+    import hashlib
+
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- the CLI's offline cache
+
+
+def write_cache(folder: Path, trust: VerifiedTrustList, lists: Iterable[StatusList]) -> list[Path]:
+    """Store the verified trust document and status lists for offline checks; the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CACHE_LISTS).mkdir(exist_ok=True)
+    written = [folder / CACHE_TRUST]
+    written[0].write_text(json.dumps(trust.document, ensure_ascii=False, indent=2), "utf-8")
+    for status_list in lists:
+        path = folder / CACHE_LISTS / f"{_safe(status_list.name)}.json"
+        path.write_text(json.dumps(status_list.document(), ensure_ascii=False, indent=2), "utf-8")
+        written.append(path)
+    return written
+
+
+def _safe(name: str) -> str:
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ValueError(f"unsafe list name {name!r}")
+    return name
+
+
+def load_cache(
+    folder: Path, *, pinned_roots: Sequence[asn1_x509.Certificate] | None = None
+) -> tuple[TrustAnchors, dict[str, StatusList]]:
+    """The cached trust (re-verified against `pinned_roots` when given) and status lists.
+
+    Each list's own signature is checked when it is used (`check_credential`), against this trust."""
+    from onestop.verification.anchors import TrustAnchors
+
+    from .status_list import StatusList, StatusListError
+
+    document = json.loads((folder / CACHE_TRUST).read_text("utf-8"))
+    if pinned_roots:
+        anchors = verify_trust_list(document, pinned_roots=pinned_roots).anchors
+    else:
+        anchors = TrustAnchors.from_trust_document(document)
+    lists: dict[str, StatusList] = {}
+    lists_dir = folder / CACHE_LISTS
+    if lists_dir.is_dir():
+        for path in sorted(lists_dir.glob("*.json")):
+            try:
+                status_list = StatusList.from_document(json.loads(path.read_text("utf-8")))
+            except (StatusListError, ValueError):
+                continue  # a damaged file is as good as none: the status tick says unknown
+            lists[status_list.name] = status_list
+    return anchors, lists
