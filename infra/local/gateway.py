@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from .edge import MAX_INVOKE_PAYLOAD, MAX_REQUEST_BODY, Blocked, Edge
+from .http_server import KeepAliveRequestHandler
 from .identity import LocalIdentityProvider
+from .runtime import TooManyRequests
 
 log = logging.getLogger("infra.local")
 
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 # The methods an HTTP API route can have (ANY stands for these); others never reach a route.
 _ROUTE_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Verified tokens remembered (their claims, until they expire); the oldest goes first when full.
+_CLAIMS_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,8 @@ class HttpApiGateway:
         self.edge = edge  # None: no rate limits (throughput benchmarks)
         self.static_headers = dict(static_headers or {})  # CloudFront's response headers policy
         self.requests_served = 0
+        self._claims: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._claims_lock = threading.Lock()
 
     # WSGI entry point
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -199,6 +206,28 @@ class HttpApiGateway:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
         return response
+
+    def _verified(self, token: str) -> dict[str, Any]:
+        """The token's claims, verified once per token and remembered until it expires.
+
+        A token is immutable and signed, so its signature, issuer and audience checks give the same
+        answer every time; only expiry changes with the clock, and is checked on every use. This keeps
+        the RSA check off the hot path, as API Gateway keeps the issuer's keys (JWKS) cached.
+        """
+        now = time.time()
+        with self._claims_lock:
+            cached = self._claims.get(token)
+        if cached is not None:
+            expires, claims = cached
+            if now < expires:
+                return claims
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        claims = self.idp.verify(token)
+        with self._claims_lock:
+            if len(self._claims) >= _CLAIMS_CACHE_SIZE:
+                self._claims.pop(next(iter(self._claims)))  # the oldest entry
+            self._claims[token] = (float(claims["exp"]), claims)
+        return claims
 
     def _issue_token(self, request: Request) -> Response:
         status, payload = self.idp.token_response(request.get_json(silent=True) or {})
@@ -268,7 +297,7 @@ class HttpApiGateway:
                 if not token:
                     return _json(401, {"message": "Unauthorized"})
                 try:
-                    claims = self.idp.verify(token)
+                    claims = self._verified(token)
                 except jwt.PyJWTError:
                     return _json(401, {"message": "Unauthorized"})
             event = self._event(request, raw, route, params, claims)
@@ -281,6 +310,12 @@ class HttpApiGateway:
                 return _json(500, {"message": "Internal Server Error"})
             try:
                 result = self.invoke(route.function, event)
+            except TooManyRequests as exc:
+                # Lambda refuses the invocation at once when the function's reserved concurrency is
+                # all in use; API Gateway answers a refused invocation with 500, as above (it does not
+                # pass Lambda's 429 on). The throttle shows in the function's Throttles metric.
+                log.warning("%s throttled: %s", route.function, exc)
+                return _json(500, {"message": "Internal Server Error"})
             except Exception as exc:  # API Gateway answers 500 when the integration fails
                 log.error("%s failed: %s\n%s", route.function, exc, getattr(exc, "trace", ""))
                 return _json(500, {"message": "Internal Server Error"})
@@ -402,7 +437,10 @@ class ServerThread:
 
     def __init__(self, app: Any, host: str, port: int) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log on the console
-        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        # Threaded (one thread per connection) and keep-alive, as API Gateway's endpoint is.
+        self.server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=KeepAliveRequestHandler
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{port}", daemon=True)
 
     @property
@@ -415,3 +453,4 @@ class ServerThread:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(5)
+        self.server.server_close()

@@ -13,6 +13,7 @@ import threading
 import time
 
 from infra.local.moto_fidelity import EXIT_WITH_PARENT, serialise_dynamodb_items
+from infra.local.moto_speed import install as install_speedups
 from infra.local.s3_post_policy import install_post_policy_check
 
 
@@ -30,12 +31,20 @@ def _exit_with(parent: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     serialise_dynamodb_items()
     install_post_policy_check()
+    install_speedups()
     parent = os.environ.get(EXIT_WITH_PARENT, "")
     if parent.isdigit():
         _exit_with(int(parent))
-    from moto.server import main as moto_main
+    import moto.server
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    moto_main(argv)
+    from infra.local.http_server import KeepAliveMixin
+
+    class KeepAliveMotoHandler(KeepAliveMixin, MotoRequestHandler):
+        """moto's request handler, connections kept alive (http_server.py says why)."""
+
+    moto.server.MotoRequestHandler = KeepAliveMotoHandler  # type: ignore[misc]
+    moto.server.main(argv)
 
 
 if __name__ == "__main__":

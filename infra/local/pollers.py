@@ -18,7 +18,8 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,15 +55,50 @@ class RuleWiring:
 
 
 class _Poller(threading.Thread, ABC):
-    def __init__(self, name: str, sqs: Any, stop: threading.Event) -> None:
+    """Polls on `lanes` threads at once (this one and lanes - 1 more), each delivering one batch at a
+    time, as Lambda runs up to the mapping's maximum concurrency of batches in parallel."""
+
+    def __init__(self, name: str, sqs: Any, stop: threading.Event, lanes: int = 1) -> None:
         super().__init__(name=name, daemon=True)
         self.sqs = sqs
         self.stop_event = stop
+        self.lanes = max(1, lanes)
         self.invocations = 0
         self.failures = 0
-        self.busy = False
+        self._counts = threading.Lock()
+        self._delivering = 0
+        self._lane_threads: list[threading.Thread] = []
+
+    @property
+    def busy(self) -> bool:
+        """Some lane is delivering a batch."""
+        return self._delivering > 0
+
+    @contextmanager
+    def _delivery(self) -> Iterator[None]:
+        with self._counts:
+            self._delivering += 1
+        try:
+            yield
+        finally:
+            with self._counts:
+                self._delivering -= 1
+
+    def _count(self, *, failed: int = 0) -> None:
+        with self._counts:
+            self.invocations += 1
+            self.failures += failed
 
     def run(self) -> None:
+        for lane in range(1, self.lanes):
+            thread = threading.Thread(target=self._loop, name=f"{self.name}-{lane}", daemon=True)
+            thread.start()
+            self._lane_threads.append(thread)
+        self._loop()
+        for thread in self._lane_threads:
+            thread.join(5)
+
+    def _loop(self) -> None:
         while not self.stop_event.is_set():
             try:
                 self.poll_once()
@@ -87,8 +123,9 @@ class SqsPoller(_Poller):
         stop: threading.Event,
         retry_delay_s: int,
         region: str,
+        lanes: int = 1,
     ) -> None:
-        super().__init__(f"sqs-{mapping.name}", sqs, stop)
+        super().__init__(f"sqs-{mapping.name}", sqs, stop, lanes)
         self.mapping = mapping
         self.invoke = invoke
         self.retry_delay_s = retry_delay_s
@@ -106,11 +143,8 @@ class SqsPoller(_Poller):
         messages = reply.get("Messages", [])
         if not messages:
             return
-        self.busy = True
-        try:
+        with self._delivery():
             self._deliver(messages)
-        finally:
-            self.busy = False
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         m = self.mapping
@@ -131,12 +165,12 @@ class SqsPoller(_Poller):
         failed: set[str]
         try:
             result = self.invoke(m.function, {"Records": records})
-            self.invocations += 1
+            self._count()
             failed = set()
             if m.report_failures and isinstance(result, dict):
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
         except Exception as exc:
-            self.invocations += 1
+            self._count()
             log.warning(
                 "%s: invocation failed, batch of %d kept: %s\n%s",
                 m.function,
@@ -147,7 +181,8 @@ class SqsPoller(_Poller):
             failed = {r["messageId"] for r in records}
         for msg in messages:
             if msg["MessageId"] in failed:
-                self.failures += 1
+                with self._counts:
+                    self.failures += 1
                 self.sqs.change_message_visibility(
                     QueueUrl=m.queue_url,
                     ReceiptHandle=msg["ReceiptHandle"],
@@ -175,11 +210,8 @@ class RulePoller(_Poller):
             QueueUrl=w.tap_queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["All"]
         )
         for msg in reply.get("Messages", []):
-            self.busy = True
-            try:
+            with self._delivery():
                 self._deliver(msg)
-            finally:
-                self.busy = False
 
     def _deliver(self, msg: dict[str, Any]) -> None:
         w = self.wiring
@@ -187,10 +219,9 @@ class RulePoller(_Poller):
         event = json.loads(msg["Body"])
         try:
             self.invoke(w.function, event)
-            self.invocations += 1
+            self._count()
         except Exception as exc:
-            self.invocations += 1
-            self.failures += 1
+            self._count(failed=1)
             if attempt <= w.max_attempts:
                 log.warning("%s: attempt %d failed, will retry: %s", w.function, attempt, exc)
                 self.sqs.change_message_visibility(

@@ -1,20 +1,33 @@
-"""A local Lambda runtime: one worker process per function, like one warm container.
+"""A local Lambda runtime: per function, a pool of warm workers (processes), like Lambda's containers.
 
 Each worker gets exactly the environment the template gives that function (so settings and
-Powertools see what they would see in AWS), imports the handler once, and runs one invocation at a
-time. An invocation that outlives the function's Timeout kills the worker, as Lambda would.
+Powertools see what they would see in AWS), imports the handler once (its cold start, logged with
+its Init Duration as Lambda's REPORT line does) and runs one invocation at a time. A function scales
+out on demand: an invocation that finds no idle worker starts a new one, up to the function's
+concurrency limit; idle workers are reused last-in first-out, so that a quiet spell leaves the most
+recently used warm, as Lambda's placement tends to. An invocation that outlives the function's
+Timeout kills its worker only, as Lambda would.
+
+The limit is, from the template: ReservedConcurrentExecutions when set, else an SQS event source's
+ScalingConfig MaximumConcurrency, else the account's unreserved pool. Locally at most
+`max_workers` processes per function run (a laptop is not a fleet): requests between that cap and
+the function's limit wait for a worker, which stands in for the containers AWS would have started.
+Beyond a reserved limit a synchronous invocation is throttled at once (TooManyRequestsException, as
+the Invoke API answers); event-source and scheduler invocations wait instead, because Lambda's
+pollers and EventBridge Scheduler retry throttled invocations rather than fail them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -22,10 +35,22 @@ from typing import Any
 
 from .template import REPO_ROOT
 
+log = logging.getLogger("infra.local")
+
+# Workers per function at most. The machine this runs on has 2 cores; an API worker spends most of
+# an invocation waiting for the embedded AWS, so twice the cores keeps both busy, while each worker
+# is a Python process of 100-300 MB (the ingest function's OCR models more): 4 per function leaves
+# the stack's worst case (every function scaled out at once) within a laptop's memory.
+DEFAULT_MAX_WORKERS = 4
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One function as the template declares it."""
+    """One function as the template declares it.
+
+    `reserved_concurrency`: ReservedConcurrentExecutions; `event_source_max_concurrency`: the
+    MaximumConcurrency of the SQS event source that drives it (the lowest, if several).
+    """
 
     logical_id: str
     function_name: str
@@ -34,6 +59,15 @@ class FunctionSpec:
     timeout_s: int
     memory_mb: int
     environment: Mapping[str, str]
+    reserved_concurrency: int | None = None
+    event_source_max_concurrency: int | None = None
+
+    @property
+    def concurrency_limit(self) -> int | None:
+        """How many invocations AWS would run at once; None: the account's unreserved pool."""
+        if self.reserved_concurrency is not None:
+            return self.reserved_concurrency
+        return self.event_source_max_concurrency
 
 
 class InvocationError(RuntimeError):
@@ -44,6 +78,18 @@ class InvocationError(RuntimeError):
         self.function = function
         self.error_type = error_type
         self.trace = trace
+
+
+class TooManyRequests(InvocationError):
+    """Lambda's TooManyRequestsException: the function's reserved concurrency is all in use."""
+
+    def __init__(self, function: str, limit: int) -> None:
+        super().__init__(
+            function,
+            "TooManyRequestsException",
+            f"Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: {limit})",
+        )
+        self.reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
 
 
 @dataclass
@@ -64,7 +110,11 @@ class _Context:
 
 
 def _worker_main(
-    conn: Connection, spec: FunctionSpec, base_env: Mapping[str, str], log_file: str | None = None
+    conn: Connection,
+    spec: FunctionSpec,
+    base_env: Mapping[str, str],
+    log_file: str | None = None,
+    log_stream: str = "local",
 ) -> None:
     if log_file:
         # Like CloudWatch Logs: the function's stdout/stderr (Powertools JSON logs, EMF) go to its file.
@@ -77,6 +127,7 @@ def _worker_main(
     os.environ.update(spec.environment)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name
     os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
+    os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
     os.chdir(REPO_ROOT)
     import importlib
     import sys
@@ -104,6 +155,7 @@ def _worker_main(
             invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:{spec.function_name}",
             aws_request_id=request_id,
             deadline=time.monotonic() + spec.timeout_s,
+            log_stream_name=log_stream,
         )
         try:
             result = handler(event, context)
@@ -113,26 +165,38 @@ def _worker_main(
 
 
 class FunctionWorker:
-    """The parent side of one function's worker process."""
+    """The parent side of one worker process: one warm container of a function."""
 
-    def __init__(self, spec: FunctionSpec, base_env: Mapping[str, str], log_dir: Path | None = None) -> None:
+    def __init__(
+        self, spec: FunctionSpec, base_env: Mapping[str, str], log_dir: Path | None = None, index: int = 0
+    ) -> None:
         self.spec = spec
+        self.index = index
         self.log_file = str(log_dir / f"{spec.logical_id}.log") if log_dir else None
         self._base_env = dict(base_env)
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Connection | None = None
         self.invocations = 0
-        self.cold_start_s: float | None = None
+        self.cold_start_s: float | None = None  # the Init Duration of its (latest) process
+
+    @property
+    def alive(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else int(self._process.pid)
 
     def _start(self) -> Connection:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         started = time.monotonic()
+        stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         process = ctx.Process(
             target=_worker_main,
-            args=(child, self.spec, self._base_env, self.log_file),
-            name=f"lambda-{self.spec.logical_id}",
+            args=(child, self.spec, self._base_env, self.log_file, stream),
+            name=f"lambda-{self.spec.logical_id}-{self.index}",
         )
         process.daemon = True
         process.start()
@@ -154,6 +218,13 @@ class FunctionWorker:
             process.join(5)
             raise InvocationError(self.spec.logical_id, reply[1], reply[2], reply[3])
         self.cold_start_s = time.monotonic() - started
+        log.info(
+            "%s: cold start of worker %d (pid %d), Init Duration: %.2f ms",
+            self.spec.logical_id,
+            self.index,
+            process.pid,
+            self.cold_start_s * 1000,
+        )
         self._process, self._conn = process, parent
         return parent
 
@@ -197,23 +268,181 @@ class FunctionWorker:
                     self._process.join(5)
             self._kill()
 
+    def kill(self) -> None:
+        """Stop at once, even mid-invocation (the stack is shutting down): the invocation fails."""
+        self._kill()
+
+
+class RuntimeStopped(RuntimeError):
+    """The stack is shutting down; no more invocations."""
+
+
+class FunctionPool:
+    """One function's workers: scales out on demand up to its limit, reuses idle workers (LIFO)."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        base_env: Mapping[str, str],
+        log_dir: Path | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        self.spec = spec
+        self._base_env = dict(base_env)
+        self._log_dir = log_dir
+        limit = spec.concurrency_limit
+        self.size = max(1, min(max_workers, limit) if limit is not None else max_workers)
+        self._cond = threading.Condition()
+        self._idle: list[FunctionWorker] = []  # a stack: the last one released is used first
+        self._workers: list[FunctionWorker] = []
+        self._starting = 0
+        self._running = 0  # invocations holding a worker
+        self._sync_waiting = 0  # synchronous invocations waiting for one (AWS would be running them)
+        self._next_index = 0
+        self._stopped = False
+        self.throttles = 0
+        self.peak_concurrency = 0
+        self.init_durations_s: list[float] = []
+        self._retired_invocations = 0
+
+    # What the demo and the stack read (as they did of the one worker a function used to have).
+    @property
+    def invocations(self) -> int:
+        with self._cond:
+            return self._retired_invocations + sum(w.invocations for w in self._workers)
+
+    @property
+    def cold_start_s(self) -> float | None:
+        """The first worker's Init Duration (the one every function pays once)."""
+        return self.init_durations_s[0] if self.init_durations_s else None
+
+    @property
+    def cold_starts(self) -> int:
+        return len(self.init_durations_s)
+
+    @property
+    def workers(self) -> list[FunctionWorker]:
+        with self._cond:
+            return list(self._workers)
+
+    def warm(self) -> None:
+        """Have one worker ready (provisioned concurrency of one, for tests and benchmarks)."""
+        with self._cond:
+            if self._workers or self._starting:
+                return
+        with self._lease(wait=True):
+            pass
+
+    def invoke(self, event: Any, *, wait: bool = False) -> Any:
+        """Run `event` on a worker. `wait`: wait for capacity rather than be throttled (pollers)."""
+        with self._lease(wait=wait) as worker:
+            return worker.invoke(event)
+
+    @contextlib.contextmanager
+    def _lease(self, *, wait: bool) -> Iterator[FunctionWorker]:
+        worker = self._acquire(wait)
+        try:
+            yield worker
+        finally:
+            self._release(worker)
+
+    def _acquire(self, wait: bool) -> FunctionWorker:
+        limit = self.spec.reserved_concurrency
+        with self._cond:
+            if self._stopped:
+                raise RuntimeStopped(self.spec.logical_id)
+            if not wait and limit is not None and self._running + self._sync_waiting >= limit:
+                self.throttles += 1
+                raise TooManyRequests(self.spec.logical_id, limit)
+            if not wait:
+                self._sync_waiting += 1
+            try:
+                while True:
+                    if self._stopped:
+                        raise RuntimeStopped(self.spec.logical_id)
+                    if self._idle:
+                        worker = self._idle.pop()
+                        self._running += 1
+                        self.peak_concurrency = max(self.peak_concurrency, self._running)
+                        return worker
+                    if len(self._workers) + self._starting < self.size:
+                        self._starting += 1
+                        self._running += 1
+                        self.peak_concurrency = max(self.peak_concurrency, self._running)
+                        break
+                    self._cond.wait()
+            finally:
+                if not wait:
+                    self._sync_waiting -= 1
+            index = self._next_index
+            self._next_index += 1
+        # Scale out: a cold start, outside the lock so that warm workers keep serving meanwhile.
+        worker = FunctionWorker(self.spec, self._base_env, self._log_dir, index)
+        try:
+            worker.warm()
+        except BaseException:
+            with self._cond:
+                self._starting -= 1
+                self._running -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._starting -= 1
+            self._workers.append(worker)
+            assert worker.cold_start_s is not None
+            self.init_durations_s.append(worker.cold_start_s)
+            if self._stopped:
+                self._running -= 1
+                worker.stop()
+                raise RuntimeStopped(self.spec.logical_id)
+        return worker
+
+    def _release(self, worker: FunctionWorker) -> None:
+        with self._cond:
+            self._running -= 1
+            if worker.alive and not self._stopped:
+                self._idle.append(worker)
+            elif worker in self._workers:
+                # Killed (timeout, crash): gone like its container; the next scale-out replaces it.
+                self._workers.remove(worker)
+                self._retired_invocations += worker.invocations
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            idle = list(self._idle)
+            busy = [w for w in self._workers if w not in idle]
+            self._idle.clear()
+            self._cond.notify_all()
+        for worker in idle:
+            worker.stop()
+        for worker in busy:
+            worker.kill()
+
 
 class LocalRuntime:
     """All functions of the stack, by logical id."""
 
     def __init__(
-        self, specs: Mapping[str, FunctionSpec], base_env: Mapping[str, str], log_dir: Path | None = None
+        self,
+        specs: Mapping[str, FunctionSpec],
+        base_env: Mapping[str, str],
+        log_dir: Path | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
         self.workers = {
-            logical_id: FunctionWorker(spec, base_env, log_dir) for logical_id, spec in specs.items()
+            logical_id: FunctionPool(spec, base_env, log_dir, max_workers)
+            for logical_id, spec in specs.items()
         }
 
-    def invoke(self, logical_id: str, event: Any) -> Any:
-        return self.workers[logical_id].invoke(event)
+    def invoke(self, logical_id: str, event: Any, *, wait: bool = False) -> Any:
+        """Invoke synchronously (throttled beyond a reserved limit), or with `wait` as a poller does."""
+        return self.workers[logical_id].invoke(event, wait=wait)
 
     def stop(self) -> None:
-        for worker in self.workers.values():
-            worker.stop()
+        for pool in self.workers.values():
+            pool.stop()

@@ -29,7 +29,7 @@ from .identity import LocalDirectory, LocalIdentityProvider
 from .moto_fidelity import EXIT_WITH_PARENT
 from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
 from .provision import provision
-from .runtime import FunctionSpec, LocalRuntime
+from .runtime import DEFAULT_MAX_WORKERS, FunctionSpec, LocalRuntime
 from .template import REPO_ROOT, Resolver, function_sources, load_sam_template, parameter_values, translate
 
 log = logging.getLogger("infra.local")
@@ -55,6 +55,9 @@ class StackConfig:
     retry_delay_s: int = 1
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     warm: tuple[str, ...] = ()
+    # Worker processes per function at most (runtime.py says why 4); the template's concurrency limits
+    # apply beneath it.
+    max_workers_per_function: int = DEFAULT_MAX_WORKERS
     function_logs_to_files: bool = False  # True: each function logs to <state dir>/logs/<id>.log
     # The template's rate limits (web ACL rules, route throttles). False only for throughput benchmarks,
     # which measure the emulator rather than the limits.
@@ -226,6 +229,7 @@ class LocalStack:
             props = resource["Properties"]
             env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
             source = sources[logical_id]
+            reserved = resolver.resolve(props.get("ReservedConcurrentExecutions"))
             self.functions[logical_id] = FunctionSpec(
                 logical_id=logical_id,
                 function_name=resolver.refs[logical_id],
@@ -234,10 +238,25 @@ class LocalStack:
                 timeout_s=int(props.get("Timeout", 3)),
                 memory_mb=int(props.get("MemorySize", 128)),
                 environment={k: str(v) for k, v in env.items()},
+                reserved_concurrency=None if reserved is None else int(reserved),
+                event_source_max_concurrency=self._event_source_max_concurrency(logical_id),
             )
         self.outputs = {
             name: self._try_resolve(spec["Value"]) for name, spec in cfn.get("Outputs", {}).items()
         }
+
+    def _event_source_max_concurrency(self, logical_id: str) -> int | None:
+        """The lowest ScalingConfig MaximumConcurrency of the SQS event sources that drive a function."""
+        assert self.resolver is not None
+        found = []
+        for _, mapping in self._of_type("AWS::Lambda::EventSourceMapping"):
+            props = mapping["Properties"]
+            target = props.get("FunctionName")
+            if isinstance(target, dict) and target.get("Ref") == logical_id:
+                scaling = self.resolver.resolve(props.get("ScalingConfig") or {})
+                if "MaximumConcurrency" in scaling:
+                    found.append(int(scaling["MaximumConcurrency"]))
+        return min(found) if found else None
 
     def _try_resolve(self, value: Any) -> Any:
         assert self.resolver is not None
@@ -282,7 +301,8 @@ class LocalStack:
         assert self.resolver is not None
         resolver = self.resolver
         log_dir = self.state_dir / "logs" if cfg.function_logs_to_files else None
-        self.runtime = LocalRuntime(self.functions, self.base_env(), log_dir)
+        runtime = LocalRuntime(self.functions, self.base_env(), log_dir, cfg.max_workers_per_function)
+        self.runtime = runtime
         sqs = self.client("sqs")
         events = self.client("events")
         for logical_id, resource in self.cfn["Resources"].items():
@@ -303,7 +323,15 @@ class LocalStack:
                 )
                 self.pollers.append(
                     SqsPoller(
-                        mapping, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s, cfg.region
+                        mapping,
+                        self.client("sqs"),
+                        self.invoke_waiting,
+                        self._stop,
+                        cfg.retry_delay_s,
+                        cfg.region,
+                        # As many batches at once as the function's workers can take (its
+                        # MaximumConcurrency, under the local cap).
+                        lanes=runtime.workers[mapping.function].size,
                     )
                 )
             elif kind == "AWS::Events::Rule":
@@ -332,7 +360,9 @@ class LocalStack:
                         max_attempts=int(retry.get("MaximumRetryAttempts", 185)),
                     )
                     self.pollers.append(
-                        RulePoller(wiring, self.client("sqs"), self.invoke, self._stop, cfg.retry_delay_s)
+                        RulePoller(
+                            wiring, self.client("sqs"), self.invoke_waiting, self._stop, cfg.retry_delay_s
+                        )
                     )
             elif kind == "AWS::Scheduler::Schedule":
                 p = resolver.resolve({k: v for k, v in props.items() if k != "Target"})
@@ -451,8 +481,14 @@ class LocalStack:
 
     # ------------------------------------------------------------------ operations
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """A synchronous invocation (API Gateway's): throttled at once beyond a reserved limit."""
         assert self.runtime is not None
         return self.runtime.invoke(function, event)
+
+    def invoke_waiting(self, function: str, event: dict[str, Any]) -> Any:
+        """An invocation by an event source or the scheduler, which retry a throttle: waits instead."""
+        assert self.runtime is not None
+        return self.runtime.invoke(function, event, wait=True)
 
     @contextmanager
     def edge_limits_lifted(self) -> Iterator[None]:
@@ -467,7 +503,7 @@ class LocalStack:
 
     def run_schedule(self, name: str) -> Any:
         schedule = self.schedules[name]
-        return self.invoke(schedule.function, schedule.payload)
+        return self.invoke_waiting(schedule.function, schedule.payload)
 
     def token(
         self,
