@@ -222,7 +222,10 @@ def verify_dependencies() -> VerifyDependencies:
             return None
 
     return VerifyDependencies(
-        trust=trust_anchors(), registry_lookup=licence_registry().get, published=published
+        trust=trust_anchors(),
+        registry_lookup=licence_registry().get,
+        published=published,
+        verify_base_url=str(get_settings().public_base_url),
     )
 
 

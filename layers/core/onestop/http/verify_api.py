@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -31,7 +31,20 @@ from onestop.verification import (
     verify_licence_id,
     verify_pdf,
 )
+from onestop.verification.photo import (
+    DEFAULT_PHOTO_LIMITS,
+    HEIF_TYPES,
+    IMAGE_TYPES,
+    PhotoLimits,
+    heif_refused,
+    image_too_large,
+    not_an_image,
+    sniff_format,
+)
 from onestop.verification.status import RegistryLookup
+
+if TYPE_CHECKING:
+    from onestop.licences.status_list import StatusList
 
 from .errors import error_body, json_response, register_error_handlers
 from .middlewares import HardenedHttpResolver
@@ -57,6 +70,10 @@ class VerifyDependencies:
     web_page: str = WEB_PAGE
     # A published object of the licences bucket's public prefix by key (None: not published yet).
     published: Callable[[str], bytes | None] = field(default=lambda key: None)
+    # The bureau's verify site (PUBLIC_BASE_URL): a URL-only QR on it is looked up, one off it is a
+    # forgery warning (verification/photo.py). None: every URL-only QR is "cannot tell".
+    verify_base_url: str | None = None
+    photo_limits: PhotoLimits = DEFAULT_PHOTO_LIMITS
 
 
 def default_dependencies() -> VerifyDependencies:
@@ -100,31 +117,111 @@ def _header(event: Any, name: str) -> str:
     return str(value or "")
 
 
+def _content_type(event: Any) -> str:
+    return _header(event, "content-type").split(";")[0].strip().lower()
+
+
+def is_image_request(event: Any) -> bool:
+    """Whether a `POST /verify` sends a picture: an image type, or octet-stream with an image's magic."""
+    content_type = _content_type(event)
+    if content_type in IMAGE_TYPES or content_type in HEIF_TYPES:
+        return True
+    if content_type != "application/octet-stream" or not event.body:
+        return False
+    head = event.body[:64]
+    if event.is_base64_encoded:
+        try:
+            head = base64.b64decode(head[: len(head) // 4 * 4])
+        except (binascii.Error, ValueError):
+            return False
+    elif isinstance(head, str):
+        head = head.encode("utf-8", errors="surrogateescape")
+    return sniff_format(bytes(head)) is not None
+
+
+def read_image_body(event: Any, limits: PhotoLimits) -> bytes:
+    """The picture's bytes of a `POST /verify` event (size checked; the picture itself by photo.py)."""
+    if _content_type(event) in HEIF_TYPES:
+        raise heif_refused(_content_type(event))
+    return _body_bytes(event, limits.max_bytes, image_too_large, not_an_image)
+
+
 def read_pdf_body(event: Any, limit: int) -> bytes:
     """The PDF bytes of a `POST /verify` event, or the 413 / 415 / 422 that explains what is wrong."""
-    content_type = _header(event, "content-type").split(";")[0].strip().lower()
+    content_type = _content_type(event)
     if content_type not in PDF_TYPES:
         raise _UnsupportedType(content_type)
-    body = event.body or ""
-    if event.is_base64_encoded:
-        if len(body) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding
-            raise _too_large(limit)
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise _not_pdf("请求体的Base64编码无效。", "The request body is not valid base64.") from None
-    else:
-        # API Gateway passes binary media base64-encoded; a text body means the bytes were mangled.
-        data = body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
-    if len(data) > limit:
-        raise _too_large(limit)
-    if not data:
-        raise _not_pdf("请求体为空。", "The request body is empty.")
+    data = _body_bytes(event, limit, _too_large, _not_pdf)
     if b"%PDF-" not in data[:1024]:
         raise _not_pdf(
             "文件开头没有PDF标识（%PDF-）。", "The file does not start with the PDF marker (%PDF-)."
         )
     return data
+
+
+def _body_bytes(
+    event: Any,
+    limit: int,
+    too_large: Callable[[int], PayloadTooLarge],
+    unreadable: Callable[[str, str], InvalidInput],
+) -> bytes:
+    """The raw body: base64 refused by its length before decoding; empty refused."""
+    body = event.body or ""
+    if event.is_base64_encoded:
+        if len(body) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding
+            raise too_large(limit)
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise unreadable("请求体的Base64编码无效。", "The request body is not valid base64.") from None
+    else:
+        # API Gateway passes binary media base64-encoded; a text body means the bytes were mangled.
+        data = body.encode("utf-8", errors="surrogateescape") if isinstance(body, str) else bytes(body)
+    if len(data) > limit:
+        raise too_large(limit)
+    if not data:
+        raise unreadable("请求体为空。", "The request body is empty.")
+    return data
+
+
+class PublishedStatusLists(Mapping[str, "StatusList"]):
+    """The status lists the issue function published, read when a credential names one (a mapping
+    by licence type code, as check_credential takes it). A list that is missing or unreadable is absent:
+    the status is then "unknown", never "valid"."""
+
+    def __init__(self, published: Callable[[str], bytes | None]) -> None:
+        self._published = published
+        self._read: dict[str, StatusList | None] = {}
+
+    def __getitem__(self, name: str) -> StatusList:
+        if name not in self._read:
+            self._read[name] = self._load(name)
+        found = self._read[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def _load(self, name: str) -> StatusList | None:
+        import json
+
+        from onestop.licences.status_list import StatusList, StatusListError
+
+        if not TYPE_CODE.fullmatch(name):
+            return None
+        body = self._published(status_list_key(name))
+        if body is None:
+            return None
+        try:
+            return StatusList.from_document(json.loads(body))
+        except (ValueError, StatusListError) as exc:
+            logger.warning("published status list unreadable", extra={"list": name, "error": str(exc)})
+            return None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(k for k, v in self._read.items() if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._read.values() if v is not None)
 
 
 class _UnsupportedType(Exception):
@@ -157,8 +254,10 @@ def build_verify_api(
             415,
             error_body(
                 "unsupported_media_type",
-                f"请以 Content-Type: application/pdf 上传PDF文件（收到的是 {shown}）。",
-                f"Send the PDF with Content-Type: application/pdf (got {exc.content_type or 'none'}).",
+                f"请以 Content-Type: application/pdf 上传PDF文件，或以 image/jpeg、image/png、image/webp "
+                f"上传证照照片或截图（收到的是 {shown}）。",
+                "Send the PDF with Content-Type: application/pdf, or a photo or screenshot of the licence "
+                f"as image/jpeg, image/png or image/webp (got {exc.content_type or 'none'}).",
                 [
                     Reason(
                         "unsupported_media_type",
@@ -173,6 +272,8 @@ def build_verify_api(
     @app.post("/verify")
     def verify_document() -> Response:
         d = dependencies()
+        if is_image_request(app.current_event):
+            return _verify_picture(d, read_image_body(app.current_event, d.photo_limits))
         data = read_pdf_body(app.current_event, d.limits.max_bytes)
         report = verify_pdf(
             data, trust=d.trust(), registry_lookup=d.registry_lookup, now=d.now(), limits=d.limits
@@ -188,6 +289,34 @@ def build_verify_api(
             },
         )
         metrics.add_metric(name="PdfVerified" if report.valid else "PdfRejected", unit="Count", value=1)
+        return Response(200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "no-store"})
+
+    def _verify_picture(d: VerifyDependencies, data: bytes) -> Response:
+        from onestop.verification.photo import PhotoDependencies, check_photo
+
+        deps = PhotoDependencies(
+            trust=d.trust(),
+            status_lists=PublishedStatusLists(d.published),
+            at=d.now(),
+            registry_lookup=d.registry_lookup,
+            verify_base_url=d.verify_base_url,
+            limits=d.photo_limits,
+        )
+        verdict = check_photo(data, deps)
+        body = verdict.as_dict()
+        logger.info(
+            "licence picture verified",
+            extra={
+                "verdict": verdict.verdict,
+                "source": verdict.source,
+                "host": verdict.host,
+                "licence_id": verdict.credential.credential.licence_id
+                if verdict.credential and verdict.credential.credential
+                else None,
+                "image": body["image"],
+            },
+        )
+        metrics.add_metric(name="PhotoVerified" if verdict.valid else "PhotoRejected", unit="Count", value=1)
         return Response(200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "no-store"})
 
     @app.get("/verify/<licence_id>")
