@@ -86,6 +86,63 @@ def test_resources_come_from_the_template(stack: LocalStack) -> None:
     assert key["KeySpec"] == "ECC_NIST_P256"
 
 
+def test_data_is_encrypted_and_logged_with_the_templates_keys(stack: LocalStack) -> None:
+    """Issue 19: the local stack applies the template's data key, its rotation, and the buckets' access
+    logging, so a property moto would refuse (or the provisioner would drop) shows up here."""
+    out = stack.outputs
+    kms = stack.client("kms")
+    data_key = kms.describe_key(KeyId=out["DataKeyArn"])["KeyMetadata"]
+    seal_key = kms.describe_key(KeyId=out["SealKeyAliasName"])["KeyMetadata"]
+    assert data_key["KeyId"] != seal_key["KeyId"]
+    assert (data_key["KeySpec"], data_key["KeyUsage"]) == ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    assert kms.get_key_rotation_status(KeyId=data_key["KeyId"])["KeyRotationEnabled"] is True
+    key_ids = {data_key["KeyId"], data_key["Arn"]}
+    s3 = stack.client("s3")
+    for bucket in ("UploadsBucketName", "MaterialsBucketName", "LicencesBucketName"):
+        (rule,) = s3.get_bucket_encryption(Bucket=out[bucket])["ServerSideEncryptionConfiguration"]["Rules"]
+        default = rule["ApplyServerSideEncryptionByDefault"]
+        assert (default["SSEAlgorithm"], default["KMSMasterKeyID"] in key_ids, rule["BucketKeyEnabled"]) == (
+            "aws:kms",
+            True,
+            True,
+        ), bucket
+    for bucket, prefix in (
+        ("UploadsBucketName", "s3/uploads/"),
+        ("MaterialsBucketName", "s3/materials/"),
+        ("LicencesBucketName", "s3/licences/"),
+        ("WebBucketName", "s3/web/"),
+    ):
+        logging = s3.get_bucket_logging(Bucket=out[bucket])["LoggingEnabled"]
+        assert logging == {"TargetBucket": out["AccessLogsBucketName"], "TargetPrefix": prefix}
+    # An object stored without asking for encryption gets the data key (the bucket's default).
+    s3.put_object(Bucket=out["MaterialsBucketName"], Key="local-wiring/sse.txt", Body=b"x")
+    head = s3.head_object(Bucket=out["MaterialsBucketName"], Key="local-wiring/sse.txt")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"] in key_ids) == ("aws:kms", True)
+    ddb = stack.client("dynamodb")
+    for table in (out["MainTableName"], stack.functions["ApiFunction"].environment["IDEMPOTENCY_TABLE_NAME"]):
+        sse = ddb.describe_table(TableName=table)["Table"]["SSEDescription"]
+        assert (sse["Status"], sse["SSEType"]) == ("ENABLED", "KMS"), table
+        assert sse["KMSMasterKeyArn"].rsplit("/", 1)[-1] == data_key["KeyId"], table
+    backups = ddb.describe_continuous_backups(TableName=out["MainTableName"])["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    sqs = stack.client("sqs")
+    queues = [u for u in sqs.list_queues()["QueueUrls"] if "onestop-local-tap" not in u]
+    assert {u.rsplit("/", 1)[-1] for u in queues} == {
+        "onestop-uploads-dev",
+        "onestop-uploads-dlq-dev",
+        "onestop-issue-dlq-dev",
+        "onestop-scheduler-dlq-dev",
+    }
+    for url in queues:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+        assert attributes.get("KmsMasterKeyId") in key_ids, url
+    (group,) = stack.client("logs").describe_log_groups(logGroupNamePrefix="/onestop/")["logGroups"]
+    assert (group["kmsKeyId"] in key_ids, group["retentionInDays"]) == (True, 365)
+    sns = stack.client("sns")
+    (topic,) = sns.list_topics()["Topics"]
+    assert sns.get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]["KmsMasterKeyId"] in key_ids
+
+
 def test_the_embedded_s3_checks_post_policies(stack: LocalStack) -> None:
     """The stack's moto server refuses browser POSTs as S3 does (infra/local/s3_post_policy.py)."""
     from collections.abc import Mapping
