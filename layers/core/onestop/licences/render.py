@@ -27,6 +27,7 @@ from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
 
+from reportlab import rl_config
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -486,7 +487,15 @@ def render_licence(meta: LicenceMetadata, *, verify_url: str, qr_text: str | Non
     text(LEFT, tpl.note_bottom - 11, verify_url, 7.5, colour=GREY)
 
     c.showPage()
-    c.save()
+    # Binary (Flate only) page stream: reportlab's default ASCII85 layer on top is pure Python, ~2 ms
+    # a licence, and makes the stream a quarter larger; PDF needs no 7-bit safety here. The switch is
+    # a module global read while saving, so it is set around save() and put back.
+    a85 = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        c.save()
+    finally:
+        rl_config.useA85 = a85
     return RenderedLicence(
         pdf=buf.getvalue(),
         seal_box=tpl.seal_box,
