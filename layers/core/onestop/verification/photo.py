@@ -24,13 +24,14 @@ a picture pays for them.
 from __future__ import annotations
 
 import io
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from onestop.errors import DomainError, InvalidInput, PayloadTooLarge, Reason
 
@@ -109,9 +110,11 @@ def not_an_image(detail_zh: str, detail_en: str) -> InvalidInput:
     )
 
 
-def _bomb(width: int | None, height: int | None, cap: int) -> InvalidInput:
-    size_zh = f"{width}×{height} 像素" if width is not None else "极大的尺寸"
-    size_en = f"{width} x {height} pixels" if width is not None else "an enormous size"
+def _bomb(width: int | None, height: int | None, cap: int, pixels: int | None = None) -> InvalidInput:
+    if width is not None:
+        size_zh, size_en = f"{width}×{height} 像素", f"{width} x {height} pixels"
+    else:
+        size_zh, size_en = f"{pixels or 0:,} 像素", f"{pixels or 0:,} pixels"
     return InvalidInput(
         "image_pixels_over_limit",
         f"图片声明的尺寸为{size_zh}，超过上限（{cap // 1_000_000} 百万像素），未予解码。"
@@ -120,7 +123,12 @@ def _bomb(width: int | None, height: int | None, cap: int) -> InvalidInput:
         "decoded. Files like this are usually crafted decompression bombs; send an ordinary phone photo "
         "or screenshot.",
         [Reason("image_pixels_over_limit", f"{size_zh}。", f"{size_en}.", "body")],
-        extra={"width": width, "height": height, "max_pixels": cap},
+        extra={
+            "width": width,
+            "height": height,
+            "pixels": pixels or (width or 0) * (height or 0),
+            "max_pixels": cap,
+        },
     )
 
 
@@ -208,8 +216,9 @@ def _open(data: bytes, limits: PhotoLimits) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[fmt])
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bomb(None, None, limits.max_pixels) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        declared = re.search(r"\((\d+) pixels\)", str(exc))  # "Image size (N pixels) exceeds limit …"
+        raise _bomb(None, None, limits.max_pixels, int(declared[1]) if declared else None) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise not_an_image(
             "图片文件头已损坏。", f"The picture's header is damaged ({type(exc).__name__})."
@@ -458,16 +467,23 @@ def _ascii_host(host: str) -> str:
         return host.encode("ascii", "backslashreplace").decode("ascii")
 
 
-# Characters browsers and Python's URL parser read differently (WHATWG treats "\" as "/" in http(s)
-# URLs, so https://evil.example\@bureau/ goes to evil.example); such a URL is judged off the site.
-_AMBIGUOUS = frozenset("\\ \t\r\n\x00")
+# Whitespace and control characters: browsers strip or refuse them where Python keeps them; a URL with
+# any is judged off the site, its host shown percent-encoded so that the oddity is visible.
+_AMBIGUOUS = frozenset(" \t\r\n\x00\x0b\x0c")
+
+
+def _as_browser_reads(url: str) -> Any:
+    """The URL split as a browser reads it: WHATWG treats "\\" as "/" in http(s) URLs, so
+    https://evil.example\\@bureau/ goes to evil.example, where Python's urlsplit sees "bureau"."""
+    return urlsplit(url.replace("\\", "/"))
 
 
 def judge_url(url: str, deps: PhotoDependencies, at: datetime, read: QrRead | None = None) -> PhotoVerdict:
     """A URL-only QR: on the bureau's verify site, the registry's answer; elsewhere, a forgery warning."""
-    parts = urlsplit(url)
+    parts = _as_browser_reads(url)
     host = _ascii_host(parts.hostname or "")
-    shown_host = host or url[:80]
+    ambiguous = any(c in _AMBIGUOUS for c in url)
+    shown_host = quote(parts.netloc.rpartition("@")[2], safe=":[]") if ambiguous else host or url[:80]
     if deps.verify_base_url is None:
         return PhotoVerdict(
             "status_unknown",
@@ -484,7 +500,7 @@ def judge_url(url: str, deps: PhotoDependencies, at: datetime, read: QrRead | No
     site = Site.of(deps.verify_base_url)
     scheme = parts.scheme.lower()
     on_site = (
-        not any(c in _AMBIGUOUS for c in url)
+        not ambiguous
         and "@" not in parts.netloc
         and host == site.host
         and scheme == site.scheme
