@@ -52,8 +52,8 @@ def _text(pdf: bytes) -> str:
 
 
 def _pdf_info(pdf: bytes) -> dict[str, str]:
-    info = PdfReader(io.BytesIO(pdf)).metadata or {}
-    return {str(k): str(v) for k, v in info.items()}
+    info = PdfReader(io.BytesIO(pdf)).metadata
+    return {} if info is None else {str(k): str(v) for k, v in info.items()}
 
 
 def test_two_types_rendered_alternately_each_show_their_own_title_and_issuer() -> None:
