@@ -1,0 +1,136 @@
+"""The signed trust list (licences/trust_list.py): anchored to pinned roots, tamper-evident, unable to
+add a root, refusing a replayed older list, and still readable by the unsigned trust-bundle readers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from onestop.licences.jws import SealKey, seal_key_from_signer
+from onestop.licences.pki import DevPki, make_dev_pki, to_asn1
+from onestop.licences.signers import LocalKeySigner
+from onestop.licences.status_list import build_status_list
+from onestop.licences.trust_list import (
+    TrustListError,
+    load_cache,
+    sign_trust_list,
+    verify_trust_list,
+    write_cache,
+)
+from onestop.verification.anchors import TrustAnchors, fingerprint
+
+from tests.unit.test_licence_support import BUREAU, TYPE_CODE
+
+AT = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def pki() -> DevPki:
+    return make_dev_pki(BUREAU)
+
+
+@pytest.fixture(scope="module")
+def stranger() -> DevPki:
+    return make_dev_pki(BUREAU)
+
+
+@pytest.fixture(scope="module")
+def key(pki: DevPki) -> SealKey:
+    return seal_key_from_signer(LocalKeySigner.from_dev_pki(pki))
+
+
+def anchors_of(*pkis: DevPki) -> TrustAnchors:
+    return TrustAnchors(
+        roots=tuple(to_asn1(p.root_cert) for p in pkis), seals=tuple(to_asn1(p.seal_cert) for p in pkis)
+    )
+
+
+def edit_payload(document: dict[str, object], change: dict[str, object]) -> dict[str, object]:
+    header, payload, signature = str(document["jws"]).split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    body.update(change)
+    edited = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    return {**document, "jws": f"{header}.{edited}.{signature}"}
+
+
+def test_a_list_signed_under_the_pinned_root_verifies(pki: DevPki, key: SealKey) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT, status_lists=[TYPE_CODE])
+    verified = verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+    assert verified.signer_kid == key.kid
+    assert verified.anchors.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
+    assert verified.status_lists == (TYPE_CODE,)
+    assert verified.fresh(AT + timedelta(days=6))
+    assert not verified.fresh(AT + timedelta(days=8))
+    assert document["status_list_keys"] == [key.kid]
+
+
+def test_a_tampered_trust_list_fails_its_signature(pki: DevPki, stranger: DevPki, key: SealKey) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT)
+    extra = anchors_of(pki, stranger).document()
+    forged = edit_payload(document, {"seals": extra["seals"]})  # slip in the stranger's seal
+    with pytest.raises(TrustListError) as err:
+        verify_trust_list(forged, pinned_roots=[to_asn1(pki.root_cert)])
+    assert "篡改" in err.value.message_zh
+    assert "altered" in err.value.message_en
+
+
+def test_the_unsigned_top_level_copy_is_never_believed(pki: DevPki, stranger: DevPki, key: SealKey) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT)
+    document["seals"] = anchors_of(stranger).document()["seals"]  # the readable copy, edited
+    verified = verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+    assert verified.anchors.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
+
+
+def test_a_list_signed_outside_the_pinned_roots_is_refused(pki: DevPki, stranger: DevPki) -> None:
+    other = seal_key_from_signer(LocalKeySigner.from_dev_pki(stranger))
+    document = sign_trust_list(anchors_of(stranger), key=other, at=AT)
+    with pytest.raises(TrustListError, match="pinned root"):
+        verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+
+
+def test_a_list_cannot_add_a_root(pki: DevPki, stranger: DevPki, key: SealKey) -> None:
+    # Signed by the genuine seal key, but naming a second root and that root's seal (what a thief of
+    # the seal key would publish to keep his own key trusted after the theft is found).
+    document = sign_trust_list(anchors_of(pki, stranger), key=key, at=AT)
+    verified = verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+    assert verified.ignored_roots == (fingerprint(to_asn1(stranger.root_cert)),)
+    assert [fingerprint(r) for r in verified.anchors.roots] == [fingerprint(to_asn1(pki.root_cert))]
+    assert verified.anchors.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
+
+
+def test_an_older_list_is_a_replay(pki: DevPki, key: SealKey) -> None:
+    old = sign_trust_list(anchors_of(pki), key=key, at=AT + timedelta(hours=1))
+    with pytest.raises(TrustListError, match="older"):
+        verify_trust_list(old, pinned_roots=[to_asn1(pki.root_cert)], not_before=AT + timedelta(hours=2))
+
+
+def test_an_unsigned_document_is_refused(pki: DevPki) -> None:
+    with pytest.raises(TrustListError, match="not signed"):
+        verify_trust_list(anchors_of(pki).document(), pinned_roots=[to_asn1(pki.root_cert)])
+
+
+def test_old_trust_bundle_readers_still_read_the_signed_document(pki: DevPki, key: SealKey) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT)
+    reread = TrustAnchors.from_trust_document(json.loads(json.dumps(document)))
+    assert reread.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
+
+
+def test_the_cache_round_trips_and_is_reverified(
+    pki: DevPki, stranger: DevPki, key: SealKey, tmp_path: Path
+) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT, status_lists=[TYPE_CODE])
+    verified = verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+    status_list = build_status_list(TYPE_CODE, {7: 2}, key=key, at=AT)
+    written = write_cache(tmp_path, verified, [status_list])
+    assert sorted(p.name for p in written) == [f"{TYPE_CODE}.json", "trust.json"]
+    anchors, lists = load_cache(tmp_path, pinned_roots=[to_asn1(pki.root_cert)])
+    assert anchors.seal_fingerprints == verified.anchors.seal_fingerprints
+    assert lists[TYPE_CODE].status_at(7) == 2
+    # a cached trust.json edited on disk fails when re-verified
+    extra = anchors_of(pki, stranger).document()
+    (tmp_path / "trust.json").write_text(json.dumps(edit_payload(document, {"seals": extra["seals"]})))
+    with pytest.raises(TrustListError):
+        load_cache(tmp_path, pinned_roots=[to_asn1(pki.root_cert)])
