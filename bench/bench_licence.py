@@ -73,7 +73,7 @@ def main() -> int:
         "--qr",
         choices=["credential", "url"],
         default="credential",
-        help="QR payload: a credential-sized text of 320 characters (what issuing puts there) or the verify URL",
+        help="QR payload: 320 characters, a credential as issuing puts there (default), or the verify URL",
     )
     args = parser.parse_args()
 
