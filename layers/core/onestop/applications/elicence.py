@@ -21,31 +21,27 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onestop.catalogue import MaterialRequirement
 from onestop.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Reason, Unavailable
 from onestop.identifiers.licence_id import LicenceId, parse_licence_id
 from onestop.licences.models import HolderKind, LicenceMetadata, LicenceRecord, LicenceStatus
-from onestop.licences.trust import PkiTrust
 from onestop.ports import BlobStore, StoredObject
-from onestop.verification import (
-    DEFAULT_LIMITS,
-    TrustAnchors,
-    Verdict,
-    VerificationReport,
-    VerifyLimits,
-    normalise_licence_id,
-    verify_pdf,
-)
-from onestop.verification.status import RegistryLookup
 
 from .models import Application, Classification, Material, MaterialStatus
+
+if TYPE_CHECKING:
+    # The verifier (its trust anchors, sandbox and registry checks) is imported by the calls that
+    # attach an e-licence, not by every route of the api function that imports this module.
+    from onestop.licences.trust import PkiTrust
+    from onestop.verification import TrustAnchors, VerificationReport, VerifyLimits
+    from onestop.verification.status import RegistryLookup
 
 FIELD = "licence_id"
 LicenceLookup = Callable[[str], LicenceRecord | None]
 # The verdict on a licence PDF as of a moment (`verify_pdf` with the bureau's trust and registry bound).
-PdfVerifier = Callable[[bytes, datetime], VerificationReport]
+PdfVerifier = Callable[[bytes, datetime], "VerificationReport"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,12 @@ class ElicenceSource:
     lookup: LicenceLookup
     store: BlobStore
     verify: PdfVerifier
-    max_pdf_bytes: int = DEFAULT_LIMITS.max_bytes
+    max_pdf_bytes: int | None = None  # None: the verifier's own cap (verification.DEFAULT_LIMITS)
+
+    def pdf_cap(self) -> int:
+        from onestop.verification import DEFAULT_LIMITS
+
+        return DEFAULT_LIMITS.max_bytes if self.max_pdf_bytes is None else self.max_pdf_bytes
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,16 @@ def pdf_verifier(
     trust: Callable[[], TrustAnchors | PkiTrust],
     registry_lookup: RegistryLookup,
     *,
-    limits: VerifyLimits = DEFAULT_LIMITS,
+    limits: VerifyLimits | None = None,
 ) -> PdfVerifier:
-    """The verifier a third party's `POST /verify` uses; `trust` is read per call (it may be cached)."""
+    """The verifier a third party's `POST /verify` uses; `trust` is read per call (it may be cached).
+    `limits`: the verifier's defaults (verification.DEFAULT_LIMITS) unless given."""
 
     def verify(data: bytes, now: datetime) -> VerificationReport:
-        return verify_pdf(data, trust=trust(), registry_lookup=registry_lookup, now=now, limits=limits)
+        from onestop.verification import DEFAULT_LIMITS, verify_pdf
+
+        chosen = DEFAULT_LIMITS if limits is None else limits
+        return verify_pdf(data, trust=trust(), registry_lookup=registry_lookup, now=now, limits=chosen)
 
     return verify
 
@@ -117,6 +122,8 @@ def required_type(requirement: MaterialRequirement) -> str:
 
 def parse_requested(licence_id: str) -> LicenceId:
     """The identifier as typed, checked (shape and GB/T 36904 check character); 422 otherwise."""
+    from onestop.verification import normalise_licence_id
+
     return parse_licence_id(normalise_licence_id(licence_id))
 
 
@@ -240,13 +247,16 @@ def verify_stored(source: ElicenceSource, record: LicenceRecord, now: datetime) 
             )
         ]
     )
+    from onestop.verification import Verdict
+
+    cap = source.pdf_cap()
     try:
-        stored = source.store.get(record.pdf.key, max_bytes=source.max_pdf_bytes)
+        stored = source.store.get(record.pdf.key, max_bytes=cap)
     except NotFound:
         raise _file_missing(record.licence_id) from None
     except PayloadTooLarge:
         raise too_large from None
-    if len(stored.body) > source.max_pdf_bytes:  # whatever the store enforced
+    if len(stored.body) > cap:  # whatever the store enforced
         raise too_large
     report = source.verify(stored.body, now)
     failed = [c for c in report.checks if not c.passed]

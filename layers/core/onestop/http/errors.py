@@ -23,8 +23,7 @@ from onestop.applications.identity import principal_from_event
 from onestop.errors import DomainError, Reason, TooManyRequests, Unauthorized
 from onestop.observability import logger, metrics
 
-from .inputs import TEXT_MESSAGES
-from .schemas import UNION_TAGS
+from .inputs import TEXT_MESSAGES, UNION_TAGS
 
 
 def error_body(code: str, zh: str, en: str, details: Sequence[Reason] = (), **extra: Any) -> dict[str, Any]:

@@ -20,6 +20,11 @@ from typing import Annotated
 from pydantic import AfterValidator, Strict
 from pydantic_core import PydanticCustomError
 
+# Discriminator values pydantic puts into error locations of the applicant union (schemas.py); not
+# field names. Here, not beside the union: the error handlers need them, and the verify function's
+# error handlers should not import the API's schemas (and with them the applications domain).
+UNION_TAGS = frozenset({"enterprise", "person"})
+
 # Categories refused everywhere (lone surrogates, Cs, never get here: pydantic refuses them as
 # `string_unicode`).
 _REFUSED = {"Cc": "control", "Cf": "format"}

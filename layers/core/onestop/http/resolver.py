@@ -2,14 +2,19 @@
 
 CORS is the HttpApi's (template.yaml, CorsConfiguration): with it configured API Gateway answers
 preflights itself and ignores CORS headers from the function, so the function sends none.
+
+The OpenAPI side (Powertools' OpenAPI models, the document, the Swagger UI page) is built on the first
+GET /openapi.json or /docs, not when the function starts: the models alone were a sixth of its cold
+start, and almost no request needs them (docs/decisions.md, "What a cold start imports").
 """
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 
 from onestop import __version__
 
@@ -27,6 +32,9 @@ from .contract import complete
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import Tag
+
 TITLE = "onestop API"
 DESCRIPTION = (
     "Service catalogue, applications with presigned uploads and the one-time completeness notice "
@@ -34,28 +42,49 @@ DESCRIPTION = (
     "field}]}`. Sign-in: a JWT (Cognito) in `Authorization: Bearer …`; "
     "groups `applicant`, `reviewer`, `admin`."
 )
-TAGS: list[Tag | str] = [
-    Tag(name="catalogue", description="public: service items and their material lists"),
-    Tag(name="applications", description="applicant: own applications, uploads, submission"),
-    Tag(name="review", description="reviewer: queue and decisions"),
-    Tag(name="licences", description="holder and reviewer: e-licences, their PDFs and lifecycle"),
-    Tag(name="quality", description="好差评 reviews, rectification cases of bad reviews, KPI reports"),
-    Tag(name="bindings", description="applicant asks to act for an enterprise; admin approves (custom:uscc)"),
-]
+# The document's tags, name → description (made into Powertools' `Tag` models with the document).
+TAGS: dict[str, str] = {
+    "catalogue": "public: service items and their material lists",
+    "applications": "applicant: own applications, uploads, submission",
+    "review": "reviewer: queue and decisions",
+    "licences": "holder and reviewer: e-licences, their PDFs and lifecycle",
+    "quality": "好差评 reviews, rectification cases of bad reviews, KPI reports",
+    "bindings": "applicant asks to act for an enterprise; admin approves (custom:uscc)",
+}
+
+
+def configure_openapi(app: APIGatewayHttpResolver) -> None:
+    """Title, tags and the bearer scheme of the document (Powertools' OpenAPI models, imported here)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
+
+    tags: list[Tag | str] = [Tag(name=name, description=text) for name, text in TAGS.items()]
+    app.configure_openapi(
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        tags=tags,
+        security_schemes={
+            "bearerAuth": HTTPBearer(bearerFormat="JWT", description="Cognito ID or access token")
+        },
+    )
+
+
+def swagger_page(document: str) -> str:
+    """The Swagger UI page showing `document`, as Powertools' `enable_swagger` draws it (its bundled
+    script and stylesheet inlined: the page loads nothing from elsewhere)."""
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    bundle = Path(swagger_ui.__file__).parent
+    script = (bundle / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (bundle / "swagger-ui.min.css").read_text(encoding="utf-8")
+    # `</` escaped: the document is embedded in a <script> element and must not close it.
+    return generate_swagger_html(document.replace("</", "<\\/"), script, style, "", None)
 
 
 def build_api() -> APIGatewayHttpResolver:
     """A fresh resolver with every route; the Lambda builds it once at import."""
     app = HardenedHttpResolver(enable_validation=True, json_body_deserializer=json_body)
-    app.configure_openapi(
-        title=TITLE,
-        version=__version__,
-        description=DESCRIPTION,
-        tags=TAGS,
-        security_schemes={
-            "bearerAuth": HTTPBearer(bearerFormat="JWT", description="Cognito ID or access token")
-        },
-    )
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)
@@ -68,14 +97,21 @@ def build_api() -> APIGatewayHttpResolver:
 
     @cache
     def spec() -> str:
-        # Routes are fixed once built, so the document is generated once per container. Completed
-        # with the verify routes, the gateway's own answers and the links (onestop.http.contract).
+        # Routes are fixed once built, so the document is generated once per container, on the first
+        # request for it. Completed with the verify routes, the gateway's own answers and the links
+        # (onestop.http.contract).
+        configure_openapi(app)
         return complete(app.get_openapi_json_schema())
 
-    # No return annotation: Powertools would validate the (already serialised) document against it.
+    # No return annotations: Powertools would validate the (already serialised) answers against them.
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document():
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=spec())
 
-    app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
+    # The same document as /openapi.json (Powertools' `enable_swagger` would build its own, without
+    # the verify routes and the gateway's answers, and import the OpenAPI models at start-up).
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui():
+        return Response(status_code=200, content_type="text/html", body=swagger_page(spec()))
+
     return app

@@ -58,7 +58,7 @@ def review_service() -> ReviewService:
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)  # as schemas._In
 
 
 class IndicatorsIn(_In):
@@ -92,7 +92,7 @@ class CaseStepIn(_In):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)  # as schemas._Out
 
 
 class IndicatorOut(_Out):

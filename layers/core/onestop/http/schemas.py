@@ -27,17 +27,17 @@ APPLICATION_ID = r"^[0-9a-f]{32}$"
 SLOT = r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$"
 ITEM_CODE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Lang = Literal["zh", "en"]
-# Discriminator values pydantic puts into error locations of the applicant union; not field names.
-UNION_TAGS = frozenset({"enterprise", "person"})
 
 
+# defer_build: a model's validator and serialiser are built when a request first uses it, not when the
+# function starts (most of the models here serve a few routes each; docs/decisions.md).
 class _In(BaseModel):
     # Unknown fields are refused, so a misspelt field name is reported instead of ignored.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 # ----------------------------------------------------------------------------- shared

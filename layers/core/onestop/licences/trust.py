@@ -21,17 +21,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
-
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from pyhanko_certvalidator import ValidationContext
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from onestop.errors import Unavailable
 from onestop.observability import logger
 from onestop.ports import BlobStore
 
-from .pki import load_pem_certificates, sha256_fingerprint, to_asn1
+if TYPE_CHECKING:
+    # Imported where used: the api function's routes import this module for its types, and pyHanko's
+    # certificate validator and cryptography's x509 are a large part of a cold start (decisions.md).
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from pyhanko_certvalidator import ValidationContext
 
 INDEX_NAME = "index.json"
 INDEX_FORMAT = 1
@@ -186,6 +187,8 @@ class PkiTrust:
         `moment` validates "as of" a time, e.g. the registry's issued_at for an old licence whose
         seal certificate has since expired (the registry is the bureau's own record of when).
         """
+        from pyhanko_certvalidator import ValidationContext
+
         return ValidationContext(
             trust_roots=list(self.roots),
             other_certs=[s.cert for s in self.seals],
@@ -197,6 +200,8 @@ class PkiTrust:
 
 def load_trust(store: BlobStore, prefix: str = "pki/") -> PkiTrust:
     """Read the index and every certificate it lists; check fingerprints and issuers."""
+    from .pki import load_pem_certificates, sha256_fingerprint, to_asn1
+
     try:
         index = PkiIndex.from_json(store.get(index_key(prefix)).body)
     except PkiError:

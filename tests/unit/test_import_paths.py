@@ -1,0 +1,114 @@
+"""What a cold start imports: each zip function's handler module, imported in a fresh interpreter,
+leaves the heavy modules unimported (issue 16 item 3; docs/decisions.md, "What a cold start imports").
+
+A check of which modules are loaded, not a timing: the time is `make bench`'s (bench/bench_coldstart.py).
+Run with tracing disabled (the tests, the local stack) and with tracing on as in AWS (`Tracing:
+Active`: LAMBDA_TASK_ROOT set), where Powertools' own Tracer would import the X-Ray SDK at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Needed by a few requests at most, never by all: imported by the code that uses them.
+HEAVY = (
+    "aws_xray_sdk.core",  # the X-Ray SDK: on the first traced call, and only with tracing on
+    "aws_lambda_powertools.event_handler.openapi.models",  # the OpenAPI document: first /openapi.json
+    "pyhanko",
+    "pyhanko_certvalidator",
+    "reportlab",
+    "fontTools",
+    "pypdf",
+    "pypdfium2",
+    "numpy",
+    "PIL",
+    "cv2",
+    "zxingcpp",
+    "onnxruntime",
+    "rapidocr",
+    "cbor2",
+    "pycose",
+    "segno",
+    "opencc",
+    "jwt",
+    "lxml",
+    "aiohttp",
+)
+# Per function, parts of onestop that only some of its requests need.
+NOT_AT_START = {
+    # The verifier (trust anchors, sandbox) serves only the attaching of an e-licence.
+    "ApiFunction": ("onestop.verification", "onestop.licences.render", "onestop.licences.seal"),
+    "IssueFunction": ("onestop.licences.render", "onestop.licences.seal"),
+    "SchedulerFunction": ("onestop.verification", "onestop.licences.render"),
+    "VerifyFunction": ("onestop.licences.render", "onestop.licences.seal"),
+}
+
+TRACING = {
+    "tracing disabled": {"POWERTOOLS_TRACE_DISABLED": "true"},
+    "tracing on": {
+        "POWERTOOLS_TRACE_DISABLED": "false",
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "AWS_LAMBDA_FUNCTION_NAME": "onestop-test",
+    },
+}
+
+_PROBE = """
+import json, sys
+import {module}
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def zip_functions() -> dict[str, str]:
+    from infra.local.template import function_sources, load_sam_template
+
+    return {
+        logical_id: source.module
+        for logical_id, source in function_sources(load_sam_template()).items()
+        if source.package_type == "Zip"
+    }
+
+
+def loaded_after_import(module: str, extra_env: dict[str, str]) -> set[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "test",
+        "POWERTOOLS_METRICS_NAMESPACE": "OnestopTest",
+        **extra_env,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(module=module)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_every_zip_function_is_checked() -> None:
+    # A new zip function gets its entry here (and its place in the cold-start benchmark).
+    assert set(zip_functions()) == set(NOT_AT_START)
+
+
+@pytest.mark.parametrize("tracing", sorted(TRACING))
+@pytest.mark.parametrize("logical_id", sorted(NOT_AT_START))
+def test_the_handler_module_imports_no_heavy_module(logical_id: str, tracing: str) -> None:
+    module = zip_functions()[logical_id]
+    loaded = loaded_after_import(module, TRACING[tracing])
+    assert module in loaded
+    unwanted = [m for m in (*HEAVY, *NOT_AT_START[logical_id]) if m in loaded]
+    assert unwanted == [], f"importing {module} ({tracing}) loads {unwanted}"
