@@ -48,7 +48,19 @@ def _parser() -> argparse.ArgumentParser:
             "check could not be made (offline: the status)."
         ),
     )
-    verify.add_argument("file", type=Path, help="the licence PDF ('-' reads standard input)")
+    verify.add_argument(
+        "file",
+        type=Path,
+        help="the licence PDF, or a photo or screenshot of it (JPEG, PNG, WebP: its QR code is checked); "
+        "'-' reads standard input",
+    )
+    verify.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="for a picture: the trust bundle and status lists `onestop trust update` stored "
+        "(default: $ONESTOP_CACHE or ~/.cache/onestop when it holds them)",
+    )
     verify.add_argument(
         "--trust-bundle",
         type=Path,
@@ -175,40 +187,59 @@ def _too_large(name: str, limit: int) -> UsageError:
     )
 
 
-def read_bounded(path: Path, limit: int) -> bytes:
-    """The file's bytes, refusing anything over `limit` before reading it (stdin and devices: at limit+1)."""
+def read_bounded(path: Path, limit: int, image_limit: int | None = None) -> bytes:
+    """The file's bytes, refusing anything over `limit` before reading it (stdin and devices: at limit+1).
+
+    With `image_limit`, a file that starts like a picture (photo.sniff_format) may be that large."""
     import os
     import stat
 
+    from onestop.verification.photo import is_image
+
+    def limit_for(head: bytes) -> int:
+        return image_limit if image_limit is not None and is_image(head) else limit
+
     if str(path) == "-":
-        data = sys.stdin.buffer.read(limit + 1)
-        if len(data) > limit:
-            raise _too_large("standard input", limit)
+        head = sys.stdin.buffer.read(16)
+        allowed = limit_for(head)
+        data = head + sys.stdin.buffer.read(allowed + 1 - len(head))
+        if len(data) > allowed:
+            raise _too_large("standard input", allowed)
         return data
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise UsageError(f"{path} is a directory")
-            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            regular = stat.S_ISREG(info.st_mode)
+            if regular and info.st_size > max(limit, image_limit or 0):  # too large for anything
                 raise _too_large(str(path), limit)
-            data = handle.read(limit + 1)
+            head = handle.read(16)
+            allowed = limit_for(head)
+            if regular and info.st_size > allowed:
+                raise _too_large(str(path), allowed)
+            data = head + handle.read(allowed + 1 - len(head))
     except IsADirectoryError as exc:
         raise UsageError(f"{path} is a directory") from exc
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(data) > limit:  # a device or a file that grew while we read it
-        raise _too_large(str(path), limit)
+    if len(data) > allowed:  # a device or a file that grew while we read it
+        raise _too_large(str(path), allowed)
     return data
 
 
 def verify_command(args: argparse.Namespace, out: TextIO) -> int:
     from onestop.verification import DEFAULT_LIMITS, verify_pdf
     from onestop.verification.checks import quiet_pyhanko
+    from onestop.verification.photo import CLI_PHOTO_LIMITS, is_image
 
+    data = read_bounded(args.file, DEFAULT_LIMITS.max_bytes, image_limit=CLI_PHOTO_LIMITS.max_bytes)
+    if is_image(data):  # a photo or screenshot of the paper: its QR code is checked (photo_cli.py)
+        from onestop.verification import photo_cli
+
+        return photo_cli.command(args, data, out)
     quiet_pyhanko()
     service = _check_url(args.service) if args.service else None
-    data = read_bounded(args.file, DEFAULT_LIMITS.max_bytes)
     anchors = _anchors(args.trust, service, args.trust_bundle)
     lookup = _service_lookup(service) if service else None
     report = verify_pdf(data, trust=anchors, registry_lookup=lookup)
