@@ -1,4 +1,5 @@
-// E-licence verification page: POST the PDF to /verify or GET /verify/{id}; show each check.
+// E-licence verification page: POST the PDF or a photo of the printed licence to /verify, or
+// GET /verify/{id}; show each check (a photo's answer: the ticks integrity, issuer, status, registry).
 // No framework. All text from the server goes in through textContent (never as HTML).
 "use strict";
 
@@ -7,6 +8,15 @@
   // The API lives on the same origin (local stack, API Gateway); ?api=https://… overrides it.
   const API = (params.get("api") || "").replace(/\/+$/, "");
   const MAX_BYTES = 4 * 1024 * 1024; // the verify function's own limit (VerifyLimits.max_bytes)
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]; // what POST /verify reads
+  const PHOTO_SIDE = 3000; // a larger or unreadable-type photo is redrawn as a JPEG of this long side
+  const TICKS = {
+    integrity: ["凭证完整性", "Integrity"],
+    issuer: ["签发机关", "Issuer"],
+    status: ["证照状态", "Licence status"],
+    registry: ["登记信息", "Registry"],
+  };
+  const TICK_VERDICT = { true: "pass", false: "fail", null: "unknown" };
   const MARK = { pass: "✓", fail: "✗", unknown: "?" };
   const VERDICT = {
     pass: "通过 passed",
@@ -24,6 +34,7 @@
     ["validity", "有效期限", "Validity"],
     ["status", "状态", "Status"],
     ["masked_note", "说明", "Note"],
+    ["qr_host", "二维码网址主机", "QR code's link host"],
   ];
 
   const $ = (id) => document.getElementById(id);
@@ -48,6 +59,7 @@
   function clear() {
     $("summary").textContent = "";
     $("summary").dataset.valid = "";
+    $("summary").dataset.verdict = "";
     $("checks").textContent = "";
     $("face").textContent = "";
     $("face-block").hidden = true;
@@ -114,6 +126,39 @@
     showFace(report);
   }
 
+  function showPhoto(report) {
+    done();
+    const summary = $("summary");
+    summary.dataset.valid = report.valid ? "true" : "false";
+    summary.dataset.verdict = report.verdict;
+    summary.append(
+      el("span", "mark", report.valid ? "✓" : report.verdict === "off_domain" ? "⚠" : "✗"),
+      el("span", "", " " + report.summary.zh + " "),
+      el("span", "", report.summary.en),
+    );
+    summary.lastChild.lang = "en";
+    for (const t of report.ticks || []) {
+      const verdict = TICK_VERDICT[String(t.ok)] || "unknown";
+      const li = el("li", "check");
+      li.dataset.tick = t.name;
+      li.dataset.verdict = verdict;
+      const [zh, en] = TICKS[t.name] || [t.name, t.name];
+      const head = el("p", "check-name");
+      const mark = el("span", "mark", MARK[verdict]);
+      mark.setAttribute("aria-hidden", "true");
+      const enName = el("span", "", en);
+      enName.lang = "en";
+      head.append(mark, el("span", "", " " + zh + " "), enName, el("span", "verdict", "：" + VERDICT[verdict]));
+      const reasonEn = el("p", "reason", t.reason_en);
+      reasonEn.lang = "en";
+      li.append(head, el("p", "reason", t.reason_zh), reasonEn);
+      $("checks").append(li);
+    }
+    const facts = Object.assign({}, report.licence || report.credential || {});
+    if (report.host && !report.valid) facts.qr_host = report.host;
+    showFace({ licence: facts, registry: report.registry });
+  }
+
   function showFace(report) {
     const face = Object.assign({}, report.licence || {});
     if (face.masked) {
@@ -153,12 +198,14 @@
     } catch (err) {
       body = null;
     }
-    if (response.ok && body && body.checks) showReport(body);
+    if (response.ok && body && body.kind === "photo") showPhoto(body);
+    else if (response.ok && body && body.checks) showReport(body);
     else showError(body, response.status);
   }
 
   async function verifyFile(file) {
     if (!file) return;
+    if (file.type && file.type.startsWith("image/")) return verifyPhoto(file); // a photo dropped here
     if (file.size > MAX_BYTES) {
       result.hidden = false;
       clear();
@@ -171,6 +218,41 @@
       method: "POST",
       headers: { "Content-Type": "application/pdf", Accept: "application/json" },
       body: data,
+    });
+  }
+
+  async function shrink(file) {
+    // A phone's original may be over the service's 4 MB, or HEIC: redraw it as a JPEG (the browser
+    // applies the EXIF orientation). What cannot be redrawn goes as it is; the service says why not.
+    if (file.size <= MAX_BYTES && PHOTO_TYPES.includes(file.type)) return file;
+    if (!window.createImageBitmap) return file;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file);
+    } catch (err) {
+      return file;
+    }
+    const scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    if (bitmap.close) bitmap.close();
+    return new Promise((resolve) => canvas.toBlob((blob) => resolve(blob || file), "image/jpeg", 0.9));
+  }
+
+  async function verifyPhoto(file) {
+    if (!file) return;
+    busy("正在读取二维码 " + file.name + "…", "Reading the QR code in " + file.name + "…");
+    const picture = await shrink(file);
+    if (picture.size > MAX_BYTES) {
+      showError({ message: { zh: "照片超过4 MB，请拍摄较小的照片或截图。", en: "The photo is over 4 MB; take a smaller photo or a screenshot." } }, 413);
+      return;
+    }
+    await call(API + "/verify", {
+      method: "POST",
+      headers: { "Content-Type": picture.type || "application/octet-stream", Accept: "application/json" },
+      body: await picture.arrayBuffer(),
     });
   }
 
@@ -187,6 +269,8 @@
   }
 
   $("pdf-file").addEventListener("change", (event) => verifyFile(event.target.files[0]));
+  $("photo-file").addEventListener("change", (event) => verifyPhoto(event.target.files[0]));
+  $("by-photo").addEventListener("submit", (event) => event.preventDefault());
 
   const drop = $("drop");
   ["dragenter", "dragover"].forEach((type) =>
