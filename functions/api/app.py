@@ -14,7 +14,8 @@ app = build_api()
 
 # Each request's log lines carry its request id; nothing a previous request appended survives.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+# The response stays out of the trace: it holds personal data and can outgrow a segment (64 KB).
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -11,7 +11,8 @@ from onestop.observability import correlated, logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+# The response stays out of the trace: it holds personal data and can outgrow a segment (64 KB).
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
