@@ -69,8 +69,9 @@ def test_a_list_signed_under_the_pinned_root_verifies(pki: DevPki, key: SealKey)
 
 def test_a_tampered_trust_list_fails_its_signature(pki: DevPki, stranger: DevPki, key: SealKey) -> None:
     document = sign_trust_list(anchors_of(pki), key=key, at=AT)
-    extra = anchors_of(pki, stranger).document()
-    forged = edit_payload(document, {"seals": extra["seals"]})  # slip in the stranger's seal
+    stranger_seal = fingerprint(to_asn1(stranger.seal_cert))
+    document["seals"] = [*document["seals"], *anchors_of(stranger).document()["seals"]]
+    forged = edit_payload(document, {"seals": [fingerprint(to_asn1(pki.seal_cert)), stranger_seal]})
     with pytest.raises(TrustListError) as err:
         verify_trust_list(forged, pinned_roots=[to_asn1(pki.root_cert)])
     assert "篡改" in err.value.message_zh
@@ -79,7 +80,10 @@ def test_a_tampered_trust_list_fails_its_signature(pki: DevPki, stranger: DevPki
 
 def test_the_unsigned_top_level_copy_is_never_believed(pki: DevPki, stranger: DevPki, key: SealKey) -> None:
     document = sign_trust_list(anchors_of(pki), key=key, at=AT)
-    document["seals"] = anchors_of(stranger).document()["seals"]  # the readable copy, edited
+    document["seals"] = [
+        *document["seals"],
+        *anchors_of(stranger).document()["seals"],
+    ]  # readable copy edited
     verified = verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
     assert verified.anchors.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
 
@@ -107,6 +111,13 @@ def test_an_older_list_is_a_replay(pki: DevPki, key: SealKey) -> None:
         verify_trust_list(old, pinned_roots=[to_asn1(pki.root_cert)], not_before=AT + timedelta(hours=2))
 
 
+def test_a_certificate_the_manifest_lists_must_be_in_the_document(pki: DevPki, key: SealKey) -> None:
+    document = sign_trust_list(anchors_of(pki), key=key, at=AT)
+    document["roots"] = []
+    with pytest.raises(TrustListError, match="not in it"):
+        verify_trust_list(document, pinned_roots=[to_asn1(pki.root_cert)])
+
+
 def test_an_unsigned_document_is_refused(pki: DevPki) -> None:
     with pytest.raises(TrustListError, match="not signed"):
         verify_trust_list(anchors_of(pki).document(), pinned_roots=[to_asn1(pki.root_cert)])
@@ -130,7 +141,7 @@ def test_the_cache_round_trips_and_is_reverified(
     assert anchors.seal_fingerprints == verified.anchors.seal_fingerprints
     assert lists[TYPE_CODE].status_at(7) == 2
     # a cached trust.json edited on disk fails when re-verified
-    extra = anchors_of(pki, stranger).document()
-    (tmp_path / "trust.json").write_text(json.dumps(edit_payload(document, {"seals": extra["seals"]})))
+    edited = edit_payload(document, {"seals": [fingerprint(to_asn1(stranger.seal_cert))]})
+    (tmp_path / "trust.json").write_text(json.dumps(edited))
     with pytest.raises(TrustListError):
         load_cache(tmp_path, pinned_roots=[to_asn1(pki.root_cert)])

@@ -156,18 +156,14 @@ class DynamoLicenceRegistry(DynamoAdapter):
                 ConsistentRead=True,
             )
         }
-        from boto3.dynamodb.types import TypeDeserializer
-
-        plain = TypeDeserializer().deserialize
         found: dict[str, tuple[str, int | None]] = {}
         ids = sorted(set(holders.values()))
-        client = self.table.meta.client  # the low-level client: typed attribute values
+        # The resource's client: boto3 converts plain values to and from DynamoDB's typed ones on it.
+        client = self.table.meta.client
         for start in range(0, len(ids), 100):  # BatchGetItem takes 100 keys a call
             request: dict[str, Any] = {
                 self.table_name: {
-                    "Keys": [
-                        {k: {"S": v} for k, v in licence_key(i).items()} for i in ids[start : start + 100]
-                    ],
+                    "Keys": [licence_key(i) for i in ids[start : start + 100]],
                     "ProjectionExpression": "licence_id, #s, status_index",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ConsistentRead": True,
@@ -175,8 +171,7 @@ class DynamoLicenceRegistry(DynamoAdapter):
             }
             while request:
                 reply = client.batch_get_item(RequestItems=request)
-                for typed in reply.get("Responses", {}).get(self.table_name, []):
-                    item = {k: plain(v) for k, v in typed.items()}
+                for item in reply.get("Responses", {}).get(self.table_name, []):
                     index = item.get("status_index")
                     found[str(item["licence_id"])] = (
                         str(item["status"]),

@@ -2,8 +2,12 @@
 
 Signed by the seal key (KMS in production) through a `SealKey`: the signing callable returns a DER
 ECDSA P-256/SHA-256 signature (as KMS and pyHanko's signers do), converted here to JWS's raw r||s.
-The header carries the seal certificate (`x5c`) so that a verifier holding only the bureau root can
-check the chain, and a `typ` per kind of document: a status list cannot be passed off as a trust list.
+The header names the key (`kid`) and the kind of document (`typ`): a status list cannot be passed off
+as a trust list.
+
+KMS signs a RAW message of at most 4096 bytes (`MAX_SIGNING_INPUT`); larger content (the status
+list's bitstring, the certificates' PEM) travels beside the JWS in the published document, bound by
+its SHA-256 in the signed payload, so every signing input stays small whatever the lists grow to.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from .credential import der_to_raw, raw_to_der
 
 TYP_STATUS_LIST = "onestop-status-list+jwt"
 TYP_TRUST_LIST = "onestop-trust-list+jwt"
-MAX_JWS_CHARS = 4_000_000
+MAX_JWS_CHARS = 16_384
+MAX_SIGNING_INPUT = 4096  # KMS Sign, MessageType RAW
 
 
 class JwsError(ValueError):
@@ -66,15 +71,12 @@ def _unb64(text: str) -> bytes:
 
 
 def sign_jws(payload: Mapping[str, Any], *, typ: str, key: SealKey) -> str:
-    """Compact JWS of `payload` (JSON) signed by `key`."""
-    header = {
-        "alg": "ES256",
-        "typ": typ,
-        "kid": key.kid,
-        "x5c": [base64.b64encode(d).decode("ascii") for d in (key.cert_der, *key.chain_der)],
-    }
+    """Compact JWS of `payload` (JSON) signed by `key`; ValueError past `MAX_SIGNING_INPUT`."""
+    header = {"alg": "ES256", "typ": typ, "kid": key.kid}
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     signing_input = f"{_b64(json.dumps(header, separators=(',', ':')).encode())}.{_b64(body)}"
+    if len(signing_input) > MAX_SIGNING_INPUT:
+        raise ValueError(f"a JWS signing input of {len(signing_input)} bytes is over KMS's RAW limit")
     signature = der_to_raw(key.sign(signing_input.encode("ascii")))
     return f"{signing_input}.{_b64(signature)}"
 
@@ -91,13 +93,6 @@ class Jws:
     @property
     def kid(self) -> str:
         return str(self.header.get("kid") or "")
-
-    @property
-    def x5c(self) -> tuple[bytes, ...]:
-        try:
-            return tuple(base64.b64decode(c, validate=True) for c in self.header.get("x5c") or ())
-        except (ValueError, TypeError) as exc:
-            raise JwsError("bad x5c") from exc
 
     def verified_by(self, public_key: Any) -> bool:
         """Whether the signature is `public_key`'s (an EC P-256 `cryptography` public key)."""

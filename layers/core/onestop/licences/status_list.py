@@ -11,8 +11,10 @@ A list is never shorter than `MIN_ENTRIES` (131,072) indexes so that fetching it
 nothing about which licence is being checked (the "herd privacy" of the W3C recommendation); zeros
 compress to a few hundred bytes.
 
-The list is a compact JWS (`onestop.licences.jws`, typ `onestop-status-list+jwt`) signed by the seal
-key with a validity window: valid from its issue time until `VALIDITY` later. It is republished on
+The published document is the `encodedList` and a compact JWS (`onestop.licences.jws`, typ
+`onestop-status-list+jwt`) signed by the seal key over the list's name, its validity window (valid from
+its issue time until `VALIDITY` later) and the SHA-256 of the `encodedList` (which can outgrow what
+KMS signs in one message). It is republished on
 every lifecycle change and by schedule every `REPUBLISH_EVERY`, so a verifier's copy is always fresh
 for a day after any publication; a verifier holding an expired list says "status unknown as of …".
 """
@@ -20,6 +22,7 @@ for a day after any publication; a verifier holding an expired list says "status
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -129,6 +132,7 @@ class StatusList:
     valid_from: datetime
     valid_until: datetime
     kid: str
+    encoded: str  # the published encodedList, bound by its SHA-256 in the JWS
     jws: str  # the signed form: what is published, served, cached and re-verified
 
     @property
@@ -152,12 +156,17 @@ class StatusList:
             "list": self.name,
             "issued_at": self.issued_at.isoformat(),
             "valid_until": self.valid_until.isoformat(),
+            "encodedList": self.encoded,
             "jws": self.jws,
         }
 
     @classmethod
-    def from_jws(cls, token: str) -> StatusList:
-        """Decode a signed list (signature not checked: `verify`)."""
+    def from_document(cls, doc: Mapping[str, Any]) -> StatusList:
+        """From the published JSON (GET /status-lists/{type}, the CLI's cache). The signed payload says
+        everything but the bitstring, which must hash to what it names (signature: `verify`)."""
+        token, encoded = doc.get("jws"), doc.get("encodedList")
+        if not isinstance(token, str) or not isinstance(encoded, str):
+            raise StatusListError("no jws or encodedList")
         try:
             jws = decode_jws(token, typ=TYP_STATUS_LIST)
         except JwsError as exc:
@@ -168,23 +177,18 @@ class StatusList:
         name = body.get("list")
         if not isinstance(name, str) or not name:
             raise StatusListError("list name missing")
+        if hashlib.sha256(encoded.encode("ascii", "replace")).hexdigest() != body.get("encodedListSha256"):
+            raise StatusListError("encodedList does not match the signed digest")
         return cls(
             name=name,
-            bits=_decode_list(body.get("encodedList")),
+            bits=_decode_list(encoded),
             issued_at=_time(body.get("issued_at")),
             valid_from=_time(body.get("validFrom")),
             valid_until=_time(body.get("validUntil")),
             kid=jws.kid,
+            encoded=encoded,
             jws=token,
         )
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> StatusList:
-        """From the published JSON (GET /status-lists/{type}, the CLI's cache); only the JWS counts."""
-        token = doc.get("jws")
-        if not isinstance(token, str):
-            raise StatusListError("no jws")
-        return cls.from_jws(token)
 
     def verify(self, trust: TrustAnchors) -> str | None:
         """None when the list is signed by a seal key of `trust` (chained to one of its roots);
@@ -205,16 +209,17 @@ def build_status_list(
 ) -> StatusList:
     """Sign the list `name` with `entries` (index -> status value); unlisted indexes are valid (0)."""
     at = at.astimezone(UTC).replace(microsecond=0)
-    size = _list_size(entries)
+    encoded = _encode_list(_pack(entries, _list_size(entries)))
     payload = {
         "type": "BitstringStatusList",
         "list": name,
         "statusPurpose": "message",
         "statusSize": STATUS_SIZE,
         "statusMessages": [{"status": f"0x{k:x}", "message": v} for k, v in STATUS_MESSAGES.items()],
-        "encodedList": _encode_list(_pack(entries, size)),
+        "encodedListSha256": hashlib.sha256(encoded.encode("ascii")).hexdigest(),
         "issued_at": at.isoformat(),
         "validFrom": at.isoformat(),
         "validUntil": (at + validity).isoformat(),
     }
-    return StatusList.from_jws(sign_jws(payload, typ=TYP_STATUS_LIST, key=key))
+    token = sign_jws(payload, typ=TYP_STATUS_LIST, key=key)
+    return StatusList.from_document({"jws": token, "encodedList": encoded})

@@ -6,15 +6,16 @@ credential and the lists). Old seal certificates stay listed after a rollover, s
 before it keep verifying; the new seal is listed before it is made current (`python -m infra.pki`).
 
 Who signs it and how a verifier anchors it (docs/decisions.md, "Signed trust list"): the current seal
-key (KMS) signs it, with the seal certificate in the JWS `x5c` header; a verifier accepts it only when
-that certificate chains to a root it already pins (the CLI's bundled anchors, `--root FILE`, or the
-roots of the list it cached before) and names itself among the list's seals. The list cannot add a
-root: roots it names that the verifier does not pin are left out (and reported), so a stolen seal
-key cannot make a verifier trust a new root. A root rollover is re-pinned out of band.
+key (KMS) signs it, naming its key id; a verifier accepts it only when that seal is among the list's
+seals and its certificate chains to a root the verifier already pins (the CLI's bundled anchors,
+`--root FILE`, or the roots of the list it cached before). The list cannot add a root: roots it names
+that the verifier does not pin are left out (and reported), so a stolen seal key cannot make a
+verifier trust a new root. A root rollover is re-pinned out of band.
 
-The published document keeps the unsigned fields at the top level (what `TrustAnchors
-.from_trust_document` and older `--trust-bundle` readers read) and adds `jws`: verifiers that check
-the signature use the JWS payload only, never the top-level copy.
+The JWS signs a manifest (every certificate's SHA-256 by role, the current seal, the status lists, the
+validity window); the certificates' PEM are the document's top-level entries as before (what
+`TrustAnchors.from_trust_document` and older `--trust-bundle` readers read). A verifier that checks
+the signature takes only certificates the manifest names, in the role it names them.
 """
 
 from __future__ import annotations
@@ -59,24 +60,33 @@ def sign_trust_list(
     status_lists: Iterable[str] = (),
     validity: timedelta = VALIDITY,
 ) -> dict[str, Any]:
-    """The published trust document of `anchors`, signed by `key` (whose certificate must be listed)."""
-    from onestop.verification.anchors import key_id
+    """The published trust document of `anchors`, signed by `key` (whose certificate must be listed).
+
+    The JWS signs a manifest: the SHA-256 of every certificate by role, the current seal, the status
+    lists and the validity window. The certificates themselves (PEM) are the document's top-level
+    entries, bound by those hashes (a manifest stays far below KMS's 4096-byte message whatever the
+    number of rollovers; the PEMs would not)."""
+    from onestop.verification.anchors import fingerprint, key_id
 
     at = at.astimezone(UTC).replace(microsecond=0)
-    payload = anchors.document(generated_at=at)
-    if key.kid not in {s["kid"] for s in payload["seals"]}:
+    if key.kid not in {key_id(c) for c in anchors.seals}:
         raise ValueError(f"the signing seal {key.kid} is not among the published seals")
-    payload.update(
-        {
-            "format": TRUST_LIST_FORMAT,
-            "issued_at": at.isoformat(),
-            "valid_until": (at + validity).isoformat(),
-            # The seal keys sign the status lists too; one kid per seal certificate.
-            "status_list_keys": [key_id(c) for c in anchors.seals],
-            "status_lists": sorted(status_lists),
-        }
-    )
-    return {**payload, "jws": sign_jws(payload, typ=TYP_TRUST_LIST, key=key)}
+    manifest: dict[str, Any] = {
+        "format": TRUST_LIST_FORMAT,
+        "issued_at": at.isoformat(),
+        "valid_until": (at + validity).isoformat(),
+        "roots": [fingerprint(c) for c in anchors.roots],
+        "seals": [fingerprint(c) for c in anchors.seals],
+        "tsa": [fingerprint(c) for c in anchors.tsa],
+        "current_seal": anchors.current_seal,
+        # The seal keys sign the status lists too; one kid per seal certificate.
+        "status_list_keys": [key_id(c) for c in anchors.seals],
+        "status_lists": sorted(status_lists),
+    }
+    readable = anchors.document(generated_at=at)  # what older `--trust-bundle` readers read
+    readable.update({k: manifest[k] for k in ("format", "issued_at", "valid_until", "status_list_keys")})
+    readable["status_lists"] = manifest["status_lists"]
+    return {**readable, "jws": sign_jws(manifest, typ=TYP_TRUST_LIST, key=key)}
 
 
 @dataclass(frozen=True)
@@ -127,12 +137,13 @@ def verify_trust_list(
 ) -> VerifiedTrustList:
     """Check the trust document against the pinned roots; raises TrustListError.
 
+    Only certificates whose SHA-256 the signed manifest lists are taken, in the role it lists them.
     `not_before`: the issue time of the list the verifier holds already; an older list is a rollback
     (replaying a list from before a key was withdrawn) and is refused.
     """
     from cryptography import x509
 
-    from onestop.verification.anchors import TrustAnchors, fingerprint
+    from onestop.verification.anchors import TrustAnchors, fingerprint, key_id, load_pem_bundle
 
     if not pinned_roots:
         raise _rejected("没有预置的根证书", "no pinned root to check it against")
@@ -141,15 +152,33 @@ def verify_trust_list(
         raise _rejected("缺少签名", "it is not signed (no jws)")
     try:
         jws: Jws = decode_jws(token, typ=TYP_TRUST_LIST)
-        chain = jws.x5c
     except JwsError as exc:
         raise _rejected("签名格式错误", str(exc)) from exc
-    if not chain:
-        raise _rejected("签名未附证书", "the signature carries no certificate (x5c)")
-    try:
-        signer = x509.load_der_x509_certificate(chain[0])
-    except ValueError as exc:
-        raise _rejected("签名证书无法解析", "the signing certificate does not parse") from exc
+    manifest = jws.payload
+    if manifest.get("format") != TRUST_LIST_FORMAT:
+        raise _rejected("格式版本未知", f"unknown format {manifest.get('format')!r}")
+
+    def listed(role: str) -> tuple[asn1_x509.Certificate, ...]:
+        wanted = manifest.get(role)
+        if not isinstance(wanted, list) or not all(isinstance(h, str) for h in wanted):
+            raise _rejected("清单格式错误", f"the manifest's {role} is malformed")
+        found: dict[str, asn1_x509.Certificate] = {}
+        for entry in document.get(role) or []:
+            try:
+                for cert in load_pem_bundle(str(entry["pem"]).encode("ascii")):
+                    found.setdefault(fingerprint(cert), cert)
+            except (ValueError, KeyError, TypeError):
+                continue  # not a certificate the manifest can name
+        missing = [h for h in wanted if h not in found]
+        if missing:
+            raise _rejected("缺少清单所列的证书", f"the certificate {missing[0]} it lists is not in it")
+        return tuple(found[h] for h in wanted)
+
+    roots_listed, seals_listed, tsa_listed = listed("roots"), listed("seals"), listed("tsa")
+    signer_cert = next((c for c in seals_listed if key_id(c) == jws.kid), None)
+    if signer_cert is None:
+        raise _rejected("签名密钥不在列表的印章证书中", "its signing key is not one of the seals it lists")
+    signer = x509.load_der_x509_certificate(signer_cert.dump())
     roots = [x509.load_der_x509_certificate(r.dump()) for r in pinned_roots]
     if not _chains(signer, roots):
         raise _rejected(
@@ -157,10 +186,7 @@ def verify_trust_list(
         )
     if not jws.verified_by(signer.public_key()):
         raise _rejected("签名与内容不符（已被篡改）", "the signature does not match its content (altered)")
-    payload = jws.payload
-    if payload.get("format") != TRUST_LIST_FORMAT:
-        raise _rejected("格式版本未知", f"unknown format {payload.get('format')!r}")
-    issued_at, valid_until = _time(payload.get("issued_at")), _time(payload.get("valid_until"))
+    issued_at, valid_until = _time(manifest.get("issued_at")), _time(manifest.get("valid_until"))
     if not signer.not_valid_before_utc <= issued_at <= signer.not_valid_after_utc:
         raise _rejected(
             "签发时签名证书不在有效期内", "the signing certificate was not valid when it was signed"
@@ -169,41 +195,25 @@ def verify_trust_list(
         raise _rejected(
             "比已缓存的列表更旧（可能是重放）", "it is older than the one already held (a replay)"
         )
-    try:
-        listed = TrustAnchors.from_trust_document(payload)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _rejected("证书内容错误", str(exc)) from exc
-    signer_kid = jws.kid
-    signer_der = chain[0]
-    if signer_kid != key_id_of_der(signer_der) or signer_der not in {c.dump() for c in listed.seals}:
-        raise _rejected("签名证书不在列表的印章证书中", "its signer is not one of the seals it lists")
     pinned = {fingerprint(r) for r in pinned_roots}
-    kept_roots = tuple(r for r in listed.roots if fingerprint(r) in pinned)
-    ignored = tuple(fingerprint(r) for r in listed.roots if fingerprint(r) not in pinned)
-    kept_seals = tuple(s for s in listed.seals if _chains(x509.load_der_x509_certificate(s.dump()), roots))
+    kept_seals = tuple(s for s in seals_listed if _chains(x509.load_der_x509_certificate(s.dump()), roots))
+    current = manifest.get("current_seal")
     anchors = TrustAnchors(
-        roots=kept_roots or tuple(pinned_roots),
+        roots=tuple(r for r in roots_listed if fingerprint(r) in pinned) or tuple(pinned_roots),
         seals=kept_seals,
-        current_seal=listed.current_seal,
-        tsa=listed.tsa,
+        current_seal=current if isinstance(current, str) else None,
+        tsa=tsa_listed,
     )
-    names = payload.get("status_lists") or []
+    names = manifest.get("status_lists") or []
     return VerifiedTrustList(
         anchors=anchors,
         issued_at=issued_at,
         valid_until=valid_until,
-        signer_kid=signer_kid,
+        signer_kid=jws.kid,
         status_lists=tuple(str(n) for n in names),
         document=dict(document),
-        ignored_roots=ignored,
+        ignored_roots=tuple(fingerprint(r) for r in roots_listed if fingerprint(r) not in pinned),
     )
-
-
-def key_id_of_der(der: bytes) -> str:
-    """`anchors.key_id` of a DER certificate."""
-    import hashlib
-
-    return hashlib.sha256(der).hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------- the CLI's offline cache
