@@ -152,7 +152,17 @@ def test_the_verify_routes_reports_are_declared(document: dict[str, Any]) -> Non
     from onestop.http.contract import NumberReport, PdfReport
 
     post = document["paths"]["/verify"]["post"]
-    assert set(post["requestBody"]["content"]) == {"application/pdf", "application/octet-stream"}
+    assert set(post["requestBody"]["content"]) == {
+        "application/pdf",
+        "application/octet-stream",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+    }
+    from onestop.http.contract import PhotoReport
+
+    photo = document["components"]["schemas"]["PhotoReport"]
+    assert set(PhotoReport.model_fields) <= set(photo["properties"])
     assert {"200", "413", "415", "422", "429"} <= set(post["responses"])
     assert set(PdfReport.model_fields) <= set(document["components"]["schemas"]["PdfReport"]["properties"])
     assert set(NumberReport.model_fields) <= set(

@@ -90,6 +90,38 @@ class NumberReport(_Out):
     checked_at: datetime
 
 
+class TickOut(_Out):
+    """One tick of a picture's verdict: passed (true), failed (false) or could not be checked (null)."""
+
+    name: Literal["integrity", "issuer", "status", "registry"]
+    ok: bool | None
+    reason_zh: str
+    reason_en: str
+
+
+class PhotoReport(_Out):
+    """The verdict on a photo or screenshot of a printed licence, from the QR code read in it."""
+
+    kind: Literal["photo"]
+    valid: bool
+    verdict: str = Field(
+        description="valid | invalid | suspended | revoked | superseded | expired | status_unknown | "
+        "unknown_issuer (a signed credential); url_only (a link on the bureau's site: nothing signed), "
+        "off_domain (a link elsewhere: a forgery warning naming the host), no_qr, not_a_licence"
+    )
+    source: Literal["credential", "url", "none", "other"]
+    summary: LocalisedText
+    ticks: list[TickOut]
+    credential: dict[str, Any] | None = Field(description="what the signed credential states")
+    licence: dict[str, Any] | None = Field(description="a URL-only QR: the registry's face, holders masked")
+    registry: dict[str, Any] | None
+    url: str | None
+    host: str | None = Field(description="the host a URL-only QR code leads to (punycode)")
+    qr_codes: list[str]
+    image: dict[str, Any] | None = Field(description="size, format, decoding pass and time")
+    checked_at: datetime | None
+
+
 class TrustDocument(_Out):
     """The roots, seal certificates and time-stamping anchors verifiers trust."""
 
@@ -109,8 +141,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     descriptions = {
         404: "No such route",
         413: "Over the size limit",
-        415: "Not sent as application/pdf",
-        422: "Not a PDF, or a malformed licence number",
+        415: "Neither a PDF nor a JPEG, PNG or WebP picture (HEIC is refused with what to do instead)",
+        422: "Not a PDF or a readable picture (a decompression bomb: over 50 MP of JPEG, 16 MP of PNG "
+        "or WebP), or a malformed licence number",
         503: "The trust anchors cannot be read now; retry later",
     }
     return {str(c): {"description": descriptions[c], **_json(ERROR_REF)} for c in codes}
@@ -122,17 +155,35 @@ VERIFY_PATHS: dict[str, dict[str, Any]] = {
     "/verify": {
         "post": {
             "tags": ["verify"],
-            "summary": "Verify a licence PDF (seal, issuer, registry status); no sign-in",
+            "summary": "Verify a licence PDF (seal, issuer, registry status), or a photo or screenshot of "
+            "the printed licence (its QR code); no sign-in",
             "operationId": "verify_document_verify_post",
             "requestBody": {
                 "required": True,
+                "description": "A licence PDF, or a picture of the printed licence (JPEG, PNG, WebP; "
+                "octet-stream is read by its first bytes), each at most 4 MB. A picture's declared size "
+                "is checked before decoding: at most 50 megapixels of JPEG, 16 of PNG or WebP.",
                 "content": {
                     "application/pdf": {"schema": _PDF_BODY},
                     "application/octet-stream": {"schema": _PDF_BODY},
+                    "image/jpeg": {"schema": _PDF_BODY},
+                    "image/png": {"schema": _PDF_BODY},
+                    "image/webp": {"schema": _PDF_BODY},
                 },
             },
             "responses": {
-                "200": {"description": "A report, whatever the verdict", **_json("PdfReport")},
+                "200": {
+                    "description": "A report, whatever the verdict: PdfReport for a PDF, PhotoReport "
+                    "(kind photo) for a picture",
+                    **_json(
+                        {
+                            "oneOf": [
+                                {"$ref": REF.format(model="PdfReport")},
+                                {"$ref": REF.format(model="PhotoReport")},
+                            ]
+                        }
+                    ),
+                },
                 **_errors(413, 415, 422, 503),
             },
         }
@@ -181,7 +232,13 @@ VERIFY_PATHS: dict[str, dict[str, Any]] = {
         }
     },
 }
-VERIFY_MODELS: tuple[type[BaseModel], ...] = (GatewayMessage, PdfReport, NumberReport, TrustDocument)
+VERIFY_MODELS: tuple[type[BaseModel], ...] = (
+    GatewayMessage,
+    PdfReport,
+    PhotoReport,
+    NumberReport,
+    TrustDocument,
+)
 
 # ----------------------------------------------------------------------------- gateway answers
 
