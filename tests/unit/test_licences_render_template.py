@@ -192,3 +192,11 @@ def test_wrap_breaks_where_the_measured_width_runs_out() -> None:
         head = second.split(" ")[0] if second[0].isascii() else second[0]
         joiner = " " if second[0].isascii() and first[-1].isascii() else ""
         assert render.width(first + joiner + head, 12.5) > 200
+
+
+def test_reportlab_runs_with_its_c_accelerator() -> None:
+    """rl-accel (a declared dependency) replaces reportlab's pure-Python number formatting, glyph
+    width sums and string escaping: without it a licence renders ~40 % slower."""
+    from reportlab.lib.rl_accel import _c_funcs
+
+    assert {"fp_str", "instanceStringWidthTTF", "escapePDF"} <= set(_c_funcs)
