@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from onestop.licences.jws import SealKey, seal_key_from_signer
-from onestop.licences.pki import DevPki, make_dev_pki, to_asn1
+from onestop.licences.pki import DevPki, cert_pem, make_dev_pki, to_asn1
 from onestop.licences.signers import LocalKeySigner
 from onestop.licences.status_list import build_status_list
 from onestop.licences.trust_list import (
@@ -145,3 +147,104 @@ def test_the_cache_round_trips_and_is_reverified(
     (tmp_path / "trust.json").write_text(json.dumps(edited))
     with pytest.raises(TrustListError):
         load_cache(tmp_path, pinned_roots=[to_asn1(pki.root_cert)])
+
+
+# ----------------------------------------------------------------------------- onestop trust update
+
+
+class Service:
+    """A verify service on a local port serving what the test puts in `documents` (path -> JSON)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        documents: dict[str, object] = {}
+        self.documents = documents
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = documents.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(body if body is not None else {"code": "not_found"}).encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    running = Service()
+    yield running
+    running.close()
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    import io
+
+    from onestop.cli import main
+
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def publish(service: Service, pki: DevPki, key: SealKey, at: datetime, entries: dict[int, int]) -> None:
+    service.documents["/trust"] = sign_trust_list(anchors_of(pki), key=key, at=at, status_lists=[TYPE_CODE])
+    service.documents[f"/status-lists/{TYPE_CODE}"] = build_status_list(
+        TYPE_CODE, entries, key=key, at=at
+    ).document()
+
+
+def test_trust_update_caches_what_verifies_and_refuses_a_replay(
+    pki: DevPki, key: SealKey, service: Service, tmp_path: Path
+) -> None:
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(cert_pem(pki.root_cert))
+    cache = tmp_path / "cache"
+    publish(service, pki, key, AT + timedelta(hours=2), {9: 1})
+    code, out = run_cli(
+        "trust", "update", "--service", service.url, "--out", str(cache), "--root", str(root_pem)
+    )
+    assert code == 0, out
+    anchors, lists = load_cache(cache)  # re-verified against the pinned roots it wrote
+    assert lists[TYPE_CODE].status_at(9) == 1
+    assert anchors.seal_fingerprints == {fingerprint(to_asn1(pki.seal_cert))}
+    # the next update needs no --root (pinned in the cache); an older list is a replay
+    publish(service, pki, key, AT + timedelta(hours=1), {})
+    code, _ = run_cli("trust", "update", "--service", service.url, "--out", str(cache))
+    assert code == 1
+    assert load_cache(cache)[1][TYPE_CODE].status_at(9) == 1  # the cache kept the newer list
+
+
+def test_trust_update_writes_nothing_when_a_list_is_forged(
+    pki: DevPki, stranger: DevPki, key: SealKey, service: Service, tmp_path: Path
+) -> None:
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(cert_pem(pki.root_cert))
+    publish(service, pki, key, AT + timedelta(hours=1), {})
+    other = seal_key_from_signer(LocalKeySigner.from_dev_pki(stranger))
+    forged = build_status_list(TYPE_CODE, {}, key=replace(other, kid=key.kid), at=AT + timedelta(hours=1))
+    service.documents[f"/status-lists/{TYPE_CODE}"] = forged.document()
+    code, _ = run_cli(
+        "trust", "update", "--service", service.url, "--out", str(tmp_path / "c"), "--root", str(root_pem)
+    )
+    assert code == 1
+    assert not (tmp_path / "c").exists()
+
+
+def test_trust_update_without_a_pinned_root_is_a_usage_error(
+    pki: DevPki, key: SealKey, service: Service, tmp_path: Path
+) -> None:
+    publish(service, pki, key, AT + timedelta(hours=1), {})
+    code, _ = run_cli("trust", "update", "--service", service.url, "--out", str(tmp_path / "c"))
+    assert code == 2

@@ -81,6 +81,29 @@ def _parser() -> argparse.ArgumentParser:
         help="base URL of the verify service: fetches /trust (unless --trust) and the licence status",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    trust = commands.add_parser("trust", help="the bureau's signed trust list, cached for offline checks")
+    trust_commands = trust.add_subparsers(dest="trust_command", required=True)
+    update = trust_commands.add_parser(
+        "update",
+        help="fetch, verify and cache the signed trust list and status lists",
+        description=(
+            "Fetch the service's signed trust list and every status list it names, check them against "
+            "the pinned bureau root, and cache them for `onestop verify` offline. Exit 0: cached; 1: a "
+            "list did not verify (nothing written); 2: usage error."
+        ),
+    )
+    update.add_argument("--service", required=True, metavar="URL", help="base URL of the verify service")
+    update.add_argument(
+        "--out", type=Path, metavar="DIR", help="cache folder (default: $ONESTOP_CACHE or ~/.cache/onestop)"
+    )
+    update.add_argument(
+        "--root",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PEM",
+        help="the bureau's root certificate (repeatable; default: the roots pinned in the cache, or bundled)",
+    )
     return parser
 
 
@@ -261,8 +284,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if args.command == "verify":
             return verify_command(args, out)
+        if args.command == "trust":
+            from onestop.verification import trust_update
+
+            return trust_update.command(args, out)
     except UsageError as exc:
-        sys.stderr.write(f"onestop verify: {exc}\n")
+        sys.stderr.write(f"onestop {args.command}: {exc}\n")
         return EXIT_USAGE
     parser.print_help(sys.stderr)
     return EXIT_USAGE

@@ -276,6 +276,7 @@ def list_publisher() -> ListPublisher:
         store=licences_store(),
         seal_key=lambda: seal_key_from_signer(signer()),
         anchors=trust_anchors(),
+        verify_base_url=str(get_settings().public_base_url),
     )
 
 

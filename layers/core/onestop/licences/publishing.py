@@ -53,6 +53,7 @@ class ListPublisher:
     seal_key: Callable[[], SealKey]
     anchors: Callable[[], TrustAnchors]
     now: Callable[[], datetime] = field(default=_now)
+    verify_base_url: str | None = None  # named in the trust list (URL-only QR codes elsewhere: forgery)
 
     def _entries(self, name: str) -> dict[int, int]:
         values = {i: status_value(s) for i, s in self.registry.status_entries(name).items()}
@@ -81,7 +82,11 @@ class ListPublisher:
         if if_stale and not self._trust_list_stale(key.kid):
             return None
         document = sign_trust_list(
-            self.anchors(), key=key, at=self.now(), status_lists=self.registry.status_list_names()
+            self.anchors(),
+            key=key,
+            at=self.now(),
+            status_lists=self.registry.status_list_names(),
+            verify_base_url=self.verify_base_url,
         )
         body = json.dumps(document, ensure_ascii=False).encode("utf-8")
         self.store.put(TRUST_LIST_KEY, body, CONTENT_TYPE)

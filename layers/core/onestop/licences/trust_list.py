@@ -41,6 +41,7 @@ TRUST_LIST_KEY = "public/trust.json"
 VALIDITY = timedelta(days=7)
 CACHE_TRUST = "trust.json"
 CACHE_LISTS = "status-lists"
+CACHE_PINS = "pinned-roots.pem"
 
 
 class TrustListError(ValueError):
@@ -59,6 +60,7 @@ def sign_trust_list(
     at: datetime,
     status_lists: Iterable[str] = (),
     validity: timedelta = VALIDITY,
+    verify_base_url: str | None = None,
 ) -> dict[str, Any]:
     """The published trust document of `anchors`, signed by `key` (whose certificate must be listed).
 
@@ -82,10 +84,12 @@ def sign_trust_list(
         # The seal keys sign the status lists too; one kid per seal certificate.
         "status_list_keys": [key_id(c) for c in anchors.seals],
         "status_lists": sorted(status_lists),
+        # The bureau's verify site: a URL-only QR code pointing elsewhere is a forgery warning.
+        "verify_base_url": verify_base_url,
     }
     readable = anchors.document(generated_at=at)  # what older `--trust-bundle` readers read
-    readable.update({k: manifest[k] for k in ("format", "issued_at", "valid_until", "status_list_keys")})
-    readable["status_lists"] = manifest["status_lists"]
+    for name in ("format", "issued_at", "valid_until", "status_list_keys", "status_lists", "verify_base_url"):
+        readable[name] = manifest[name]
     return {**readable, "jws": sign_jws(manifest, typ=TYP_TRUST_LIST, key=key)}
 
 
@@ -99,6 +103,7 @@ class VerifiedTrustList:
     signer_kid: str
     status_lists: tuple[str, ...]
     document: dict[str, Any] = field(repr=False)  # as published (to cache and pass on)
+    verify_base_url: str | None = None
     ignored_roots: tuple[str, ...] = ()  # sha256 of listed roots that are not pinned
 
     def fresh(self, at: datetime) -> bool:
@@ -205,7 +210,9 @@ def verify_trust_list(
         tsa=tsa_listed,
     )
     names = manifest.get("status_lists") or []
+    base_url = manifest.get("verify_base_url")
     return VerifiedTrustList(
+        verify_base_url=base_url if isinstance(base_url, str) else None,
         anchors=anchors,
         issued_at=issued_at,
         valid_until=valid_until,
@@ -219,12 +226,23 @@ def verify_trust_list(
 # ----------------------------------------------------------------------------- the CLI's offline cache
 
 
-def write_cache(folder: Path, trust: VerifiedTrustList, lists: Iterable[StatusList]) -> list[Path]:
-    """Store the verified trust document and status lists for offline checks; the files written."""
+def write_cache(
+    folder: Path,
+    trust: VerifiedTrustList,
+    lists: Iterable[StatusList],
+    pinned_roots: Sequence[asn1_x509.Certificate] = (),
+) -> list[Path]:
+    """Store the verified trust document, the status lists and the pinned roots for offline checks;
+    the files written."""
+    from onestop.verification.anchors import to_pem
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CACHE_LISTS).mkdir(exist_ok=True)
     written = [folder / CACHE_TRUST]
     written[0].write_text(json.dumps(trust.document, ensure_ascii=False, indent=2), "utf-8")
+    if pinned_roots:
+        (folder / CACHE_PINS).write_text("".join(to_pem(r) for r in pinned_roots), "ascii")
+        written.append(folder / CACHE_PINS)
     for status_list in lists:
         path = folder / CACHE_LISTS / f"{_safe(status_list.name)}.json"
         path.write_text(json.dumps(status_list.document(), ensure_ascii=False, indent=2), "utf-8")
@@ -241,14 +259,18 @@ def _safe(name: str) -> str:
 def load_cache(
     folder: Path, *, pinned_roots: Sequence[asn1_x509.Certificate] | None = None
 ) -> tuple[TrustAnchors, dict[str, StatusList]]:
-    """The cached trust (re-verified against `pinned_roots` when given) and status lists.
+    """The cached trust (re-verified against `pinned_roots`, or the roots pinned in the folder by
+    `onestop trust update`; without either, read as an unsigned trust bundle) and status lists.
 
     Each list's own signature is checked when it is used (`check_credential`), against this trust."""
-    from onestop.verification.anchors import TrustAnchors
+    from onestop.verification.anchors import TrustAnchors, load_pem_bundle
 
     from .status_list import StatusList, StatusListError
 
     document = json.loads((folder / CACHE_TRUST).read_text("utf-8"))
+    pins = folder / CACHE_PINS
+    if not pinned_roots and pins.is_file():  # the roots `onestop trust update` pinned
+        pinned_roots = load_pem_bundle(pins.read_bytes())
     if pinned_roots:
         anchors = verify_trust_list(document, pinned_roots=pinned_roots).anchors
     else:
