@@ -174,3 +174,24 @@ def test_credential_licence_seal_passes_pdfsig_and_our_verifier(
     assert "Signature is Valid." not in pdfsig(forged, [cert_pem(pki.root_cert)])
     assert not pyhanko_status(forged, [to_asn1(pki.root_cert)]).intact
     assert not analyse_pdf(forged, *anchors.der(), at).integrity.passed
+
+
+def test_a_signer_with_its_own_attribute_providers_gets_pyhankos_attributes(
+    pki: DevPki, rendered: RenderedLicence
+) -> None:
+    """The cached PAdES attributes stand in only for pyHanko's defaults: a signer that brings its own
+    provider spec (here a CAdES spec with a signing-time attribute) is sealed with what it asks for."""
+    from pyhanko.sign.signers.pdf_cms import CAdESSignedAttributeProviderSpec, PdfCMSSignedAttributes
+
+    signer = LocalKeySigner.from_dev_pki(pki)
+    signer.signed_attr_prov_spec = CAdESSignedAttributeProviderSpec(
+        attr_settings=PdfCMSSignedAttributes(signing_time=datetime(2025, 3, 14, 2, 30, tzinfo=UTC)),
+        signing_cert=signer.signing_cert,
+        is_pades=False,  # CAdES: signing-time goes into the signed attributes
+        timestamper=None,
+    )
+    sealed = seal_pdf(rendered.pdf, signer, seal_box=rendered.seal_box, signer_name=BUREAU.name_zh)
+    signed_data, _, _ = _cms(sealed.pdf)
+    types = {a["type"].native for a in signed_data["signer_infos"][0]["signed_attrs"]}
+    assert "signing_time" in types
+    assert_pyhanko_trusted(pyhanko_status(sealed.pdf, [to_asn1(pki.root_cert)]))

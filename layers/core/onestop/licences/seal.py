@@ -29,6 +29,7 @@ import asyncio
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, lru_cache
 
 from asn1crypto import cms
@@ -67,19 +68,21 @@ def _http_timestamper(url: str, timeout: int) -> TimeStamper:
 
 
 # placeholder size (hex digits) per signing certificate + embedded chain, without a timestamper
-_RESERVED: dict[tuple[bytes, tuple[bytes, ...], bool], int] = {}
+_RESERVED: dict[tuple[bytes, tuple[bytes, ...], tuple[bytes, ...], bool], int] = {}
 
 
 async def _reserved_bytes(session: PdfSigningSession, signer: signers.Signer) -> int:
     """pyHanko's estimate of the /Contents placeholder (a dry-run CMS, +50 %), once per certificate
-    set: without a timestamp token the CMS differs between seals only in the digest and the
-    signature value, both of fixed or bounded size."""
-    if session.timestamper is not None:
+    set: without a timestamp token or custom attributes the CMS differs between seals only in the
+    digest and the signature value, both of fixed or bounded size."""
+    custom = signer.signed_attr_prov_spec is not None or signer.unsigned_attr_prov_spec is not None
+    if session.timestamper is not None or custom:
         return int(await session.estimate_signature_container_size(None))
     assert signer.signing_cert is not None
     key = (
         signer.signing_cert.sha256,
         tuple(sorted(c.sha256 for c in (signer.cert_registry or ()))),
+        tuple(sorted(hashlib.sha256(c.dump()).digest() for c in (signer.attribute_certs or ()))),
         bool(signer.embed_roots),
     )
     reserved = _RESERVED.get(key)
@@ -101,7 +104,11 @@ def _fixed_attributes(cert_der: bytes) -> tuple[cms.CMSAttribute, cms.CMSAttribu
 
 
 async def pades_signed_attributes(
-    signer: signers.Signer, document_digest: bytes, md_algorithm: str, timestamper: TimeStamper | None = None
+    signer: signers.Signer,
+    document_digest: bytes,
+    md_algorithm: str,
+    timestamper: TimeStamper | None = None,
+    signing_time: datetime | None = None,
 ) -> cms.CMSAttributes:
     """The signed attributes pyHanko puts in a PAdES signature (`Signer.signed_attrs(use_pades=True)`),
     assembled from cached parts. A signer with its own attribute providers gets pyHanko's own."""
@@ -110,7 +117,7 @@ async def pades_signed_attributes(
         built = await signer.signed_attrs(
             document_digest,
             md_algorithm,
-            attr_settings=PdfCMSSignedAttributes(),
+            attr_settings=PdfCMSSignedAttributes(signing_time=signing_time),
             use_pades=True,
             timestamper=timestamper,
         )
@@ -166,7 +173,7 @@ async def seal_pdf_async(
     output = io.BytesIO()
     prepared, _ = tbs.digest_tbs_document(output=output)
     signed_attrs = await pades_signed_attributes(
-        signer, prepared.document_digest, session.md_algorithm, session.timestamper
+        signer, prepared.document_digest, session.md_algorithm, session.timestamper, session.system_time
     )
     signature = await signer.async_sign_prescribed_attributes(
         session.md_algorithm, signed_attrs, timestamper=session.timestamper
