@@ -136,8 +136,12 @@ def test_data_is_encrypted_and_logged_with_the_templates_keys(stack: LocalStack)
     for url in queues:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
         assert attributes.get("KmsMasterKeyId") in key_ids, url
-    (group,) = stack.client("logs").describe_log_groups(logGroupNamePrefix="/onestop/")["logGroups"]
-    assert (group["kmsKeyId"] in key_ids, group["retentionInDays"]) == (True, 365)
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix="/onestop/")["logGroups"]
+    assert {g["logGroupName"] for g in groups} == {
+        f"/onestop/dev/{name}" for name in ("http-api", "api", "ingest", "issue", "verify", "scheduler")
+    }
+    for group in groups:
+        assert (group["kmsKeyId"] in key_ids, group["retentionInDays"]) == (True, 365), group["logGroupName"]
     sns = stack.client("sns")
     (topic,) = sns.list_topics()["Topics"]
     assert sns.get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]["KmsMasterKeyId"] in key_ids

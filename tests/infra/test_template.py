@@ -334,6 +334,9 @@ def test_every_asynchronous_invocation_has_a_dead_letter_queue_with_an_alarm() -
             assert function["Properties"].get("ReservedConcurrentExecutions"), (
                 f"{name} has no reserved concurrency"
             )
+            # Its logs in a group of the template (under the data key, with a retention), not /aws/lambda/.
+            group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
 
 
 def test_buckets_and_the_distribution_log_into_a_retained_log_bucket() -> None:
