@@ -164,6 +164,13 @@ class KeepAliveMixin:
         self.wfile.write(head + payload if with_body else head)
         self._headers_buffer = []
 
+    def log_error(self, format: str, *args: Any) -> None:
+        """A kept-alive connection left idle times out: normal here, not worth a line on the console."""
+        if format.startswith("Request timed out"):
+            log.debug(format, *args)
+            return
+        super().log_error(format, *args)  # type: ignore[misc]
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """No access log line per request (werkzeug's costs a tenth of a small request)."""
         if log.isEnabledFor(logging.DEBUG):

@@ -10,7 +10,8 @@ Timeout kills its worker only, as Lambda would.
 
 The limit is, from the template: ReservedConcurrentExecutions when set, else an SQS event source's
 ScalingConfig MaximumConcurrency, else the account's unreserved pool. Locally at most
-`max_workers` processes per function run (a laptop is not a fleet): requests between that cap and
+`max_workers` processes per function run, fewer for functions whose memory buys them more than a
+share of this machine's cores (a laptop is not a fleet): requests between that cap and
 the function's limit wait for a worker, which stands in for the containers AWS would have started.
 Beyond a reserved limit a synchronous invocation is throttled at once (TooManyRequestsException, as
 the Invoke API answers); event-source and scheduler invocations wait instead, because Lambda's
@@ -39,9 +40,20 @@ log = logging.getLogger("infra.local")
 
 # Workers per function at most. The machine this runs on has 2 cores; an API worker spends most of
 # an invocation waiting for the embedded AWS, so twice the cores keeps both busy, while each worker
-# is a Python process of 100-300 MB (the ingest function's OCR models more): 4 per function leaves
-# the stack's worst case (every function scaled out at once) within a laptop's memory.
+# is a Python process of 100-450 MB: 4 per function leaves the stack's worst case (every function
+# scaled out at once) within a laptop's memory.
 DEFAULT_MAX_WORKERS = 4
+# Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU. A function is given
+# no more local workers than twice this machine's cores hold of its containers' vCPUs, so that the
+# ingest function (3,008 MB, OCR) scales to 2 workers on 2 cores rather than to 4 cold starts of a
+# CPU-bound model that the cores could not run at once anyway.
+LAMBDA_MB_PER_VCPU = 1769
+
+
+def local_worker_cap(memory_mb: int, max_workers: int, cores: int | None = None) -> int:
+    """How many workers of a function with `memory_mb` this machine runs at most."""
+    vcpus = 2 * (cores or os.cpu_count() or 1)
+    return max(1, min(max_workers, (vcpus * LAMBDA_MB_PER_VCPU) // max(1, memory_mb)))
 
 
 @dataclass(frozen=True)
@@ -291,7 +303,8 @@ class FunctionPool:
         self._base_env = dict(base_env)
         self._log_dir = log_dir
         limit = spec.concurrency_limit
-        self.size = max(1, min(max_workers, limit) if limit is not None else max_workers)
+        cap = local_worker_cap(spec.memory_mb, max_workers)
+        self.size = max(1, min(cap, limit) if limit is not None else cap)
         self._cond = threading.Condition()
         self._idle: list[FunctionWorker] = []  # a stack: the last one released is used first
         self._workers: list[FunctionWorker] = []

@@ -26,6 +26,7 @@ from infra.local.runtime import (
     LocalRuntime,
     RuntimeStopped,
     TooManyRequests,
+    local_worker_cap,
 )
 from infra.local.template import REPO_ROOT
 
@@ -100,8 +101,10 @@ def _alive(pid: int) -> bool:
 def test_two_slow_invocations_of_one_function_run_on_two_workers_at_once(pools: list[FunctionPool]) -> None:
     pool = _pool(pools, _spec())
     pool.warm()
-    pool.invoke({"sleep": 0})  # one warm worker; the second invocation below scales out
     with ThreadPoolExecutor(2) as run:
+        # The second of two invocations finds the warm worker busy: the pool scales out to two.
+        list(run.map(lambda _: pool.invoke({"sleep": 1.0}), range(2)))
+        assert pool.cold_starts == 2
         started = time.monotonic()
         a, b = run.map(lambda _: pool.invoke({"sleep": 1.0}), range(2))
         wall = time.monotonic() - started
@@ -110,7 +113,7 @@ def test_two_slow_invocations_of_one_function_run_on_two_workers_at_once(pools: 
     assert a["started"] < b["ended"]
     assert b["started"] < a["ended"]
     assert pool.peak_concurrency == 2
-    # One after the other they would take 2 s; a cold start costs well under a second here.
+    # One after the other they would take 2 s.
     assert wall < 1.9
 
 
@@ -261,5 +264,15 @@ def test_pool_size_follows_the_template_limit_under_the_local_cap(
         reserved_concurrency=reserved,
         event_source_max_concurrency=event_source,
     )
-    assert FunctionPool(spec, BASE_ENV, None, cap).size == size
+    assert FunctionPool(spec, BASE_ENV, None, cap).size == min(size, local_worker_cap(128, cap))
     assert spec.concurrency_limit == (reserved if reserved is not None else event_source)
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "cores", "cap"),
+    [(1024, 2, 4), (3008, 2, 2), (10240, 2, 1), (3008, 8, 4), (128, 1, 4), (1769, 1, 2)],
+)
+def test_a_function_gets_no_more_workers_than_its_share_of_the_cores(
+    memory_mb: int, cores: int, cap: int
+) -> None:
+    assert local_worker_cap(memory_mb, 4, cores) == cap
