@@ -6,16 +6,18 @@ ToUnicode map, so `pdftotext`/pypdf read the Chinese back. A character outside t
 crash rendering: it is drawn with the standard non-embedded Adobe-GB1 CID font (STSong-Light, which
 every PDF viewer substitutes) and reported in `RenderedLicence.fallback_chars`.
 
-Speed (issue 16): what a licence type and its issuer fix - frame, heading, title (and its fitted
-size), the issuer line, the footer note (wrapped), the QR caption and the whole seal (lettering
-placed on the rim) - is laid out once per process into a `_Template` (font runs split, widths
-measured, positions computed); a licence replays that draw list and lays out only its own fields.
-Glyph widths are looked up in a per-character table instead of reportlab's per-string measuring
-(the greedy wrap used to re-measure the whole line for every character), and the QR code is
-encoded by zxing-cpp (C++; segno's pure-Python mask search took 8-20 ms) and drawn as one path of
-integer module rectangles. Text itself still goes through reportlab's text objects per document:
-the embedded font subset and its character codes belong to each document, so text operators cannot
-be copied byte for byte from one document into another.
+Speed (issue 16): what a licence type and its issuer fix - heading, title (and its fitted size),
+the issuer line, the footer label and note (wrapped) and the seal's lettering (placed on the rim) -
+is laid out once per process into a `_Template` keyed on every one of those texts (font runs split,
+widths measured, positions computed); a licence replays that draw list and lays out only its own
+fields, the QR code and its caption (the square grows with the payload). Glyph widths come from a
+per-character table instead of reportlab's per-string measuring (the greedy wrap re-measured the
+whole line for every character), the QR code is encoded by zxing-cpp (C++; segno's pure-Python mask
+search took 8-20 ms) and drawn as one path of integer module rectangles, the page stream is saved
+without the pure-Python ASCII85 layer, and rl-accel (reportlab's C accelerator) formats the numbers.
+Text itself still goes through reportlab's text objects per document: the embedded font subset and
+its character codes belong to each document, so text operators cannot be copied byte for byte from
+one document into another.
 """
 
 from __future__ import annotations
