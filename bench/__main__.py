@@ -232,6 +232,13 @@ BENCHES = [
     Bench("licence issue", ["bench/bench_licence.py", "--n", "30", "--anchors"], ["--n", "5"], 120, _licence),
     Bench("verification", ["-m", "bench.bench_verify", "--json", "--n", "100"], ["--n", "20"], 180, _verify),
     Bench("verification attacks", ["-m", "bench.bench_verify_attacks", "--json"], [], 300, _json_figures),
+    Bench(
+        "QR credential",
+        ["-m", "bench.bench_credential", "--json", "--repeat", "5", "--n", "200"],
+        ["--repeat", "1", "--n", "50"],
+        120,
+        _json_figures,
+    ),
     # decode + verify from a 12 MP photo beside raw zxing; success rate over the synthetic photo set
     Bench(
         "verify from a photo",

@@ -23,6 +23,8 @@ from onestop.licences.credential import (
     CREDENTIAL_PREFIX,
     Credential,
     CredentialError,
+    b45decode,
+    b45encode,
     credential_for,
     decode_text,
     encode_credential,
@@ -281,6 +283,20 @@ def test_any_text_is_a_credential_or_a_clean_error(text: str) -> None:
 def test_any_bytes_behind_the_prefix_are_a_credential_or_a_clean_error(data: bytes) -> None:
     with contextlib.suppress(CredentialError):
         parse_credential(repack(data))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_our_base45_is_rfc_9285_as_the_base45_package_has_it(data: bytes) -> None:
+    text = b45encode(data)
+    assert text == base45.b45encode(data).decode("ascii")
+    assert b45decode(text) == data
+
+
+@pytest.mark.parametrize("text", ["GGW", ":::", "A", "AB~", "ab"])  # over range, dangling, outside alphabet
+def test_base45_refuses_what_rfc_9285_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="base45"):
+        b45decode(text)
 
 
 def test_a_url_is_not_a_credential() -> None:

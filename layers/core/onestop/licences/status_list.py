@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .jws import TYP_STATUS_LIST, JwsError, SealKey, decode_jws, sign_jws
@@ -192,16 +193,22 @@ class StatusList:
 
     def verify(self, trust: TrustAnchors) -> str | None:
         """None when the list is signed by a seal key of `trust` (chained to one of its roots);
-        otherwise why not (English, for logs and the tick's detail)."""
-        from onestop.verification.credential_check import seal_for_kid
+        otherwise why not (English, for logs and the tick's detail). Remembered per list and trust:
+        a verifier checks many credentials against one list."""
+        return _verify(self.jws, trust)
 
-        jws = decode_jws(self.jws, typ=TYP_STATUS_LIST)
-        seal = seal_for_kid(trust, jws.kid)
-        if seal is None:
-            return f"status list signed by key {jws.kid!r}, which the trust list does not name"
-        if not jws.verified_by(seal.public_key):
-            return "status list signature does not verify"
-        return None
+
+@lru_cache(maxsize=64)
+def _verify(token: str, trust: TrustAnchors) -> str | None:
+    from onestop.verification.credential_check import seal_for_kid
+
+    jws = decode_jws(token, typ=TYP_STATUS_LIST)
+    seal = seal_for_kid(trust, jws.kid)
+    if seal is None:
+        return f"status list signed by key {jws.kid!r}, which the trust list does not name"
+    if not jws.verified_by(seal.public_key):
+        return "status list signature does not verify"
+    return None
 
 
 def build_status_list(
