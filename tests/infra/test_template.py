@@ -285,9 +285,13 @@ def test_the_data_key_policy_is_least_privilege() -> None:
         assert principal.get("AWS") != "*", statement["Sid"]
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert "kms:*" not in actions, statement["Sid"]
-        # Whoever may use the key is held by a condition, except CloudWatch (the topic policy holds it).
-        if use & set(actions) and statement["Sid"] != "CloudWatchAlarmsPublish":
-            assert statement.get("Condition"), statement["Sid"]
+        # The account's principals use it only through the data services; a service principal without
+        # a condition may only write into a queue (its queue policy holds the source).
+        if use & set(actions) and "AWS" in principal:
+            assert "kms:ViaService" in statement["Condition"]["StringEquals"], statement["Sid"]
+        elif use & set(actions) and not statement.get("Condition"):
+            assert set(actions) <= {"kms:GenerateDataKey", "kms:Decrypt"}, statement["Sid"]
+            assert set(principal["Service"]) <= {"s3.amazonaws.com", "events.amazonaws.com"}, statement["Sid"]
     assert not use & set(by_sid["AccountAdministers"]["Action"]), "administrators do not get to decrypt"
     via = by_sid["AccountUsesThroughDataServices"]["Condition"]["StringEquals"]["kms:ViaService"]
     assert {v["Fn::Sub"].split(".")[0] for v in via} == {"dynamodb", "s3", "sqs", "sns"}
