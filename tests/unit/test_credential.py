@@ -244,6 +244,26 @@ def test_online_the_registry_must_hold_the_same_facts(key: SealKey, trust: Trust
     assert gone.verdict == "invalid"
 
 
+def test_through_the_services_public_look_up_validity_and_version_must_agree(
+    key: SealKey, trust: TrustAnchors
+) -> None:
+    from onestop.verification.status import RegistryEntry, face_of, masked_face
+
+    _, text = credential(key)
+    record = record_of({})
+    entry = RegistryEntry.from_record(record, NOW)
+    public = RegistryEntry.from_public(entry.public(masked=True))
+    ok = check_credential(text, trust=trust, status_lists={}, at=NOW, registry_lookup=lambda _: public)
+    assert ok.verdict == "valid", ok.as_dict()
+    moved = replace(public, face=masked_face({**face_of(record), "valid_until": "2099-01-01"}))
+    bad = check_credential(text, trust=trust, status_lists={}, at=NOW, registry_lookup=lambda _: moved)
+    assert bad.verdict == "invalid"
+    assert "valid_until" in bad.tick("registry").reason_en  # type: ignore[union-attr]
+    suspended = replace(public, status=LicenceStatus.SUSPENDED)
+    out = check_credential(text, trust=trust, status_lists={}, at=NOW, registry_lookup=lambda _: suspended)
+    assert out.verdict == "suspended"
+
+
 def test_online_the_registry_status_wins_over_a_lagging_list(key: SealKey, trust: TrustAnchors) -> None:
     _, text = credential(key)
     revoked = record_of({}, LicenceStatus.REVOKED)

@@ -274,6 +274,8 @@ def _registry(cred: Credential, record: Any) -> tuple[Tick, int | None]:
             _tick("registry", False, "登记系统中没有该证照。", "The registry has no such licence."),
             None,
         )
+    if not hasattr(record, "metadata"):  # a RegistryEntry (the CLI asking the service's GET /verify/{id})
+        return _registry_entry(cred, record)
     if facts_digest(record.metadata) != cred.digest:
         return (
             _tick(
@@ -298,6 +300,40 @@ def _registry(cred: Credential, record: Any) -> tuple[Tick, int | None]:
     return (
         _tick("registry", True, "与登记系统中的证照信息一致。", "Matches the licence in the registry."),
         status_value(record.status),
+    )
+
+
+def _registry_entry(cred: Credential, entry: Any) -> tuple[Tick, int | None]:
+    """Compare with what the service's look-up publishes: validity and version always, the holder only
+    where the face is not masked (the facts digest needs the full record, which only the service has)."""
+    from onestop.licences.models import LicenceStatus
+    from onestop.licences.status_list import status_value
+
+    face = dict(entry.face or {})
+    claims = {
+        "valid_from": cred.valid_from.isoformat(),
+        "valid_until": cred.valid_until.isoformat() if cred.valid_until else None,
+        "version": cred.version,
+    }
+    if not face.get("masked"):
+        claims.update(holder_name=cred.holder_name, holder_code=cred.holder_code)
+    differs = [k for k, v in claims.items() if k in face and face[k] != v]
+    if differs:
+        return (
+            _tick(
+                "registry",
+                False,
+                f"凭证与登记信息不符（{'、'.join(differs)}）。",
+                f"The credential does not match the registry ({', '.join(differs)}).",
+            ),
+            None,
+        )
+    status = LicenceStatus(entry.status)
+    return (
+        _tick(
+            "registry", True, "登记系统中有该证照，信息一致。", "The registry holds this licence and agrees."
+        ),
+        status_value(status),
     )
 
 
