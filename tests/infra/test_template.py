@@ -370,6 +370,8 @@ def test_the_portal_is_served_on_its_own_domain_with_tls_1_2_or_later() -> None:
     }
     assert config["Aliases"] == [{"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "PortalOrigin"}]}]}]
     # An empty certificate parameter (the local stack's default) cannot be deployed.
-    (assertion,) = sam["Rules"]["PortalCertificateRequired"]["Assertions"]
-    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PortalCertificateArn"}, ""]}]}
+    certificate_given, origin_given = sam["Rules"]["PortalCertificateRequired"]["Assertions"]
+    assert certificate_given["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PortalCertificateArn"}, ""]}]}
+    default_origin = sam["Parameters"]["PortalOrigin"]["Default"]
+    assert origin_given["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PortalOrigin"}, default_origin]}]}
     assert "RuleCondition" not in sam["Rules"]["PortalCertificateRequired"]
