@@ -114,6 +114,7 @@ def test_openapi_document_lists_every_route() -> None:
         ("POST", "/verify"),
         ("GET", "/verify/{licence_id}"),
         ("GET", "/trust"),
+        ("GET", "/status-lists/{type}"),
     }
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     assert "security" not in spec["paths"]["/items"]["get"]

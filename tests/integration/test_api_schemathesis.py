@@ -47,7 +47,8 @@ def _claims_from_header(value: str) -> dict[str, str] | None:
     return claims(sub, tuple(g for g in groups.split(",") if g)) if sub else None
 
 
-_VERIFY_ROUTES = re.compile(r"^/(?:verify(?:/[^/]+)?|trust)$")  # template.yaml: VerifyFunction's events
+# template.yaml: VerifyFunction's events
+_VERIFY_ROUTES = re.compile(r"^/(?:verify(?:/[^/]+)?|trust|status-lists/[^/]+)$")
 
 
 @cache

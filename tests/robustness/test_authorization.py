@@ -169,6 +169,8 @@ MATRIX: list[Row] = [
     Row("POST", "/verify", PUBLIC, raw=b"licence", headers={"Content-Type": "application/pdf"}),
     Row("GET", "/verify/{licence_id}", PUBLIC, headers={"Accept": "application/json"}),
     Row("GET", "/trust", PUBLIC),
+    # public; a type with no published list answers 404 to everyone alike (lists appear asynchronously)
+    Row("GET", "/status-lists/{no_list_type}", {ANON: 404, A: 404, B: 404, R: 404, ADM: 404, D: 404}),
 ]
 
 
@@ -252,6 +254,7 @@ def world(robust_stack: LocalStack) -> World:
     finished = a.create(ITEM, enterprise)["id"]
     assert a.request("x", "POST", f"/applications/{finished}/withdraw", json={}).status_code == 200
     values = {
+        "no_list_type": "91440300MA5F000181999",  # well-formed type code, no licence of it
         "item": ITEM,
         "application_id": draft,
         "slot": "contract",

@@ -3,8 +3,8 @@
 `/openapi.json` is the api function's resolver's document, completed with what a client meets that
 the resolver does not know about:
 
-- the verify function's routes (`POST /verify`, `GET /verify/{licence_id}`, `GET /trust`: same
-  domain, another function), with their reports' schemas;
+- the verify function's routes (`POST /verify`, `GET /verify/{licence_id}`, `GET /trust`,
+  `GET /status-lists/{type}`: same domain, another function), with their reports' schemas;
 - the answers API Gateway, CloudFront and WAF give themselves, on the operations where they can occur:
   401 `{"message":"Unauthorized"}` from the JWT authorizer and 403 `{"message":"Forbidden"}` on every
   signed-in route; 413 `{"message":"Request Entity Too Large"}` (the 10 MB quota) on every route that
@@ -123,13 +123,31 @@ class PhotoReport(_Out):
 
 
 class TrustDocument(_Out):
-    """The roots, seal certificates and time-stamping anchors verifiers trust."""
+    """The roots, seal certificates and time-stamping anchors verifiers trust; once published, signed
+    (`jws`: a compact JWS over the manifest of certificate hashes, licences/trust_list.py)."""
 
     roots: list[dict[str, Any]]
     seals: list[dict[str, Any]]
     current_seal: str | None = None
     tsa: list[dict[str, Any]]
     generated_at: datetime | None = None
+    issued_at: datetime | None = None
+    valid_until: datetime | None = None
+    status_lists: list[str] | None = Field(default=None, description="the licence types with a status list")
+    status_list_keys: list[str] | None = Field(default=None, description="kids that sign status lists")
+    verify_base_url: str | None = None
+    jws: str | None = Field(default=None, description="the signature; absent before the first publication")
+
+
+class StatusListDocument(_Out):
+    """A licence type's signed status list (W3C Bitstring Status List layout, 2 bits an index)."""
+
+    type: Literal["BitstringStatusList"]
+    list: str = Field(description="the licence type code")
+    issued_at: datetime
+    valid_until: datetime
+    encodedList: str = Field(description="multibase base64url of the gzip bitstring")
+    jws: str = Field(description="compact JWS over the list's name, window and the encodedList's SHA-256")
 
 
 def _json(ref: dict[str, Any] | str) -> dict[str, Any]:
@@ -231,6 +249,27 @@ VERIFY_PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/status-lists/{type}": {
+        "get": {
+            "tags": ["verify"],
+            "summary": "A licence type's signed status list, for checking QR credentials offline",
+            "operationId": "status_list_document_status_lists__type__get",
+            "parameters": [
+                {
+                    "name": "type",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "the 21-character licence type code (a credential's status list)",
+                }
+            ],
+            "responses": {
+                "200": {"description": "The signed status list", **_json("StatusListDocument")},
+                "404": {"description": "No status list is published for this type", **_json(ERROR_REF)},
+                **_errors(422),
+            },
+        }
+    },
 }
 VERIFY_MODELS: tuple[type[BaseModel], ...] = (
     GatewayMessage,
@@ -238,6 +277,7 @@ VERIFY_MODELS: tuple[type[BaseModel], ...] = (
     PhotoReport,
     NumberReport,
     TrustDocument,
+    StatusListDocument,
 )
 
 # ----------------------------------------------------------------------------- gateway answers
