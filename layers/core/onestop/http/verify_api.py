@@ -21,8 +21,6 @@ from urllib.parse import quote, unquote
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from onestop.errors import InvalidInput, NotFound, PayloadTooLarge, Reason
-from onestop.licences.status_list import status_list_key
-from onestop.licences.trust_list import TRUST_LIST_KEY
 from onestop.observability import logger, metrics
 from onestop.verification import (
     DEFAULT_LIMITS,
@@ -204,7 +202,7 @@ class PublishedStatusLists(Mapping[str, "StatusList"]):
     def _load(self, name: str) -> StatusList | None:
         import json
 
-        from onestop.licences.status_list import StatusList, StatusListError
+        from onestop.licences.status_list import StatusList, StatusListError, status_list_key
 
         if not TYPE_CODE.fullmatch(name):
             return None
@@ -345,6 +343,8 @@ def build_verify_api(
 
     @app.get("/trust")
     def trust_document() -> Response:
+        from onestop.licences.trust_list import TRUST_LIST_KEY
+
         d = dependencies()
         # The signed trust list (licences/trust_list.py) once published; before the first publication
         # the unsigned document, which `onestop trust update` refuses and older readers still take.
@@ -356,6 +356,8 @@ def build_verify_api(
 
     @app.get("/status-lists/<list_name>")
     def status_list_document(list_name: str) -> Response:
+        from onestop.licences.status_list import status_list_key
+
         d = dependencies()
         name = unquote(list_name)
         if not TYPE_CODE.fullmatch(name):
