@@ -195,3 +195,13 @@ def test_a_signer_with_its_own_attribute_providers_gets_pyhankos_attributes(
     types = {a["type"].native for a in signed_data["signer_infos"][0]["signed_attrs"]}
     assert "signing_time" in types
     assert_pyhanko_trusted(pyhanko_status(sealed.pdf, [to_asn1(pki.root_cert)]))
+
+
+def test_sealed_result_repr_leaves_the_bytes_out(pki: DevPki, rendered: RenderedLicence) -> None:
+    """asyncio.run() on Python 3.11 formats its task's result while restoring the SIGINT handler: a
+    repr of the whole PDF cost 1-2 ms a seal (and would flood any log that printed it)."""
+    sealed = seal_pdf(
+        rendered.pdf, LocalKeySigner.from_dev_pki(pki), seal_box=rendered.seal_box, signer_name=BUREAU.name_zh
+    )
+    assert len(repr(sealed)) < 300
+    assert sealed.sha256 in repr(sealed)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
 
@@ -50,7 +50,9 @@ SEAL_FIELD = "BureauSeal"
 class SealedPdf:
     """The sealed file, its SHA-256 and the fingerprint of the certificate that sealed it."""
 
-    pdf: bytes
+    # Not in repr: on Python 3.11 asyncio.run() formats its main task, result included, while
+    # restoring the SIGINT handler - 1-2 ms a seal for the repr of 40 kB of bytes (and log noise).
+    pdf: bytes = field(repr=False)
     sha256: str
     seal_cert_sha256: str
 
