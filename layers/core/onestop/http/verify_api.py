@@ -354,12 +354,12 @@ def build_verify_api(
             200, content_types.APPLICATION_JSON, body, headers={"Cache-Control": "public, max-age=300"}
         )
 
-    @app.get("/status-lists/<list_name>")
-    def status_list_document(list_name: str) -> Response:
+    @app.get("/status-lists/<type>")  # the template's and the contract's name for it
+    def status_list_document(type: str) -> Response:
         from onestop.licences.status_list import status_list_key
 
         d = dependencies()
-        name = unquote(list_name)
+        name = unquote(type)
         if not TYPE_CODE.fullmatch(name):
             raise InvalidInput(
                 "status_list_name_invalid",
