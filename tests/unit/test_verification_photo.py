@@ -62,9 +62,25 @@ def trust(licence: P.IssuedLicence) -> TrustAnchors:
     return TrustAnchors(roots=(to_asn1(licence.pki.root_cert),), seals=(to_asn1(licence.pki.seal_cert),))
 
 
+class Photos(dict[str, P.PhotoSpecimen]):
+    """The synthetic pictures of the licence, each made when first asked for (a 12 MP one takes
+    seconds): single tests do not pay for the whole set."""
+
+    def __init__(self, pdf: bytes) -> None:
+        super().__init__()
+        self.pdf = pdf
+
+    def __missing__(self, name: str) -> P.PhotoSpecimen:
+        self[name] = P.specimen(self.pdf, name)
+        return self[name]
+
+    def all(self) -> dict[str, P.PhotoSpecimen]:
+        return {name: self[name] for name in P.PHOTO_NAMES}
+
+
 @pytest.fixture(scope="module")
-def photos(licence: P.IssuedLicence) -> dict[str, P.PhotoSpecimen]:
-    return {s.name: s for s in P.photo_set(licence.pdf)}
+def photos(licence: P.IssuedLicence) -> Photos:
+    return Photos(licence.pdf)
 
 
 def deps(
@@ -83,9 +99,9 @@ def url_licence(licence: P.IssuedLicence, url: str) -> bytes:
 # ----------------------------------------------------------------------------- reading
 
 
-def test_decode_success_rate_over_the_synthetic_photo_set(photos: dict[str, P.PhotoSpecimen]) -> None:
+def test_decode_success_rate_over_the_synthetic_photo_set(photos: Photos) -> None:
     limits = PhotoLimits(max_bytes=40 << 20)
-    read = {name: read_qr_codes(s.data, limits) for name, s in photos.items()}
+    read = {name: read_qr_codes(s.data, limits) for name, s in photos.all().items()}
     ok = sorted(n for n, r in read.items() if r.texts and r.texts[0].startswith("OS1:"))
     print(f"decode success {len(ok)}/{len(read)}; not read: {sorted(set(read) - set(ok))}")
     assert len(ok) >= DECODE_FLOOR, sorted(set(read) - set(ok))
@@ -93,7 +109,7 @@ def test_decode_success_rate_over_the_synthetic_photo_set(photos: dict[str, P.Ph
 
 
 def test_a_12_megapixel_photo_of_the_paper_verifies_with_four_ticks(
-    licence: P.IssuedLicence, trust: TrustAnchors, photos: dict[str, P.PhotoSpecimen]
+    licence: P.IssuedLicence, trust: TrustAnchors, photos: Photos
 ) -> None:
     spec = photos["phone_12mp"]
     assert Image.open(io.BytesIO(spec.data)).size == (3000, 4000)
@@ -113,7 +129,7 @@ def test_a_12_megapixel_photo_of_the_paper_verifies_with_four_ticks(
     assert body["image"]["decoded_side"] <= 2000
 
 
-def test_exif_orientation_is_applied_before_reading(photos: dict[str, P.PhotoSpecimen]) -> None:
+def test_exif_orientation_is_applied_before_reading(photos: Photos) -> None:
     spec = photos["phone_12mp_exif_rotated"]
     stored = Image.open(io.BytesIO(spec.data))
     assert stored.size == (4000, 3000)
@@ -124,7 +140,7 @@ def test_exif_orientation_is_applied_before_reading(photos: dict[str, P.PhotoSpe
 
 
 def test_a_revoked_licence_photographed_is_revoked(
-    licence: P.IssuedLicence, trust: TrustAnchors, photos: dict[str, P.PhotoSpecimen]
+    licence: P.IssuedLicence, trust: TrustAnchors, photos: Photos
 ) -> None:
     revoked = replace(licence.record, status=LicenceStatus.REVOKED)
     verdict = check_photo(photos["screenshot_png"].data, deps(trust, lambda _id: revoked))
@@ -135,7 +151,7 @@ def test_a_revoked_licence_photographed_is_revoked(
 
 
 def test_a_credential_signed_by_another_key_is_an_unknown_issuer(
-    licence: P.IssuedLicence, photos: dict[str, P.PhotoSpecimen]
+    licence: P.IssuedLicence, photos: Photos
 ) -> None:
     other = P.make_dev_pki(P.BUREAU, now=P.APPROVED_AT - timedelta(days=1))  # same names, other keys
     elsewhere = TrustAnchors(roots=(to_asn1(other.root_cert),), seals=(to_asn1(other.seal_cert),))
@@ -350,10 +366,8 @@ def test_what_is_not_a_readable_picture_is_refused(trust: TrustAnchors, data: by
     assert word in caught.value.en + " ".join(d.en for d in caught.value.details)
 
 
-def test_a_truncated_photo_is_refused_as_damaged(
-    trust: TrustAnchors, photos: dict[str, P.PhotoSpecimen]
-) -> None:
-    data = photos["low_res_2mp" if "low_res_2mp" in photos else "phone_12mp"].data
+def test_a_truncated_photo_is_refused_as_damaged(trust: TrustAnchors, photos: Photos) -> None:
+    data = photos["low_res_2mp"].data
     with pytest.raises(InvalidInput) as caught:
         check_photo(data[: len(data) // 2], deps(trust))
     assert "damaged" in " ".join(d.en for d in caught.value.details)
@@ -363,3 +377,27 @@ def test_a_picture_over_the_byte_limit_is_refused_before_opening(trust: TrustAnc
     with pytest.raises(PayloadTooLarge) as caught:
         check_photo(b"\xff\xd8\xff" + b"\0" * 2048, deps(trust, limits=PhotoLimits(max_bytes=1024)))
     assert caught.value.code == "image_too_large"
+
+
+def test_a_multi_picture_jpeg_from_a_phone_is_read_at_reduced_scale(
+    photos: Photos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Phones store portrait and depth shots as MPO: a JPEG with more pictures appended; Pillow opens
+    # it as "MPO". It must still be decoded at reduced DCT scale (draft), not in full.
+    from PIL.JpegImagePlugin import JpegImageFile
+
+    first = Image.open(io.BytesIO(photos["phone_12mp"].data))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[first.resize((300, 400))])
+    drafts: list[tuple[str, tuple[int, int]]] = []
+    real_draft = JpegImageFile.draft
+
+    def spy(self: Any, mode: str, size: tuple[int, int]) -> Any:
+        drafts.append((self.format, size))
+        return real_draft(self, mode, size)
+
+    monkeypatch.setattr(JpegImageFile, "draft", spy)
+    read = read_qr_codes(buf.getvalue(), PhotoLimits(max_bytes=40 << 20))
+    assert read.format == "MPO"
+    assert read.texts
+    assert drafts == [("MPO", (1500, 2000))]

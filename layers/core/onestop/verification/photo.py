@@ -241,7 +241,7 @@ def _upright_grey(image: Image.Image, side: int) -> Image.Image:
     from PIL import Image, ImageOps
 
     w, h = image.size
-    if image.format == "JPEG" and max(w, h) > side:
+    if image.format in ("JPEG", "MPO") and max(w, h) > side:  # MPO: a phone JPEG with a depth map
         ratio = side / max(w, h)
         image.draft("L", (max(1, int(w * ratio)), max(1, int(h * ratio))))
     try:
