@@ -148,3 +148,19 @@ def test_a_missing_cache_is_a_usage_error_that_says_how_to_fill_it(
     code, _ = run("verify", str(tmp_path / "p.jpg"), "--cache", str(tmp_path / "nothing"))
     assert code == cli.EXIT_USAGE
     assert "onestop trust update" in capsys.readouterr().err
+
+
+def test_a_cache_altered_on_disk_is_refused(
+    tmp_path: Path, licence: P.IssuedLicence, photo: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onestop.licences.pki import cert_pem
+
+    cache = make_cache(tmp_path / "cache", licence)
+    # `trust update` pins the roots it trusted; the cached list (here: unsigned) must verify against them
+    (cache / "pinned-roots.pem").write_bytes(cert_pem(licence.pki.root_cert))
+    (tmp_path / "p.jpg").write_bytes(photo)
+    code, _ = run("verify", str(tmp_path / "p.jpg"), "--cache", str(cache))
+    assert code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "altered or damaged" in err
+    assert "onestop trust update" in err

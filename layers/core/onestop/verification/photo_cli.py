@@ -105,19 +105,17 @@ def verify_photo(
     url_lookup: Any = None,
     now: datetime | None = None,
 ) -> PhotoVerdict:
-    """Read the picture and judge it offline; `url_lookup` (the service's GET /verify/{id}) serves a
-    URL-only QR code only: a credential is judged by its signature and the signed status list."""
-    from onestop.licences.credential import looks_like_credential
-
+    """Read the picture and judge it; with `url_lookup` (--service: the service's GET /verify/{id}) the
+    registry is asked too (a URL-only QR code; a credential's registry tick), else only the signature
+    and the signed status list count."""
     from .photo import CLI_PHOTO_LIMITS, PhotoDependencies, judge_qr_texts, read_qr_codes
 
     read = read_qr_codes(data, CLI_PHOTO_LIMITS)
-    has_credential = any(looks_like_credential(t) for t in read.texts)
     deps = PhotoDependencies(
         trust=anchors,
         status_lists=status_lists,
         at=now or datetime.now(UTC),
-        registry_lookup=None if has_credential else url_lookup,
+        registry_lookup=url_lookup,
         verify_base_url=verify_base_url,
         limits=CLI_PHOTO_LIMITS,
     )
@@ -199,11 +197,16 @@ def command(args: Any, data: bytes, out: TextIO) -> int:
         cache = fallback if (fallback / CACHE_TRUST).is_file() else None
     lists: Mapping[str, StatusList]
     if cache is not None:
-        from onestop.licences.trust_list import load_cache
+        from onestop.licences.trust_list import TrustListError, load_cache
 
         try:
             anchors, lists = load_cache(cache)
             base = base or base_url_of(cached_document(cache))
+        except TrustListError as exc:  # the cached list no longer verifies against the pinned roots
+            raise cli.UsageError(
+                f"{exc.message_zh} {exc.message_en} (the trust cache {cache} was altered or damaged: "
+                "fill it again with `onestop trust update`)"
+            ) from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise cli.UsageError(
                 f"cannot read the trust cache {cache}: {exc} (fill it with `onestop trust update`)"
