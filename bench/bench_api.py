@@ -23,7 +23,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.bench_load import Portal, percentile, run_load
+from bench.bench_load import Portal, applicant_subs, percentile, run_load_apart
 from bench.common import Figure, report
 
 ITEM = "technology-contract-registration"
@@ -139,9 +139,10 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
                     f"p99 {gateway['p99_ms']:.1f} ms; {before}",
                 )
             )
-        load = run_load(
+        uscc = [samples.SampleEnterprise().uscc]
+        load = run_load_apart(
             stack.api_url,
-            lambda sub: stack.token(sub, ["applicant"], sub, uscc=[samples.SampleEnterprise().uscc]),
+            {sub: stack.token(sub, ["applicant"], sub, uscc=uscc) for sub in applicant_subs(applicants)},
             applicants=applicants,
             uploads_each=2,
             concurrency=min(8, applicants),

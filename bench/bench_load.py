@@ -6,7 +6,7 @@ Each applicant (one thread, its own session and token) opens an application, get
 per material and uploads a born-digital PDF straight to storage, then polls its application until
 every material is processed. Loopback only, bounded in count and in time. Reported: API requests/s,
 p50/p99 latency per kind of request, errors, upload-to-processed latency, and a reconciliation that
-every upload became a material in a final status.
+every upload became a material in a final status. The applicants run in a process of their own.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def run_load(
     lock = threading.Lock()
 
     def applicant(n: int) -> None:
-        portal = Portal(api_url, token_for(f"load-applicant-{n}"), recorder)
+        portal = Portal(api_url, token_for(applicant_sub(n)), recorder)
         try:
             app = portal.create(item, enterprise)
             for slot, name, data in documents:
@@ -205,7 +205,7 @@ def run_load(
         by_app[app_id].append(upload_id)
     owners = {}
     for n in range(applicants):
-        owners[n] = Portal(api_url, token_for(f"load-applicant-{n}"))
+        owners[n] = Portal(api_url, token_for(applicant_sub(n)))
     index = {}
     for portal in owners.values():
         listing = portal.session.get(portal.base + "/applications?limit=100", timeout=60).json()
@@ -257,6 +257,36 @@ def run_load(
     )
 
 
+def applicant_sub(n: int) -> str:
+    """The user applicant `n` of the load run signs in as."""
+    return f"load-applicant-{n}"
+
+
+def applicant_subs(applicants: int) -> list[str]:
+    """The users the load run signs in as."""
+    return [applicant_sub(n) for n in range(applicants)]
+
+
+def _run_load_child(api_url: str, tokens: dict[str, str], options: dict[str, Any], out: Any) -> None:
+    out.send(run_load(api_url, tokens.__getitem__, **options))
+    out.close()
+
+
+def run_load_apart(api_url: str, tokens: dict[str, str], **options: Any) -> LoadResult:
+    """`run_load` in a process of its own, as the applicants' browsers are not in the stack's process:
+    the clients do not share the gateway's interpreter (and its GIL). `tokens`: one per applicant sub."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_run_load_child, args=(api_url, tokens, options, send))
+    process.start()
+    send.close()
+    result: LoadResult = receive.recv()
+    process.join(30)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     from infra.local import LocalStack, StackConfig
 
@@ -272,9 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack(
         StackConfig(moto_port=0, api_port=0, warm=("ApiFunction", "IngestFunction"), edge_limits=False)
     ) as stack:
-        result = run_load(
+        uscc = [samples.SampleEnterprise().uscc]
+        result = run_load_apart(
             stack.api_url,
-            lambda sub: stack.token(sub, ["applicant"], sub, uscc=[samples.SampleEnterprise().uscc]),
+            {sub: stack.token(sub, ["applicant"], sub, uscc=uscc) for sub in applicant_subs(args.applicants)},
             applicants=args.applicants,
             uploads_each=args.uploads,
             concurrency=args.concurrency,

@@ -272,12 +272,21 @@ class FunctionWorker:
         self._process, self._conn = None, None
 
     def stop(self) -> None:
+        self.request_stop()
+        self.wait_stopped(time.monotonic() + 5)
+
+    def request_stop(self) -> None:
+        """Ask the idle worker to exit (it returns from its loop, like a container being reclaimed)."""
         with self._lock:
             if self._conn is not None:
                 with contextlib.suppress(BrokenPipeError, OSError):
                     self._conn.send(None)
-                if self._process is not None:
-                    self._process.join(5)
+
+    def wait_stopped(self, deadline: float) -> None:
+        """Wait until `deadline` for the worker to exit, then kill it."""
+        with self._lock:
+            if self._process is not None:
+                self._process.join(max(0.0, deadline - time.monotonic()))
             self._kill()
 
     def kill(self) -> None:
@@ -422,16 +431,27 @@ class FunctionPool:
             self._cond.notify()
 
     def stop(self) -> None:
+        self.wait_stopped(self.request_stop(), time.monotonic() + 5)
+
+    def request_stop(self) -> list[FunctionWorker]:
+        """No more invocations; idle workers are asked to exit, busy ones killed (their invocations
+        fail). Returns the idle ones, for `wait_stopped`."""
         with self._cond:
             self._stopped = True
             idle = list(self._idle)
             busy = [w for w in self._workers if w not in idle]
             self._idle.clear()
             self._cond.notify_all()
-        for worker in idle:
-            worker.stop()
         for worker in busy:
             worker.kill()
+        for worker in idle:
+            worker.request_stop()
+        return idle
+
+    @staticmethod
+    def wait_stopped(idle: list[FunctionWorker], deadline: float) -> None:
+        for worker in idle:
+            worker.wait_stopped(deadline)
 
 
 class LocalRuntime:
@@ -457,5 +477,6 @@ class LocalRuntime:
         return self.workers[logical_id].invoke(event, wait=wait)
 
     def stop(self) -> None:
-        for pool in self.workers.values():
-            pool.stop()
+        """Every worker of every function asked to exit at once, then given 5 s in all."""
+        idle = [worker for pool in self.workers.values() for worker in pool.request_stop()]
+        FunctionPool.wait_stopped(idle, time.monotonic() + 5)
