@@ -7,6 +7,7 @@ import base64
 import gzip
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,3 +144,56 @@ def test_a_trust_list_signature_cannot_pass_for_a_status_list(key: SealKey) -> N
 )
 def test_registry_statuses_map_to_list_values(status: LicenceStatus, value: int) -> None:
     assert status_value(status) == value
+
+
+# ----------------------------------------------------------------------------- the publisher
+
+
+def test_a_change_landing_while_a_list_is_written_is_published_too(key: SealKey) -> None:
+    from dataclasses import replace
+
+    from onestop.licences.publishing import ListPublisher
+    from onestop.licences.status_list import status_list_key
+    from onestop.verification.anchors import TrustAnchors
+
+    from tests.unit.test_licence_support import MemoryBlobStore, MemoryRegistry, sample_metadata
+
+    registry = MemoryRegistry()
+    from onestop.licences.models import LicenceRecord
+
+    for index in (0, 1):
+        meta = sample_metadata(licence_id=sample_metadata().licence_id[:-5] + f"00{index + 1}.X")
+        record = LicenceRecord(
+            meta, LicenceStatus.VALID, AT, status_index=registry.next_status_index(TYPE_CODE)
+        )
+        registry.reserve(record, guard_application=False)
+
+    class RacingStore(MemoryBlobStore):
+        """The first write of the list races a revocation that the publisher's read did not see."""
+
+        def put(
+            self,
+            key: str,
+            body: bytes,
+            content_type: str,
+            metadata: Mapping[str, str] | None = None,
+            if_absent: bool = False,
+        ) -> str:
+            version = super().put(key, body, content_type, metadata, if_absent)
+            if self.puts == 1:
+                racing = next(r for r in registry.records.values() if r.status_index == 1)
+                registry.records[racing.licence_id] = replace(racing, status=LicenceStatus.REVOKED)
+            return version
+
+    store = RacingStore()
+    publisher = ListPublisher(
+        registry=registry,
+        store=store,
+        seal_key=lambda: key,
+        anchors=lambda: TrustAnchors(roots=(), seals=()),  # type: ignore[arg-type]
+        now=lambda: AT,
+    )
+    publisher.status_list(TYPE_CODE)
+    assert store.puts == 2  # it noticed and published again
+    final = StatusList.from_document(json.loads(store.get(status_list_key(TYPE_CODE)).body))
+    assert (final.status_at(0), final.status_at(1)) == (VALID, REVOKED)
