@@ -4,14 +4,18 @@ photographed at 12 megapixels and sent as image/jpeg; then revoked; a URL-only f
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from onestop.licences.issuance import issue_licence
 from onestop.licences.lifecycle import change_status
 from onestop.licences.models import Action, LicenceRecord
 from onestop.licences.render import render_licence
+from onestop.licences.trust import load_trust
 
 from tests import photo_specimens as P
 from tests.integration.test_verify_api import Cloud, cloud  # noqa: F401 - the moto fixture
@@ -122,3 +126,93 @@ def test_pictures_that_cannot_be_verified_are_refused_with_reasons(cloud: Cloud)
     _, body, _ = post(cloud, P.specimen(P.issued_licence().pdf, "desk_only").data, "image/jpeg")
     assert body["verdict"] == "no_qr"
     assert body["summary"]["en"].startswith("No readable QR code")
+
+
+class _Served:
+    """The verify Lambda handler behind a local HTTP server: what `onestop trust update --service` and
+    `onestop verify --service` talk to (mock_aws patches botocore for the server's thread too)."""
+
+    def __init__(self, handler: Any) -> None:
+        import base64
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                reply = handler(event("GET", self.path, None, headers), _context())
+                data = reply.get("body") or ""
+                raw = base64.b64decode(data) if reply.get("isBase64Encoded") else data.encode()
+                self.send_response(reply["statusCode"])
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_trust_update_then_a_photo_verifies_offline_and_a_suspension_reaches_it(
+    cloud: Cloud,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole offline path: the issue function publishes the signed lists, `onestop trust update`
+    caches them (anchored to the root given out of band), `onestop verify photo.jpg` needs no flag."""
+    from asn1crypto import pem
+    from onestop import cli
+
+    from tests.integration.test_credential_publish import _template_schedule_input, deliver, office_of
+    from tests.unit.test_licence_support import RecordingPublisher
+
+    events = RecordingPublisher()
+    office, _ = office_of(cloud, events)
+    cloud.publisher = events  # type: ignore[assignment]
+    record, pdf = issue_now(cloud)
+    deliver(office, events)
+    (scheduled,) = _template_schedule_input()
+    office.handle(scheduled["detail-type"], scheduled["detail"])  # the signed trust list
+
+    root = tmp_path / "root.pem"
+    root.write_bytes(
+        b"".join(pem.armor("CERTIFICATE", c.dump()) for c in load_trust(cloud.store, "pki/").roots)
+    )
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ONESTOP_CACHE", str(cache))
+    photo = tmp_path / "licence.jpg"
+    photo.write_bytes(P.photograph(P.rasterise(pdf), P.Shot(frame=(1500, 2000))))
+    served = _Served(cloud.handler)
+    try:
+        assert cli.main(["trust", "update", "--service", served.url, "--root", str(root)]) == 0
+        out = io.StringIO()
+        code = cli.main(["verify", str(photo)], out=out)  # the default cache, no network
+        assert code == cli.EXIT_OK, out.getvalue()
+        assert "✓ 证照状态 Licence status" in out.getvalue()
+        assert "? 登记信息 Registry" in out.getvalue()
+
+        change_status(
+            Action.SUSPEND,
+            record.licence_id,
+            registry=cloud.registry,
+            publisher=events,
+            actor="admin-wang",
+            reason="现场检查不合格",
+            now=datetime.now(UTC),
+        )
+        deliver(office, events)
+        out = io.StringIO()
+        assert cli.main(["verify", str(photo)], out=out) == cli.EXIT_OK  # the cached list is older
+        assert cli.main(["trust", "update", "--service", served.url]) == 0  # roots pinned by the first
+        out = io.StringIO()
+        assert cli.main(["verify", str(photo), "--json"], out=out) == cli.EXIT_FAILED
+        assert json.loads(out.getvalue())["verdict"] == "suspended"
+    finally:
+        served.close()
