@@ -1,4 +1,5 @@
-"""Public verify function: POST /verify (a licence PDF), GET /verify/{licence_id}, GET /trust."""
+"""Public verify function: POST /verify (a licence PDF, or a photo of the printed licence),
+GET /verify/{licence_id}, GET /trust, GET /status-lists/{type}."""
 
 from __future__ import annotations
 
