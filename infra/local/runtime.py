@@ -347,13 +347,34 @@ class FunctionPool:
         with self._cond:
             return list(self._workers)
 
-    def warm(self) -> None:
-        """Have one worker ready (provisioned concurrency of one, for tests and benchmarks)."""
+    def warm(self, workers: int = 1) -> None:
+        """Have `workers` workers ready (at most the pool's size), started side by side: provisioned
+        concurrency, for tests and benchmarks that measure warm invocations only."""
         with self._cond:
-            if self._workers or self._starting:
-                return
-        with self._lease(wait=True):
-            pass
+            missing = min(workers, self.size) - len(self._workers) - self._starting
+        if missing <= 0:
+            return
+        started: list[FunctionWorker] = []
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                worker = self._acquire(wait=True)
+            except BaseException as exc:
+                errors.append(exc)
+            else:
+                started.append(worker)
+
+        threads = [threading.Thread(target=start) for _ in range(missing)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Handed back only now, so that each of them had to take a worker of its own.
+        for worker in started:
+            self._release(worker)
+        if errors:
+            raise errors[0]
 
     def invoke(self, event: Any, *, wait: bool = False) -> Any:
         """Run `event` on a worker. `wait`: wait for capacity rather than be throttled (pollers)."""

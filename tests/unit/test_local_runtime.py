@@ -276,3 +276,18 @@ def test_a_function_gets_no_more_workers_than_its_share_of_the_cores(
     memory_mb: int, cores: int, cap: int
 ) -> None:
     assert local_worker_cap(memory_mb, 4, cores) == cap
+
+
+def test_warming_starts_workers_side_by_side_up_to_the_pool_size(pools: list[FunctionPool]) -> None:
+    pool = _pool(pools, _spec(), max_workers=3)
+    pool.warm(5)
+    assert pool.cold_starts == 3
+    assert len({w.pid for w in pool.workers}) == 3
+    warmed = {w.pid for w in pool.workers}
+    pool.warm(3)  # already there: nothing more
+    assert pool.cold_starts == 3
+    with ThreadPoolExecutor(3) as run:
+        results = list(run.map(lambda _: pool.invoke({"sleep": 0.5}), range(3)))
+    # Three at once ran on the three warmed workers: no init during the invocations.
+    assert {r["pid"] for r in results} == warmed
+    assert pool.cold_starts == 3
