@@ -21,6 +21,8 @@ Measured as Lambda runs the code, not as the dev venv happens to hold it:
   the tests and the local stack, and "in AWS", where `Tracing: Active` and LAMBDA_TASK_ROOT make
   Powertools' Tracer import the X-Ray SDK and patch every supported library at construction.
 
+boto3 is imported with the first AWS client (onestop.aws.clients), not at import: each function's note
+gives what its first AWS-calling event adds (importing boto3 and building a DynamoDB table resource).
 For the ingest function (a container image, no cold-start target) the first OCR engine session (model
 load), which its first upload pays, is measured too. The details give each function's import profile
 (`python -X importtime`, one run, local environment): time per top-level package and the largest
@@ -66,15 +68,21 @@ sys.meta_path.insert(0, Absent())
 started, cpu = time.perf_counter(), time.process_time()
 import {module}
 imported, cpu = time.perf_counter() - started, time.process_time() - cpu
-extra = None
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+client = extra = None
+if {first_client}:
+    t = time.perf_counter()
+    from onestop.aws.clients import dynamodb_table
+    dynamodb_table("onestop-bench")
+    client = time.perf_counter() - t
 if {engine}:
     from onestop.materials.ocr import get_rapid_engine
     import numpy as np
     t = time.perf_counter()
     get_rapid_engine().recognise(np.full((64, 256, 3), 255, dtype=np.uint8))
     extra = time.perf_counter() - t
-heavy = sorted(m for m in {heavy!r} if m in sys.modules)
-print(json.dumps({{"import_s": imported, "cpu_s": cpu, "engine_s": extra, "heavy": heavy}}))
+out = {{"import_s": imported, "cpu_s": cpu, "heavy": heavy, "client_s": client, "engine_s": extra}}
+print(json.dumps(out))
 """
 
 
@@ -209,9 +217,16 @@ def _env(code_root: Path, variables: dict[str, str]) -> dict[str, str]:
 
 
 def probe(
-    module: str, code_root: Path, variables: dict[str, str], blocked: set[str], engine: bool = False
+    module: str,
+    code_root: Path,
+    variables: dict[str, str],
+    blocked: set[str],
+    engine: bool = False,
+    first_client: bool = False,
 ) -> dict[str, Any]:
-    code = _PROBE.format(module=module, engine=engine, blocked=sorted(blocked), heavy=HEAVY)
+    code = _PROBE.format(
+        module=module, engine=engine, first_client=first_client, blocked=sorted(blocked), heavy=HEAVY
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=code_root,
@@ -235,7 +250,9 @@ def import_profile(
     module: str, code_root: Path, variables: dict[str, str], blocked: set[str], top: int = 12
 ) -> str:
     """`python -X importtime` of the module, summed per top-level package and its largest imports."""
-    code = _PROBE.format(module=module, engine=False, blocked=sorted(blocked), heavy=HEAVY)
+    code = _PROBE.format(
+        module=module, engine=False, first_client=False, blocked=sorted(blocked), heavy=HEAVY
+    )
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=code_root,
@@ -299,13 +316,14 @@ def side_by_side(
     anchor_blocked: set[str],
     repeat: int,
     engine: bool,
+    first_client: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`repeat` imports of `module` and of the anchor, alternating, so that a change of load on the
     machine weighs on both."""
     own: list[dict[str, Any]] = []
     anchor: list[dict[str, Any]] = []
     for _ in range(repeat):
-        own.append(probe(module, code_root, env.variables, blocked, engine=engine))
+        own.append(probe(module, code_root, env.variables, blocked, engine, first_client))
         anchor.append(probe(ANCHOR_MODULE, code_root, env.variables, anchor_blocked))
     return own, anchor
 
@@ -338,14 +356,20 @@ def run(repeat: int, profiles: bool = True) -> tuple[list[Figure], str]:
             is_image = logical_id == "IngestFunction"
             for env in environments(logical_id, code_root):
                 engine = is_image and env.key == "local"
+                first_client = env.key == "local"
                 own, anchor = side_by_side(
-                    module, code_root, env, image if is_image else layer, layer, repeat, engine
+                    module, code_root, env, image if is_image else layer, layer, repeat, engine, first_client
                 )
                 heavy = sorted({m for s in own for m in s["heavy"]})
                 note = (
                     f"CPU {_median(own, 'cpu_s'):.0f} ms (anchor {_median(anchor, 'cpu_s'):.0f}); "
                     f"heavy modules imported: {', '.join(heavy) or 'none'}"
                 )
+                if first_client:
+                    # boto3 comes with the first AWS client (onestop.aws.clients): what the first
+                    # event that calls AWS adds to the import.
+                    client = _median(own, "client_s")
+                    note += f"; then the first AWS client (boto3, a DynamoDB table) {client:.0f} ms"
                 figures.append(
                     Figure(
                         "cold start",

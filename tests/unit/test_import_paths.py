@@ -45,7 +45,12 @@ HEAVY = (
 # Per function, parts of onestop that only some of its requests need.
 NOT_AT_START = {
     # The verifier (trust anchors, sandbox) serves only the attaching of an e-licence.
-    "ApiFunction": ("onestop.verification", "onestop.licences.render", "onestop.licences.seal"),
+    "ApiFunction": (
+        "onestop.verification",
+        "onestop.http.contract",  # the completed OpenAPI document: first /openapi.json
+        "onestop.licences.render",
+        "onestop.licences.seal",
+    ),
     "IssueFunction": ("onestop.licences.render", "onestop.licences.seal"),
     "SchedulerFunction": ("onestop.verification", "onestop.licences.render"),
     "VerifyFunction": ("onestop.licences.render", "onestop.licences.seal"),

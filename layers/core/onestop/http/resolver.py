@@ -28,7 +28,6 @@ from . import (
     routes_review,
 )
 from .bodies import json_body
-from .contract import complete
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
 
@@ -99,7 +98,9 @@ def build_api() -> APIGatewayHttpResolver:
     def spec() -> str:
         # Routes are fixed once built, so the document is generated once per container, on the first
         # request for it. Completed with the verify routes, the gateway's own answers and the links
-        # (onestop.http.contract).
+        # (onestop.http.contract, whose own models are built with it).
+        from .contract import complete
+
         configure_openapi(app)
         return complete(app.get_openapi_json_schema())
 
