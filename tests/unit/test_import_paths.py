@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
     "aws_xray_sdk.core",  # the X-Ray SDK: on the first traced call, and only with tracing on
     "aws_lambda_powertools.event_handler.openapi.models",  # the OpenAPI document: first /openapi.json
+    "boto3",  # with the first AWS client (onestop.aws.clients)
     "pyhanko",
     "pyhanko_certvalidator",
     "reportlab",
