@@ -5,6 +5,9 @@ ReportBatchItemFailures only the reported items stay; an invocation error keeps 
 Messages left on the queue come back after the visibility timeout and moto moves them to the DLQ
 after maxReceiveCount, as SQS does. Locally a failed message becomes visible again after
 `retry_delay_s` instead of the full visibility timeout, so that retries take seconds, not minutes.
+A mapping delivers as many batches at once as its function has workers (its ScalingConfig
+MaximumConcurrency, under the local cap of infra/local/runtime.py); its invocations wait for a worker
+rather than being throttled, as Lambda's pollers retry throttled invocations.
 
 EventBridge: each rule gets a local tap queue as its target (same bus, same pattern); a poller
 invokes the rule's function with the event and, after the rule's MaximumRetryAttempts, sends the
