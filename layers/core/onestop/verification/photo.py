@@ -67,8 +67,8 @@ class PhotoLimits:
     """Bounds on one picture. Defaults fit a 48-megapixel phone JPEG and a 4K screenshot, nothing near
     a bomb. `decode_side` was measured on the synthetic photo set (tests/photo_specimens.py): at 2000
     as many licence photos are read as at full size (22 of 24; 1600 and below lose the far shot on the
-    first pass), and a 12 MP photo is read in about a quarter of the CPU time of a full decode
-    (43 ms against 180 ms, bench/bench_photo.py)."""
+    first pass), and a 12 MP photo is read and verified in about a third of the CPU time of a plain
+    full decode and zxing (42 ms against 116 ms, bench/bench_photo.py)."""
 
     max_bytes: int = 4 * MiB  # the API's: a Lambda takes 6 MB of event, the body in base64
     max_pixels: int = 50_000_000  # JPEG: a 48 MP phone photo is 48.8 M
