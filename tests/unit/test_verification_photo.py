@@ -401,3 +401,18 @@ def test_a_multi_picture_jpeg_from_a_phone_is_read_at_reduced_scale(
     assert read.format == "MPO"
     assert read.texts
     assert drafts == [("MPO", (1500, 2000))]
+
+
+def test_a_qr_code_on_a_transparent_background_is_read(licence: P.IssuedLicence) -> None:
+    # A QR code exported as a PNG with a transparent background (black modules, nothing else): its
+    # transparent pixels are black in RGB; it must be read as it is shown, on white.
+    import numpy as np
+
+    grey = np.asarray(P.rasterise(licence.pdf, dpi=150).convert("L"))
+    rgba = np.zeros((*grey.shape, 4), dtype=np.uint8)  # transparent black everywhere
+    rgba[grey < 128, 3] = 255  # the dark modules (and text) opaque black
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    read = read_qr_codes(buf.getvalue())
+    assert read.texts
+    assert read.texts[0].startswith("OS1:")

@@ -253,6 +253,10 @@ def _upright_grey(image: Image.Image, side: int) -> Image.Image:
             "图片数据不完整或已损坏，无法解码。", f"The picture's data is incomplete or damaged ({exc})."
         ) from None
     upright = ImageOps.exif_transpose(image) or image
+    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+        # Transparent pixels are black in their colour channels: read the picture as it is shown.
+        rgba = upright.convert("RGBA")
+        upright = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     grey = upright.convert("L")
     if max(grey.size) > side:
         grey.thumbnail((side, side), Image.Resampling.BILINEAR)
