@@ -29,7 +29,11 @@ Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor o
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)  # as schemas._In
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, as schemas._Out
 
 
 class DocumentIn(_In):
@@ -56,7 +60,7 @@ class BindingDecisionIn(_In):
     )
 
 
-class BindingEventOut(BaseModel):
+class BindingEventOut(_Out):
     """One step of a request's audit trail."""
 
     at: str
@@ -66,7 +70,7 @@ class BindingEventOut(BaseModel):
     reason: str | None = None
 
 
-class BindingOut(BaseModel):
+class BindingOut(_Out):
     """A binding request as its requester or an admin sees it."""
 
     id: str
@@ -109,7 +113,7 @@ class BindingOut(BaseModel):
         )
 
 
-class DocumentUploadOut(BaseModel):
+class DocumentUploadOut(_Out):
     """A presigned POST: send `fields` and then the PDF (field `file`) to `url` as multipart/form-data."""
 
     method: Literal["POST"] = "POST"
@@ -119,14 +123,14 @@ class DocumentUploadOut(BaseModel):
     key: str
 
 
-class BindingCreatedOut(BaseModel):
+class BindingCreatedOut(_Out):
     """The new request and where to upload its power of attorney."""
 
     request: BindingOut
     upload: DocumentUploadOut
 
 
-class BindingPage(BaseModel):
+class BindingPage(_Out):
     """A page of binding requests."""
 
     items: list[BindingOut]

@@ -26,7 +26,7 @@ FIELD = r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$"
 class CorrectionIn(BaseModel):
     """What the document says, in the reviewer's words, and why the reading was wrong."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     field: str = Field(
         min_length=1,

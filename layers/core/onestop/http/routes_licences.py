@@ -28,7 +28,7 @@ LICENCE_ID = r"^1\.2\.156\.3005\.2\.[0-9A-Za-z.]{20,120}$"
 class LicenceOut(BaseModel):
     """A licence version as its holder or a reviewer sees it."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     licence_id: str
     status: str
@@ -51,7 +51,7 @@ class LicenceOut(BaseModel):
 class LifecycleIn(BaseModel):
     """A lifecycle action with its reason (recorded in the audit trail)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     action: Literal["suspend", "reinstate", "revoke", "cancel", "withdraw", "renew", "change"]
     reason: Paragraph = Field(
