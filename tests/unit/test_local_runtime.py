@@ -270,7 +270,7 @@ def test_pool_size_follows_the_template_limit_under_the_local_cap(
 
 @pytest.mark.parametrize(
     ("memory_mb", "cores", "cap"),
-    [(1024, 2, 4), (3008, 2, 2), (10240, 2, 1), (3008, 8, 4), (128, 1, 4), (1769, 1, 2)],
+    [(1024, 2, 3), (3008, 2, 1), (10240, 2, 1), (3008, 8, 4), (128, 1, 4), (1769, 1, 1), (1769, 2, 2)],
 )
 def test_a_function_gets_no_more_workers_than_its_share_of_the_cores(
     memory_mb: int, cores: int, cap: int
