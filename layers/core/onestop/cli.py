@@ -217,7 +217,7 @@ def read_bounded(path: Path, limit: int, image_limit: int | None = None) -> byte
     import os
     import stat
 
-    from onestop.verification.photo import is_image
+    from onestop.verification.image_types import is_image
 
     def limit_for(head: bytes) -> int:
         return image_limit if image_limit is not None and is_image(head) else limit
@@ -254,7 +254,7 @@ def read_bounded(path: Path, limit: int, image_limit: int | None = None) -> byte
 def verify_command(args: argparse.Namespace, out: TextIO) -> int:
     from onestop.verification import DEFAULT_LIMITS, verify_pdf
     from onestop.verification.checks import quiet_pyhanko
-    from onestop.verification.photo import CLI_PHOTO_LIMITS, is_image
+    from onestop.verification.image_types import CLI_PHOTO_LIMITS, is_image
 
     data = read_bounded(args.file, DEFAULT_LIMITS.max_bytes, image_limit=CLI_PHOTO_LIMITS.max_bytes)
     if is_image(data):  # a photo or screenshot of the paper: its QR code is checked (photo_cli.py)

@@ -29,14 +29,11 @@ from onestop.verification import (
     verify_licence_id,
     verify_pdf,
 )
-from onestop.verification.photo import (
+from onestop.verification.image_types import (
     DEFAULT_PHOTO_LIMITS,
     HEIF_TYPES,
     IMAGE_TYPES,
     PhotoLimits,
-    heif_refused,
-    image_too_large,
-    not_an_image,
     sniff_format,
 )
 from onestop.verification.status import RegistryLookup
@@ -139,6 +136,8 @@ def is_image_request(event: Any) -> bool:
 
 def read_image_body(event: Any, limits: PhotoLimits) -> bytes:
     """The picture's bytes of a `POST /verify` event (size checked; the picture itself by photo.py)."""
+    from onestop.verification.photo import heif_refused, image_too_large, not_an_image
+
     if _content_type(event) in HEIF_TYPES:
         raise heif_refused(_content_type(event))
     return _body_bytes(event, limits.max_bytes, image_too_large, not_an_image)

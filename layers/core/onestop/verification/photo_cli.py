@@ -108,7 +108,8 @@ def verify_photo(
     """Read the picture and judge it; with `url_lookup` (--service: the service's GET /verify/{id}) the
     registry is asked too (a URL-only QR code; a credential's registry tick), else only the signature
     and the signed status list count."""
-    from .photo import CLI_PHOTO_LIMITS, PhotoDependencies, judge_qr_texts, read_qr_codes
+    from .image_types import CLI_PHOTO_LIMITS
+    from .photo import PhotoDependencies, judge_qr_texts, read_qr_codes
 
     read = read_qr_codes(data, CLI_PHOTO_LIMITS)
     deps = PhotoDependencies(
