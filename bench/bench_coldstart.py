@@ -357,9 +357,22 @@ def run(repeat: int, profiles: bool = True) -> tuple[list[Figure], str]:
             for env in environments(logical_id, code_root):
                 engine = is_image and env.key == "local"
                 first_client = env.key == "local"
-                own, anchor = side_by_side(
-                    module, code_root, env, image if is_image else layer, layer, repeat, engine, first_client
-                )
+                try:
+                    own, anchor = side_by_side(
+                        module,
+                        code_root,
+                        env,
+                        image if is_image else layer,
+                        layer,
+                        repeat,
+                        engine,
+                        first_client,
+                    )
+                except RuntimeError as exc:  # one function that does not import: the others still count
+                    label = f"minimal Powertools app ({env.label})"
+                    figure = f"{logical_id}: import {module} ({env.label})"
+                    figures.append(Figure("cold start", figure, None, "ms", label, None, str(exc)))
+                    continue
                 heavy = sorted({m for s in own for m in s["heavy"]})
                 note = (
                     f"CPU {_median(own, 'cpu_s'):.0f} ms (anchor {_median(anchor, 'cpu_s'):.0f}); "
@@ -412,13 +425,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profiles", action="store_true", help="figures only")
     args = parser.parse_args(argv)
     figures, details = run(args.repeat, profiles=not args.no_profiles)
-    report(
-        figures,
-        args.json,
-        lambda f: f"{f.figure:<84} {f.value:6.0f} ms  ({f.ratio:.2f}x {f.anchor}: {f.anchor_value:.0f} ms)",
-        details,
-    )
-    return 0
+    report(figures, args.json, _line, details)
+    return 0  # a function that did not import is a figure "not measured", with the reason
+
+
+def _line(f: Figure) -> str:
+    if f.value is None or f.anchor_value is None or f.ratio is None:
+        return f"{f.figure:<84} not measured: {f.note}"
+    return f"{f.figure:<84} {f.value:6.0f} ms  ({f.ratio:.2f}x {f.anchor}: {f.anchor_value:.0f} ms)  {f.note}"
 
 
 if __name__ == "__main__":
