@@ -99,6 +99,7 @@ def url_licence(licence: P.IssuedLicence, url: str) -> bytes:
 # ----------------------------------------------------------------------------- reading
 
 
+@pytest.mark.slow  # makes the 24 pictures, half of them 12 MP: about a minute on 2 cores
 def test_decode_success_rate_over_the_synthetic_photo_set(photos: Photos) -> None:
     limits = PhotoLimits(max_bytes=40 << 20)
     read = {name: read_qr_codes(s.data, limits) for name, s in photos.all().items()}
