@@ -31,7 +31,7 @@ ITEM = "technology-contract-registration"
 # function; werkzeug's development server without keep-alive in front of the gateway and moto).
 BEFORE_PUBLIC = "before (one worker a function, 4 clients): 396 req/s, p99 18 ms"
 BEFORE_PRIVATE = "before (one worker a function, 4 clients): 87.5 req/s, p99 151 ms"
-BEFORE_LOAD = "before (one worker a function): all API p99 413 ms, 18.7 API req/s"
+BEFORE_LOAD = "after a warm-up round; before (one worker a function): all API p99 413 ms, 18.7 API req/s"
 
 
 def _client(url: str, n: int, concurrency: int, headers: dict[str, str], out: Any) -> None:
