@@ -48,7 +48,7 @@ INDEX = 4242
 
 @pytest.fixture(scope="module")
 def pki() -> DevPki:
-    return make_dev_pki(BUREAU)
+    return make_dev_pki(BUREAU, now=NOW)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def trust(pki: DevPki) -> TrustAnchors:
 @pytest.fixture(scope="module")
 def stranger() -> DevPki:
     """A look-alike bureau with its own root and seal: same names, other keys."""
-    return make_dev_pki(BUREAU)
+    return make_dev_pki(BUREAU, now=NOW)
 
 
 def credential(key: SealKey, **meta_changes: object) -> tuple[Credential, str]:

@@ -31,12 +31,12 @@ AT = datetime.now(UTC).replace(microsecond=0)
 
 @pytest.fixture(scope="module")
 def pki() -> DevPki:
-    return make_dev_pki(BUREAU)
+    return make_dev_pki(BUREAU, now=AT)
 
 
 @pytest.fixture(scope="module")
 def stranger() -> DevPki:
-    return make_dev_pki(BUREAU)
+    return make_dev_pki(BUREAU, now=AT)
 
 
 @pytest.fixture(scope="module")
