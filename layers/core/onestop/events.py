@@ -125,6 +125,19 @@ class ApplicationAccepted(ApplicationEvent):
     working_days: int
 
 
+class ApplicationCorrectionRequested(ApplicationEvent):
+    """A reviewer asked for correction (补正): `reasons` is the one-time notice (一次性告知), everything
+    to correct at once; the applicant is told (the notify function)."""
+
+    DETAIL_TYPE: ClassVar[str] = "ApplicationCorrectionRequested"
+
+    requested_at: str
+    requested_by: str
+    reasons: list[EventReason] = Field(default_factory=list)
+    applicant: EventApplicant
+    clock_paused: bool | None = optional("True when asked after acceptance: the decision clock waits")
+
+
 class EventCorrection(BaseModel):
     """A reviewer's correction of a value read from an evidence material (`FieldCorrection`)."""
 
@@ -300,6 +313,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ApplicationAccepted,
         ApplicationApproved,
         ApplicationRejected,
+        ApplicationCorrectionRequested,
         MaterialCatalogued,
         MaterialRejected,
         LicenceIssued,

@@ -12,6 +12,7 @@ from onestop.errors import Reason
 from onestop.events import (
     ApplicationAccepted,
     ApplicationApproved,
+    ApplicationCorrectionRequested,
     ApplicationEvent,
     ApplicationRejected,
     ApplicationSubmitted,
@@ -32,6 +33,7 @@ EVENT_FOR_ACTION: dict[Action, type[ApplicationEvent]] = {
     Action.ACCEPT: ApplicationAccepted,
     Action.APPROVE: ApplicationApproved,
     Action.REJECT: ApplicationRejected,
+    Action.REQUEST_CORRECTION: ApplicationCorrectionRequested,
 }
 
 # The role the audit records when the use case set none: a two-group account submits as the applicant.
@@ -135,6 +137,15 @@ def announced_event(application: Application, action: Action, principal: Princip
             rejected_at=iso(application.decided_at),
             rejected_by=principal.label,
             reasons=[EventReason.of(r) for r in application.decision_reasons],
+        )
+    if action is Action.REQUEST_CORRECTION:
+        # The one-time notice (一次性告知): every reason at once, as the applicant is told it.
+        return ApplicationCorrectionRequested(
+            **base,
+            applicant=applicant,
+            requested_at=iso(application.updated_at),
+            requested_by=principal.label,
+            reasons=[EventReason.of(r) for r in application.correction_reasons],
         )
     if action is Action.ACCEPT:
         assert application.accepted_at is not None
