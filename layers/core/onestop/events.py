@@ -138,6 +138,21 @@ class ApplicationCorrectionRequested(ApplicationEvent):
     clock_paused: bool | None = optional("True when asked after acceptance: the decision clock waits")
 
 
+class ApplicationClockChanged(ApplicationEvent):
+    """The decision clock paused, resumed or was extended (`applications.pauses`): `due` is the
+    decision deadline after the change; the applicant is told (the notify function)."""
+
+    DETAIL_TYPE: ClassVar[str] = "ApplicationClockChanged"
+
+    change: str = Field(description="paused | resumed | extension_requested | extended | extension_refused")
+    procedure: str = Field(description="correction | hearing | expert_review | onsite_inspection | extension")
+    reason: EventReason
+    at: str
+    due: str | None = None
+    working_days_added: int | None = None
+    actor: str
+
+
 class EventCorrection(BaseModel):
     """A reviewer's correction of a value read from an evidence material (`FieldCorrection`)."""
 
@@ -306,6 +321,21 @@ class DeadlineOverdue(DeadlineFlagged):
     DETAIL_TYPE: ClassVar[str] = "DeadlineOverdue"
 
 
+class ApplicationEscalated(ApplicationEvent):
+    """An application at risk or overdue was escalated to the bureau's admins by the deadline sweep
+    (once per due time and level; `assignee`: the reviewer holding it then, if any)."""
+
+    DETAIL_TYPE: ClassVar[str] = "ApplicationEscalated"
+
+    item_name_zh: str
+    item_name_en: str
+    level: str  # "at_risk" | "overdue"
+    due: str
+    working_days_left: int
+    assignee: str | None = None
+    escalated_at: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.DETAIL_TYPE: cls
     for cls in (
@@ -314,6 +344,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ApplicationApproved,
         ApplicationRejected,
         ApplicationCorrectionRequested,
+        ApplicationClockChanged,
         MaterialCatalogued,
         MaterialRejected,
         LicenceIssued,
@@ -321,5 +352,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         LicenceVersionRequested,
         DeadlineAtRisk,
         DeadlineOverdue,
+        ApplicationEscalated,
     )
 }
