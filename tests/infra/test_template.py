@@ -65,7 +65,9 @@ def test_template_declares_the_mission() -> None:
         assert props["Runtime"] == "python3.11"
         assert props["Layers"] == [{"Ref": "CoreLayer"}]
         assert props.get("Policies"), f"{name} has no least-privilege policies"
-    assert resources["CoreLayer"]["Metadata"]["BuildMethod"] == "python3.11"
+    # layers/core/Makefile builds the layer with its bytecode (tests/unit/test_layer_build.py).
+    assert resources["CoreLayer"]["Metadata"]["BuildMethod"] == "makefile"
+    assert resources["CoreLayer"]["Properties"]["CompatibleRuntimes"] == ["python3.11"]
     licences = resources["LicencesBucket"]["Properties"]
     assert licences["ObjectLockEnabled"] is True
     assert licences["VersioningConfiguration"]["Status"] == "Enabled"
@@ -137,6 +139,10 @@ def test_sam_build_zip_functions(tmp_path: Path, record_property: pytest.RecordP
         layer_size = _tree_size(build_dir / "CoreLayer")
         assert (build_dir / name / "app.py").is_file()
         assert (build_dir / "CoreLayer" / "python" / "onestop" / "__init__.py").is_file()
+        # The layer ships its bytecode (layers/core/Makefile): /opt is read-only in Lambda.
+        for package in ("onestop", "pydantic", "aws_lambda_powertools"):
+            pyc = build_dir / "CoreLayer" / "python" / package / "__pycache__" / "__init__.cpython-311.pyc"
+            assert pyc.is_file(), f"{package} has no bytecode in the layer"
         sizes[name] = function_size + layer_size
         assert sizes[name] < LAMBDA_UNZIPPED_LIMIT, f"{name}: {sizes[name]} bytes unzipped with its layer"
     for name, size in sizes.items():
