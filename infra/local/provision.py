@@ -31,6 +31,8 @@ PROVISIONED_TYPES = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolGroup",
+        "AWS::SES::EmailIdentity",
+        "AWS::Cognito::UserPoolClient",
     }
 )
 # Emulated by the local runtime (infra.local.runtime / gateway / pollers).
@@ -52,8 +54,6 @@ NOT_EMULATED: Mapping[str, str] = {
     "AWS::Lambda::LayerVersion": "the layer's code is imported from layers/core directly",
     "AWS::Lambda::Permission": "invoke permissions: the local runtime calls handlers itself",
     "AWS::IAM::Role": "moto does not enforce IAM; policies are checked by cfn-lint and in AWS",
-    "AWS::Cognito::UserPoolClient": "the local identity provider signs the tokens; its audience stands in "
-    "for the client id (the pool itself is created: users and their party attributes live there)",
     "AWS::Cognito::UserPoolDomain": "no hosted UI locally; the local identity provider has a token endpoint",
     "AWS::CloudWatch::Alarm": "alarms need CloudWatch metrics from real Lambda; validated by cfn-lint",
     "AWS::CloudWatch::Dashboard": "dashboards are validated by cfn-lint",
@@ -383,6 +383,54 @@ def _user_pool_group(logical_id: str, p: dict[str, Any], r: Resolver, client: Ca
     r.refs[logical_id] = p["GroupName"]
 
 
+# The client settings moto takes as CloudFormation names them (the API's parameter names are the same).
+_CLIENT_PROPERTIES = (
+    "ClientName",
+    "GenerateSecret",
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ReadAttributes",
+    "WriteAttributes",
+    "ExplicitAuthFlows",
+    "SupportedIdentityProviders",
+    "CallbackURLs",
+    "LogoutURLs",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+)
+
+
+def _user_pool_client(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
+    # Each channel's app client (issue 18 item 3): its id is what the local identity provider puts in a
+    # token's `aud` and what the api function's CHANNEL_CLIENTS maps to the channel, as in AWS.
+    kwargs: dict[str, Any] = {"UserPoolId": p["UserPoolId"]}
+    kwargs.update({k: p[k] for k in _CLIENT_PROPERTIES if k in p})
+    for key in ("RefreshTokenValidity", "AccessTokenValidity", "IdTokenValidity"):
+        if key in kwargs:
+            kwargs[key] = int(kwargs[key])
+    for key in ("GenerateSecret", "AllowedOAuthFlowsUserPoolClient", "EnableTokenRevocation"):
+        if key in kwargs:
+            kwargs[key] = kwargs[key] in (True, "true", "True")
+    created = client("cognito-idp").create_user_pool_client(**kwargs)["UserPoolClient"]
+    r.refs[logical_id] = created["ClientId"]
+
+
+def _email_identity(logical_id: str, p: dict[str, Any], r: Resolver, client: Callable[[str], Any]) -> None:
+    # The notify function's sender. moto verifies at once (AWS mails the address, or waits for the
+    # DKIM records of a domain); what the function sends is kept in moto's sent messages.
+    identity = p["EmailIdentity"]
+    if "@" in identity:
+        client("ses").verify_email_identity(EmailAddress=identity)
+    else:
+        client("ses").verify_domain_identity(Domain=identity)
+    r.refs[logical_id] = identity
+
+
 _CREATORS: Mapping[str, Creator] = {
     "AWS::S3::Bucket": _bucket,
     "AWS::S3::BucketPolicy": _bucket_policy,
@@ -396,5 +444,7 @@ _CREATORS: Mapping[str, Creator] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::SES::EmailIdentity": _email_identity,
+    "AWS::Cognito::UserPoolClient": _user_pool_client,
 }
 assert set(_CREATORS) == PROVISIONED_TYPES

@@ -132,13 +132,14 @@ def test_data_is_encrypted_and_logged_with_the_templates_keys(stack: LocalStack)
         "onestop-uploads-dlq-dev",
         "onestop-issue-dlq-dev",
         "onestop-scheduler-dlq-dev",
+        "onestop-notify-dlq-dev",
     }
     for url in queues:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
         assert attributes.get("KmsMasterKeyId") in key_ids, url
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix="/onestop/")["logGroups"]
     assert {g["logGroupName"] for g in groups} == {
-        f"/onestop/dev/{name}" for name in ("http-api", "api", "ingest", "issue", "verify", "scheduler")
+        f"/onestop/dev/{name}" for name in ("http-api", "api", "ingest", "issue", "verify", "scheduler", "notify")
     }
     for group in groups:
         assert (group["kmsKeyId"] in key_ids, group["retentionInDays"]) == (True, 365), group["logGroupName"]

@@ -45,25 +45,43 @@ class Settings(BaseSettings):
     tsa_url: HttpUrl | None = Field(default=None, description="RFC 3161 timestamp authority for PAdES B-T")
     # The api function: the Cognito user pool whose `custom:uscc` attribute an approved binding sets.
     user_pool_id: str | None = Field(default=None, description="Cognito user pool id (<region>_<id>)")
+    # The api function: each channel's app client (template.yaml builds it from the clients' ids):
+    # "<client id>=<channel>,…". A token from a client not listed here is refused (403 unknown_client).
+    channel_clients: str = Field(default="", description="app client id → channel (web_portal, city_app, …)")
     # Per-account quotas (docs/operations.md): open drafts at once; upload tickets per Beijing day, in
     # total and per material slot (on top of MAX_UPLOAD_ATTEMPTS_PER_SLOT files listed in a slot).
     quota_open_drafts: int = Field(default=10, ge=1)
     quota_upload_tickets_per_day: int = Field(default=100, ge=1)
     quota_upload_tickets_per_slot_per_day: int = Field(default=20, ge=1)
+    # Work assignment: a reviewer's claim lapses after this long without them acting on the application.
+    assignment_lease_seconds: int = Field(default=4 * 3600, ge=60, le=7 * 24 * 3600)
     # The ingest function: the uploads queue's maxReceiveCount (on the last receive a failing material
     # is marked failed before SQS moves the message to the dead-letter queue), and how long a processed
     # object version is remembered by the idempotency layer.
     ingest_max_receive: int = Field(default=3, ge=1)
     ingest_idempotency_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # The notify function: the SES sender (an address of the verified identity, NotificationSender),
+    # the pages' origin (PortalOrigin: links in messages) and the group whose members hear escalations.
+    notify_sender: str | None = Field(default=None, description="SES sender address (From)")
+    portal_origin: str = Field(default="http://localhost:3000", description="origin of the portal and desk")
+    notify_admin_group: str = Field(default="admin", description="Cognito group told of escalations")
     # The function's service name (template.yaml sets it per function); metrics are selected by it.
     service_name: str = Field(default="", validation_alias="POWERTOOLS_SERVICE_NAME")
     # The bureau's own identity (names, USCC, division code) is data: the catalogue's `authority`.
 
-    @field_validator("tsa_url", "user_pool_id", mode="before")
+    @field_validator("tsa_url", "user_pool_id", "notify_sender", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         # CloudFormation cannot omit a variable conditionally with ease; an empty string means "none".
         return None if value == "" else value
+
+    @field_validator("channel_clients")
+    @classmethod
+    def _channel_clients_parse(cls, value: str) -> str:
+        from onestop.applications.channels import parse_clients  # light; only when the api reads it
+
+        parse_clients(value)  # a malformed mapping is a deployment error, named at the first use
+        return value
 
 
 def _explain(exc: ValidationError) -> str:

@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 
     from onestop.applications.elicence import ElicenceSource
     from onestop.applications.service import ApplicationService
+    from onestop.catalogue.versions import CatalogueBook
     from onestop.http.verify_api import VerifyDependencies
     from onestop.licences.issuer import LicenceOffice
     from onestop.licences.publishing import ListPublisher
     from onestop.licences.trust import CachedTrust, PkiTrust
     from onestop.materials.ingest_records import IngestRecords, Invocation, Upload
+    from onestop.notifications.service import Notifier
     from onestop.parties.bindings import BindingDeps
     from onestop.quality.reviews import ReviewService
     from onestop.quality.schedule import ScheduledRuns
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .application_repository import DynamoApplicationRepository
     from .licence_registry import DynamoLicenceRegistry
     from .material_repository import DynamoMaterialRepository
+    from .notifier_store import DynamoNotificationStore
     from .quality_repository import DynamoQualityRepository
 
 
@@ -140,19 +143,31 @@ def elicence_source() -> ElicenceSource:
 
 
 @cache
+def catalogue_book() -> CatalogueBook:
+    """The catalogue's versions in the table (`catalogue.versions`): versions cached for good, the
+    current number re-read every few seconds (reused while warm)."""
+    from onestop.catalogue.versions import CatalogueBook
+
+    from .catalogue_repository import DynamoCatalogueRepository
+
+    return CatalogueBook(repository=DynamoCatalogueRepository(get_settings().table_name))
+
+
+@cache
 def application_service() -> ApplicationService:
     """The service wired to the table, buckets and bus named in the settings (reused while warm)."""
     from onestop.applications.clock import WorkingDayClock
     from onestop.applications.quotas import Quotas
     from onestop.applications.service import ApplicationService, ServiceConfig
-    from onestop.catalogue import load_catalogue
 
     from .application_repository import DynamoApplicationRepository
+    from .assignment_store import DynamoAssignmentStore
+    from .reviewer_directory import CognitoReviewerDirectory
 
     settings = get_settings()
     return ApplicationService(
         repository=DynamoApplicationRepository(settings.table_name),
-        catalogue=load_catalogue(),
+        catalogue=catalogue_book(),
         uploads=S3BlobStore(settings.uploads_bucket),
         publisher=EventBridgePublisher(settings.event_bus_name, settings.event_source),
         clock=WorkingDayClock(),
@@ -165,9 +180,12 @@ def application_service() -> ApplicationService:
                 upload_tickets_per_day=settings.quota_upload_tickets_per_day,
                 upload_tickets_per_slot_per_day=settings.quota_upload_tickets_per_slot_per_day,
             ),
+            assignment_lease_seconds=settings.assignment_lease_seconds,
         ),
         materials_store=S3BlobStore(settings.materials_bucket),
         elicences=elicence_source(),
+        assignments=DynamoAssignmentStore(settings.table_name),
+        reviewers=CognitoReviewerDirectory(settings.user_pool_id) if settings.user_pool_id else None,
     )
 
 
@@ -248,12 +266,11 @@ class SealSigner:
 @cache
 def licence_office() -> LicenceOffice:
     """Issue, renew, change and status changes: the issue function's work and the api's licence routes."""
-    from onestop.catalogue import load_catalogue
     from onestop.licences.issuance import IssuerProfile
     from onestop.licences.issuer import LicenceOffice
 
     return LicenceOffice(
-        catalogue=load_catalogue(),
+        catalogue=catalogue_book(),
         issuer=IssuerProfile.from_settings(get_settings()),
         registry=licence_registry(),
         store=licences_store(),
@@ -296,6 +313,7 @@ def _ingest(upload: Upload, invocation: Invocation | None = None) -> dict[str, A
         publisher=event_publisher(),
         max_bytes=get_settings().upload_max_bytes,
         quarantine=uploads,  # refused objects move under quarantine/ in the same bucket
+        catalogues=catalogue_book().at,  # the version each application pinned
     )
 
 
@@ -341,12 +359,54 @@ def scheduled_runs() -> ScheduledRuns:
     from onestop.catalogue import load_catalogue
     from onestop.quality.schedule import ScheduledRuns
 
+    from .assignment_store import DynamoAssignmentStore
+
     return ScheduledRuns(
         quality=quality_repository(),
         outbox=application_repository(),
         publisher=event_publisher(),
         catalogue=load_catalogue(),
+        escalations=DynamoAssignmentStore(get_settings().table_name),
     )
+
+
+# ----------------------------------------------------------------------------- notify function
+
+
+@cache
+def notifier() -> Notifier:
+    """Notifications: applications and licences from the table, SMS by SNS, e-mail by SES from the
+    configured sender, escalations to the user pool's admin group (issue 18 item 2)."""
+    from onestop.notifications.messages import Links
+    from onestop.notifications.service import Notifier
+
+    from .notifier import CognitoAdminDirectory, SesEmailSender, SnsSmsSender
+
+    settings = get_settings()
+
+    def licence_application(licence_id: str) -> str | None:
+        record = licence_registry().get(licence_id)
+        return record.application_id if record is not None else None
+
+    return Notifier(
+        store=notification_store(),
+        applications=application_repository(),
+        sms=SnsSmsSender(),
+        email=SesEmailSender(settings.notify_sender or ""),
+        links=Links(settings.portal_origin),
+        admins=CognitoAdminDirectory(settings.user_pool_id, settings.notify_admin_group)
+        if settings.user_pool_id
+        else None,
+        licence_application=licence_application,
+    )
+
+
+@cache
+def notification_store() -> DynamoNotificationStore:
+    """Preferences and inbox (the api's /me routes) and delivery records (the notify function)."""
+    from .notifier_store import DynamoNotificationStore
+
+    return DynamoNotificationStore(get_settings().table_name)
 
 
 # -----------------------------------------------------------------------------

@@ -20,10 +20,14 @@ from onestop import __version__
 
 from . import (
     routes_applications,
+    routes_assignment,
     routes_bindings,
     routes_catalogue,
+    routes_channels,
+    routes_clock,
     routes_corrections,
     routes_licences,
+    routes_notifications,
     routes_quality,
     routes_review,
 )
@@ -39,16 +43,21 @@ DESCRIPTION = (
     "Service catalogue, applications with presigned uploads and the one-time completeness notice "
     "(一次性告知), and the reviewer queue. Errors: `{code, message: {zh, en}, details: [{code, zh, en, "
     "field}]}`. Sign-in: a JWT (Cognito) in `Authorization: Bearer …`; "
-    "groups `applicant`, `reviewer`, `admin`."
+    "groups `applicant`, `reviewer`, `admin`, `clerk` (service window); the token's app client is "
+    "the channel (web portal, city app, mini program, service window)."
 )
 # The document's tags, name → description (made into Powertools' `Tag` models with the document).
 TAGS: dict[str, str] = {
     "catalogue": "public: service items and their material lists",
+    "catalogue-admin": "admin: catalogue versions with their audit, item edits, YAML import and export",
     "applications": "applicant: own applications, uploads, submission",
     "review": "reviewer: queue and decisions",
+    "clock": "the legal clock: pauses for special procedures, the one extension (admin approves)",
+    "assignment": "reviewer: claim and release applications; admin: reassign (work assignment)",
     "licences": "holder and reviewer: e-licences, their PDFs and lifecycle",
     "quality": "好差评 reviews, rectification cases of bad reviews, KPI reports",
     "bindings": "applicant asks to act for an enterprise; admin approves (custom:uscc)",
+    "notifications": "signed in: my notification preferences and in-portal inbox",
 }
 
 
@@ -87,10 +96,14 @@ def build_api() -> APIGatewayHttpResolver:
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)
+    app.include_router(routes_clock.router)
+    app.include_router(routes_assignment.router)
     app.include_router(routes_corrections.router)
     app.include_router(routes_licences.router)
     app.include_router(routes_quality.router)
     app.include_router(routes_bindings.router)
+    app.include_router(routes_notifications.router)
+    app.include_router(routes_channels.router)
     app.use(middlewares=[log_with_route_ids, reject_unknown_query_parameters])
     register_error_handlers(app)
 
