@@ -8,7 +8,13 @@ is issued from the user's attributes as they are then, so a binding an admin app
 (AdminUpdateUserAttributes against moto) is in the next token. The token request may carry `uscc` and
 `id_number`: that is the federation with the provincial identity service vouching for the person and
 the enterprises it represents; they are written to the user (enterprises added to those already
-bound) before the token is issued."""
+bound) before the token is issued.
+
+Each channel is its own app client (template.yaml; the local stack creates them in moto): a token is
+issued to one client, named in the request as `client` (its id, or the channel it serves: `web_portal`,
+`city_app`, `mini_program`, `service_window`; the web portal when left out) and carried in `aud`, as a
+Cognito ID token carries its client. Verification accepts the clients of the authorizer's audience,
+and the api function maps the client to the channel."""
 
 from __future__ import annotations
 
@@ -92,16 +98,39 @@ class LocalDirectory:
         return reply["Username"], {a["Name"]: a["Value"] for a in reply.get("UserAttributes", [])}
 
 
+class UnknownClient(ValueError):
+    """A token was asked for an app client that is neither an audience of the authorizer nor an alias."""
+
+
 @dataclass
 class LocalIdentityProvider:
     """Issues and verifies Cognito-style JWTs with a key made at start-up; with a `directory`, the
-    party claims come from the user's attributes in the (moto) user pool."""
+    party claims come from the user's attributes in the (moto) user pool. `audience` is the default
+    app client (the web portal's), `other_clients` the other clients the authorizer accepts, `aliases`
+    a name for each (channel → client id)."""
 
     issuer: str
     audience: str
     token_ttl_s: int = 3600
     directory: LocalDirectory | None = None
+    other_clients: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
     _key: rsa.RSAPrivateKey = field(init=False)
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """Every client id the authorizer accepts."""
+        return (self.audience, *(c for c in self.other_clients if c != self.audience))
+
+    def client_id(self, client: str | None) -> str:
+        """The app client id for a client id or alias (the default client when None)."""
+        if not client:
+            return self.audience
+        if client in self.audiences:
+            return client
+        if client in self.aliases and self.aliases[client] in self.audiences:
+            return self.aliases[client]
+        raise UnknownClient(client)
 
     def __post_init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -115,7 +144,10 @@ class LocalIdentityProvider:
         *,
         uscc: Sequence[str] = (),
         id_number: str | None = None,
+        client: str | None = None,
     ) -> str:
+        """An ID token for `sub` issued to `client` (an id or alias; the default client when None)."""
+        audience = self.client_id(client)
         now = int(time.time())
         username = sub
         parties: dict[str, str] = {}
@@ -134,7 +166,7 @@ class LocalIdentityProvider:
             "name": name or sub,
             "email": email or f"{sub}@local.test",
             "iss": self.issuer,
-            "aud": self.audience,
+            "aud": audience,
             "token_use": "id",
             "iat": now,
             "exp": now + self.token_ttl_s,
@@ -147,7 +179,7 @@ class LocalIdentityProvider:
             token,
             self._key.public_key(),
             algorithms=["RS256"],
-            audience=self.audience,
+            audience=list(self.audiences),
             issuer=self.issuer,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
@@ -166,6 +198,7 @@ class LocalIdentityProvider:
         groups = body.get("groups") or []
         uscc = body.get("uscc") or []
         id_number = body.get("id_number")
+        client = body.get("client")
         if isinstance(uscc, str):
             uscc = [uscc]
         if (
@@ -173,16 +206,22 @@ class LocalIdentityProvider:
             or not isinstance(groups, list)
             or not isinstance(uscc, list)
             or not (id_number is None or isinstance(id_number, str))
+            or not (client is None or isinstance(client, str))
         ):
             return 400, {
                 "message": 'give sub and groups, e.g. {"sub": "alice", "groups": ["applicant"]}; optionally '
-                'the federation\'s "uscc": [...] and "id_number": "..."'
+                'the federation\'s "uscc": [...] and "id_number": "...", and the app "client"'
             }
-        token = self.issue(
-            sub,
-            [str(g) for g in groups],
-            str(body.get("name") or ""),
-            uscc=[str(c) for c in uscc],
-            id_number=id_number,
-        )
+        try:
+            token = self.issue(
+                sub,
+                [str(g) for g in groups],
+                str(body.get("name") or ""),
+                uscc=[str(c) for c in uscc],
+                id_number=id_number,
+                client=client,
+            )
+        except UnknownClient:
+            known = ", ".join(sorted(self.aliases)) or ", ".join(self.audiences)
+            return 400, {"message": f"unknown app client {client!r}; the stack's clients: {known}"}
         return 200, {"id_token": token, "token_type": "Bearer", "expires_in": self.token_ttl_s}

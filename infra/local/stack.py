@@ -245,6 +245,28 @@ class LocalStack:
             name: self._try_resolve(spec["Value"]) for name, spec in cfn.get("Outputs", {}).items()
         }
 
+    def _app_clients(self) -> list[str]:
+        """The app client ids of the HttpApi JWT authorizer's audience (the template's clients, created
+        in moto), the web portal's first."""
+        assert self.resolver is not None
+        for _, api in self._of_type("AWS::ApiGatewayV2::Api"):
+            schemes = ((api["Properties"].get("Body") or {}).get("components") or {}).get("securitySchemes")
+            for scheme in (schemes or {}).values():
+                jwt_config = (scheme.get("x-amazon-apigateway-authorizer") or {}).get("jwtConfiguration")
+                if jwt_config and jwt_config.get("audience"):
+                    return [str(a) for a in self.resolver.resolve(jwt_config["audience"])]
+        return []
+
+    def _channel_aliases(self) -> dict[str, str]:
+        """Channel → app client id, from the api function's CHANNEL_CLIENTS (what the api maps back)."""
+        from onestop.applications.channels import parse_clients
+
+        for spec in self.functions.values():
+            text = spec.environment.get("CHANNEL_CLIENTS")
+            if text:
+                return {channel.value: client for client, channel in parse_clients(text).items()}
+        return {}
+
     def _event_source_max_concurrency(self, logical_id: str) -> int | None:
         """The lowest ScalingConfig MaximumConcurrency of the SQS event sources that drive a function."""
         assert self.resolver is not None
@@ -387,10 +409,13 @@ class LocalStack:
                 if resource["Type"] == "AWS::Serverless::HttpApi" and origins:
                     cors.allow_origins = [str(o) for o in resolver.resolve(origins)]
         assert self.resolver is not None
+        clients = self._app_clients()
         self.idp = LocalIdentityProvider(
             issuer=f"{self.api_url}/_local/idp",
-            audience=LOCAL_AUDIENCE,
+            audience=clients[0] if clients else LOCAL_AUDIENCE,
             directory=LocalDirectory.for_stack(self.cfn, self.resolver.refs, self.client),
+            other_clients=tuple(clients[1:]),
+            aliases=self._channel_aliases(),
         )
         static = {"/web/": REPO_ROOT / "web"} if (REPO_ROOT / "web").is_dir() else {}
         extra: dict[str, Callable[[Request], Response]] = {"/_local/health": self._health}
@@ -513,11 +538,13 @@ class LocalStack:
         *,
         uscc: Sequence[str] = (),
         id_number: str | None = None,
+        client: str | None = None,
     ) -> str:
         """A token for `sub`; `uscc` / `id_number` are what the identity federation vouches for (added
-        to the user's attributes in the pool); the token carries every party the user is bound to."""
+        to the user's attributes in the pool); the token carries every party the user is bound to.
+        `client`: the app client (id or channel, e.g. "city_app"); the web portal's when None."""
         assert self.idp is not None
-        return self.idp.issue(sub, groups, name, uscc=uscc, id_number=id_number)
+        return self.idp.issue(sub, groups, name, uscc=uscc, id_number=id_number, client=client)
 
     def wait_idle(self, timeout_s: float = 120.0) -> bool:
         """Wait until every wired queue is empty and no poller is delivering."""

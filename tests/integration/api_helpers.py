@@ -53,6 +53,15 @@ class LambdaContext:
         return 30_000
 
 
+# Each channel's app client (template.yaml gives the api CHANNEL_CLIENTS from the real client ids).
+CLIENTS = {
+    "web_portal": "portal-client",
+    "city_app": "city-app-client",
+    "mini_program": "mini-program-client",
+    "service_window": "window-client",
+}
+CHANNEL_CLIENTS = ",".join(f"{client}={channel}" for channel, client in CLIENTS.items())
+
 # The parties the test world's identity federation vouches for, for every applicant-group account
 # unless a test names others (tests/security gives accounts no parties or other ones).
 DEFAULT_PARTIES = "default"
@@ -65,10 +74,12 @@ def claims(
     *,
     uscc: tuple[str, ...] | str = DEFAULT_PARTIES,
     id_number: str | None = DEFAULT_PARTIES,
+    client: str = "web_portal",
 ) -> dict[str, str]:
     """Claims exactly as the HttpApi JWT authorizer hands them over: every value a string, arrays
     flattened to "[a b]", the bound enterprises as Cognito keeps the custom attribute ("A,B").
-    Applicant-group accounts are bound to USCC_A, USCC_B and ID_PERSON unless told otherwise."""
+    Applicant-group accounts are bound to USCC_A, USCC_B and ID_PERSON unless told otherwise. `client`:
+    the channel whose app client the ID token was issued to (or any other client id)."""
     applicant = "applicant" in groups
     usccs = ((USCC_A, USCC_B) if applicant else ()) if uscc == DEFAULT_PARTIES else tuple(uscc)
     person = (ID_PERSON if applicant else None) if id_number == DEFAULT_PARTIES else id_number
@@ -80,7 +91,7 @@ def claims(
         "email": f"{sub}@example.test",
         "email_verified": "true",
         "iss": f"https://cognito-idp.{REGION}.amazonaws.com/{REGION}_test",
-        "aud": "portal-client",
+        "aud": CLIENTS.get(client, client),
         "token_use": "id",
         "auth_time": str(now),
         "iat": str(now),
@@ -184,8 +195,11 @@ class Client:
         *,
         uscc: tuple[str, ...] | str = DEFAULT_PARTIES,
         id_number: str | None = DEFAULT_PARTIES,
+        client: str = "web_portal",
     ) -> None:
-        self.claims = claims(sub, groups, uscc=uscc, id_number=id_number) if sub is not None else None
+        self.claims = (
+            claims(sub, groups, uscc=uscc, id_number=id_number, client=client) if sub is not None else None
+        )
 
     def request(self, method: str, path: str, **kw: Any) -> Reply:
         return call(http_event(method, path, claims=self.claims, **kw))
@@ -274,6 +288,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     for name, default in (("LICENCES_BUCKET", LICENCES), ("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY)):
         monkeypatch.setenv(name, os.environ.get(name) or default)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "onestop-api")
+    monkeypatch.setenv("CHANNEL_CLIENTS", CHANNEL_CLIENTS)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     reset_settings()
     reset_clients()

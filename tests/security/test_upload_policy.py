@@ -26,6 +26,7 @@ from onestop.settings import reset_settings
 
 from tests.integration.api_helpers import (
     BUS,
+    CHANNEL_CLIENTS,
     IDEMPOTENCY,
     LICENCES,
     MATERIALS,
@@ -82,6 +83,7 @@ def served(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY,
         "EVENT_BUS_NAME": BUS,
         "POWERTOOLS_SERVICE_NAME": "onestop-api",
+        "CHANNEL_CLIENTS": CHANNEL_CLIENTS,
     }.items():
         monkeypatch.setenv(name, value)
     reset_settings()

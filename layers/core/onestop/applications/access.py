@@ -8,6 +8,7 @@ from .deps import ApplicationDeps
 from .identity import Principal
 from .models import EDITABLE_STATUSES, Application, ApplicationStatus
 from .state import STATUS_NAMES, conflict
+from .window import follows, owner_actor
 
 
 def not_found() -> NotFound:
@@ -16,8 +17,9 @@ def not_found() -> NotFound:
 
 
 def may_read(principal: Principal, application: Application) -> bool:
-    """Reviewers read every application, applicants their own."""
-    return principal.is_reviewer or application.owner_sub == principal.sub
+    """Reviewers read every application, applicants their own; a window application also the accounts
+    bound to its applicant (`applications.window`)."""
+    return principal.is_reviewer or application.owner_sub == principal.sub or follows(principal, application)
 
 
 def owned(deps: ApplicationDeps, principal: Principal, application_id: str) -> Application:
@@ -32,6 +34,7 @@ def owned(deps: ApplicationDeps, principal: Principal, application_id: str) -> A
             "只有申请人本人可以执行该操作。",
             "Only the applicant who owns the application may do this.",
         )
+    owner_actor(principal, application)  # a window application: its clerk, through the window client
     return application
 
 

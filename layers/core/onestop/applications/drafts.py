@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from onestop.catalogue import ServiceItem
 from onestop.errors import DomainError, InvalidInput, NotFound, Reason
@@ -11,8 +12,9 @@ from onestop.identifiers.uscc import validate_uscc
 from onestop.observability import metrics
 from onestop.parties.rules import require_acts_for
 
-from . import quotas
+from . import pauses, quotas, window
 from .access import owned
+from .channels import Channel
 from .completeness import check_completeness, notice
 from .deps import ApplicationDeps
 from .identity import Principal
@@ -43,11 +45,18 @@ def create(
     applicant: ApplicantInput,
     contact: Contact | None = None,
 ) -> Application:
-    """A new draft application; every problem with the input is reported at once."""
-    principal = principal.require_applicant()  # acting as the applicant (the audit's role)
+    """A new draft application; every problem with the input is reported at once. The channel is the
+    caller's app client's (`channels`); at the service window a clerk applies on the applicant's behalf
+    (`window`), for items of any online depth."""
+    channel = principal.require_channel()
+    at_window = channel == Channel.SERVICE_WINDOW
+    # Acting as the applicant, or as the window's clerk (the audit's role).
+    principal = window.require_clerk(principal) if at_window else principal.require_applicant()
     assert principal.sub is not None
     problems: list[Reason] = []
-    item = _item_for_new_application(deps, item_code, problems)
+    # Pinned: the application reads its item and material list from this version for good.
+    catalogue_version = deps.catalogue.current_version()
+    item = _item_for_new_application(deps, item_code, problems, at_window=at_window, version=catalogue_version)
     checked = _check_applicant(applicant, problems)
     if item is not None and applicant.kind not in item.applicant_kinds:
         kinds_zh = "、".join({"enterprise": "企业", "person": "个人"}[k] for k in item.applicant_kinds)
@@ -66,13 +75,16 @@ def create(
             "The application has errors; correct the fields listed.",
             problems,
         )
-    require_acts_for(principal, checked.kind, checked.code, field=f"applicant.{_CODE_FIELD[checked.kind]}")
+    if not at_window:  # the window identified the applicant from their papers at the counter
+        code_field = f"applicant.{_CODE_FIELD[checked.kind]}"
+        require_acts_for(principal, checked.kind, checked.code, field=code_field)
     now = deps.now()
     application = Application(
         id=deps.new_id(),
         item_code=item.code,
         item_name_zh=item.name_zh,
         item_name_en=item.name_en,
+        catalogue_version=catalogue_version,
         owner_sub=principal.sub,
         owner_name=principal.name,
         applicant=checked,
@@ -81,6 +93,8 @@ def create(
         version=1,
         created_at=now,
         updated_at=now,
+        channel=channel.value,
+        clerk=principal.sub if at_window else None,
     )
     event = AuditEvent(
         application_id=application.id,
@@ -113,8 +127,11 @@ def submit(deps: ApplicationDeps, principal: Principal, application_id: str) -> 
     next_status(ApplicationStatus(application.status), Action.SUBMIT, application.version)
     # Bound when the draft was opened is not enough: a binding withdrawn since (or a draft from before
     # bindings were checked) must not carry an application to a decision for a party one cannot act for.
-    require_acts_for(principal, application.applicant.kind, application.applicant.code, field="applicant")
-    item = deps.catalogue.item(application.item_code)
+    # At the window the clerk (`owned` checked it is theirs, through the window client) vouches instead.
+    principal = window.owner_actor(principal, application)
+    if not window.is_window_application(application):
+        require_acts_for(principal, application.applicant.kind, application.applicant.code, field="applicant")
+    item = deps.catalogue.of(application).item(application.item_code)
     materials = deps.repository.list_materials(application.id)
     reasons = check_completeness(item, application.applicant, materials)
     if reasons:
@@ -129,24 +146,20 @@ def submit(deps: ApplicationDeps, principal: Principal, application_id: str) -> 
             extra={"notice": {"zh": text.zh, "en": text.en, "count": len(reasons)}},
         )
     now = deps.now()
-    # Licensing Law art. 32: accept, or say what to correct, within the item's notice period.
-    notice_days = max(1, item.correction_notice_days)
-    acceptance_due = deadline_info(deps.clock.add_working_days(now, notice_days))
-    return apply_action(
-        deps,
-        principal,
-        application,
-        Action.SUBMIT,
-        {
-            "submitted_at": now,
-            "acceptance_due": acceptance_due,
-            "correction_reasons": [],
-            # The evidence is frozen here: ingest refuses uploads from now on (materials.gate), and
-            # the decision and the licence name exactly these versions and hashes.
-            "evidence": pin_evidence(materials),
-        },
-        now=now,
-    )
+    changes: dict[str, Any] = {
+        "correction_reasons": [],
+        # The evidence is frozen here: ingest refuses uploads from now on (materials.gate), and
+        # the decision and the licence name exactly these versions and hashes.
+        "evidence": pin_evidence(materials),
+    }
+    if not pauses.waits_for_resubmission(application):
+        # Licensing Law art. 32: accept, or say what to correct, within the item's notice period.
+        # (A resubmission after a correction asked post-acceptance is not received anew: the
+        # acceptance stands and the decision clock resumes, `pauses`.)
+        notice_days = max(1, item.correction_notice_days)
+        changes["submitted_at"] = now
+        changes["acceptance_due"] = deadline_info(deps.clock.add_working_days(now, notice_days))
+    return apply_action(deps, principal, application, Action.SUBMIT, changes, now=now)
 
 
 def withdraw(
@@ -154,14 +167,20 @@ def withdraw(
 ) -> Application:
     """The applicant withdraws an application that has not been decided."""
     application = owned(deps, principal, application_id)
+    principal = window.owner_actor(principal, application)
     return apply_action(deps, principal, application, Action.WITHDRAW, {}, comment=comment)
 
 
 def _item_for_new_application(
-    deps: ApplicationDeps, item_code: str, problems: list[Reason]
+    deps: ApplicationDeps,
+    item_code: str,
+    problems: list[Reason],
+    *,
+    at_window: bool = False,
+    version: int | None = None,
 ) -> ServiceItem | None:
     try:
-        item = deps.catalogue.item(item_code)
+        item = deps.catalogue.at(version).item(item_code)
     except NotFound:
         problems.append(
             Reason(
@@ -172,7 +191,7 @@ def _item_for_new_application(
             )
         )
         return None
-    if item.online_depth not in ONLINE_DEPTHS:
+    if item.online_depth not in ONLINE_DEPTHS and not at_window:
         problems.append(
             Reason(
                 "item_not_online",

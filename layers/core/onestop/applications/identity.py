@@ -11,6 +11,9 @@ number, as the provincial identity service vouched for it) and `custom:uscc` (th
 the account: by the federation, or by an admin approving a binding request). Users cannot write these
 attributes themselves (the app client's WriteAttributes leaves them out, template.yaml); nothing the
 caller types into a request ever adds to them.
+
+So is the channel: the app client the token was issued to (`aud` / `client_id`), mapped to a channel
+by `onestop.applications.channels` with the api's `CHANNEL_CLIENTS` setting.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from onestop.errors import Forbidden, Unauthorized
 
+from .channels import Channel, ChannelClients, channel_of, client_of, unknown_client
+
 GROUPS_CLAIM = "cognito:groups"
 ID_NUMBER_CLAIM = "custom:id_number"
 USCC_CLAIM = "custom:uscc"
@@ -34,6 +39,8 @@ class Role(StrEnum):
     APPLICANT = "applicant"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+    # A service-centre clerk applies at the window on an applicant's behalf (never decides).
+    CLERK = "clerk"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,9 @@ class Principal:
     id_number: str | None = None
     usccs: frozenset[str] = field(default_factory=frozenset)
     acting: Role | None = None
+    # The app client the token was issued to, and its channel (None: a client the api does not know).
+    client_id: str | None = None
+    channel: Channel | None = None
 
     @classmethod
     def anonymous(cls) -> Principal:
@@ -67,6 +77,10 @@ class Principal:
         return Role.ADMIN in self.roles
 
     @property
+    def is_clerk(self) -> bool:
+        return Role.CLERK in self.roles
+
+    @property
     def label(self) -> str:
         """How the audit trail names this caller."""
         return self.sub or "anonymous"
@@ -76,7 +90,7 @@ class Principal:
         """The role the audit records: the one the use case acts in, else the highest held."""
         if self.acting is not None:
             return self.acting.value
-        for role in (Role.ADMIN, Role.REVIEWER, Role.APPLICANT):
+        for role in (Role.ADMIN, Role.REVIEWER, Role.CLERK, Role.APPLICANT):
             if role in self.roles:
                 return role.value
         return "anonymous"
@@ -103,6 +117,12 @@ class Principal:
                 "Sign in first: the request carries no valid identity token.",
             )
         return self
+
+    def require_channel(self) -> Channel:
+        """The channel of the caller's app client; 403 `unknown_client` for a client the api does not know."""
+        if self.channel is None:
+            raise unknown_client(self.client_id)
+        return self.channel
 
     def require_applicant(self) -> Principal:
         """Only an applicant opens applications: a reviewer-only account could never upload or submit."""
@@ -179,8 +199,11 @@ def roles_from_groups(groups: Sequence[str]) -> frozenset[Role]:
     return frozenset(roles or {Role.APPLICANT})
 
 
-def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
-    """The principal for verified claims; anonymous when there are none or no subject."""
+def principal_from_claims(
+    claims: Mapping[str, Any] | None, clients: ChannelClients | None = None
+) -> Principal:
+    """The principal for verified claims; anonymous when there are none or no subject. `clients` maps
+    app client ids to channels (without it, or for a client it lacks, the channel is None)."""
     if not claims:
         return Principal.anonymous()
     sub = claims.get("sub")
@@ -206,6 +229,8 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
         # One person per account: an attribute naming several is not a verified identity.
         id_number=next(iter(id_numbers)) if len(id_numbers) == 1 else None,
         usccs=parse_codes(claims.get(USCC_CLAIM)),
+        client_id=client_of(claims),
+        channel=channel_of(claims, clients) if clients is not None else None,
     )
 
 
@@ -218,6 +243,6 @@ def claims_from_event(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return claims if isinstance(claims, Mapping) else None
 
 
-def principal_from_event(event: Mapping[str, Any]) -> Principal:
+def principal_from_event(event: Mapping[str, Any], clients: ChannelClients | None = None) -> Principal:
     """The caller of an HTTP API event (anonymous when the route had no authorizer claims)."""
-    return principal_from_claims(claims_from_event(event))
+    return principal_from_claims(claims_from_event(event), clients)

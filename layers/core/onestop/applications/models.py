@@ -140,6 +140,46 @@ def pin_evidence(materials: list[Material]) -> list[Evidence]:
     return sorted(pinned, key=lambda e: (e.slot, e.upload_id))
 
 
+class ClockPause(_Record):
+    """A stretch during which the decision clock stood still (Licensing Law art. 45; 补正 after
+    acceptance): `working_days` is what ending it gave back to the deadline (`applications.pauses`)."""
+
+    n: int = Field(description="1, 2, … in the order the pauses started")
+    procedure: Literal["correction", "hearing", "expert_review", "onsite_inspection"]
+    reason: Reason
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    working_days: int | None = Field(default=None, description="working days added when it ended")
+    due_before: datetime | None = Field(default=None, description="the decision deadline when it paused")
+    due_after: datetime | None = Field(default=None, description="the decision deadline once it ended")
+
+
+class Extension(_Record):
+    """The one extension (延期) of the decision deadline: asked by a reviewer, decided by an admin."""
+
+    days: int
+    reason: Reason
+    status: Literal["requested", "approved", "refused"]
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    refusal: Reason | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+
+
+class Escalation(_Record):
+    """The last escalation of an application to the bureau's admins (`applications.assignment`): at most
+    one per due time and level, so a second sweep or a replayed event escalates nothing new."""
+
+    level: Literal["at_risk", "overdue"]
+    due: datetime
+    at: datetime
+
+
 class Application(_Record):
     """One application for one service item."""
 
@@ -147,6 +187,10 @@ class Application(_Record):
     item_code: str
     item_name_zh: str
     item_name_en: str
+    # The catalogue version the application was created with (`catalogue.versions`): its material
+    # list, limits and licence are read from that version for good. None: made before catalogue
+    # versions existed, i.e. version 1.
+    catalogue_version: int | None = None
     owner_sub: str
     owner_name: str | None = None
     applicant: Applicant
@@ -177,6 +221,22 @@ class Application(_Record):
         default_factory=list,
         description="domain events written but not yet published (a sweep may retry them)",
     )
+    # Where it was made (`applications.channels`: from the caller's app client, fixed at creation; None
+    # = made before channels were recorded) and, at the service window, the clerk who applied on the
+    # applicant's behalf (their sub; `owner_sub` is then the clerk too, the applicant as always above).
+    channel: str | None = None
+    clerk: str | None = None
+    # The decision clock's pauses and its one extension (`applications.pauses`); `deadline` is always
+    # the effective due time after them.
+    clock_pauses: list[ClockPause] = Field(default_factory=list, exclude_if=_empty)  # stored shape as before
+    extension: Extension | None = None
+    # Work assignment (`applications.assignment`): who holds the application and until when (a lease:
+    # past `assignee_until` it counts as unassigned, no sweep needed); written by conditional updates
+    # that leave `version` alone, so a claim never makes a concurrent applicant or reviewer write fail.
+    assignee: str | None = None
+    assignee_name: str | None = None
+    assignee_until: datetime | None = None
+    escalated: Escalation | None = None
 
     def queue_due(self) -> datetime | None:
         """The due time that orders this application in the reviewer's queue."""
@@ -184,6 +244,8 @@ class Application(_Record):
             return self.acceptance_due.due
         if self.status == ApplicationStatus.CORRECTION_REQUESTED:
             return None  # the clock waits for the applicant
+        if any(p.ended_at is None for p in self.clock_pauses):
+            return None  # a hearing, expert review or on-site inspection: the clock stands still
         return self.deadline.due if self.deadline is not None else None
 
 

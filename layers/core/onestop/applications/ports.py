@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,6 +50,7 @@ class ApplicationRepository(Protocol):
         after: Application,
         event: AuditEvent,
         outbox: Mapping[str, Mapping[str, Any]] | None = None,
+        owed: Sequence[OwedEvent] = (),
     ) -> None: ...
 
     def add_material(
@@ -85,6 +86,12 @@ class ApplicationRepository(Protocol):
     def pending_outbox(self, limit: int = 100) -> list[OwedEvent]: ...
 
     def list_by_owner(self, owner_sub: str, *, limit: int, cursor: str | None) -> Page[Application]: ...
+
+    def list_window_by_party(
+        self, kind: str, code: str, *, limit: int, cursor: str | None
+    ) -> Page[Application]:
+        """Applications made at the service window for the party (`applications.window`), newest first."""
+        ...
 
     def take_quota(self, owner_sub: str, counter: str, limit: int, *, expires_at: datetime | None) -> bool:
         """Add one to the account's `counter` if it is below `limit` (one conditional write); False,
@@ -124,6 +131,15 @@ class Clock(Protocol):
     """Working-day arithmetic (`onestop.applications.clock.WorkingDayClock`)."""
 
     def add_working_days(self, start: datetime, days: int) -> Deadline: ...
+
+    def working_days_between(self, start: datetime, end: datetime) -> int: ...
+
+    def calendar_known(self, year: int) -> bool: ...
+
+    # The clock's own `Deadline` in and out (`applications.pauses`).
+    def extend_for_pause(self, deadline: Any, paused_from: datetime, resumed_at: datetime) -> Any: ...
+
+    def extend(self, deadline: Any, days: int, reason: str) -> Any: ...
 
     def is_at_risk(self, due: datetime, now: datetime) -> bool: ...
 

@@ -47,7 +47,7 @@ def request_upload(
     """A presigned POST for one file into `slot`, and its material record (awaiting upload)."""
     application = owned(deps, principal, application_id)
     require_editable(application, "upload")
-    item = deps.catalogue.item(application.item_code)
+    item = deps.catalogue.of(application).item(application.item_code)  # its pinned version
     requirement = requirement_for(item, slot)
     max_bytes = min(requirement.max_bytes, deps.config.upload_max_bytes)
     check_declared(requirement, filename, content_type, size, max_bytes)
@@ -121,7 +121,8 @@ def remove_upload(
         n=application.version,
         tag=upload_id[:12],
         actor=principal.label,
-        actor_role=Role.APPLICANT.value,  # the owner's act, whatever other groups the account is in
+        # The owner's act, whatever other groups the account is in (at the window: the clerk's).
+        actor_role=(Role.CLERK if application.clerk == principal.sub else Role.APPLICANT).value,
         action="remove_material",
         from_status=ApplicationStatus(application.status),
         to_status=ApplicationStatus(application.status),

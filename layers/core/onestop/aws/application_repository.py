@@ -9,13 +9,14 @@ so a change is never recorded without its event or the other way round. Listings
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from onestop.applications.channels import Channel
 from onestop.applications.models import (
     EDITABLE_STATUSES,
     Application,
@@ -54,10 +55,16 @@ from .dynamo import (
 )
 from .dynamo_values import from_dynamo, to_dynamo
 
-_KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "type")
+_KEY_ATTRS = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "type")
 _NO_DUE = "9999"
 _QUEUE_KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
 _OWNER_KEY = ("PK", "SK", "GSI3PK", "GSI3SK")
+_PARTY_KEY = ("PK", "SK", "GSI2PK", "GSI2SK")
+
+
+def window_party_pk(kind: str, code: str) -> str:
+    """The `ByHolder` partition of the window applications of a party (licences use `HOLDER#`)."""
+    return f"WINDOW#{kind}#{code}"
 
 
 def _outbox_item(owed: OwedEvent) -> dict[str, Any]:
@@ -99,6 +106,10 @@ class DynamoApplicationRepository(DynamoAdapter):
             "GSI3SK": f"{iso_precise(application.created_at)}#{application.id}",
             **to_dynamo(data),
         }
+        if application.channel == Channel.SERVICE_WINDOW.value:
+            # The applicant follows it online: listed by party for the accounts bound to it.
+            item["GSI2PK"] = window_party_pk(application.applicant.kind, application.applicant.code)
+            item["GSI2SK"] = item["GSI3SK"]
         if application.pending_events:
             item["pending_events"] = set(application.pending_events)
         return item
@@ -191,6 +202,24 @@ class DynamoApplicationRepository(DynamoAdapter):
         return Page[Application](items=items, next_cursor=next_cursor(reply))
 
     @traced
+    def list_window_by_party(
+        self, kind: str, code: str, *, limit: int, cursor: str | None
+    ) -> Page[Application]:
+        partition = window_party_pk(kind, code)
+        kwargs: dict[str, Any] = {
+            "IndexName": "ByHolder",
+            "KeyConditionExpression": Key("GSI2PK").eq(partition),
+            "ScanIndexForward": False,  # newest first
+            "Limit": limit,
+        }
+        if cursor:
+            check = key_cursor_check(_PARTY_KEY, "GSI2PK", partition)
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, check)
+        reply = self.table.query(**kwargs)
+        items = [self._to_application(i) for i in reply.get("Items", [])]
+        return Page[Application](items=items, next_cursor=next_cursor(reply))
+
+    @traced
     def list_by_status(
         self,
         status: ApplicationStatus,
@@ -264,14 +293,19 @@ class DynamoApplicationRepository(DynamoAdapter):
         after: Application,
         event: AuditEvent,
         outbox: Mapping[str, Mapping[str, Any]] | None = None,
+        owed: Sequence[OwedEvent] = (),
     ) -> None:
         """Write `after` over `before` only if the stored status and version are still `before`'s.
 
         `outbox` (detail type → detail) is written in the same transaction: the events the transition
         owes survive a failed publish or a crash, and the scheduler re-publishes what is left.
+        `owed`: further owed events with their own keys (several of one type may be owed at once,
+        e.g. the clock's changes, `applications.clock_changes`).
         """
         if after.version != before.version + 1 or after.id != before.id:
             raise ValueError("a transition moves exactly one version forward on the same application")
+        if (after.channel, after.clerk) != (before.channel, before.clerk):
+            raise ValueError("the channel and the clerk of an application are fixed when it is created")
         old = before.model_dump(mode="json", exclude={"pending_events"})
         new = after.model_dump(mode="json", exclude={"pending_events"})
         names: dict[str, str] = {"#status": "status", "#version": "version"}
@@ -328,6 +362,7 @@ class DynamoApplicationRepository(DynamoAdapter):
                     }
                     for kind, detail in (outbox or {}).items()
                 ),
+                *({"Put": {"TableName": self.table_name, "Item": _outbox_item(o)}} for o in owed),
                 *self._draft_place_freed(before, after),
             ],
             application_id=before.id,

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 
+from onestop.applications.channels import CHANNEL_NAMES, UNRECORDED
 from onestop.applications.models import Application, AuditEvent, DeadlineInfo, Evidence, Material
 from onestop.applications.service import (
     FORMAT_CONTENT_TYPES,
@@ -353,6 +354,7 @@ class ApplicationSummary(_Out):
     id: str
     item_code: str
     item_name: LocalisedText
+    catalogue_version: int = Field(default=1, description="the catalogue version the application pinned")
     status: str
     status_name: LocalisedText
     version: int
@@ -363,14 +365,24 @@ class ApplicationSummary(_Out):
     acceptance_due: DeadlineOut | None = None
     deadline: DeadlineOut | None = None
     licence_id: str | None = None
+    channel: str = Field(
+        default=UNRECORDED,
+        description="where it was made: web_portal, city_app, mini_program, service_window; "
+        "unrecorded = before channels were recorded",
+    )
+    channel_name: LocalisedText | None = None
+    clerk: str | None = Field(default=None, description="the window clerk who applied for the applicant")
 
     @staticmethod
     def fields_of(a: Application) -> dict[str, Any]:
         zh, en = STATUS_NAMES[a.status]
+        channel = a.channel or UNRECORDED
+        channel_zh, channel_en = CHANNEL_NAMES.get(channel, (channel, channel))
         return {
             "id": a.id,
             "item_code": a.item_code,
             "item_name": LocalisedText(zh=a.item_name_zh, en=a.item_name_en),
+            "catalogue_version": a.catalogue_version or 1,
             "status": a.status.value,
             "status_name": LocalisedText(zh=zh, en=en),
             "version": a.version,
@@ -381,6 +393,9 @@ class ApplicationSummary(_Out):
             "acceptance_due": DeadlineOut.of(a.acceptance_due),
             "deadline": DeadlineOut.of(a.deadline),
             "licence_id": a.licence_id,
+            "channel": channel,
+            "channel_name": LocalisedText(zh=channel_zh, en=channel_en),
+            "clerk": a.clerk,
         }
 
     @classmethod
@@ -643,11 +658,23 @@ class QueueEntryOut(ApplicationSummary):
     due: datetime | None = None
     at_risk: bool
     overdue: bool
+    assignee: str | None = Field(default=None, description="who holds a live claim (null: unassigned)")
+    assignee_name: str | None = None
+    assignee_until: datetime | None = None
+    escalated: bool = Field(default=False, description="escalated to the admins for the current due time")
 
     @classmethod
     def of_entry(cls, e: QueueEntry) -> QueueEntryOut:
+        held = e.assignee is not None
         return cls(
-            **ApplicationSummary.fields_of(e.application), due=e.due, at_risk=e.at_risk, overdue=e.overdue
+            **ApplicationSummary.fields_of(e.application),
+            due=e.due,
+            at_risk=e.at_risk,
+            overdue=e.overdue,
+            assignee=e.assignee,
+            assignee_name=e.application.assignee_name if held else None,
+            assignee_until=e.application.assignee_until if held else None,
+            escalated=e.escalated,
         )
 
 
