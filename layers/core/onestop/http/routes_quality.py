@@ -354,7 +354,10 @@ def _day(text: str | None, field: str) -> date | None:
         "Dates are whole days in Asia/Shanghai, both included; default: this month to today. "
         "received, accepted, completed, on-time rate, overdue, returned for correction, rejected, "
         "licences issued, average and p90 working days to decision, reviews by level, open bad-review "
-        'cases (open now, whatever the period), online share; and (without `item`) the "zero error" '
+        "cases (open now, whatever the period), the catalogue's promised online share (items of "
+        "online depth III/IV, not a measurement); `channels`: received applications per channel as "
+        "recorded (web portal, city app, mini program, service window; older ones `unrecorded`, not "
+        'guessed) and the measured online rate; and (without `item`) the "zero error" '
         "figure: materials catalogued in the period and how many a reviewer corrected, per material "
         "type, with corrections per field."
     ),

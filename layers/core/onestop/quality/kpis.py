@@ -14,8 +14,14 @@ Definitions (a period is whole days in Asia/Shanghai, both ends included):
 - reviews: 好差评 given in the period, by level; satisfaction rate = the three satisfied levels / all;
 - open bad-review cases: rectification cases not yet closed, at the time of the report, whatever the
   period (a bad review counts against the KPIs until it is answered);
+- clock pauses: pauses of the decision clock begun in the period, by procedure (补正 after
+  acceptance, hearing, expert review, on-site inspection); extensions: extensions approved in the
+  period. Deadlines are the effective ones (pauses given back, extension added), and the working
+  days to decision leave out the days paused;
 - online share: received applications of items that can be applied for online (online depth III or
-  IV); fully-online share: depth IV (全程网办, zero visits).
+  IV); fully-online share: depth IV (全程网办, zero visits) — the catalogue's promise, not a measurement;
+- channels (`quality.channels`): received applications per channel as recorded on each application,
+  and the measured online rate (online channels / recorded), unrecorded (older) ones apart.
 
 Access pattern (see `onestop.aws.quality_repository`): one query per application status on the
 `ByStatusDeadline` index — the waiting statuses in full (the current workload), the finished ones
@@ -33,15 +39,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.models import Application, ApplicationStatus
+from onestop.applications.pauses import PAUSE_PROCEDURES, open_pause, paused_working_days
 from onestop.applications.service import ONLINE_DEPTHS
 from onestop.catalogue import Catalogue, Category
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.observability import metrics
 
+from .channels import ChannelFigures, channel_figures, channel_of_record, render_channels
 from .corrections import MaterialCorrections
 from .models import ReviewLevel
 from .ports import KpiSource
@@ -144,8 +152,11 @@ class KpiFigures(_Out):
     satisfaction_rate: float | None = None
     open_bad_review_cases: int = 0
     overdue_bad_review_cases: int = 0
-    online_share: float | None = None
-    fully_online_share: float | None = None
+    # The catalogue's promise (items of online depth III/IV; IV), not the measured rate (`channels`).
+    online_share: float | None = Field(default=None, description="received whose item is III/IV online")
+    fully_online_share: float | None = Field(default=None, description="received whose item is IV")
+    clock_pauses: dict[str, int] = Field(default_factory=dict, description="pauses begun, by procedure")
+    extensions: int = 0
 
 
 class ItemKpis(_Out):
@@ -176,6 +187,8 @@ class KpiReport(_Out):
     # The "zero error" figure: reviewers' corrections of what was read, per material type (all items;
     # None in a one-item report: materials are indexed by month, not by item).
     materials: MaterialCorrections | None = None
+    # Received applications per channel and the measured online rate (`quality.channels`).
+    channels: ChannelFigures | None = None
 
 
 def p90(values: Iterable[int]) -> int | None:
@@ -208,6 +221,8 @@ class _Tally:
     overdue_cases: int = 0
     durations: list[int] = field(default_factory=list)
     reviews: Counter[ReviewLevel] = field(default_factory=Counter)
+    pauses: Counter[str] = field(default_factory=Counter)
+    extensions: int = 0
 
     def merge(self, other: _Tally) -> None:
         for name in self.__dataclass_fields__:
@@ -216,11 +231,12 @@ class _Tally:
                 setattr(self, name, mine + getattr(other, name))
         self.durations.extend(other.durations)
         self.reviews.update(other.reviews)
+        self.pauses.update(other.pauses)
 
     @property
     def active(self) -> bool:
         counts = [getattr(self, n) for n in self.__dataclass_fields__ if isinstance(getattr(self, n), int)]
-        return any(counts) or bool(self.reviews)
+        return any(counts) or bool(self.reviews) or bool(self.pauses)
 
     def figures(self) -> KpiFigures:
         completed = self.approved + self.rejected
@@ -250,6 +266,8 @@ class _Tally:
             overdue_bad_review_cases=self.overdue_cases,
             online_share=_ratio(self.online, self.received),
             fully_online_share=_ratio(self.fully_online, self.received),
+            clock_pauses={p: self.pauses[p] for p in PAUSE_PROCEDURES},
+            extensions=self.extensions,
         )
 
 
@@ -272,7 +290,8 @@ def overdue_in(application: Application, period: Period, as_of: datetime) -> boo
     if deadline is None:
         return False
     if status == ApplicationStatus.ACCEPTED:
-        return deadline.due < as_of
+        pause = open_pause(application)  # a paused clock was late only if late before it paused
+        return deadline.due < (min(as_of, pause.started_at) if pause is not None else as_of)
     if status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED) and application.decided_at:
         return deadline.due < as_of and application.decided_at > max(deadline.due, period.start_at)
     return False
@@ -284,6 +303,7 @@ class _Report:
         self.catalogue = catalogue
         self.clock = clock
         self.tallies: dict[str, _Tally] = {}
+        self.channels: Counter[str] = Counter()
 
     def tally(self, item_code: str) -> _Tally:
         return self.tallies.setdefault(item_code, _Tally())
@@ -300,6 +320,7 @@ class _Report:
         status = ApplicationStatus(app.status)
         if period.contains(app.submitted_at):
             t.received += 1
+            self.channels[channel_of_record(app.channel)] += 1
             depth = self.depth(app.item_code)
             # A retired item is no longer in the catalogue; its application was made online all the same.
             t.online += depth is None or depth in ONLINE_DEPTHS
@@ -318,7 +339,13 @@ class _Report:
                 t.on_time += 1
             started = app.accepted_at or app.submitted_at
             if started is not None:
-                t.durations.append(self.clock.working_days_between(started, app.decided_at))
+                elapsed = self.clock.working_days_between(started, app.decided_at)
+                t.durations.append(max(0, elapsed - paused_working_days(app)))  # paused days not counted
+        for pause in app.clock_pauses:
+            t.pauses[pause.procedure] += period.contains(pause.started_at)
+        extension = app.extension
+        if extension is not None and extension.status == "approved":
+            t.extensions += period.contains(extension.decided_at)
         if status == ApplicationStatus.WITHDRAWN and period.contains(app.updated_at):
             t.withdrawn += 1
         t.overdue += overdue_in(app, period, as_of)
@@ -365,7 +392,8 @@ def kpi_report(
             t.overdue_cases += case.overdue(now)
     if item_code is not None:
         report.tally(item_code)  # the item asked for is shown even when it had nothing
-    return _assemble(report, catalogue, period, as_of, item_code)
+    assembled = _assemble(report, catalogue, period, as_of, item_code)
+    return assembled.model_copy(update={"channels": channel_figures(report.channels)})
 
 
 def _assemble(
@@ -455,6 +483,10 @@ def emit_metrics(report: KpiReport) -> dict[str, float]:
         name = "Reviews" + "".join(part.title() for part in level.value.split("_"))
         metrics.add_metric(name=name, unit="Count", value=report.totals.reviews[level.value])
         added[name] = float(report.totals.reviews[level.value])
+    if report.channels is not None and report.channels.online_rate is not None:
+        rate = report.channels.online_rate * 100
+        metrics.add_metric(name="OnlineRateMeasured", unit="Percent", value=rate)
+        added["OnlineRateMeasured"] = rate
     return added
 
 
@@ -493,7 +525,7 @@ _COLUMNS: list[tuple[str, str]] = [
     ("P90工作日", "p90 wd"),
     ("评价5/4/3/2/1", "reviews"),
     ("未结差评", "bad open"),
-    ("网办率", "online"),
+    ("承诺网办率", "promised"),  # the catalogue's promise (online depth); measured: the channels line
 ]
 
 
@@ -543,4 +575,6 @@ def render_table(report: KpiReport, *, lang: str = "zh") -> str:
     out = [title, rule, line(head_zh), line(head_en), rule]
     out += [line([label, *cells]) for label, cells in rows[:-1]]
     out += [rule, line([rows[-1][0], *rows[-1][1]])]
+    if report.channels is not None:
+        out.insert(1, render_channels(report.channels))  # under the title: the table's rows stay rows
     return "\n".join(out)
