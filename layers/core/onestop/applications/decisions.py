@@ -9,6 +9,7 @@ from typing import Any
 from onestop.catalogue import ServiceItem
 from onestop.errors import Forbidden, InvalidInput, Reason
 
+from . import assignment
 from .access import not_found
 from .deps import ApplicationDeps
 from .duties import require_may_decide
@@ -63,8 +64,11 @@ def decide(
             f"{expected_version}); reload it before deciding.",
         )
     next_status(current, action, application.version)
-    item = deps.catalogue.item(application.item_code)
+    item = deps.catalogue.of(application).item(application.item_code)  # its pinned version
     checked = reviewer_reasons(item, reasons, required=transition.needs_reasons)
+    # Work assignment: only the owner of a live claim decides (an admin over it, audited); deciding an
+    # unclaimed application claims it first, by the same conditional write as a claim.
+    assignment.before_action(deps, principal, application, action.value)
     now = deps.now()
     changes: dict[str, Any] = {}
     if action is Action.ACCEPT:

@@ -6,14 +6,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from onestop.catalogue import Catalogue
+from onestop.catalogue.versions import CatalogueBook
 from onestop.ports import BlobStore, EventPublisher
 
 from .elicence import ElicenceSource
 from .models import utcnow
 from .ports import ApplicationRepository, Clock
 from .quotas import Quotas
+
+if TYPE_CHECKING:
+    from .assignment import AssignmentStore, ReviewerDirectory
 
 
 def random_id() -> str:
@@ -29,6 +33,7 @@ class ServiceConfig:
     upload_max_bytes: int = 20 * 1024 * 1024
     download_ttl_seconds: int = 300
     quotas: Quotas = field(default_factory=Quotas)
+    assignment_lease_seconds: int = 4 * 3600  # a claim lapses after this long without its owner acting
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,16 @@ class ApplicationDeps:
     """
 
     repository: ApplicationRepository
-    catalogue: Catalogue
+    # The catalogue's versions: `current()` for a new application, `of(application)` for its pinned one.
+    catalogue: CatalogueBook
     uploads: BlobStore
     publisher: EventPublisher
     clock: Clock
     config: ServiceConfig = field(default_factory=ServiceConfig)
     materials_store: BlobStore | None = None
     elicences: ElicenceSource | None = None
+    # Work assignment (`applications.assignment`): without a store nothing is claimed or guarded.
+    assignments: AssignmentStore | None = None
+    reviewers: ReviewerDirectory | None = None
     now: Callable[[], datetime] = utcnow
     new_id: Callable[[], str] = random_id

@@ -48,8 +48,9 @@ EDITABLE_STATUSES = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.CORREC
 
 
 class _Record(BaseModel):
-    # Other functions add attributes to the same items; reading must not fail on them.
-    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False)
+    # Other functions add attributes to the same items; reading must not fail on them. Validators are
+    # built on first use (defer_build): a cold start builds only the records its first event reads.
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=False, defer_build=True)
 
 
 class Applicant(_Record):

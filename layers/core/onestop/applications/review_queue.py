@@ -10,6 +10,7 @@ from typing import Any
 from onestop.errors import InvalidInput, Reason
 from onestop.paging import decode_cursor, encode_cursor
 
+from .assignment import AssignedFilter, holder, is_escalated, matches
 from .deps import ApplicationDeps
 from .identity import Principal
 from .models import Application, ApplicationStatus, Page, iso
@@ -23,6 +24,12 @@ class QueueEntry:
     due: datetime | None
     at_risk: bool
     overdue: bool
+    assignee: str | None = None  # the owner of a live claim (`assignment.holder`)
+    escalated: bool = False  # escalated to the admins for the due time it runs under now
+
+
+# How many listing rounds a filtered page may take before it is returned short (with its cursor).
+_FILTER_ROUNDS = 5
 
 
 def queue(
@@ -33,6 +40,49 @@ def queue(
     at_risk_only: bool = False,
     limit: int = 50,
     cursor: str | None = None,
+    assigned: AssignedFilter = "any",
+    escalated_only: bool = False,
+) -> Page[QueueEntry]:
+    """The queue, kept to the caller's `assigned` filter (mine / unassigned / any) and to escalated
+    applications if asked. Each round asks the listing for only as many entries as the page still
+    lacks, so no entry is skipped and the cursor contract is the listing's own; a page may come back
+    shorter than `limit` with a next cursor when few entries match."""
+    principal.require_reviewer()
+    if assigned == "any" and not escalated_only:
+        return _listing(
+            deps, principal, statuses=statuses, at_risk_only=at_risk_only, limit=limit, cursor=cursor
+        )
+    now = deps.now()
+    kept: list[QueueEntry] = []
+    next_cursor = cursor
+    for _ in range(_FILTER_ROUNDS):
+        page = _listing(
+            deps,
+            principal,
+            statuses=statuses,
+            at_risk_only=at_risk_only,
+            limit=limit - len(kept),
+            cursor=next_cursor,
+        )
+        kept.extend(
+            e
+            for e in page.items
+            if matches(e.application, principal, assigned, now) and (e.escalated or not escalated_only)
+        )
+        next_cursor = page.next_cursor
+        if next_cursor is None or len(kept) >= limit:
+            break
+    return Page[QueueEntry](items=kept, next_cursor=next_cursor)
+
+
+def _listing(
+    deps: ApplicationDeps,
+    principal: Principal,
+    *,
+    statuses: Sequence[ApplicationStatus],
+    at_risk_only: bool,
+    limit: int,
+    cursor: str | None,
 ) -> Page[QueueEntry]:
     """Applications waiting for a reviewer, most urgent first, across the given statuses.
 
@@ -106,4 +156,11 @@ def _queue_entry(deps: ApplicationDeps, application: Application, now: datetime)
     due = application.queue_due()
     overdue = due is not None and due < now
     at_risk = due is not None and not overdue and deps.clock.is_at_risk(due, now)
-    return QueueEntry(application=application, due=due, at_risk=at_risk, overdue=overdue)
+    return QueueEntry(
+        application=application,
+        due=due,
+        at_risk=at_risk,
+        overdue=overdue,
+        assignee=holder(application, now),
+        escalated=is_escalated(application),
+    )

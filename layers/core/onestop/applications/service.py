@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast, overload
 
 from onestop.catalogue import Catalogue
+from onestop.catalogue.versions import CatalogueBook
 from onestop.licences.models import LicenceRecord
 from onestop.ports import BlobStore, EventPublisher
 
 from . import attachments, corrections, decisions, detail_view, drafts, duties, elicence, review_queue
 from . import uploads as upload_cases  # aliased: `uploads` is also the upload bucket's attribute
+from .assignment import AssignedFilter, AssignmentStore, ReviewerDirectory
 from .attachments import AttachedElicence
 from .decisions import ReasonInput
 from .deps import ApplicationDeps, ServiceConfig, random_id
@@ -83,7 +85,7 @@ class ApplicationService:
 
     deps: ApplicationDeps  # what every use case gets; the attributes below read and replace its fields
     repository: _Dep[ApplicationRepository] = _Dep()
-    catalogue: _Dep[Catalogue] = _Dep()
+    catalogue: _Dep[CatalogueBook] = _Dep()
     uploads: _Dep[BlobStore] = _Dep()
     publisher: _Dep[EventPublisher] = _Dep()
     clock: _Dep[Clock] = _Dep()
@@ -96,7 +98,7 @@ class ApplicationService:
     def __init__(
         self,
         repository: ApplicationRepository,
-        catalogue: Catalogue,
+        catalogue: Catalogue | CatalogueBook,
         uploads: BlobStore,
         publisher: EventPublisher,
         clock: Clock,
@@ -104,18 +106,23 @@ class ApplicationService:
         config: ServiceConfig | None = None,
         materials_store: BlobStore | None = None,
         elicences: elicence.ElicenceSource | None = None,
+        assignments: AssignmentStore | None = None,
+        reviewers: ReviewerDirectory | None = None,
         now: Callable[[], datetime] = utcnow,
         new_id: Callable[[], str] = random_id,
     ) -> None:
         self.deps = ApplicationDeps(
             repository=repository,
-            catalogue=catalogue,
+            # A plain catalogue (tests, tools) is a book of one version.
+            catalogue=catalogue if isinstance(catalogue, CatalogueBook) else CatalogueBook.fixed(catalogue),
             uploads=uploads,
             publisher=publisher,
             clock=clock,
             config=config or ServiceConfig(),
             materials_store=materials_store,
             elicences=elicences,
+            assignments=assignments,
+            reviewers=reviewers,
             now=now,
             new_id=new_id,
         )
@@ -187,10 +194,19 @@ class ApplicationService:
         at_risk_only: bool = False,
         limit: int = 50,
         cursor: str | None = None,
+        assigned: AssignedFilter = "any",
+        escalated_only: bool = False,
     ) -> Page[QueueEntry]:
         """Applications waiting for a reviewer, most urgent first, across the given statuses."""
         return review_queue.queue(
-            self.deps, principal, statuses=statuses, at_risk_only=at_risk_only, limit=limit, cursor=cursor
+            self.deps,
+            principal,
+            statuses=statuses,
+            at_risk_only=at_risk_only,
+            limit=limit,
+            cursor=cursor,
+            assigned=assigned,
+            escalated_only=escalated_only,
         )
 
     def decide(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -27,7 +27,9 @@ Caller = Annotated[Principal, Depends(current_principal)]
     summary="Applications waiting for a reviewer, most urgent first",
     description=(
         "Without `status`: submitted (awaiting acceptance) and accepted (awaiting decision) together, "
-        "ordered by due time. `at_risk=true` keeps only those due within the at-risk window or overdue."
+        "ordered by due time. `at_risk=true` keeps only those due within the at-risk window or overdue. "
+        "`assigned=mine|unassigned` and `escalated=true` filter by work assignment (a filtered page may "
+        "hold fewer than `limit` entries and still have a next cursor)."
     ),
     tags=["review"],
     security=BEARER,
@@ -44,10 +46,21 @@ def review_queue(
     cursor: Annotated[
         str | None, Query(max_length=4000, description="next_cursor of the previous page")
     ] = None,
+    assigned: Annotated[
+        Literal["any", "mine", "unassigned"],
+        Query(description="mine: claimed by the caller; unassigned: nobody's (or a lapsed claim)"),
+    ] = "any",
+    escalated: Annotated[bool, Query(description="only those escalated to the admins")] = False,
 ) -> QueuePage:
     statuses = [status] if status is not None else [ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED]
     page = application_service().queue(
-        caller, statuses=statuses, at_risk_only=at_risk, limit=limit, cursor=cursor
+        caller,
+        statuses=statuses,
+        at_risk_only=at_risk,
+        limit=limit,
+        cursor=cursor,
+        assigned=assigned,
+        escalated_only=escalated,
     )
     return QueuePage(items=[QueueEntryOut.of_entry(e) for e in page.items], next_cursor=page.next_cursor)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from onestop.applications.assignment import AssignmentStore
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.catalogue import Catalogue
 from onestop.observability import logger, metrics
@@ -48,6 +49,7 @@ class ScheduledRuns:
     publisher: EventPublisher
     catalogue: Catalogue
     clock: WorkingDayClock = field(default_factory=WorkingDayClock)
+    escalations: AssignmentStore | None = None  # escalates at-risk applications to the admins
 
     def run(self, kind: str, now: datetime) -> dict[str, Any]:
         """One sweep as of `now`; the daily one also reports yesterday's KPIs (Asia/Shanghai)."""
@@ -56,7 +58,9 @@ class ScheduledRuns:
         owed = drain(self.outbox, self.publisher)
         metrics.add_metric(name="EventsRepublished", unit="Count", value=owed.republished)
         metrics.add_metric(name="EventsStillOwed", unit="Count", value=owed.still_owed)
-        result = DeadlineSweep(self.quality, self.publisher, self.clock, cases=self.quality).run(now)
+        result = DeadlineSweep(
+            self.quality, self.publisher, self.clock, cases=self.quality, escalations=self.escalations
+        ).run(now)
         counts: dict[str, Any] = {
             "sweep": kind,
             "events_republished": owed.republished,

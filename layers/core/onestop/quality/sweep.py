@@ -4,7 +4,9 @@ Access pattern: for each status that has a running clock — `submitted` (the ac
 and `accepted` (the promised decision limit) — one query on the `ByStatusDeadline` index with the key
 condition `GSI1SK < <end of the second working day from now>`. Sort keys start with the due time, so
 the query reads only applications due soon or already late, never the whole status, and never scans.
-(`correction_requested` is filed under "9999": the clock waits for the applicant.)
+(`correction_requested` is filed under "9999": the clock waits for the applicant; so is an accepted
+application whose clock a hearing, expert review or on-site inspection holds, `applications.pauses`.
+Their due time is the effective one: pauses given back and the extension added.)
 
 Idempotence: a flag is a conditional update of `deadline_flag` = {level, due, …} on the application,
 which succeeds only if the application is still in that status under that due time and has no flag
@@ -22,8 +24,10 @@ from datetime import datetime
 from functools import partial
 from typing import Protocol
 
+from onestop.applications.assignment import AssignmentStore, escalate
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.models import Application, ApplicationStatus, iso
+from onestop.applications.pauses import is_paused
 from onestop.events import DeadlineAtRisk, DeadlineFlagged, DeadlineOverdue
 from onestop.observability import logger, metrics
 from onestop.outbox import OwedEvent, deliver
@@ -57,6 +61,7 @@ class SweepResult:
     events_failed: int = 0
     cases_open: int = 0  # rectification cases not closed
     cases_overdue: int = 0  # … past their deadline
+    escalated: int = 0  # escalated to the admins in this run (once per due time and level)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -101,11 +106,13 @@ class DeadlineSweep:
         clock: WorkingDayClock,
         *,
         cases: CaseReader | None = None,
+        escalations: AssignmentStore | None = None,
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.clock = clock
         self.cases = cases
+        self.escalations = escalations
 
     def run(self, now: datetime) -> SweepResult:
         """Sweep as of `now` (timezone-aware); returns the counts and emits them as metrics."""
@@ -136,12 +143,23 @@ class DeadlineSweep:
             counts["examined"] += 1
             application = candidate.application
             due = application.queue_due()
-            if due is None or ApplicationStatus(application.status) != status:
-                continue
+            if due is None or ApplicationStatus(application.status) != status or is_paused(application):
+                continue  # a paused clock is never late (an index read before the pause began)
             level = classify(self.clock, due, now)
             if level is None:
                 continue
             counts[level.value] += 1
+            if self.escalations is not None and escalate(
+                self.escalations,
+                self.publisher,
+                application,
+                sort_key=candidate.sort_key,
+                level=level.value,
+                due=due,
+                working_days_left=self.clock.remaining(due, now),
+                now=now,
+            ):
+                counts["escalated"] += 1
             flag = DeadlineFlag(level=level, due=iso(due), status=status, kind=kind, flagged_at=iso(now))
             existing = candidate.flag
             if existing is not None and existing.due == flag.due and existing.level == level:
