@@ -65,11 +65,12 @@ class Settings(BaseSettings):
     notify_sender: str | None = Field(default=None, description="SES sender address (From)")
     portal_origin: str = Field(default="http://localhost:3000", description="origin of the portal and desk")
     notify_admin_group: str = Field(default="admin", description="Cognito group told of escalations")
+    notify_region: str | None = Field(default=None, description="SES / SNS region; default the function's")
     # The function's service name (template.yaml sets it per function); metrics are selected by it.
     service_name: str = Field(default="", validation_alias="POWERTOOLS_SERVICE_NAME")
     # The bureau's own identity (names, USCC, division code) is data: the catalogue's `authority`.
 
-    @field_validator("tsa_url", "user_pool_id", "notify_sender", mode="before")
+    @field_validator("tsa_url", "user_pool_id", "notify_sender", "notify_region", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         # CloudFormation cannot omit a variable conditionally with ease; an empty string means "none".

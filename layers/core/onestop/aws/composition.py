@@ -391,8 +391,8 @@ def notifier() -> Notifier:
     return Notifier(
         store=notification_store(),
         applications=application_repository(),
-        sms=SnsSmsSender(),
-        email=SesEmailSender(settings.notify_sender or ""),
+        sms=SnsSmsSender(region=settings.notify_region),
+        email=SesEmailSender(settings.notify_sender or "", region=settings.notify_region),
         links=Links(settings.portal_origin),
         admins=CognitoAdminDirectory(settings.user_pool_id, settings.notify_admin_group)
         if settings.user_pool_id

@@ -17,7 +17,20 @@ from onestop.notifications.models import Recipient
 from onestop.notifications.ports import PermanentDeliveryError
 from onestop.observability import traced
 
-from .clients import client
+from .clients import _config, client
+
+
+def regional(service: str, region: str | None) -> Any:
+    """SES and SNS where the bureau sends from: `NOTIFY_REGION`, or the function's own region. (Neither
+    sends e-mail or SMS from the China regions: a stack there names another region or plugs an
+    in-country provider into the `SmsSender` / `EmailSender` ports.)"""
+    if region is None:
+        return client(service)
+    import boto3
+
+    session: Any = boto3.session.Session()
+    return session.client(service, region_name=region, config=_config())
+
 
 # Error codes that say the address or message is wrong, not that the service failed.
 _PERMANENT = frozenset({"InvalidParameter", "InvalidParameterValue"})
@@ -33,13 +46,18 @@ def _permanent(exc: ClientError) -> PermanentDeliveryError | None:
 class SnsSmsSender:
     """`SmsSender` over SNS: transactional SMS straight to the number (no topic)."""
 
-    def __init__(self, sns: Any | None = None, sender_id: str | None = None) -> None:
+    def __init__(
+        self, sns: Any | None = None, sender_id: str | None = None, region: str | None = None
+    ) -> None:
         self._sns = sns
         self.sender_id = sender_id
+        self.region = region
 
     @traced
     def send_sms(self, phone: str, text: str) -> str:
-        sns = self._sns if self._sns is not None else client("sns")
+        if self._sns is None:  # built once per adapter (composition.reset() forgets the adapter)
+            self._sns = regional("sns", self.region)
+        sns = self._sns
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
@@ -56,13 +74,16 @@ class SnsSmsSender:
 class SesEmailSender:
     """`EmailSender` over SES: plain-text UTF-8 mail from the sender identity of the template."""
 
-    def __init__(self, sender: str, ses: Any | None = None) -> None:
+    def __init__(self, sender: str, ses: Any | None = None, region: str | None = None) -> None:
         self.sender = sender
         self._ses = ses
+        self.region = region
 
     @traced
     def send_email(self, to: str, subject: str, text: str) -> str:
-        ses = self._ses if self._ses is not None else client("ses")
+        if self._ses is None:
+            self._ses = regional("ses", self.region)
+        ses = self._ses
         try:
             reply = ses.send_email(
                 Source=self.sender,

@@ -1,0 +1,180 @@
+"""The notify function's handler over moto's DynamoDB, SNS and SES (issue 18 item 2): the events the
+API really publishes are delivered to it; a duplicated delivery sends once; an SES failure raises for
+EventBridge's retry; a refused number is recorded and not retried; the decision never waits for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses import ses_backends
+from moto.sns import sns_backends
+from onestop.aws import composition
+from onestop.notifications.service import DeliveryFailed
+
+from .api_helpers import (
+    SMALL_ITEM,
+    USCC_A,
+    Aws,
+    Client,
+    LambdaContext,
+    catalogued,
+    enterprise_body,
+    moto_aws,
+)
+
+SENDER = "noreply@onestop.example.gov.cn"
+MAIL_REGION = "ap-southeast-1"
+alice = Client("alice-sub")
+mallory = Client("mallory-sub")
+reviewer = Client("reviewer-1", ("reviewer",))
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    monkeypatch.setenv("NOTIFY_SENDER", SENDER)
+    monkeypatch.setenv("PORTAL_ORIGIN", "https://portal.example.gov.cn")
+    monkeypatch.setenv("NOTIFY_REGION", MAIL_REGION)  # SES is not offered in cn-north-1
+    with moto_aws(monkeypatch) as stack:
+        boto3.client("ses", region_name=MAIL_REGION).verify_email_identity(EmailAddress=SENDER)
+        yield stack
+
+
+def sent_mail() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][MAIL_REGION].sent_messages)
+
+
+def sent_sms() -> list[tuple[str, str]]:
+    return list(sns_backends[DEFAULT_ACCOUNT_ID][MAIL_REGION].sms_messages.values())
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
+    from functions.notify.app import lambda_handler
+
+    result: dict[str, Any] = lambda_handler(event, LambdaContext())
+    return result
+
+
+def correction_event(aws: Aws, phone: str = "138 0013 8000") -> tuple[str, dict[str, Any]]:
+    """An application with a contact, submitted, then asked for correction by a reviewer (over the
+    API); the ApplicationCorrectionRequested event as the bus delivered it."""
+    body = {
+        **enterprise_body(SMALL_ITEM),
+        "contact": {"name": "赵", "phone": phone, "email": "zhao@example.cn"},
+    }
+    created = alice.post("/applications", body=body)
+    assert created.status == 201, created.body
+    app_id = created.body["id"]
+    catalogued(aws, alice, app_id, "application", "application_form")
+    catalogued(aws, alice, app_id, "business_licence", "business_licence", {"uscc": USCC_A})
+    assert alice.post(f"/applications/{app_id}/submit").status == 200
+    reply = reviewer.post(
+        f"/applications/{app_id}/decision",
+        body={
+            "action": "request_correction",
+            "reasons": [
+                {"zh": "营业执照已过期", "en": "The business licence has expired"},
+                {"zh": "缺少申请表签章"},
+            ],
+        },
+    )
+    assert reply.status == 200, reply.body
+    (event,) = [e for e in aws.bus_events() if e["detail-type"] == "ApplicationCorrectionRequested"]
+    return app_id, event
+
+
+def test_the_correction_request_is_published_with_the_one_time_notice(aws: Aws) -> None:
+    app_id, event = correction_event(aws)
+    detail = event["detail"]
+    assert detail["application_id"] == app_id
+    assert [r["zh"] for r in detail["reasons"]] == ["营业执照已过期", "缺少申请表签章"]
+    assert detail["requested_by"] == "reviewer-1"
+
+
+def test_a_duplicated_event_sends_one_sms_and_one_email(aws: Aws) -> None:
+    app_id, event = correction_event(aws)
+    first = handle(event)
+    again = handle(event)  # EventBridge delivers at least once
+    assert sorted(first["sent"]) == ["correction_requested:email", "correction_requested:sms"]
+    assert (again["sent"], again["inbox"]) == ([], 0)
+    (mail,) = sent_mail()
+    assert mail.destinations["ToAddresses"] == ["zhao@example.cn"]
+    assert mail.source == SENDER
+    assert "营业执照已过期" in mail.body
+    assert "The business licence has expired" in mail.body
+    assert f"https://portal.example.gov.cn/web/portal/index.html#app={app_id}" in mail.body
+    ((number, text),) = sent_sms()
+    assert number == "+8613800138000"
+    assert text.startswith("【一站式政务服务】申请需要补正")
+    # ... and the applicant's inbox holds it once, over the API.
+    inbox = alice.get("/me/inbox")
+    assert inbox.status == 200, inbox.body
+    (item,) = inbox.body["items"]
+    assert (item["application_id"], item["kind"], item["read"]) == (app_id, "correction_requested", False)
+
+
+def test_an_ses_failure_raises_for_a_retry_that_sends_only_the_email(aws: Aws) -> None:
+    _, event = correction_event(aws)
+    ses = boto3.client("ses", region_name=MAIL_REGION)
+    ses.delete_identity(Identity=SENDER)  # the sender is refused: MessageRejected
+    with pytest.raises(DeliveryFailed, match="correction_requested:email"):
+        handle(event)
+    assert len(sent_sms()) == 1  # the SMS went; only the e-mail is retried
+    assert sent_mail() == []
+    ses.verify_email_identity(EmailAddress=SENDER)  # fixed; EventBridge's retry delivers again
+    retried = handle(event)
+    assert retried["sent"] == ["correction_requested:email"]
+    assert (len(sent_mail()), len(sent_sms())) == (1, 1)
+
+
+def test_a_refused_number_is_recorded_as_failed_and_not_retried(aws: Aws) -> None:
+    _, event = correction_event(aws, phone="0755-8888")  # a landline: not a number SNS can text
+    outcome = handle(event)
+    assert outcome["failed"] == ["correction_requested:sms"]
+    assert outcome["sent"] == ["correction_requested:email"]
+    records = composition.notification_store().deliveries(event["id"])
+    failed = [r for r in records if r["state"] == "failed"]
+    assert len(failed) == 1
+    assert failed[0]["channel"] == "sms"
+    assert "E164" in failed[0]["reason"]
+    assert handle(event)["failed"] == []  # a redelivery does not try again
+    assert sent_sms() == []
+
+
+def test_the_inbox_is_ones_own(aws: Aws) -> None:
+    _, event = correction_event(aws)
+    handle(event)
+    (item,) = alice.get("/me/inbox").body["items"]
+    assert mallory.get("/me/inbox").body["items"] == []
+    stolen = mallory.post(f"/me/inbox/{item['id']}/read")
+    assert stolen.status == 404, stolen.body
+    assert stolen.body["code"] == "inbox_item_not_found"
+    assert alice.get("/me/inbox").body["items"][0]["read"] is False
+    read = alice.post(f"/me/inbox/{item['id']}/read")
+    assert (read.status, read.body["read"]) == (200, True)
+
+
+def test_preferences_choose_the_channels_and_language(aws: Aws) -> None:
+    assert alice.get("/me/notification-preferences").body["channels"] == ["email", "sms"]
+    put = alice.request("PUT", "/me/notification-preferences", body={"channels": ["email"], "language": "en"})
+    assert put.status == 200, put.body
+    bad = alice.request("PUT", "/me/notification-preferences", body={"channels": ["fax"], "language": "en"})
+    assert bad.status == 422
+    _, event = correction_event(aws)
+    assert handle(event)["sent"] == ["correction_requested:email"]
+    (mail,) = sent_mail()
+    assert mail.subject.startswith("Your application needs corrections")
+    assert sent_sms() == []
+
+
+def test_a_failing_notifier_does_not_fail_the_decision(aws: Aws) -> None:
+    """The decision is stored and announced by the API alone; the notify function runs later, from the
+    bus, and its failure changes nothing about the application."""
+    boto3.client("ses", region_name=MAIL_REGION).delete_identity(Identity=SENDER)
+    app_id, event = correction_event(aws)  # the decision answered 200 (asserted inside)
+    with pytest.raises(DeliveryFailed):
+        handle(event)
+    assert alice.get(f"/applications/{app_id}").body["status"] == "correction_requested"
