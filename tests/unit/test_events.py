@@ -29,6 +29,7 @@ def test_every_detail_type_has_its_model() -> None:
     assert sorted(EVENT_TYPES) == [
         "ApplicationAccepted",
         "ApplicationApproved",
+        "ApplicationClockChanged",
         "ApplicationCorrectionRequested",
         "ApplicationRejected",
         "ApplicationSubmitted",

@@ -299,6 +299,8 @@ def test_totals_of_june() -> None:
         overdue_bad_review_cases=1,
         online_share=1.0,
         fully_online_share=0.6667,  # c2 c3 c4 are depth III
+        clock_pauses={"correction": 0, "hearing": 0, "expert_review": 0, "onsite_inspection": 0},
+        extensions=0,
     )
 
 

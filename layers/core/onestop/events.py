@@ -45,7 +45,9 @@ def parse_time(text: str) -> datetime:
 class Event(BaseModel):
     """A detail on the bus; subclasses name their `DETAIL_TYPE`."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: an event's validator is built when that event is first made or read, not for every
+    # event type at every cold start.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     DETAIL_TYPE: ClassVar[str]
 
@@ -190,6 +192,7 @@ class ApplicationApproved(ApplicationEvent):
     approved_at: str
     approved_by: str | None = None
     evidence: list[EventEvidence] | None = optional("the pinned materials the approval was taken on")
+    catalogue_version: int | None = optional("the catalogue version the application pinned (None: 1)")
 
 
 class ApplicationRejected(ApplicationEvent):

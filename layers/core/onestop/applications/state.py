@@ -3,6 +3,8 @@
 draft ─submit→ submitted ─accept (受理)→ accepted ─approve→ approved
                                                     └reject→ rejected
 submitted / accepted ─request_correction (补正)→ correction_requested ─submit (resubmission)→ submitted
+    (a correction asked after acceptance pauses the decision clock; its resubmission returns to
+    accepted — the acceptance stands — and resumes the clock: `resumes_acceptance`, `pauses`)
 draft / submitted / accepted / correction_requested ─withdraw→ withdrawn
 
 An action that the current state does not allow is a Conflict (409) carrying the current state,
@@ -105,11 +107,18 @@ def conflict(
     )
 
 
-def next_status(current: S, action: Action, version: int | None = None) -> S:
-    """Where `action` takes an application in `current`; Conflict if it may not be taken."""
+def next_status(
+    current: S, action: Action, version: int | None = None, *, resumes_acceptance: bool = False
+) -> S:
+    """Where `action` takes an application in `current`; Conflict if it may not be taken.
+
+    `resumes_acceptance`: the correction was asked after acceptance, so the resubmission goes back to
+    accepted (the acceptance stands, the clock resumes) rather than to a new acceptance check."""
     transition = TRANSITIONS[action]
     if current not in transition.sources:
         raise conflict(current, version, action.value)
+    if resumes_acceptance and action is Action.SUBMIT and current is S.CORRECTION_REQUESTED:
+        return S.ACCEPTED
     return transition.target
 
 

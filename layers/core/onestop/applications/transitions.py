@@ -23,6 +23,7 @@ from onestop.events import (
 from onestop.observability import metrics
 from onestop.outbox import OwedEvent, deliver
 
+from . import clock_changes, pauses
 from .deps import ApplicationDeps
 from .identity import Principal
 from .models import Application, ApplicationStatus, AuditEvent, DeadlineInfo, iso
@@ -64,8 +65,16 @@ def apply_action(
 ) -> Application:
     """Move the application by `action`: one conditional write with its audit event, then the event."""
     current = ApplicationStatus(application.status)
-    target = next_status(current, action, application.version)
     now = now or deps.now()
+    clock = _clock_change(deps, principal, application, action, reasons, now)
+    target = next_status(
+        current,
+        action,
+        application.version,
+        resumes_acceptance=clock is not None and action is Action.SUBMIT,
+    )
+    if clock is not None:
+        changes = {**changes, **clock.changes}
     announces = EVENT_FOR_ACTION.get(action)
     pending = list(application.pending_events)
     if announces is not None:
@@ -96,11 +105,37 @@ def apply_action(
     if announces is not None:
         owed = OwedEvent.of(announced_event(after, action, principal), owner=application.id)
     outbox = {owed.detail_type: owed.detail} if owed is not None else None
-    deps.repository.transition(application, after, event, outbox=outbox)
+    if clock is None:
+        deps.repository.transition(application, after, event, outbox=outbox)
+    else:  # the clock's event too, in the same write
+        clock_owed = clock_changes.clock_owed(after, clock, principal.label)
+        deps.repository.transition(application, after, event, outbox=outbox, owed=[clock_owed])
     metrics.add_metric(name=f"Application_{action.value}", unit="Count", value=1)
     if owed is not None:
         after = publish(deps, after, owed)
+    if clock is not None:
+        clock_changes.publish_clock(deps, [clock_owed])
     return after
+
+
+def _clock_change(
+    deps: ApplicationDeps,
+    principal: Principal,
+    application: Application,
+    action: Action,
+    reasons: Sequence[Reason],
+    now: datetime,
+) -> pauses.ClockChange | None:
+    """What `action` does to the decision clock: 补正 after acceptance pauses it, the resubmission
+    resumes it; no decision is taken while a special procedure (hearing …) holds it."""
+    if action in (Action.APPROVE, Action.REJECT, Action.REQUEST_CORRECTION):
+        pauses.require_running(application, action.value)
+    status = ApplicationStatus(application.status)
+    if action is Action.REQUEST_CORRECTION and status is ApplicationStatus.ACCEPTED:
+        return pauses.pause_for_correction(application, list(reasons), principal.label, now)
+    if action is Action.SUBMIT:
+        return pauses.resume_after_correction(deps.clock, application, principal.label, now)
+    return None
 
 
 def publish(deps: ApplicationDeps, application: Application, owed: OwedEvent) -> Application:
@@ -128,6 +163,7 @@ def announced_event(application: Application, action: Action, principal: Princip
             approved_at=iso(application.decided_at),
             approved_by=principal.label,
             evidence=[EventEvidence.model_validate(e.model_dump()) for e in application.decision_evidence],
+            catalogue_version=application.catalogue_version,  # the licence spec of the pinned version
         )
     if action is Action.REJECT:
         assert application.decided_at is not None
@@ -146,6 +182,7 @@ def announced_event(application: Application, action: Action, principal: Princip
             requested_at=iso(application.updated_at),
             requested_by=principal.label,
             reasons=[EventReason.of(r) for r in application.correction_reasons],
+            clock_paused=pauses.is_paused(application),  # asked after acceptance: the clock waits
         )
     if action is Action.ACCEPT:
         assert application.accepted_at is not None
@@ -161,5 +198,8 @@ def announced_event(application: Application, action: Action, principal: Princip
         **base,
         applicant=applicant,
         submitted_at=iso(application.submitted_at),
-        acceptance_due=iso(application.acceptance_due.due) if application.acceptance_due else None,
+        # None for a resubmission that resumed the accepted application (no new acceptance check).
+        acceptance_due=iso(application.acceptance_due.due)
+        if application.acceptance_due and application.status == ApplicationStatus.SUBMITTED
+        else None,
     )
