@@ -7,6 +7,7 @@ import { clearError, guarded, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { auditList, materialCard, materialName, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
+import { startInbox } from "./inbox.js";
 import {
   $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
@@ -189,7 +190,11 @@ async function createApplication(event) {
     kind === "enterprise"
       ? { kind, uscc: f.uscc.value.trim().toUpperCase(), name: f.enterprise_name.value.trim() }
       : { kind, id_number: f.id_number.value.trim().toUpperCase(), name: f.person_name.value.trim() };
-  const contact = { name: f.contact_name.value.trim() || null, phone: f.contact_phone.value.trim() || null };
+  const contact = {
+    name: f.contact_name.value.trim() || null,
+    phone: f.contact_phone.value.trim() || null,
+    email: f.contact_email.value.trim() || null,
+  };
   const created = await guarded($("create-error"), () =>
     api("/applications", { method: "POST", body: { item_code: state.item.code, applicant, contact } }),
   );
@@ -734,5 +739,6 @@ startPage({
     document.addEventListener("langchange", rerender);
     route({ focus: fresh });
     loadCategories();
+    startInbox();
   },
 });
