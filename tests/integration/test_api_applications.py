@@ -155,6 +155,12 @@ def test_item_not_applicable_online_is_refused(aws: Aws, monkeypatch: pytest.Mon
     )
 
     class OfflineCatalogue:
+        def current_version(self) -> int:
+            return 1
+
+        def at(self, version: int | None) -> OfflineCatalogue:
+            return self
+
         def item(self, code: str) -> Any:
             return offline
 

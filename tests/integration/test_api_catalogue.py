@@ -110,6 +110,13 @@ def test_openapi_document_lists_every_route() -> None:
         ("GET", "/bindings/pending"),
         ("GET", "/bindings/{request_id}"),
         ("POST", "/bindings/{request_id}/decision"),
+        ("GET", "/admin/catalogue/versions"),
+        ("GET", "/admin/catalogue/versions/{version}"),
+        ("GET", "/admin/catalogue/versions/{version}/export"),
+        ("POST", "/admin/catalogue/items"),
+        ("PUT", "/admin/catalogue/items/{code}"),
+        ("POST", "/admin/catalogue/items/{code}/retire"),
+        ("POST", "/admin/catalogue/import"),
         # The verify function's routes, declared in the same document (onestop.http.contract).
         ("POST", "/verify"),
         ("GET", "/verify/{licence_id}"),

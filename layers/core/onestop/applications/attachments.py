@@ -50,7 +50,7 @@ def attach_elicence(
     # that party (`check_record`).
     require_acts_for(principal, application.applicant.kind, application.applicant.code, field="licence_id")
     require_editable(application, "attach e-licence")
-    item = deps.catalogue.item(application.item_code)
+    item = deps.catalogue.of(application).item(application.item_code)  # its pinned version
     requirement = requirement_for(item, slot)
     expected_type = elicence.required_type(requirement)
     requested = elicence.parse_requested(licence_id)

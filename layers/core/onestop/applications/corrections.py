@@ -159,11 +159,11 @@ def correct(
             [Reason("reason_required", "请写明更正理由。", "Give the reason for the correction.", "reason")],
         )
     if given.field == MATERIAL_TYPE:
-        after, old, new, resolved = _type_change(deps.catalogue, material, given.value)
+        after, old, new, resolved = _type_change(deps.catalogue.of(application), material, given.value)
     else:
         today = deps.now().astimezone(SHANGHAI).date()
         after, old, new, resolved = _field_change(
-            deps.catalogue, application, material, given.field, given.value, today
+            deps.catalogue.of(application), application, material, given.field, given.value, today
         )
     if old == new and not resolved and not _overrides(material, given.field):
         return CorrectionResult(application, material, None)  # the same statement again: nothing to do

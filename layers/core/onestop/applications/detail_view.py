@@ -9,6 +9,7 @@ from onestop.catalogue import ServiceItem
 from onestop.errors import NotFound, Reason
 
 from .access import may_read, not_found
+from .assignment import STAFF_ACTIONS
 from .completeness import check_completeness
 from .deps import ApplicationDeps
 from .identity import Principal
@@ -47,7 +48,7 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
     """The page for a bundle the caller may read."""
     application = bundle.application
     try:
-        item: ServiceItem | None = deps.catalogue.item(application.item_code)
+        item: ServiceItem | None = deps.catalogue.of(application).item(application.item_code)
     except NotFound:
         item = None  # retired from the catalogue; the application keeps its snapshot names
     status = ApplicationStatus(application.status)
@@ -84,7 +85,11 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
         application=application,
         item=item,
         materials=materials,
-        events=sorted(bundle.events, key=lambda e: (e.n, e.at)),
+        # Who holds the work inside the bureau (claims, reassignments, escalations) is staff business.
+        events=sorted(
+            (e for e in bundle.events if principal.is_reviewer or e.action not in STAFF_ACTIONS),
+            key=lambda e: (e.n, e.at),
+        ),
         open_issues=issues,
         allowed_actions=actions,
         download_urls=urls,

@@ -56,7 +56,9 @@ def create(
     problems: list[Reason] = []
     # Pinned: the application reads its item and material list from this version for good.
     catalogue_version = deps.catalogue.current_version()
-    item = _item_for_new_application(deps, item_code, problems, at_window=at_window, version=catalogue_version)
+    item = _item_for_new_application(
+        deps, item_code, problems, at_window=at_window, version=catalogue_version
+    )
     checked = _check_applicant(applicant, problems)
     if item is not None and applicant.kind not in item.applicant_kinds:
         kinds_zh = "、".join({"enterprise": "企业", "person": "个人"}[k] for k in item.applicant_kinds)

@@ -86,6 +86,7 @@ class DynamoMaterialRepository(DynamoAdapter):
         return MaterialContext(
             applicant=applicant,
             item_code=app.get("item_code"),
+            catalogue_version=int(app["catalogue_version"]) if app.get("catalogue_version") else None,
             expected_material_type=str(expected) if expected else None,
             declared=declared if isinstance(declared, Mapping) else None,
             status=item.get("status"),

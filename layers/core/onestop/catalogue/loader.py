@@ -1,9 +1,15 @@
-"""Load the catalogue from its YAML data files and validate it, once per process."""
+"""Load the catalogue from its YAML data files and validate it, once per process.
+
+`validate_catalogue` is the one validation of catalogue data: the shipped files at load, an admin's
+edit and an imported YAML document (`parse_catalogue_yaml`, whose problems name their line) all go
+through it, so a version that is stored would also have loaded.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -18,8 +24,25 @@ ITEMS_FILE = "items.yaml"
 MATERIAL_TYPES_FILE = "material_types.yaml"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with catalogue data: where (a readable path, the YAML line when known) and what."""
+
+    where: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        at = f"line {self.line}: " if self.line is not None else ""
+        return f"{at}{self.where}: {self.message}"
+
+
 class CatalogueError(ValueError):
-    """The catalogue data is broken; the message says where and what."""
+    """The catalogue data is broken; the message says where and what (`problems`: each one)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = problems or [Problem("(top level)", message)]
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -76,20 +99,84 @@ def _describe(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
     return " > ".join(parts) or "(top level)"
 
 
+def validate_catalogue(
+    data: Mapping[str, Any],
+    *,
+    source: str = f"{ITEMS_FILE}, {MATERIAL_TYPES_FILE}",
+    line_of: Callable[[tuple[int | str, ...]], int | None] | None = None,
+) -> Catalogue:
+    """Build and validate a catalogue from its data (models and cross-checks); raises `CatalogueError`
+    listing every problem. `line_of` maps a problem's location to its line in the source text."""
+    try:
+        return Catalogue.model_validate(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            got = f" (got {err['input']!r})" if err["type"] in {"literal_error", "enum"} else ""
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(_describe(loc, data), message + got, line_of(loc) if line_of else None))
+        raise CatalogueError(
+            f"catalogue data ({source}) is invalid:\n  " + "\n  ".join(map(str, problems)), problems
+        ) from None
+
+
 def parse_catalogue(items_doc: Mapping[str, Any], types_doc: Mapping[str, Any]) -> Catalogue:
     """Build and validate a catalogue from the two parsed documents; raises `CatalogueError`."""
-    data: dict[str, Any] = {**types_doc, **items_doc}
+    return validate_catalogue({**types_doc, **items_doc})
+
+
+def parse_catalogue_yaml(text: str) -> Catalogue:
+    """A whole catalogue from one YAML document (an export, or an admin's import): the same checks as
+    at load; each problem names its line."""
     try:
-        return Catalogue.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = _describe(tuple(err["loc"]), data)
-            got = f" (got {err['input']!r})" if err["type"] in {"literal_error", "enum"} else ""
-            lines.append(f"{where}: {err['msg']}{got}")
+        root = yaml.compose(text, Loader=_StrictLoader)
+        doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
         raise CatalogueError(
-            f"catalogue data ({ITEMS_FILE}, {MATERIAL_TYPES_FILE}) is invalid:\n  " + "\n  ".join(lines)
+            f"not valid YAML: {exc}", [Problem("(YAML)", str(getattr(exc, "problem", exc)), line)]
         ) from None
+    if not isinstance(doc, dict):
+        raise CatalogueError(
+            "the top level must be a mapping", [Problem("(top level)", "must be a mapping", 1)]
+        )
+    data = {k: v for k, v in doc.items() if not str(k).startswith("x-")}
+    return validate_catalogue(data, source="YAML", line_of=lambda loc: _line_of(root, loc))
+
+
+def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node of the YAML tree that `loc` reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for step in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line
+
+
+def catalogue_data(catalogue: Catalogue) -> dict[str, Any]:
+    """The catalogue as plain data (defaults left out, stable order): what a version stores and what
+    `validate_catalogue` turns back into an equal catalogue."""
+    data: dict[str, Any] = catalogue.model_dump(mode="json", exclude_defaults=True)
+    data["blank_words"] = sorted(data["blank_words"])
+    return data
+
+
+def catalogue_yaml(catalogue: Catalogue) -> str:
+    """One YAML document holding the whole catalogue (`parse_catalogue_yaml` reads it back equal)."""
+    header = (
+        "# onestop service catalogue: authority, material types, service items, blank words.\n"
+        "# Import it back with POST /admin/catalogue/import (validated as at load).\n"
+    )
+    body = yaml.safe_dump(catalogue_data(catalogue), allow_unicode=True, sort_keys=False, width=110)
+    return header + body
 
 
 def load_catalogue_from(source: Path | Traversable) -> Catalogue:

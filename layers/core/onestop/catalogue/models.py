@@ -139,7 +139,8 @@ _CATEGORY_NAMES: dict[Category, tuple[str, str]] = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # defer_build: validators are built when the catalogue is first loaded, not at every cold start.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 def _check_type_code(value: str) -> str:
@@ -401,6 +402,17 @@ class Authority(_Model):
     name_en: str = Field(min_length=1)
     uscc: str
     division_code: str = Field(pattern=r"^[0-9]{6}$")
+    # The bureau's published list of powers and public services: how many items it handles per
+    # category, catalogued here or not (the KPI page's coverage: catalogued / listed).
+    service_items: dict[Category, int] = {}
+
+    @field_validator("service_items")
+    @classmethod
+    def _counts(cls, v: dict[Category, int]) -> dict[Category, int]:
+        negative = sorted(c.value for c, n in v.items() if n < 0)
+        if negative:
+            raise ValueError(f"service_items: counts must not be negative ({', '.join(negative)})")
+        return v
 
     @field_validator("uscc")
     @classmethod
@@ -449,6 +461,14 @@ class Catalogue(_Model):
             names = {(i.licence.name_zh, i.licence.name_en) for i in issuers if i.licence}
             if len(names) > 1:
                 problems.append(f"licence type {type_code}: items give it different names {sorted(names)}")
+        listed = self.authority.service_items
+        for category, count in listed.items():
+            catalogued = sum(1 for i in self.items if i.category == category)
+            if catalogued > count:
+                problems.append(
+                    f"authority.service_items: {catalogued} items of category {category.value} are "
+                    f"catalogued but the bureau lists only {count}"
+                )
         types = {t.code: t for t in self.material_types}
         for item in self.items:
             for m in item.materials:

@@ -9,9 +9,8 @@ from aws_lambda_powertools.event_handler import Request
 
 from onestop.applications.channels import ChannelClients, parse_clients
 from onestop.applications.identity import Principal, principal_from_event
-from onestop.aws.composition import application_service
+from onestop.aws.composition import application_service, catalogue_book
 from onestop.aws.composition import reset as reset_services
-from onestop.aws.composition import catalogue_book
 from onestop.catalogue import Catalogue
 from onestop.settings import get_settings
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ValidationError
 
 from onestop.catalogue import Catalogue
+from onestop.catalogue.versions import CatalogueBook
 from onestop.errors import InvalidInput, Reason
 from onestop.events import (
     ApplicationApproved,
@@ -119,7 +120,7 @@ class LicenceOffice:
     issuer's TSA, if it has one (`seal.timestamper_for`).
     """
 
-    catalogue: Catalogue
+    catalogue: Catalogue | CatalogueBook  # a book: the licence spec of the application's pinned version
     issuer: IssuerProfile
     registry: LicenceRegistry
     store: BlobStore
@@ -136,7 +137,9 @@ class LicenceOffice:
     def issue(self, approved: ApplicationApproved, *, now: datetime | None = None) -> LicenceRecord | None:
         """Issue the approval's licence (idempotent) and link it to the application; None when the
         item issues no licence."""
-        found = approval_from_event(approved, self.catalogue)
+        book = self.catalogue
+        catalogue = book.at(approved.catalogue_version) if isinstance(book, CatalogueBook) else book
+        found = approval_from_event(approved, catalogue)
         if found is None:
             return None
         facts, licence_type = found

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+from onestop.catalogue import Catalogue
 from onestop.observability import correlated, logger, metrics
 from onestop.ports import BlobStore, EventPublisher
 
@@ -93,6 +94,7 @@ def ingest_upload(
     publisher: EventPublisher,
     max_bytes: int,
     quarantine: Quarantine | None = None,
+    catalogues: Callable[[int | None], Catalogue] | None = None,
 ) -> dict[str, Any]:
     """Ingest one upload within the time this invocation has left; the summary is JSON (it is cached)."""
     result = ingest_object(
@@ -105,6 +107,7 @@ def ingest_upload(
         publisher=publisher,
         quarantine=quarantine,
         limits=limits_for(max_bytes, invocation),
+        catalogues=catalogues,
     )
     return result.as_dict()
 

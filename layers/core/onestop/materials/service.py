@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from onestop.applications.models import ApplicationStatus, AuditEvent
-from onestop.catalogue import load_catalogue
+from onestop.catalogue import Catalogue, load_catalogue
 from onestop.errors import NotFound, PayloadTooLarge, Reason
 from onestop.events import EventReason, MaterialCatalogued, MaterialEvent, MaterialRejected
 from onestop.observability import logger, metrics
@@ -75,6 +75,7 @@ class MaterialContext:
 
     applicant: ApplicantLike | None = None
     item_code: str | None = None
+    catalogue_version: int | None = None  # the version the application pinned (None: version 1)
     expected_material_type: str | None = None
     declared: Mapping[str, Any] | None = None
     status: str | None = None
@@ -214,18 +215,29 @@ def _too_large_outcome(size: int, limits: Limits) -> IngestOutcome:
     )
 
 
-def _slot_type(item_code: str, slot: str) -> str | None:
+def _shipped(version: int | None) -> Catalogue:
+    """Without a catalogue book (tests, tools): only version 1, the shipped catalogue."""
+    if version not in (None, 1):
+        raise NotFound(
+            "catalogue_version_not_found",
+            f"事项目录没有版本 {version}。",
+            f"The catalogue has no version {version}.",
+        )
+    return load_catalogue()
+
+
+def _slot_type(catalogue: Catalogue, item_code: str, slot: str) -> str | None:
     """The material type the service item's list expects in this slot (None if unknown)."""
     try:
-        return load_catalogue().item(item_code).material(slot).material_type
+        return catalogue.item(item_code).material(slot).material_type
     except NotFound:
         return None
 
 
-def _slot_takes(item_code: str | None, slot: str) -> dict[str, Any]:
+def _slot_takes(catalogue: Catalogue, item_code: str | None, slot: str) -> dict[str, Any]:
     """What else the slot takes besides documents of its type: photos, known non-materials."""
     try:
-        req = load_catalogue().item(item_code).material(slot) if item_code else None
+        req = catalogue.item(item_code).material(slot) if item_code else None
     except NotFound:
         req = None
     if req is None:
@@ -246,6 +258,7 @@ def ingest_object(
     engine: OcrEngine | None = None,
     limits: Limits = DEFAULT_LIMITS,
     expected_type_of: Callable[[MaterialRef, MaterialContext], str | None] | None = None,
+    catalogues: Callable[[int | None], Catalogue] | None = None,
 ) -> IngestResult:
     """Process the uploaded object `bucket/key@version_id` into a catalogued (or rejected) material,
     if its upload ticket asked for it (`onestop.materials.gate`); anything else is refused: not
@@ -316,11 +329,13 @@ def ingest_object(
         logger.info("already processed; skipped", extra={"key": key, "version_id": version_id})
         return IngestResult(bucket, key, version_id, status="duplicate", skipped=True, **base)
     context = repository.context(ref)
+    # The slot's rules come from the catalogue version the application pinned, not today's.
+    catalogue = (catalogues or _shipped)(context.catalogue_version)
     expected = context.expected_material_type
     if expected_type_of is not None:
         expected = expected_type_of(ref, context) or expected
     if expected is None and context.item_code:
-        expected = _slot_type(context.item_code, ref.slot)
+        expected = _slot_type(catalogue, context.item_code, ref.slot)
     if expected is None and ref.slot in MATERIAL_TYPES:
         expected = ref.slot
     declared = dict(context.declared or {}) or {"filename": ref.filename, "content_type": head.content_type}
@@ -337,7 +352,8 @@ def ingest_object(
             raise UploadMissing(exc.code, exc.zh, exc.en, extra={"key": key}) from exc
         else:
             sniffed = sniff(stored.body)
-            refusal = check_format(claim, sniffed, _slot_formats(claim, ref.slot), stored.body)
+            formats = _slot_formats(claim, ref.slot, catalogue)
+            refusal = check_format(claim, sniffed, formats, stored.body)
             if refusal is not None:  # before any OCR work
                 return refusing(refusal, ref, claim, version_id, head)
             outcome = process_upload(
@@ -347,7 +363,7 @@ def ingest_object(
                 applicant=context.applicant,
                 limits=limits,
                 engine=engine,
-                **_slot_takes(context.item_code, ref.slot),
+                **_slot_takes(catalogue, context.item_code, ref.slot),
             )
             if outcome.status != REJECTED:
                 # The uploaded bytes themselves, kept with the catalogue: raw uploads expire with the
@@ -443,7 +459,7 @@ def ingest_object(
     )
 
 
-def _slot_formats(claim: UploadClaim, slot: str) -> tuple[str, ...]:
+def _slot_formats(claim: UploadClaim, slot: str, catalogue: Catalogue) -> tuple[str, ...]:
     """The formats the slot accepts: the ticket's (stored when it was issued), else the catalogue's
     (tickets issued before the ticket kept them), else every format ingest can read."""
     if claim.ticket is not None and claim.ticket.formats:
@@ -451,7 +467,7 @@ def _slot_formats(claim: UploadClaim, slot: str) -> tuple[str, ...]:
     item_code = claim.application.item_code if claim.application is not None else None
     if item_code:
         try:
-            return tuple(load_catalogue().item(item_code).material(slot).formats)
+            return tuple(catalogue.item(item_code).material(slot).formats)
         except NotFound:
             pass
     return tuple(sorted(ACCEPTED_KINDS))
