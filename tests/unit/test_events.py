@@ -31,6 +31,7 @@ def test_every_detail_type_has_its_model() -> None:
         "ApplicationApproved",
         "ApplicationClockChanged",
         "ApplicationCorrectionRequested",
+        "ApplicationEscalated",
         "ApplicationRejected",
         "ApplicationSubmitted",
         "DeadlineAtRisk",

@@ -43,6 +43,10 @@ CLAIMABLE = frozenset(
     {ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED, ApplicationStatus.CORRECTION_REQUESTED}
 )
 DEFAULT_LEASE = timedelta(hours=4)
+# The audit actions of work assignment: shown to staff, not to the applicant.
+STAFF_ACTIONS = frozenset(
+    {"claim", "release", "assignment_expired", "reassign", "admin_override", "escalate"}
+)
 REVIEWER_GROUP = "reviewer"
 SYSTEM_ACTOR = "scheduler"
 

@@ -142,7 +142,7 @@ class DynamoAssignmentStore(DynamoApplicationRepository):
         event: AuditEvent,
         owed: OwedEvent,
     ) -> bool:
-        names = {"#status": "status", "#e": "escalated", "#due": "due", "#level": "level"}
+        names = {"#status": "status", "#e": "escalated", "#due": "due"}
         values: dict[str, Any] = {
             ":status": application.status.value,
             ":sk": sort_key,
@@ -152,6 +152,7 @@ class DynamoAssignmentStore(DynamoApplicationRepository):
         fresh = ["attribute_not_exists(#e)", "#e.#due <> :due"]
         if escalation.level == "overdue":  # an at-risk escalation may still be raised to overdue
             values[":at_risk"] = "at_risk"
+            names["#level"] = "level"
             fresh.append("#e.#level = :at_risk")
         update = {
             "id": application.id,
