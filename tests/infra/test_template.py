@@ -15,7 +15,7 @@ from infra.local.template import load_sam_template, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ZIP_FUNCTIONS = ["ApiFunction", "IssueFunction", "VerifyFunction", "SchedulerFunction"]
+ZIP_FUNCTIONS = ["ApiFunction", "IssueFunction", "VerifyFunction", "SchedulerFunction", "NotifyFunction"]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
 pytestmark = pytest.mark.xdist_group("sam")

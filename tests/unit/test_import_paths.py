@@ -55,6 +55,8 @@ NOT_AT_START = {
     "IssueFunction": ("onestop.licences.render", "onestop.licences.seal"),
     "SchedulerFunction": ("onestop.verification", "onestop.licences.render"),
     "VerifyFunction": ("onestop.licences.render", "onestop.licences.seal"),
+    # Notifications: the catalogue only to name a material's slot, never the licences' machinery.
+    "NotifyFunction": ("onestop.verification", "onestop.licences.render", "onestop.licences.seal"),
 }
 
 TRACING = {

@@ -9,7 +9,7 @@ import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { $, announce, el, formatDateTime } from "../shared/ui.js";
 
 const PAGE = 10;
-const state = { items: [], cursor: null, prefs: null, started: false };
+const state = { items: [], cursor: null, prefs: null, started: false, open: new Set() };
 
 function panel() {
   return $("inbox-panel");
@@ -65,16 +65,17 @@ async function savePrefs(form) {
 }
 
 function entry(item) {
-  const body = el("pre", { class: "inbox-body", hidden: true }, loc(item.body));
-  const toggle = el(
-    "button",
-    { type: "button", class: "link", "aria-expanded": "false" },
-    loc(item.title),
-  );
+  const shown = state.open.has(item.id); // kept across re-renders (mark read, language switch)
+  const body = el("pre", { class: "inbox-body", hidden: !shown }, loc(item.body));
+  const toggle = el("button", { type: "button", class: "link", "aria-expanded": String(shown) }, loc(item.title));
   toggle.addEventListener("click", () => {
     body.hidden = !body.hidden;
     toggle.setAttribute("aria-expanded", String(!body.hidden));
-    if (!body.hidden) markRead(item);
+    if (body.hidden) state.open.delete(item.id);
+    else {
+      state.open.add(item.id);
+      markRead(item);
+    }
   });
   const link = item.application_id
     ? el("a", { href: `#app=${item.application_id}`, class: "inbox-open" }, t("inbox.open"))

@@ -1,0 +1,180 @@
+"""Notifications end to end on the local stack (issue 18 item 2): an application is asked for correction,
+resubmitted, accepted and approved over HTTP; the bus delivers each event to the notify function,
+whose messages land in the applicant's inbox (GET /me/inbox, and the portal's inbox in Chromium), and
+whose e-mail and SMS moto's SES and SNS captured. Another applicant sees none of it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from infra import samples
+from infra.local import LocalStack
+
+from .browser import new_page, shot
+from .conftest import Api
+
+pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.timeout(600)]
+
+ITEM = "technology-contract-registration"
+SUB = "通知测试 经办人"
+EMAIL = "notify-e2e@example.cn"
+WANTED = {"correction_requested", "accepted", "approved", "rate_invitation"}
+
+
+def _wait_processed(api: Api, app_id: str, count: int, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        detail = api.get(f"/applications/{app_id}").json()
+        done = [m for m in detail["materials"] if m["status"] not in ("awaiting_upload", "processing")]
+        if len(detail["materials"]) == len(done) == count:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"materials not processed in {timeout_s} s")
+
+
+def _inbox(api: Api) -> list[dict[str, Any]]:
+    reply = api.get("/me/inbox", params={"limit": 50})
+    assert reply.status_code == 200, reply.text
+    items: list[dict[str, Any]] = reply.json()["items"]
+    return items
+
+
+def _moto_models(stack: LocalStack) -> dict[str, Any]:
+    # moto's own record of what SES and SNS were asked to send (its model data, server mode).
+    data: dict[str, Any] = requests.get(f"{stack.moto_url}/moto-api/data.json", timeout=30).json()
+    return data
+
+
+@pytest.fixture(scope="module")
+def decided(stack: LocalStack) -> dict[str, Any]:
+    """One application through correction, acceptance and approval, over HTTP."""
+    enterprise = samples.SampleEnterprise()
+    applicant = Api(stack, SUB, ("applicant",), uscc=(enterprise.uscc,))
+    reviewer = Api(stack, "notify-reviewer", ("reviewer",))
+    created = applicant.post(
+        "/applications",
+        json={
+            "item_code": ITEM,
+            "applicant": {"kind": "enterprise", "uscc": enterprise.uscc, "name": enterprise.name},
+            "contact": {"name": "经办人", "phone": "13800138000", "email": EMAIL},
+        },
+    )
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    files = {
+        "application": (
+            "a.pdf",
+            samples.application_form_pdf("技术进出口合同登记", enterprise),
+            "application/pdf",
+        ),
+        "contract": ("c.pdf", samples.contract_pdf(enterprise), "application/pdf"),
+        "business_licence": ("b.png", samples.business_licence_png(enterprise), "image/png"),
+    }
+    for slot, (name, data, ctype) in files.items():
+        ticket = applicant.post(
+            f"/applications/{app_id}/materials/{slot}/uploads",
+            json={"filename": name, "content_type": ctype, "size": len(data)},
+        ).json()
+        requests.post(ticket["url"], data=ticket["fields"], files={"file": (name, data, ctype)}, timeout=30)
+    _wait_processed(applicant, app_id, 3)
+    assert applicant.post(f"/applications/{app_id}/submit").status_code == 200
+    correction = reviewer.post(
+        f"/applications/{app_id}/decision",
+        json={
+            "action": "request_correction",
+            "reasons": [{"zh": "合同缺少双方盖章", "en": "The contract lacks both parties' seals"}],
+        },
+    )
+    assert correction.status_code == 200, correction.text
+    assert applicant.post(f"/applications/{app_id}/submit").status_code == 200
+    assert reviewer.post(f"/applications/{app_id}/decision", json={"action": "accept"}).status_code == 200
+    assert reviewer.post(f"/applications/{app_id}/decision", json={"action": "approve"}).status_code == 200
+    deadline = time.monotonic() + 120
+    kinds: set[str] = set()
+    while time.monotonic() < deadline:
+        stack.wait_idle(60)
+        kinds = {i["kind"] for i in _inbox(applicant) if i["application_id"] == app_id}
+        if kinds >= WANTED:
+            break
+        time.sleep(1)
+    assert kinds >= WANTED, kinds
+    return {"app_id": app_id, "applicant": applicant}
+
+
+def test_the_applicants_inbox_holds_each_message_once(decided: dict[str, Any]) -> None:
+    items = [i for i in _inbox(decided["applicant"]) if i["application_id"] == decided["app_id"]]
+    kinds = [i["kind"] for i in items]
+    assert len(kinds) == len(set(kinds))  # one message per event and kind
+    assert [i["created_at"] for i in items] == sorted((i["created_at"] for i in items), reverse=True)
+    correction = next(i for i in items if i["kind"] == "correction_requested")
+    assert "合同缺少双方盖章" in correction["body"]["zh"]
+    assert "The contract lacks both parties' seals" in correction["body"]["en"]
+    accepted = next(i for i in items if i["kind"] == "accepted")
+    assert accepted["deadline"]
+    assert "北京时间" in accepted["body"]["zh"]
+
+
+def test_moto_captured_the_email_and_sms(stack: LocalStack, decided: dict[str, Any]) -> None:
+    models = _moto_models(stack)
+    mails = [m for m in models["ses"]["Message"] if EMAIL in m["destinations"]["ToAddresses"]]
+    subjects = [m["subject"] for m in mails]
+    assert any(s.startswith("申请需要补正") for s in subjects), subjects
+    assert any(s.startswith("申请已受理") for s in subjects), subjects
+    assert any(decided["app_id"] in m["body"] for m in mails)
+    assert len(subjects) == len(set(subjects))  # nothing sent twice
+    sms = [m for m in models["sns"]["SMS"] if m.get("phone_number") == "+8613800138000"]
+    assert sms, models["sns"]["SMS"]
+
+
+def test_another_applicant_sees_none_of_it(
+    stack: LocalStack, decided: dict[str, Any], other_applicant: Api
+) -> None:
+    mine = _inbox(decided["applicant"])
+    theirs = _inbox(other_applicant)
+    assert not {i["id"] for i in mine} & {i["id"] for i in theirs}
+    stolen = other_applicant.post(f"/me/inbox/{mine[0]['id']}/read")
+    assert stolen.status_code == 404, stolen.text
+    assert stolen.json()["message"]["en"]
+    anonymous = requests.get(f"{stack.api_url}/me/inbox", timeout=30)
+    assert anonymous.status_code == 401
+
+
+def test_preferences_over_http(decided: dict[str, Any]) -> None:
+    api: Api = decided["applicant"]
+    put = api.session.put(
+        api.base + "/me/notification-preferences",
+        json={"channels": ["email"], "language": "both"},
+        timeout=30,
+    )
+    assert put.status_code == 200, put.text
+    got = api.get("/me/notification-preferences").json()
+    assert (got["channels"], got["language"], got["inbox"]) == (["email"], "both", True)
+    bad = api.session.put(
+        api.base + "/me/notification-preferences", json={"channels": ["pigeon"], "language": "zh"}, timeout=30
+    )
+    assert bad.status_code == 422
+    assert bad.json()["details"]
+
+
+@pytest.mark.slow
+def test_the_portal_lists_the_inbox(stack: LocalStack, browser: Any, decided: dict[str, Any]) -> None:
+    page = new_page(browser)
+    page.goto(f"{stack.api_url}/web/portal/index.html")
+    page.fill("#signin-name", SUB)
+    page.check("#signin-form input[name='role'][value='applicant']")
+    page.click("#signin-form button[type='submit']")
+    page.wait_for_selector("#inbox-list li[data-kind='correction_requested']")
+    kinds = page.eval_on_selector_all("#inbox-list li", "els => els.map(e => e.dataset.kind)")
+    assert set(kinds) >= WANTED
+    assert "未读" in page.inner_text("#inbox-count")
+    first = page.locator("#inbox-list li[data-kind='correction_requested']")
+    first.locator("button.link").click()
+    assert "合同缺少双方盖章" in first.locator("pre.inbox-body").inner_text()
+    page.wait_for_selector("#inbox-list li[data-kind='correction_requested'][data-read='true']")
+    page.click("#lang-switch")
+    page.wait_for_selector("#inbox-title:has-text('Messages')")
+    shot(page, "portal-inbox")
