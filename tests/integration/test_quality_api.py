@@ -408,6 +408,8 @@ def test_stats_of_a_seeded_june_exactly(aws: Aws, clock: list[datetime]) -> None
         "overdue_bad_review_cases": 1,
         "online_share": 1.0,
         "fully_online_share": 0.6667,
+        "clock_pauses": {"correction": 0, "hearing": 0, "expert_review": 0, "onsite_inspection": 0},
+        "extensions": 0,
     }
     assert totals == expected
     categories = {c["category"]: c["figures"] for c in reply.body["by_category"]}
