@@ -41,6 +41,7 @@ class CorrectionIn(BaseModel):
 class CorrectionOut(BaseModel):
     """The material as it now reads; `applied` is false when the same correction was already made."""
 
+    model_config = ConfigDict(defer_build=True)  # built with its first answer, not at cold start
     applied: bool
     correction: FieldCorrectionOut | None = None
     application_version: int
