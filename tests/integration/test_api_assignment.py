@@ -136,12 +136,14 @@ def test_two_reviewers_claiming_at_once_have_exactly_one_winner(aws: Aws) -> Non
         t.join(timeout=30)
     wins = {s: o for s, o in outcomes.items() if isinstance(o, Application)}
     losses = {s: o for s, o in outcomes.items() if isinstance(o, Conflict)}
-    assert len(wins) == 1 and len(losses) == 1, outcomes
+    assert len(wins) == 1, outcomes
+    assert len(losses) == 1, outcomes
     [winner] = wins
     [loss] = losses.values()
     assert loss.code == "claimed_by_other"
     assert loss.extra["assignee"] == winner
-    assert winner in loss.zh and winner in loss.en
+    assert winner in loss.zh
+    assert winner in loss.en
     assert stored(aws, app_id)["assignee"] == winner
     assert actions(app_id).count("claim") == 1
 
@@ -183,7 +185,8 @@ def test_an_admin_may_decide_over_a_claim_and_it_is_audited(aws: Aws) -> None:
     reply = admin.post(f"/applications/{app_id}/decision", body={"action": "accept"})
     assert reply.status == 200, reply.body
     override = [e for e in trail(app_id) if e["action"] == "admin_override"]
-    assert len(override) == 1 and override[0]["actor"] == "boss"
+    assert len(override) == 1
+    assert override[0]["actor"] == "boss"
     assert stored(aws, app_id)["assignee"] == "rev-a"  # the claim stays with its owner
 
 
@@ -218,9 +221,11 @@ def test_deciding_an_unclaimed_application_claims_it(aws: Aws) -> None:
     app_id = submitted(aws)
     assert rev_a.post(f"/applications/{app_id}/decision", body={"action": "accept"}).status == 200
     claim = [e for e in trail(app_id) if e["action"] == "claim"]
-    assert len(claim) == 1 and claim[0]["comment"] == "implicit: accept"
+    assert len(claim) == 1
+    assert claim[0]["comment"] == "implicit: accept"
     reply = rev_b.post(f"/applications/{app_id}/decision", body={"action": "approve"})
-    assert reply.status == 409 and reply.body["assignee"] == "rev-a"
+    assert reply.status == 409
+    assert reply.body["assignee"] == "rev-a"
 
 
 def test_a_reviewer_cannot_reassign(aws: Aws) -> None:
@@ -250,7 +255,8 @@ def test_an_admin_reassigns_with_a_reason_and_it_is_audited(aws: Aws) -> None:
     assert reply.status == 200, reply.body
     assert (reply.body["assignee"], reply.body["assignee_name"]) == ("rev-b", "审批员乙")
     [event] = [e for e in trail(app_id) if e["action"] == "reassign"]
-    assert event["actor"] == "boss" and event["actor_role"] == "admin"
+    assert event["actor"] == "boss"
+    assert event["actor_role"] == "admin"
     assert event["comment"] == "rev-a → rev-b: 甲休假 / A on leave"
     # Now rev-a is refused and rev-b decides.
     assert rev_a.post(f"/applications/{app_id}/decision", body={"action": "accept"}).status == 409
@@ -265,11 +271,13 @@ def test_release_by_the_owner_only(aws: Aws) -> None:
     app_id = submitted(aws)
     assert rev_a.post(f"/applications/{app_id}/claim").status == 200
     refused = rev_b.post(f"/applications/{app_id}/release")
-    assert refused.status == 403 and refused.body["code"] == "not_assignee"
+    assert refused.status == 403
+    assert refused.body["code"] == "not_assignee"
     assert "rev-a" in refused.body["message"]["en"] or "审批员甲" in refused.body["message"]["en"]
     at(T0 + timedelta(seconds=1))
     reply = rev_a.post(f"/applications/{app_id}/release")
-    assert reply.status == 200 and reply.body["assignee"] is None
+    assert reply.status == 200
+    assert reply.body["assignee"] is None
     assert rev_a.post(f"/applications/{app_id}/release").status == 409
     at(T0 + timedelta(seconds=2))
     assert rev_b.post(f"/applications/{app_id}/claim").status == 200
@@ -280,7 +288,8 @@ def test_no_one_claims_their_own_application_or_a_draft(aws: Aws) -> None:
     both = Client("alice-sub", ("applicant", "reviewer"))
     app_id = submitted(aws)
     reply = both.post(f"/applications/{app_id}/claim")
-    assert reply.status == 403 and reply.body["code"] == "own_application"
+    assert reply.status == 403
+    assert reply.body["code"] == "own_application"
     draft = new_application(alice)
     assert rev_a.post(f"/applications/{draft['id']}/claim").status == 404
     assert alice.post(f"/applications/{app_id}/claim").status == 403
@@ -332,7 +341,8 @@ def test_queue_filters_mine_unassigned_and_any_with_the_owner_on_each_row(aws: A
     assert listed(rev_a, "mine", limit=1) == in_queue_order([ids[1], ids[3]])
     assert listed(rev_a, "any", limit=2) == everything
     rows = {e["id"]: e for e in rev_b.get("/review/queue").body["items"]}
-    assert rows[ids[1]]["assignee"] == "rev-a" and rows[ids[1]]["assignee_name"] == "rev-a"
+    assert rows[ids[1]]["assignee"] == "rev-a"
+    assert rows[ids[1]]["assignee_name"] == "rev-a"
     assert rows[ids[0]]["assignee"] is None
     bad = rev_a.get("/review/queue", query={"assigned": "theirs"})
     assert bad.status == 422

@@ -152,7 +152,10 @@ def matches(application: Application, principal: Principal, assigned: AssignedFi
 def is_escalated(application: Application) -> bool:
     """Escalated for the due time the application runs under now (a new due time starts afresh)."""
     due = application.queue_due()
-    return application.escalated is not None and due is not None and application.escalated.due == due
+    # Compared as stored (to the second): a due time is the end of a day, 23:59:59.999999.
+    return (
+        application.escalated is not None and due is not None and iso(application.escalated.due) == iso(due)
+    )
 
 
 # ----------------------------------------------------------------------------- use cases
@@ -306,7 +309,7 @@ def escalate(
     previous = application.escalated
     if (
         previous is not None
-        and previous.due == due
+        and iso(previous.due) == iso(due)
         and (previous.level == level or previous.level == "overdue")
     ):
         return False
