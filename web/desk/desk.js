@@ -11,6 +11,7 @@ import { startPage } from "../shared/page.js";
 import {
   $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
+import { renderClock } from "./clock.js";
 import { reviewPanel, typesFor } from "./corrections.js";
 
 const VIEWS = ["queue-view", "case-view", "cases-view", "rcase-view"];
@@ -163,6 +164,7 @@ async function renderCase() {
     }),
   );
   renderChecks(app);
+  await renderClock(app, $("case-clock"), { done: () => reload() }); // pauses, the one extension
   renderDecisions(app);
   $("case-audit").replaceChildren(...auditList(app.audit_trail));
   await renderLicence(app);

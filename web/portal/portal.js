@@ -7,6 +7,7 @@ import { clearError, guarded, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { auditList, materialCard, materialName, renewFrom } from "../shared/materials.js";
 import { startPage } from "../shared/page.js";
+import { renderClock } from "./clock.js";
 import { startInbox } from "./inbox.js";
 import {
   $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
@@ -460,6 +461,7 @@ async function renderApp() {
       due,
     ]),
   );
+  await renderClock(app, $("app-clock")); // paused since …, extended by …, the due date now
   renderReasons(app);
   renderMaterials(app);
   const submit = $("submit-app");
