@@ -3,6 +3,7 @@
 // rectification cases bad ratings open (核实 → 整改 → 反馈), earliest deadline first.
 // Views follow the URL fragment: "" or #queue (queue), #app=<id>, #cases and #case=<id>.
 
+import { channelFact } from "../shared/channel.js";
 import { api } from "../shared/api.js";
 import { clearError, guarded, showError } from "../shared/errors.js";
 import { lang, loc, t } from "../shared/i18n.js";
@@ -13,6 +14,7 @@ import {
 } from "../shared/ui.js";
 import { renderClock } from "./clock.js";
 import { reviewPanel, typesFor } from "./corrections.js";
+import { assignmentQuery, initAssignment, ownerCell, renderAssignment } from "./assignment.js";
 
 const VIEWS = ["queue-view", "case-view", "cases-view", "rcase-view"];
 const DECISIONS = ["accept", "request_correction", "approve", "reject"];
@@ -59,7 +61,7 @@ async function openQueue(focus) {
 
 /** The queue's first page for the filters, or with `more` the next page after the rows shown. */
 async function loadQueue({ more = false } = {}) {
-  const query = { status: $("queue-status").value, at_risk: $("queue-at-risk").checked ? "true" : "", limit: QUEUE_PAGE };
+  const query = { status: $("queue-status").value, at_risk: $("queue-at-risk").checked ? "true" : "", limit: QUEUE_PAGE, ...assignmentQuery() };
   if (more && state.queueCursor) query.cursor = state.queueCursor;
   const page = await guarded($("error"), () => api("/review/queue", { query }));
   if (!page) return;
@@ -98,6 +100,7 @@ function renderQueue() {
         el("td", {}, entry.applicant.name, el("br"), el("span", { class: "meta" }, entry.applicant.code)),
         el("td", {}, statusBadge(entry.status)),
         el("td", {}, flags),
+        ownerCell(entry, { done: () => loadQueue() }),
         el("td", {}, el("a", { href: `#app=${entry.id}`, class: "open", "aria-label": label }, t("desk.open"))),
       );
     }),
@@ -144,6 +147,7 @@ async function renderCase() {
       [t("desk.col.status"), el("span", { id: "case-status", dataset: { status: app.status } }, statusBadge(app.status))],
       [t("portal.app.id"), app.id],
       [t("desk.col.applicant"), `${app.applicant.name}（${app.applicant.code}）`],
+      channelFact(app),
       [t("portal.app.submitted"), formatDateTime(app.submitted_at)],
       [
         app.deadline ? t("portal.app.deadline") : t("portal.app.acceptance.due"),
@@ -163,6 +167,7 @@ async function renderCase() {
       return card;
     }),
   );
+  await renderAssignment(app, { done: () => reload() }); // who holds it: claim, release, reassign
   renderChecks(app);
   await renderClock(app, $("case-clock"), { done: () => reload() }); // pauses, the one extension
   renderDecisions(app);
@@ -483,6 +488,7 @@ startPage({
     $("queue-status").addEventListener("change", () => loadQueue());
     $("queue-at-risk").addEventListener("change", () => loadQueue());
     $("queue-more").addEventListener("click", () => loadQueue({ more: true }));
+    initAssignment(who, { reload: () => loadQueue() });
     $("lifecycle-form").addEventListener("submit", changeLicence);
     // The licence lifecycle is the admin group's (template.yaml); reviewers only see the licence.
     $("lifecycle-form").hidden = !who.groups.includes("admin");

@@ -6,6 +6,8 @@ import { lang, loc, t } from "../shared/i18n.js";
 import { startPage } from "../shared/page.js";
 import { $, announce, el, formatDateTime, percent } from "../shared/ui.js";
 import { barChart, ring } from "./charts.js";
+import { renderChannels } from "./channels.js";
+import { renderCoverage } from "./coverage.js";
 
 const LEVELS = ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"];
 const TILES = [
@@ -70,6 +72,8 @@ function render() {
     ),
   );
   renderCharts(totals);
+  renderCoverage(report);
+  renderChannels(report);
   $("by-item").tBodies[0].replaceChildren(
     ...report.by_item.map((row) =>
       el(

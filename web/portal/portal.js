@@ -2,6 +2,7 @@
 // being processed, submit (the one-time notice lists everything missing), get the licence, rate.
 // Views follow the URL fragment: "" (catalogue and my applications), #item=<code>, #app=<id>.
 
+import { channelFact } from "../shared/channel.js";
 import { api, uploadToStorage } from "../shared/api.js";
 import { clearError, guarded, showError } from "../shared/errors.js";
 import { applyStatic, lang, loc, t } from "../shared/i18n.js";
@@ -9,6 +10,7 @@ import { auditList, materialCard, materialName, renewFrom } from "../shared/mate
 import { startPage } from "../shared/page.js";
 import { renderClock } from "./clock.js";
 import { startInbox } from "./inbox.js";
+import { loadWindowApps } from "./window.js";
 import {
   $, announce, badge, el, facts, formatBytes, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
@@ -109,6 +111,7 @@ async function loadMyApps({ more = false } = {}) {
   state.myApps = more ? [...state.myApps, ...page.items] : page.items;
   state.myAppsCursor = page.next_cursor || null;
   renderMyApps();
+  if (!more) loadWindowApps();
   // Keyboard users land on the first of the new entries, not back at the top.
   if (more) $("my-apps").querySelectorAll("li a")[shown]?.focus();
 }
@@ -457,6 +460,7 @@ async function renderApp() {
       [t("portal.app.status"), el("span", { id: "app-status", dataset: { status: app.status } }, statusBadge(app.status))],
       [t("portal.app.id"), app.id],
       [t("portal.app.applicant"), `${app.applicant.name}（${app.applicant.code}）`],
+      channelFact(app),
       [t("portal.app.submitted"), formatDateTime(app.submitted_at)],
       due,
     ]),

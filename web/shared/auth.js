@@ -62,7 +62,8 @@ export async function signInLocal(name, role) {
   const response = await fetch(`${base}/_local/token`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sub: name, groups: [role], name }),
+    // A clerk signs in at the service window: its own app client, the channel the api records.
+    body: JSON.stringify({ sub: name, groups: [role], name, client: role === "clerk" ? "service_window" : undefined }),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok || !body.id_token) throw new Error(body.message || `HTTP ${response.status}`);

@@ -20,6 +20,7 @@ const TEXT = {
   "role.applicant": ["申请人", "applicant"],
   "role.reviewer": ["审批人员", "reviewer"],
   "role.admin": ["管理员", "administrator"],
+  "role.clerk": ["窗口工作人员", "window clerk"],
   "loading": ["正在加载…", "Loading…"],
   "back": ["← 返回", "← Back"],
   "none": ["无", "none"],
@@ -192,6 +193,8 @@ const PORTAL = {
   more: ["显示更多", "Show more"],
   "portal.myapps": ["我的申请", "My applications"],
   "portal.myapps.none": ["您还没有申请。", "You have no applications yet."],
+  "portal.window": ["窗口代办的申请", "Applied for at the service window"],
+  "portal.window.by": ["窗口工作人员 {clerk} 代为申请", "applied for by clerk {clerk}"],
   "portal.item.department": ["实施部门", "Department"],
   "portal.item.category": ["事项类别", "Category"],
   "portal.item.limit": ["办理时限", "Time limit"],
@@ -451,6 +454,9 @@ const KPI = {
   "kpi.reviews_total": ["评价数", "Ratings"],
   "kpi.open_bad_review_cases": ["未办结差评工单", "Open bad-review cases"],
   "kpi.online_share": ["承诺网办率（事项目录）", "Promised online share (catalogue)"],
+  "app.channel": ["办理渠道", "Channel"],
+  "app.channel.clerk": ["{channel}（窗口工作人员 {clerk} 代为申请）", "{channel} (applied for by clerk {clerk})"],
+  "app.channel.unrecorded": ["未记录（渠道启用前）", "Unrecorded (before channels)"],
   "kpi.channels": ["办理渠道（实测网办率）", "Channels (measured online rate)"],
   "kpi.channels.caption": ["本期收件按办理渠道统计", "Applications received in the period, by channel"],
   "kpi.channels.channel": ["渠道", "Channel"],
@@ -597,7 +603,44 @@ const CLOCK = {
   "audit.extension_refuse": ["不批准延期", "refused the extension"],
 };
 
-const DICTS = [TEXT, PORTAL, DESK, KPI, CATALOGUE, CLOCK];
+// Work assignment in the desk (web/desk/assignment.js).
+const ASSIGN = {
+  "assign.filter": ["负责人", "Assigned"],
+  "assign.filter.any": ["全部", "All"],
+  "assign.filter.mine": ["我认领的", "Mine"],
+  "assign.filter.unassigned": ["无人认领", "Unassigned"],
+  "assign.filter.escalated": ["只看已上报管理员的", "Only escalated to the admins"],
+  "assign.col": ["负责人", "Owner"],
+  "assign.nobody": ["无人认领", "unassigned"],
+  "assign.me": ["{name}（我）", "{name} (me)"],
+  "assign.escalated": ["已上报", "escalated"],
+  "assign.escalated.at_risk": ["即将超期，已上报管理员", "At risk: escalated to the admins"],
+  "assign.escalated.overdue": ["已超期，已上报管理员", "Overdue: escalated to the admins"],
+  "assign.claim": ["认领", "Claim"],
+  "assign.release": ["释放", "Release"],
+  "assign.claim.label": ["认领申请 {id}", "Claim application {id}"],
+  "assign.release.label": ["释放申请 {id}", "Release application {id}"],
+  "assign.title": ["办理人", "Who handles it"],
+  "assign.free": ["目前无人认领；认领后由您办理（办理决定时也会自动认领）。", "Nobody has claimed it; claim it to handle it (deciding claims it too)."],
+  "assign.held": ["由 {name} 认领，至 {until}（无操作则自动释放）。", "Claimed by {name} until {until} (released automatically without activity)."],
+  "assign.held.mine": ["由您（{name}）认领，至 {until}；每次办理都会续期。", "Claimed by you ({name}) until {until}; each action renews it."],
+  "assign.reassign.title": ["改派（管理员）", "Reassign (admin)"],
+  "assign.to": ["改派给", "Reassign to"],
+  "assign.reason": ["改派理由", "Reason"],
+  "assign.reassign": ["改派", "Reassign"],
+  "assign.no.reviewers": ["身份目录中没有审批人员。", "The directory lists no reviewers."],
+  "assign.done.claim": ["已认领", "Claimed"],
+  "assign.done.release": ["已释放", "Released"],
+  "assign.done.reassign": ["已改派", "Reassigned"],
+  "audit.claim": ["认领", "claimed"],
+  "audit.release": ["释放", "released"],
+  "audit.assignment_expired": ["认领超时自动释放", "claim lapsed"],
+  "audit.reassign": ["改派", "reassigned"],
+  "audit.admin_override": ["管理员越权办理", "admin acted over a claim"],
+  "audit.escalate": ["上报管理员", "escalated to the admins"],
+};
+
+const DICTS = [TEXT, PORTAL, DESK, KPI, CATALOGUE, CLOCK, ASSIGN];
 
 export function lang() {
   const stored = localStorage.getItem(KEY);

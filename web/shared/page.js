@@ -54,7 +54,7 @@ function header(current) {
 }
 
 function roleName(groups) {
-  const role = ["admin", "reviewer", "applicant"].find((g) => groups.includes(g)) || "applicant";
+  const role = ["admin", "reviewer", "clerk", "applicant"].find((g) => groups.includes(g)) || "applicant";
   return t(`role.${role}`);
 }
 
@@ -87,7 +87,7 @@ function signInView(defaultRole, needRole, onSignedIn) {
       el("p", { class: "hint", ...i18n("signin.local.hint") }),
       el("label", { for: "signin-name", ...i18n("signin.name") }),
       el("input", { id: "signin-name", name: "name", autocomplete: "name", required: true, "data-field": "name" }),
-      el("fieldset", {}, el("legend", i18n("signin.role")), radio("applicant"), radio("reviewer"), radio("admin")),
+      el("fieldset", {}, el("legend", i18n("signin.role")), radio("applicant"), radio("reviewer"), radio("admin"), radio("clerk")),
       error,
       el("button", { type: "submit", ...i18n("signin.submit") }),
     );
@@ -133,7 +133,9 @@ export async function startPage({ name, role, ready }) {
     $("main").focus();
   });
   const app = $("app-root");
-  const allowed = (who) => who && (who.groups.includes(role) || (role === "reviewer" && who.groups.includes("admin")));
+  // A service-window clerk applies on the applicant's behalf through the applicant's pages.
+  const stands = { reviewer: "admin", applicant: "clerk" };
+  const allowed = (who) => who && (who.groups.includes(role) || who.groups.includes(stands[role]));
 
   let started = false;
   const begin = (who, fresh) => {

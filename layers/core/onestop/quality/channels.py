@@ -52,7 +52,7 @@ class ChannelFigures(BaseModel):
 
 def channel_of_record(channel: str | None) -> str:
     """The report's key for an application's stored channel (None: unrecorded)."""
-    return channel if channel in CHANNEL_NAMES and channel != UNRECORDED else UNRECORDED
+    return channel if channel is not None and channel in CHANNEL_NAMES else UNRECORDED
 
 
 def channel_figures(received: Mapping[str, int] | Counter[str]) -> ChannelFigures:
