@@ -178,3 +178,65 @@ def test_a_failing_notifier_does_not_fail_the_decision(aws: Aws) -> None:
     with pytest.raises(DeliveryFailed):
         handle(event)
     assert alice.get(f"/applications/{app_id}").body["status"] == "correction_requested"
+
+
+def test_escalations_reach_the_admin_groups_members(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ApplicationEscalated goes to the user pool's admin group (their verified e-mail and inbox), not
+    to the applicant, and not to members of other groups."""
+    from onestop.settings import reset_settings
+
+    cognito = boto3.client("cognito-idp", region_name=MAIL_REGION)  # a pool id names its region
+    pool = cognito.create_user_pool(PoolName="onestop-test")["UserPool"]["Id"]
+    for group in ("admin", "reviewer"):
+        cognito.create_group(GroupName=group, UserPoolId=pool)
+    for username, email, group in (
+        ("chief", "chief@bureau.gov.cn", "admin"),
+        ("rev", "rev@bureau.gov.cn", "reviewer"),
+    ):
+        cognito.admin_create_user(
+            UserPoolId=pool,
+            Username=username,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    chief_sub = next(
+        a["Value"]
+        for a in cognito.admin_get_user(UserPoolId=pool, Username="chief")["UserAttributes"]
+        if a["Name"] == "sub"
+    )
+    monkeypatch.setenv("USER_POOL_ID", pool)
+    reset_settings()
+    composition.reset()
+    app_id, _ = correction_event(aws)
+    escalated = {
+        "version": "0",
+        "id": "esc-1",
+        "detail-type": "ApplicationEscalated",
+        "source": "onestop",
+        "account": "123456789012",
+        "time": "2026-12-03T06:30:00Z",
+        "region": "cn-north-1",
+        "resources": [],
+        "detail": {
+            "application_id": app_id,
+            "item_code": SMALL_ITEM,
+            "item_name_zh": "境外投资备案",
+            "item_name_en": "Outbound investment filing",
+            "level": "at_risk",
+            "due": "2026-12-04T09:30:00Z",
+            "working_days_left": 1,
+            "escalated_at": "2026-12-03T06:30:00Z",
+        },
+    }
+    outcome = handle(escalated)
+    assert outcome["sent"] == ["escalated_at_risk:email"]
+    (mail,) = sent_mail()
+    assert mail.destinations["ToAddresses"] == ["chief@bureau.gov.cn"]
+    assert mail.subject.startswith("申请临近期限")
+    assert f"/web/desk/index.html#app={app_id}" in mail.body
+    assert sent_sms() == []
+    assert alice.get("/me/inbox").body["items"] == []  # not the applicant's business
+    chief = Client(chief_sub, ("admin",))
+    (item,) = chief.get("/me/inbox").body["items"]
+    assert item["kind"] == "escalated_at_risk"

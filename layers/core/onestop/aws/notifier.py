@@ -112,7 +112,9 @@ class CognitoAdminDirectory:
 
     @traced
     def admins(self) -> list[Recipient]:
-        cognito = self._cognito if self._cognito is not None else client("cognito-idp")
+        if self._cognito is None:  # the pool's own region: a pool id is `<region>_<id>`
+            self._cognito = regional("cognito-idp", self.user_pool_id.split("_", 1)[0])
+        cognito = self._cognito
         out: list[Recipient] = []
         kwargs: dict[str, Any] = {"UserPoolId": self.user_pool_id, "GroupName": self.group, "Limit": 60}
         while True:
