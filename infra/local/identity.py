@@ -78,6 +78,16 @@ class LocalDirectory:
             attributes = self._get_or_create(email, name)
         return attributes
 
+    def join(self, username: str, groups: Iterable[str]) -> None:
+        """Put the user in the pool's `groups` the token claims, as Cognito holds membership: the
+        reviewer directory (work assignment's reassignment) reads the group, not the token."""
+        errors = self.client.exceptions
+        for group in groups:
+            with contextlib.suppress(errors.ResourceNotFoundException):  # not a group of the pool
+                self.client.admin_add_user_to_group(
+                    UserPoolId=self.user_pool_id, Username=username, GroupName=group
+                )
+
     def _get_or_create(self, email: str, name: str) -> tuple[str, dict[str, str]]:
         errors = self.client.exceptions
         try:
@@ -153,6 +163,7 @@ class LocalIdentityProvider:
         parties: dict[str, str] = {}
         if self.directory is not None:
             username, attributes = self.directory.user(sub, name or sub, uscc, id_number)
+            self.directory.join(username, groups)
             parties = {k: attributes[k] for k in (USCC_ATTRIBUTE, ID_NUMBER_ATTRIBUTE) if attributes.get(k)}
         else:
             if uscc:
