@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,10 @@ class Route:
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.method not in ("ANY", method):
-            return None
+    @cached_property
+    def _pattern(self) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
+        """The path template as a regular expression, and (parameter name, group) pairs; built once
+        per route rather than on every request it is tried against."""
         pattern = ""
         for part in re.split(r"(\{[^}]+\})", self.path):
             if part.startswith("{") and part.endswith("+}"):
@@ -66,13 +68,18 @@ class Route:
                 pattern += f"(?P<{_group(part[1:-1])}>[^/]+)"
             else:
                 pattern += re.escape(part)
-        found = re.fullmatch(pattern, path)
+        names = re.findall(r"\{([^}+]+)\+?\}", self.path)
+        params = tuple((name + ("+" if f"{{{name}+}}" in self.path else ""), _group(name)) for name in names)
+        return re.compile(pattern), params
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        compiled, params = self._pattern
+        found = compiled.fullmatch(path)
         if not found:
             return None
-        names = re.findall(r"\{([^}+]+)\+?\}", self.path)
-        return {
-            name + ("+" if f"{{{name}+}}" in self.path else ""): found.group(_group(name)) for name in names
-        }
+        return {name: found.group(group) for name, group in params}
 
     def specificity(self) -> tuple[int, int, int]:
         """API Gateway prefers literal segments, then parameters, then greedy paths; exact method over ANY."""

@@ -16,6 +16,12 @@ the function's limit wait for a worker, which stands in for the containers AWS w
 Beyond a reserved limit a synchronous invocation is throttled at once (TooManyRequestsException, as
 the Invoke API answers); event-source and scheduler invocations wait instead, because Lambda's
 pollers and EventBridge Scheduler retry throttled invocations rather than fail them.
+
+In AWS every container has its own share of CPU; locally all functions share this machine's cores.
+The workers of a background function (one no HTTP route invokes: queue consumers, rule targets,
+schedules) therefore run at a lower CPU priority (`BACKGROUND_NICE`), and so do the processes and
+threads they start: a burst of uploads being read and OCR'd takes only the CPU the API's requests
+leave, as it would take none of theirs in AWS, instead of delaying every request behind it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -48,6 +54,9 @@ DEFAULT_MAX_WORKERS = 4
 # In the load run on 2 cores (others' load ~4): 2 ingest workers gave upload → processed p50 13 s
 # and API p99 1.5 s; 1 worker 4 s and 0.9 s (CPU-bound work gains nothing from more workers than cores).
 LAMBDA_MB_PER_VCPU = 1769
+# How much lower a background function's workers run (os.nice). Linux gives a nice-10 process about a
+# tenth of the CPU a nice-0 one gets when both want it, and all of it when the other is idle.
+BACKGROUND_NICE = 10
 
 
 def local_worker_cap(memory_mb: int, max_workers: int, cores: int | None = None) -> int:
@@ -61,7 +70,8 @@ class FunctionSpec:
     """One function as the template declares it.
 
     `reserved_concurrency`: ReservedConcurrentExecutions; `event_source_max_concurrency`: the
-    MaximumConcurrency of the SQS event source that drives it (the lowest, if several).
+    MaximumConcurrency of the SQS event source that drives it (the lowest, if several);
+    `background`: no HTTP route invokes it (its workers run at a lower CPU priority, as above).
     """
 
     logical_id: str
@@ -73,6 +83,7 @@ class FunctionSpec:
     environment: Mapping[str, str]
     reserved_concurrency: int | None = None
     event_source_max_concurrency: int | None = None
+    background: bool = False
 
     @property
     def concurrency_limit(self) -> int | None:
@@ -140,6 +151,8 @@ def _worker_main(
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name
     os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
+    if spec.background:
+        os.nice(BACKGROUND_NICE)  # before the handler's import: its threads and children inherit it
     os.chdir(REPO_ROOT)
     import importlib
     import sys
@@ -375,6 +388,48 @@ class FunctionPool:
             self._release(worker)
         if errors:
             raise errors[0]
+
+    def each_worker(self, run: Callable[[FunctionWorker], object]) -> None:
+        """Call `run(worker)` for each of the pool's workers in turn, with that worker the only idle
+        one, so that the invocations `run` causes meanwhile (requests through the gateway, say) land
+        on it: a warm-up that has to reach every container, which the LIFO reuse of idle workers
+        would not give (the least recently used would never see the warm-up's requests).
+
+        Waits until every worker is idle first. Meant for a pool already warmed to its size: with
+        room to scale out, an invocation that finds the one idle worker busy starts a new worker.
+        """
+        with self._cond:
+            while len(self._idle) < len(self._workers) and not self._stopped:
+                self._cond.wait()
+            if self._stopped:
+                raise RuntimeStopped(self.spec.logical_id)
+            held = list(self._idle)
+            self._idle.clear()
+            self._running += len(held)
+        try:
+            for worker in list(held):
+                with self._cond:
+                    self._running -= 1
+                    self._idle.append(worker)
+                    self._cond.notify()
+                try:
+                    run(worker)
+                finally:
+                    with self._cond:
+                        while worker not in self._idle and worker.alive and not self._stopped:
+                            self._cond.wait()
+                        if worker in self._idle:
+                            self._idle.remove(worker)
+                            self._running += 1
+                        else:
+                            held.remove(worker)  # gone (killed) or the pool stopped: not ours to return
+        finally:
+            with self._cond:
+                for worker in held:
+                    self._running -= 1
+                    if worker.alive and not self._stopped:
+                        self._idle.append(worker)
+                self._cond.notify_all()
 
     def invoke(self, event: Any, *, wait: bool = False) -> Any:
         """Run `event` on a worker. `wait`: wait for capacity rather than be throttled (pollers)."""

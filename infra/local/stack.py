@@ -223,6 +223,15 @@ class LocalStack:
                 )
         provision(cfn, resolver, self.client)
         sources = function_sources(sam)
+        # Functions an HTTP API route invokes; the others run in the background (runtime.py says why).
+        http_functions = {
+            logical_id
+            for logical_id, resource in sam["Resources"].items()
+            if any(
+                event.get("Type") == "HttpApi"
+                for event in (resource.get("Properties", {}).get("Events") or {}).values()
+            )
+        }
         for logical_id, resource in resources.items():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
@@ -240,6 +249,7 @@ class LocalStack:
                 environment={k: str(v) for k, v in env.items()},
                 reserved_concurrency=None if reserved is None else int(reserved),
                 event_source_max_concurrency=self._event_source_max_concurrency(logical_id),
+                background=logical_id not in http_functions,
             )
         self.outputs = {
             name: self._try_resolve(spec["Value"]) for name, spec in cfn.get("Outputs", {}).items()

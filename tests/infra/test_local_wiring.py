@@ -51,6 +51,15 @@ def test_every_function_is_importable_and_wired(stack: LocalStack) -> None:
         assert stack.functions[logical_id].environment["TABLE_NAME"]
 
 
+def test_only_functions_no_route_invokes_run_in_the_background(stack: LocalStack) -> None:
+    """Background functions get a lower CPU priority locally (infra/local/runtime.py)."""
+    routed = {route.function for route in stack.routes}
+    assert {"ApiFunction", "VerifyFunction"} <= routed
+    for logical_id, spec in stack.functions.items():
+        assert spec.background == (logical_id not in routed), logical_id
+    assert stack.functions["IngestFunction"].background
+
+
 def test_every_event_source_is_wired(stack: LocalStack) -> None:
     sam = load_sam_template()
     routes = {(r.method, r.path, r.function) for r in stack.routes}
