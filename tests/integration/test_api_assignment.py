@@ -346,3 +346,18 @@ def test_queue_filters_mine_unassigned_and_any_with_the_owner_on_each_row(aws: A
     assert rows[ids[0]]["assignee"] is None
     bad = rev_a.get("/review/queue", query={"assigned": "theirs"})
     assert bad.status == 422
+
+
+def test_a_reviewer_cannot_correct_a_reading_on_an_application_claimed_by_another(aws: Aws) -> None:
+    from .api_helpers import USCC_B
+
+    app_id = submitted(aws)
+    detail = rev_a.get(f"/applications/{app_id}").body
+    licence = next(m for m in detail["materials"] if m["slot"] == "business_licence")
+    assert rev_a.post(f"/applications/{app_id}/claim").status == 200
+    body = {"field": "uscc", "value": USCC_B, "reason": "原件为另一代码"}
+    refused = rev_b.post(f"/applications/{app_id}/materials/{licence['upload_id']}/corrections", body=body)
+    assert refused.status == 409, refused.body
+    assert refused.body["code"] == "claimed_by_other"
+    done = rev_a.post(f"/applications/{app_id}/materials/{licence['upload_id']}/corrections", body=body)
+    assert done.status == 200, done.body

@@ -30,6 +30,7 @@ from onestop.materials.classify import type_name
 from onestop.materials.validators import Checked
 from onestop.observability import metrics
 
+from . import assignment
 from .access import not_found
 from .clock import SHANGHAI
 from .deps import ApplicationDeps
@@ -167,6 +168,7 @@ def correct(
         )
     if old == new and not resolved and not _overrides(material, given.field):
         return CorrectionResult(application, material, None)  # the same statement again: nothing to do
+    assignment.before_action(deps, reviewer, application, "correct")  # the owner's work (or claims it)
     now = deps.now()
     correction = FieldCorrection(
         id=deps.new_id(),
