@@ -155,7 +155,7 @@ def test_item_not_applicable_online_is_refused(aws: Aws, monkeypatch: pytest.Mon
     )
 
     class OfflineCatalogue:
-        def current_version(self) -> int:
+        def current_version_fresh(self) -> int:
             return 1
 
         def at(self, version: int | None) -> OfflineCatalogue:

@@ -54,8 +54,9 @@ def create(
     principal = window.require_clerk(principal) if at_window else principal.require_applicant()
     assert principal.sub is not None
     problems: list[Reason] = []
-    # Pinned: the application reads its item and material list from this version for good.
-    catalogue_version = deps.catalogue.current_version()
+    # Pinned: the application reads its item and material list from this version for good. Read now,
+    # not within the public pages' few seconds of caching: an application made after a change gets it.
+    catalogue_version = deps.catalogue.current_version_fresh()
     item = _item_for_new_application(
         deps, item_code, problems, at_window=at_window, version=catalogue_version
     )

@@ -405,6 +405,8 @@ class Authority(_Model):
     # The bureau's published list of powers and public services: how many items it handles per
     # category, catalogued here or not (the KPI page's coverage: catalogued / listed).
     service_items: dict[Category, int] = {}
+    # The list's published total (None: the sum of `service_items`).
+    service_items_total: int | None = Field(default=None, ge=0)
 
     @field_validator("service_items")
     @classmethod
@@ -462,6 +464,12 @@ class Catalogue(_Model):
             if len(names) > 1:
                 problems.append(f"licence type {type_code}: items give it different names {sorted(names)}")
         listed = self.authority.service_items
+        total = self.authority.service_items_total
+        if total is not None and len(self.items) > total:
+            problems.append(
+                f"authority.service_items_total: {len(self.items)} items are catalogued but the bureau "
+                f"lists only {total}"
+            )
         for category, count in listed.items():
             catalogued = sum(1 for i in self.items if i.category == category)
             if catalogued > count:

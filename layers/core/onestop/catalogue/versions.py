@@ -9,7 +9,8 @@ lost update), and audited with who, when, in which role and what changed.
 
 Reads: a stored version never changes, so each is cached for the life of the process; the current
 version's number is re-read at most every `pointer_ttl` seconds (5 s by default: another container's
-edit shows on the public catalogue within that; this container's own edit at once).
+edit shows on the public catalogue within that; this container's own edit at once). What must be
+exact reads it afresh (`current_version_fresh`): a new application's pin, a change's base check.
 """
 
 from __future__ import annotations

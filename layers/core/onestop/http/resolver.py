@@ -31,7 +31,7 @@ from . import (
     routes_quality,
     routes_review,
 )
-from .bodies import json_body
+from .bodies import body_limit, json_body
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
 
@@ -92,7 +92,11 @@ def swagger_page(document: str) -> str:
 
 def build_api() -> APIGatewayHttpResolver:
     """A fresh resolver with every route; the Lambda builds it once at import."""
-    app = HardenedHttpResolver(enable_validation=True, json_body_deserializer=json_body)
+    app = HardenedHttpResolver(
+        enable_validation=True,
+        # The body's size limit is the route's (bodies.LARGER_BODIES: a catalogue import), else 64 KiB.
+        json_body_deserializer=lambda text: json_body(text, body_limit(app.current_event.raw_path)),
+    )
     app.include_router(routes_catalogue.router)
     app.include_router(routes_applications.router)
     app.include_router(routes_review.router)

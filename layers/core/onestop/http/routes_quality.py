@@ -14,7 +14,7 @@ from onestop.applications.clock import SHANGHAI, WorkingDayClock
 from onestop.applications.identity import Principal
 from onestop.applications.models import utcnow
 from onestop.aws import composition
-from onestop.catalogue import load_catalogue
+from onestop.catalogue.coverage import catalogue_coverage
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.quality.corrections import material_corrections
 from onestop.quality.kpis import KpiReport, Period, kpi_report
@@ -382,7 +382,10 @@ def stats(
     end = _day(to, "to") or today
     start = _day(from_, "from") or end.replace(day=1)
     period = Period.of(start, end)
-    catalogue = load_catalogue()
+    book = composition.catalogue_book()
+    version = book.current_version()
+    catalogue = book.at(version)  # the current version: its names, depths and coverage
+    coverage = catalogue_coverage(catalogue, version)
     if item is not None:
         try:
             catalogue.item(item)
@@ -396,6 +399,6 @@ def stats(
     source = composition.quality_repository()
     report = kpi_report(source, catalogue, WorkingDayClock(), period, now=at, item_code=item)
     if item is not None:
-        return report
+        return report.model_copy(update={"coverage": coverage})
     materials = material_corrections(source.materials_between(period.start_at, period.end_at), catalogue)
-    return report.model_copy(update={"materials": materials})
+    return report.model_copy(update={"materials": materials, "coverage": coverage})

@@ -46,6 +46,7 @@ from onestop.applications.models import Application, ApplicationStatus
 from onestop.applications.pauses import PAUSE_PROCEDURES, open_pause, paused_working_days
 from onestop.applications.service import ONLINE_DEPTHS
 from onestop.catalogue import Catalogue, Category
+from onestop.catalogue.coverage import CatalogueCoverage
 from onestop.errors import InvalidInput, NotFound, Reason
 from onestop.observability import metrics
 
@@ -126,7 +127,7 @@ class Period:
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class KpiFigures(_Out):
@@ -189,6 +190,8 @@ class KpiReport(_Out):
     materials: MaterialCorrections | None = None
     # Received applications per channel and the measured online rate (`quality.channels`).
     channels: ChannelFigures | None = None
+    # The catalogue's coverage of the bureau's listed items per category (`catalogue.coverage`).
+    coverage: CatalogueCoverage | None = None
 
 
 def p90(values: Iterable[int]) -> int | None:
