@@ -13,7 +13,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses import ses_backends
 from moto.sns import sns_backends
 from onestop.aws import composition
-from onestop.notifications.service import DeliveryFailed
+from onestop.notifications.service import DeliveryFailed, event_of
 
 from .api_helpers import (
     SMALL_ITEM,
@@ -116,6 +116,16 @@ def test_a_duplicated_event_sends_one_sms_and_one_email(aws: Aws) -> None:
     assert (item["application_id"], item["kind"], item["read"]) == (app_id, "correction_requested", False)
 
 
+def test_a_republished_event_under_a_new_id_sends_nothing(aws: Aws) -> None:
+    """The scheduler's drain re-publishes an owed event whose marker was not cleared (at least once):
+    EventBridge gives it a new id and time, the detail is as stored."""
+    _, event = correction_event(aws)
+    handle(event)
+    again = handle({**event, "id": "another-id", "time": "2030-01-01T00:00:00Z"})
+    assert (again["sent"], again["inbox"]) == ([], 0)
+    assert (len(sent_mail()), len(sent_sms()), len(alice.get("/me/inbox").body["items"])) == (1, 1, 1)
+
+
 def test_an_ses_failure_raises_for_a_retry_that_sends_only_the_email(aws: Aws) -> None:
     _, event = correction_event(aws)
     ses = boto3.client("ses", region_name=MAIL_REGION)
@@ -135,8 +145,9 @@ def test_a_refused_number_is_recorded_as_failed_and_not_retried(aws: Aws) -> Non
     outcome = handle(event)
     assert outcome["failed"] == ["correction_requested:sms"]
     assert outcome["sent"] == ["correction_requested:email"]
-    records = composition.notification_store().deliveries(event["id"])
-    failed = [r for r in records if r["state"] == "failed"]
+    key = event_of(event["id"], event["detail-type"], event["time"], event["detail"]).key
+    records = composition.notification_store().deliveries(key)
+    failed = [r for r in records if r.get("state") == "failed"]
     assert len(failed) == 1
     assert failed[0]["channel"] == "sms"
     assert "E164" in failed[0]["reason"]

@@ -263,6 +263,7 @@ class MemoryStore:
     prefs: dict[str, Preferences] = field(default_factory=dict)
     inboxes: dict[str, dict[str, InboxItem]] = field(default_factory=dict)
     records: dict[DeliveryKey, dict[str, Any]] = field(default_factory=dict)
+    markers: set[tuple[str, str, str]] = field(default_factory=set)
 
     def preferences(self, sub: str) -> Preferences | None:
         return self.prefs.get(sub)
@@ -270,10 +271,11 @@ class MemoryStore:
     def save_preferences(self, sub: str, preferences: Preferences) -> None:
         self.prefs[sub] = preferences
 
-    def add_to_inbox(self, sub: str, item: InboxItem) -> bool:
+    def add_to_inbox(self, sub: str, item: InboxItem, event_key: str) -> bool:
         box = self.inboxes.setdefault(sub, {})
-        if item.id in box:
+        if (event_key, sub, item.kind) in self.markers:
             return False
+        self.markers.add((event_key, sub, item.kind))
         box[item.id] = item
         return True
 
@@ -364,6 +366,29 @@ def test_a_duplicated_event_sends_nothing_twice() -> None:
     assert len(store.inboxes["owner-1"]) == 1
 
 
+def test_a_republished_owed_event_is_the_same_event() -> None:
+    """The scheduler re-publishes an owed event whose marker was not cleared: same detail, new
+    EventBridge id and time. The applicant is not told twice."""
+    store, sms, email = MemoryStore(), Provider(), Provider()
+    notifier(store, sms, email).handle(envelope(id="e1"))
+    later = Envelope(
+        id="e2",
+        detail_type="ApplicationCorrectionRequested",
+        time=NOW + timedelta(hours=1),
+        detail=CORRECTION,
+    )
+    again = notifier(store, sms, email).handle(later)
+    assert (again.inbox, again.sent) == (0, [])
+    assert (len(sms.sent), len(email.sent), len(store.inboxes["owner-1"])) == (1, 1, 1)
+    other = Envelope(
+        id="e3",
+        detail_type="ApplicationCorrectionRequested",
+        time=NOW,
+        detail={**CORRECTION, "requested_at": "2026-12-04T01:00:00Z"},
+    )
+    assert notifier(store, sms, email).handle(other).inbox == 1  # a second request is news
+
+
 def test_recipients_come_from_the_application_never_the_event() -> None:
     store, sms, email = MemoryStore(), Provider(), Provider()
     forged = {
@@ -404,7 +429,7 @@ def test_a_provider_outage_raises_for_a_retry_that_sends_only_what_failed() -> N
 
 def test_a_crash_mid_send_is_taken_again_after_the_lease() -> None:
     store, sms, email = MemoryStore(), Provider(), Provider()
-    key = DeliveryKey("e1", "owner-1", Channel.SMS, "correction_requested")
+    key = DeliveryKey(envelope().key, "owner-1", Channel.SMS, "correction_requested")
     store.claim(key, NOW - timedelta(hours=1), 300)  # a sender that died an hour ago
     assert notifier(store, sms, email).handle(envelope()).sent == [
         "correction_requested:sms",

@@ -48,7 +48,8 @@ def inbox_key(sub: str, item_id: str) -> dict[str, str]:
 def delivery_key(key: DeliveryKey) -> dict[str, str]:
     # The recipient as a digest: the record is about a send, and needs no account id in clear.
     who = hashlib.sha256(key.recipient.encode()).hexdigest()[:24]
-    return {"PK": f"NOTIFY#{key.event_id}", "SK": f"{who}#{key.channel.value}#{key.kind}"}
+    channel = key.channel.value if key.channel is not None else "inbox"
+    return {"PK": f"NOTIFY#{key.event_id}", "SK": f"{who}#{channel}#{key.kind}"}
 
 
 class DynamoNotificationStore(DynamoAdapter):
@@ -70,11 +71,33 @@ class DynamoNotificationStore(DynamoAdapter):
         self.table.put_item(Item={**preferences_key(sub), **to_dynamo(stored)})
 
     @traced
-    def add_to_inbox(self, sub: str, item: InboxItem) -> bool:
+    def add_to_inbox(self, sub: str, item: InboxItem, event_key: str) -> bool:
+        # The item and its marker under the event (one per recipient and notice kind) in one
+        # transaction: a re-published event, with another id and time, finds the marker.
+        marker = {
+            **delivery_key(DeliveryKey(event_key, sub, None, item.kind)),
+            "channel": "inbox",
+            "kind": item.kind,
+            "expires": int((item.created_at + DELIVERY_TTL).timestamp()),
+        }
         try:
-            self.table.put_item(
-                Item={**inbox_key(sub, item.id), **to_dynamo(item.model_dump(mode="json"))},
-                ConditionExpression="attribute_not_exists(PK)",
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": marker,
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": {**inbox_key(sub, item.id), **to_dynamo(item.model_dump(mode="json"))},
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
             )
         except ClientError as exc:
             if condition_failed(exc):
@@ -120,7 +143,7 @@ class DynamoNotificationStore(DynamoAdapter):
                 Item={
                     **delivery_key(key),
                     "state": DeliveryState.SENDING.value,
-                    "channel": key.channel.value,
+                    "channel": key.channel.value if key.channel is not None else "inbox",
                     "kind": key.kind,
                     "claimed_at": iso_precise(now),
                     "lease_until": iso_precise(now + timedelta(seconds=lease_seconds)),

@@ -75,7 +75,7 @@ PROCEDURES: Mapping[str, Text] = {
 class _ClockChanged(BaseModel):
     """ApplicationClockChanged as read here (interfaces.md; extra fields ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     application_id: str
     change: str
@@ -89,7 +89,7 @@ class _ClockChanged(BaseModel):
 class _Escalated(BaseModel):
     """ApplicationEscalated as read here (interfaces.md; extra fields ignored)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     application_id: str
     item_name_zh: str

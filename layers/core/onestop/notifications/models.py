@@ -23,7 +23,7 @@ Language = Literal["zh", "en", "both"]
 class Preferences(BaseModel):
     """One account's choices (stored per `owner_sub`). Unset: both channels, Chinese with English below."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     channels: frozenset[Channel] = Field(default=frozenset({Channel.SMS, Channel.EMAIL}))
     language: Language = "both"
@@ -75,7 +75,7 @@ class Rendered:
 class InboxItem(BaseModel):
     """A notice as kept in the recipient's in-portal inbox (both languages: the page shows its own)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     id: str = Field(description="<event time>-<16 hex>: sorts newest last; unique per event and recipient")
     kind: str
@@ -104,9 +104,9 @@ class DeliveryState(StrEnum):
 class DeliveryKey:
     """One send: an event's notice to one recipient on one channel (sent at most once when it works)."""
 
-    event_id: str
+    event_id: str  # the event's key (Envelope.key): its detail type and content
     recipient: str
-    channel: Channel
+    channel: Channel | None  # None: the inbox item's marker
     kind: str
 
 

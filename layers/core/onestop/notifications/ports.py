@@ -47,8 +47,9 @@ class NotificationStore(Protocol):
 
     def save_preferences(self, sub: str, preferences: Preferences) -> None: ...
 
-    def add_to_inbox(self, sub: str, item: InboxItem) -> bool:
-        """Store the item unless one with its id is there already; True when stored now."""
+    def add_to_inbox(self, sub: str, item: InboxItem, event_key: str) -> bool:
+        """Store the item unless this event's notice of this kind is in `sub`'s inbox already (whatever
+        its id: a re-published event arrives at another time); True when stored now."""
         ...
 
     def inbox(self, sub: str, *, limit: int, cursor: str | None) -> Page[InboxItem]:

@@ -3,8 +3,10 @@
 Recipients come from the stored application (its owner's account and contact) or from the identity
 provider's admin group — never from the event, which only names the application. Each notice goes to
 the recipient's inbox (always), then to each channel the recipient's preferences choose and an address
-exists for. A send is claimed first (one record per event id, recipient, channel and notice), so a
-duplicated delivery of the event sends nothing twice. A provider's permanent refusal (an invalid
+exists for. A send is claimed first (one record per event, recipient, channel and notice), so a
+duplicated delivery of the event sends nothing twice. "The event" is its detail type and content, not
+only EventBridge's id: an owed event the scheduler re-publishes (onestop.outbox: at least once) is the
+same detail under a new id, and must not text the applicant again. A provider's permanent refusal (an invalid
 number or address) is recorded as failed with the reason and not retried; any other failure releases
 the claim and, after the other channels were tried, raises, so EventBridge retries the event (and then
 dead-letters it). The function runs off the request path: nothing here can hold up a decision.
@@ -13,6 +15,7 @@ dead-letters it). The function runs off the request path: nothing here can hold 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +53,14 @@ class Envelope:
     detail_type: str
     time: datetime
     detail: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        """What makes two deliveries the same event: the detail type and the detail's content (a
+        re-published owed event carries its stored detail byte for byte under a new EventBridge id)."""
+        canonical = json.dumps(dict(self.detail), sort_keys=True, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(f"{self.detail_type}\n{canonical}".encode()).hexdigest()[:32]
+        return f"{self.detail_type}#{digest}"
 
 
 # ----------------------------------------------------------------------------- addresses
@@ -123,7 +134,7 @@ def channels_for(notice: Notice, recipient: Recipient, preferences: Preferences)
 def inbox_id(event: Envelope, recipient: str, kind: str) -> str:
     """Deterministic per (event, recipient, notice): a redelivered event finds its item already there.
     Starts with the event time, so ids sort in time order."""
-    digest = hashlib.sha256(f"{event.id}\n{recipient}\n{kind}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{event.key}\n{recipient}\n{kind}".encode()).hexdigest()[:16]
     return f"{event.time.astimezone(UTC):%Y%m%dT%H%M%S}Z-{digest}"
 
 
@@ -213,12 +224,12 @@ class Notifier:
     def _deliver(
         self, event: Envelope, recipient: Recipient, notice: Notice, outcome: Outcome, errors: list[str]
     ) -> None:
-        if self.store.add_to_inbox(recipient.sub, inbox_item(event, recipient.sub, notice)):
+        if self.store.add_to_inbox(recipient.sub, inbox_item(event, recipient.sub, notice), event.key):
             outcome.inbox += 1
         preferences = self.store.preferences(recipient.sub) or Preferences()
         rendered = render(notice, preferences.language)
         for channel in channels_for(notice, recipient, preferences):
-            key = DeliveryKey(event.id, recipient.sub, channel, notice.kind)
+            key = DeliveryKey(event.key, recipient.sub, channel, notice.kind)
             label = f"{notice.kind}:{channel.value}"
             if not self.store.claim(key, self.now(), LEASE_SECONDS):
                 outcome.skipped.append(label)  # sent before, failed for good, or being sent now
