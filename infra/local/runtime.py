@@ -138,6 +138,7 @@ def _worker_main(
     base_env: Mapping[str, str],
     log_file: str | None = None,
     log_stream: str = "local",
+    nice: int = 0,
 ) -> None:
     if log_file:
         # Like CloudWatch Logs: the function's stdout/stderr (Powertools JSON logs, EMF) go to its file.
@@ -151,8 +152,8 @@ def _worker_main(
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.function_name
     os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(spec.memory_mb)
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
-    if spec.background:
-        os.nice(BACKGROUND_NICE)  # before the handler's import: its threads and children inherit it
+    if nice:
+        os.nice(nice)  # before the handler's import: its threads and children inherit it
     os.chdir(REPO_ROOT)
     import importlib
     import sys
@@ -193,10 +194,16 @@ class FunctionWorker:
     """The parent side of one worker process: one warm container of a function."""
 
     def __init__(
-        self, spec: FunctionSpec, base_env: Mapping[str, str], log_dir: Path | None = None, index: int = 0
+        self,
+        spec: FunctionSpec,
+        base_env: Mapping[str, str],
+        log_dir: Path | None = None,
+        index: int = 0,
+        nice: int = 0,
     ) -> None:
         self.spec = spec
         self.index = index
+        self.nice = nice  # added to the stack's CPU niceness in the worker
         self.log_file = str(log_dir / f"{spec.logical_id}.log") if log_dir else None
         self._base_env = dict(base_env)
         self._lock = threading.Lock()
@@ -220,7 +227,7 @@ class FunctionWorker:
         stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         process = ctx.Process(
             target=_worker_main,
-            args=(child, self.spec, self._base_env, self.log_file, stream),
+            args=(child, self.spec, self._base_env, self.log_file, stream, self.nice),
             name=f"lambda-{self.spec.logical_id}-{self.index}",
         )
         process.daemon = True
@@ -320,10 +327,12 @@ class FunctionPool:
         base_env: Mapping[str, str],
         log_dir: Path | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        background_nice: int = BACKGROUND_NICE,
     ) -> None:
         self.spec = spec
         self._base_env = dict(base_env)
         self._log_dir = log_dir
+        self._nice = background_nice if spec.background else 0
         limit = spec.concurrency_limit
         cap = local_worker_cap(spec.memory_mb, max_workers)
         self.size = max(1, min(cap, limit) if limit is not None else cap)
@@ -475,7 +484,7 @@ class FunctionPool:
             index = self._next_index
             self._next_index += 1
         # Scale out: a cold start, outside the lock so that warm workers keep serving meanwhile.
-        worker = FunctionWorker(self.spec, self._base_env, self._log_dir, index)
+        worker = FunctionWorker(self.spec, self._base_env, self._log_dir, index, self._nice)
         try:
             worker.warm()
         except BaseException:
@@ -539,12 +548,13 @@ class LocalRuntime:
         base_env: Mapping[str, str],
         log_dir: Path | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        background_nice: int = BACKGROUND_NICE,
     ) -> None:
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir = log_dir
         self.workers = {
-            logical_id: FunctionPool(spec, base_env, log_dir, max_workers)
+            logical_id: FunctionPool(spec, base_env, log_dir, max_workers, background_nice)
             for logical_id, spec in specs.items()
         }
 

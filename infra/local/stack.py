@@ -29,7 +29,7 @@ from .identity import LocalDirectory, LocalIdentityProvider
 from .moto_fidelity import EXIT_WITH_PARENT
 from .pollers import RulePoller, RuleWiring, SqsMapping, SqsPoller
 from .provision import provision
-from .runtime import DEFAULT_MAX_WORKERS, FunctionSpec, LocalRuntime
+from .runtime import BACKGROUND_NICE, DEFAULT_MAX_WORKERS, FunctionSpec, LocalRuntime
 from .template import REPO_ROOT, Resolver, function_sources, load_sam_template, parameter_values, translate
 
 log = logging.getLogger("infra.local")
@@ -59,6 +59,8 @@ class StackConfig:
     # apply beneath it.
     max_workers_per_function: int = DEFAULT_MAX_WORKERS
     function_logs_to_files: bool = False  # True: each function logs to <state dir>/logs/<id>.log
+    # How much lower background functions' workers run (runtime.py says why); 0: as the stack.
+    background_nice: int = BACKGROUND_NICE
     # The template's rate limits (web ACL rules, route throttles). False only for throughput benchmarks,
     # which measure the emulator rather than the limits.
     edge_limits: bool = True
@@ -333,7 +335,9 @@ class LocalStack:
         assert self.resolver is not None
         resolver = self.resolver
         log_dir = self.state_dir / "logs" if cfg.function_logs_to_files else None
-        runtime = LocalRuntime(self.functions, self.base_env(), log_dir, cfg.max_workers_per_function)
+        runtime = LocalRuntime(
+            self.functions, self.base_env(), log_dir, cfg.max_workers_per_function, cfg.background_nice
+        )
         self.runtime = runtime
         sqs = self.client("sqs")
         events = self.client("events")

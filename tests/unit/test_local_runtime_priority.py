@@ -68,8 +68,8 @@ def pools() -> Iterator[list[FunctionPool]]:
         pool.stop()
 
 
-def _pool(pools: list[FunctionPool], spec: FunctionSpec) -> FunctionPool:
-    pool = FunctionPool(spec, BASE_ENV, None, 3)
+def _pool(pools: list[FunctionPool], spec: FunctionSpec, nice: int = BACKGROUND_NICE) -> FunctionPool:
+    pool = FunctionPool(spec, BASE_ENV, None, 3, nice)
     pools.append(pool)
     return pool
 
@@ -86,6 +86,11 @@ def test_a_background_function_and_what_it_starts_run_at_a_lower_priority(pools:
 def test_a_function_behind_the_api_keeps_the_stacks_priority(pools: list[FunctionPool]) -> None:
     seen = _pool(pools, _spec("priorities")).invoke({})
     assert seen["worker"] == seen["thread"] == seen["child"] == os.nice(0)
+
+
+def test_the_stack_can_run_background_functions_at_its_own_priority(pools: list[FunctionPool]) -> None:
+    seen = _pool(pools, _spec("priorities", background=True), nice=0).invoke({})
+    assert seen["worker"] == os.nice(0)
 
 
 def test_each_worker_gets_the_warm_up_in_turn(pools: list[FunctionPool]) -> None:
