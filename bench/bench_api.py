@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing as mp
+import os
 import threading
 import time
 from typing import Any
@@ -36,7 +37,7 @@ BEFORE_LOAD = "after a warm-up round; before (one worker a function): all API p9
 
 def _client(url: str, n: int, concurrency: int, headers: dict[str, str], out: Any) -> None:
     """In its own process: `n` GETs of `url` over `concurrency` kept-alive connections; sends back
-    (latencies in seconds, statuses, wall seconds)."""
+    (latencies in seconds, statuses, wall seconds, CPU seconds of this process)."""
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     latencies: list[float] = []
@@ -66,12 +67,12 @@ def _client(url: str, n: int, concurrency: int, headers: dict[str, str], out: An
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    out.send((latencies, statuses, time.perf_counter() - started))
+    out.send((latencies, statuses, time.perf_counter() - started, time.process_time() - cpu))
     out.close()
 
 
@@ -84,14 +85,59 @@ def throughput(
     process = ctx.Process(target=_client, args=(url, n, concurrency, dict(headers or {}), send))
     process.start()
     send.close()
-    latencies, statuses, seconds = receive.recv()
+    latencies, statuses, seconds, client_cpu = receive.recv()
     process.join(30)
     return {
         "rps": n / seconds,
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "errors": sum(1 for status in statuses if status != expect),
+        "n": n,
+        "client_cpu_ms": client_cpu * 1000 / n,
     }
+
+
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) process `pid` has used, from /proc; 0 where there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stack_processes(stack: Any) -> dict[str, list[int | None]]:
+    """The stack's processes by part: the gateway (this process, with the event source pollers),
+    the embedded AWS (moto's server) and each function's workers."""
+    parts: dict[str, list[int | None]] = {"gateway": [os.getpid()], "moto": [stack._moto.pid]}
+    for logical_id, pool in stack.runtime.workers.items():
+        parts[logical_id] = [worker.pid for worker in pool.workers]
+    return parts
+
+
+def cpu_per_request(stack: Any, run: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """`run()`'s result, and the CPU milliseconds each part of the stack spent per request on it
+    (its n requests), the client's included: on a shared machine the rate follows the others' load,
+    the CPU a request costs much less so."""
+    before = {part: [_cpu_s(pid) for pid in pids] for part, pids in _stack_processes(stack).items()}
+    result = run()
+    after = _stack_processes(stack)
+    n = result["n"]
+    spent: dict[str, float] = {"client": result["client_cpu_ms"]}
+    for part, pids in after.items():
+        old = before.get(part, [])
+        used = sum(_cpu_s(pid) - (old[i] if i < len(old) else 0.0) for i, pid in enumerate(pids))
+        if used > 0:
+            spent[part] = used * 1000 / n
+    return result, spent
+
+
+def _cpu_note(spent: dict[str, float]) -> str:
+    names = {"ApiFunction": "api workers", "moto": "DynamoDB (moto)", "gateway": "gateway"}
+    parts = sorted(((v, names.get(k, k)) for k, v in spent.items() if v >= 0.05), reverse=True)
+    total = sum(spent.values())
+    return f"CPU a request {total:.1f} ms: " + ", ".join(f"{name} {v:.1f}" for v, name in parts)
 
 
 def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
@@ -115,9 +161,14 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
         # starts are measured by bench_coldstart, not here; then one warm-up round.
         warm_pools(stack, ("ApiFunction", "IngestFunction"))
         throughput(f"{base}/applications/{app_id}", 4 * concurrency, concurrency, 200, auth)
+        load_before = os.getloadavg()[0]
         gateway = throughput(f"{base}/applications/{app_id}", n, concurrency, 401)
         public = throughput(f"{base}/items/{ITEM}", n, concurrency, 200)
-        private = throughput(f"{base}/applications/{app_id}", n, concurrency, 200, auth)
+        private, spent = cpu_per_request(
+            stack, lambda: throughput(f"{base}/applications/{app_id}", n, concurrency, 200, auth)
+        )
+        # The others' load on the machine: the 1-minute load average before the runs, less our own.
+        load_note = f"machine load average {load_before:.1f} before the run"
         api = stack.runtime.workers["ApiFunction"] if stack.runtime else None
         workers = (
             f"; api function: {api.cold_starts} workers started (cold), peak {api.peak_concurrency} at once"
@@ -125,8 +176,12 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             else ""
         )
         for name, result, before in (
-            ("GET /items/{code} (public)", public, BEFORE_PUBLIC),
-            ("GET /applications/{id} (JWT, DynamoDB)", private, BEFORE_PRIVATE + workers),
+            ("GET /items/{code} (public)", public, f"{load_note}; {BEFORE_PUBLIC}"),
+            (
+                "GET /applications/{id} (JWT, DynamoDB)",
+                private,
+                f"{_cpu_note(spent)}; {load_note}; {BEFORE_PRIVATE}{workers}",
+            ),
         ):
             figures.append(
                 Figure(
@@ -142,6 +197,7 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
                 )
             )
         uscc = [samples.SampleEnterprise().uscc]
+        load_at_run = os.getloadavg()[0]
         load = run_load_apart(
             stack.api_url,
             {sub: stack.token(sub, ["applicant"], sub, uscc=uscc) for sub in applicant_subs(applicants)},
@@ -162,8 +218,12 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
                 f"{load.api_per_second} API req/s; all API p50 {all_api['p50']} ms, p99 {all_api['p99']} ms; "
                 f"errors {len(load.errors)}; {load.materials_final}/{load.uploads} uploads became materials; "
                 f"upload → processed p50 {load.processed_s['p50']} s, p99 {load.processed_s['p99']} s; "
-                f"{BEFORE_LOAD}",
+                f"machine load average {load_at_run:.1f} at the start; {BEFORE_LOAD}",
             )
+        )
+        details.append(
+            "GET /applications/{id}, CPU milliseconds a request by process: "
+            + ", ".join(f"{part} {ms:.2f}" for part, ms in sorted(spent.items(), key=lambda kv: -kv[1]))
         )
         details.append(f"load run: {load.applicants} applicants, {load.uploads} uploads in {load.seconds} s")
         for kind, lat in load.latency_ms.items():
