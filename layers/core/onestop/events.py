@@ -77,7 +77,7 @@ def publish(publisher: Publisher, event: Event) -> None:
 class EventReason(BaseModel):
     """A reason as events carry it (`onestop.errors.Reason.as_dict()`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     zh: str
@@ -92,7 +92,7 @@ class EventReason(BaseModel):
 class EventApplicant(BaseModel):
     """Who applied (`onestop.applications.models.Applicant`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: Literal["enterprise", "person"]
     code: str = Field(description="USCC for an enterprise, resident ID number for a person")
@@ -158,7 +158,7 @@ class ApplicationClockChanged(ApplicationEvent):
 class EventCorrection(BaseModel):
     """A reviewer's correction of a value read from an evidence material (`FieldCorrection`)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     field: str
     old: str | None = None
@@ -172,7 +172,7 @@ class EventCorrection(BaseModel):
 class EventEvidence(BaseModel):
     """One material of the pinned set a decision was taken on (`applications.models.Evidence`)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     slot: str
     upload_id: str

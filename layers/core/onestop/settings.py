@@ -21,7 +21,9 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     """Everything a function reads from its environment (names as in template.yaml)."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", frozen=True, defer_build=True
+    )
 
     stage: str = Field(default="dev", description="deployment stage: dev, test, prod")
     aws_region: str = Field(default="cn-north-1", validation_alias="AWS_REGION")

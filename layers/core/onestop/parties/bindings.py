@@ -43,7 +43,7 @@ class BindingStatus(StrEnum):
 class BindingEvent(BaseModel):
     """One step of a request's audit trail: who, in which role, did what, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime
     actor: str
@@ -55,7 +55,7 @@ class BindingEvent(BaseModel):
 class BindingRequest(BaseModel):
     """An applicant's request to act for an enterprise, with its audit trail."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     requester_sub: str

@@ -25,7 +25,7 @@ CHANNEL_ORDER: tuple[str, ...] = (*(c.value for c in Channel), UNRECORDED)
 class ChannelCount(BaseModel):
     """Received applications of one channel."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     channel: str
     name_zh: str
@@ -38,7 +38,7 @@ class ChannelCount(BaseModel):
 class ChannelFigures(BaseModel):
     """Received applications per channel and the measured online rate."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     by_channel: list[ChannelCount]
     received: int = Field(description="received in the period, every channel and unrecorded")

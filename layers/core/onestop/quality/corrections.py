@@ -25,7 +25,7 @@ UNKNOWN_TYPE = "unknown"
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class CorrectionFigures(_Out):

@@ -22,7 +22,7 @@ COMPLETED_STATUSES = frozenset(
 
 class _Record(BaseModel):
     # Stored items may carry attributes this module does not know (index keys, later additions).
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class ReviewLevel(StrEnum):
