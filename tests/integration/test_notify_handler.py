@@ -251,3 +251,32 @@ def test_escalations_reach_the_admin_groups_members(aws: Aws, monkeypatch: pytes
     chief = Client(chief_sub, ("admin",))
     (item,) = chief.get("/me/inbox").body["items"]
     assert item["kind"] == "escalated_at_risk"
+
+
+def test_a_refused_upload_names_the_material_as_the_applications_catalogue_version_does(aws: Aws) -> None:
+    from onestop.catalogue import load_catalogue
+
+    app_id, _ = correction_event(aws)
+    slot = next(m for m in load_catalogue().item(SMALL_ITEM).materials if m.slot == "business_licence")
+    rejected = {
+        "version": "0",
+        "id": "rej-1",
+        "detail-type": "MaterialRejected",
+        "source": "onestop",
+        "account": "123456789012",
+        "time": "2026-12-03T06:30:00Z",
+        "region": "cn-north-1",
+        "resources": [],
+        "detail": {
+            "application_id": app_id,
+            "slot": "business_licence",
+            "upload_id": "u-1",
+            "status": "rejected",
+            "reason": {"code": "not_a_document", "zh": "不是证件或文书", "en": "Not a document"},
+        },
+    }
+    assert handle(rejected)["inbox"] == 1
+    (item,) = [i for i in alice.get("/me/inbox").body["items"] if i["kind"] == "material_rejected"]
+    assert slot.name_zh in item["title"]["zh"]
+    assert slot.name_en in item["title"]["en"]
+    assert "不是证件或文书" in item["body"]["zh"]

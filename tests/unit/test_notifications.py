@@ -485,3 +485,37 @@ def test_escalations_go_to_the_admins() -> None:
     (item,) = store.inboxes["admin-sub"].values()
     assert item.link == f"{LINKS.base}/web/desk/index.html#app={APP_ID}"
     assert item.title_zh == "申请已超期"
+
+
+def test_a_licence_event_without_its_application_finds_it_through_the_registry() -> None:
+    store, sms, email = MemoryStore(), Provider(), Provider()
+    n = notifier(store, sms, email)
+    n.licence_application = {"LIC-1": APP_ID}.get
+    revoked = {
+        "licence_id": "LIC-1",
+        "action": "revoke",
+        "to_status": "revoked",
+        "actor": "admin-1",
+        "reason": "以欺骗手段取得",
+        "at": "2026-12-03T06:30:00+00:00",
+    }
+    outcome = n.handle(envelope("LicenceStatusChanged", revoked))
+    assert outcome.sent == ["licence_revoke:sms", "licence_revoke:email"]
+    (item,) = store.inboxes["owner-1"].values()
+    assert "以欺骗手段取得" in item.body_zh
+
+
+def test_slot_names_come_from_the_applications_catalogue_version() -> None:
+    from onestop.catalogue import load_catalogue
+    from onestop.notifications.service import slot_names
+
+    shipped = load_catalogue()
+    item = shipped.items[0]
+    slot = item.materials[0]
+    app = application(item_code=item.code)
+    assert slot_names(lambda _app: shipped)(app, slot.slot) == Text(slot.name_zh, slot.name_en)
+
+    def broken(_app: Application) -> Any:
+        raise RuntimeError("version store unavailable")
+
+    assert slot_names(broken)(app, slot.slot) == Text(slot.slot, slot.slot)

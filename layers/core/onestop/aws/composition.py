@@ -378,7 +378,7 @@ def notifier() -> Notifier:
     """Notifications: applications and licences from the table, SMS by SNS, e-mail by SES from the
     configured sender, escalations to the user pool's admin group (issue 18 item 2)."""
     from onestop.notifications.messages import Links
-    from onestop.notifications.service import Notifier
+    from onestop.notifications.service import Notifier, slot_names
 
     from .notifier import CognitoAdminDirectory, SesEmailSender, SnsSmsSender
 
@@ -398,6 +398,7 @@ def notifier() -> Notifier:
         if settings.user_pool_id
         else None,
         licence_application=licence_application,
+        slot_name=slot_names(catalogue_book().of),  # the version the application pinned
     )
 
 

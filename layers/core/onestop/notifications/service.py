@@ -157,16 +157,26 @@ def inbox_item(event: Envelope, recipient: str, notice: Notice) -> InboxItem:
 # ----------------------------------------------------------------------------- the notifier
 
 
-def _slot_name_from_catalogue(app: Application, slot: str) -> Text:
+def slot_names(catalogue_of: Callable[[Application], Any]) -> SlotName:
+    """A material slot's name in the catalogue version the application pinned (`catalogue_of`, e.g.
+    `CatalogueBook.of`); the slot code when it cannot be read (a name is a nicety, not worth a retry)."""
+
+    def name(app: Application, slot: str) -> Text:
+        try:
+            for material in catalogue_of(app).item(app.item_code).materials:
+                if material.slot == slot:
+                    return Text(material.name_zh, material.name_en)
+        except Exception:  # the notice still goes, naming the slot by its code
+            logger.warning("no catalogue name for the slot", extra={"slot": slot})
+        return Text(slot, slot)
+
+    return name
+
+
+def _shipped_catalogue(app: Application) -> Any:
     from onestop.catalogue import load_catalogue
 
-    try:
-        for material in load_catalogue().item(app.item_code).materials:
-            if material.slot == slot:
-                return Text(material.name_zh, material.name_en)
-    except Exception:  # a name is a nicety: the slot code is shown instead
-        logger.warning("no catalogue name for the slot", extra={"slot": slot})
-    return Text(slot, slot)
+    return load_catalogue()
 
 
 @dataclass
@@ -180,7 +190,7 @@ class Notifier:
     links: Links
     admins: AdminDirectory | None = None
     licence_application: Callable[[str], str | None] = lambda _licence_id: None
-    slot_name: SlotName = field(default=_slot_name_from_catalogue)
+    slot_name: SlotName = field(default=slot_names(_shipped_catalogue))
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def handle(self, event: Envelope) -> Outcome:
