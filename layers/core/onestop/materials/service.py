@@ -226,18 +226,20 @@ def _shipped(version: int | None) -> Catalogue:
     return load_catalogue()
 
 
-def _slot_type(catalogue: Catalogue, item_code: str, slot: str) -> str | None:
-    """The material type the service item's list expects in this slot (None if unknown)."""
+def _slot_type(item_code: str, slot: str, catalogue: Catalogue | None = None) -> str | None:
+    """The material type the service item's list expects in this slot (None if unknown), in the
+    application's catalogue version (default: version 1)."""
     try:
-        return catalogue.item(item_code).material(slot).material_type
+        return (catalogue or _shipped(None)).item(item_code).material(slot).material_type
     except NotFound:
         return None
 
 
-def _slot_takes(catalogue: Catalogue, item_code: str | None, slot: str) -> dict[str, Any]:
-    """What else the slot takes besides documents of its type: photos, known non-materials."""
+def _slot_takes(item_code: str | None, slot: str, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """What else the slot takes besides documents of its type: photos, known non-materials (in the
+    application's catalogue version; default: version 1)."""
     try:
-        req = catalogue.item(item_code).material(slot) if item_code else None
+        req = (catalogue or _shipped(None)).item(item_code).material(slot) if item_code else None
     except NotFound:
         req = None
     if req is None:
@@ -335,7 +337,7 @@ def ingest_object(
     if expected_type_of is not None:
         expected = expected_type_of(ref, context) or expected
     if expected is None and context.item_code:
-        expected = _slot_type(catalogue, context.item_code, ref.slot)
+        expected = _slot_type(context.item_code, ref.slot, catalogue)
     if expected is None and ref.slot in MATERIAL_TYPES:
         expected = ref.slot
     declared = dict(context.declared or {}) or {"filename": ref.filename, "content_type": head.content_type}
@@ -363,7 +365,7 @@ def ingest_object(
                 applicant=context.applicant,
                 limits=limits,
                 engine=engine,
-                **_slot_takes(catalogue, context.item_code, ref.slot),
+                **_slot_takes(context.item_code, ref.slot, catalogue),
             )
             if outcome.status != REJECTED:
                 # The uploaded bytes themselves, kept with the catalogue: raw uploads expire with the
