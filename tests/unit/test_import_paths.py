@@ -120,3 +120,49 @@ def test_the_handler_module_imports_no_heavy_module(logical_id: str, tracing: st
     assert module in loaded
     unwanted = [m for m in (*HEAVY, *NOT_AT_START[logical_id]) if m in loaded]
     assert unwanted == [], f"importing {module} ({tracing}) loads {unwanted}"
+
+
+# Built at import on purpose: a default value made at import (the withdraw route's empty body) and the
+# generic page, whose parametrised forms are made where they are declared.
+BUILT_AT_IMPORT = {"onestop.applications.models.Page", "onestop.http.schemas.WithdrawIn"}
+
+_BUILT_PROBE = """
+import json, sys
+import {module}
+from pydantic import BaseModel
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+print(json.dumps(sorted({{
+    f"{{c.__module__}}.{{c.__qualname__}}" for c in subclasses(BaseModel)
+    if c.__module__.startswith("onestop") and c.__dict__.get("__pydantic_complete__")
+}})))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(NOT_AT_START))
+def test_the_handler_module_builds_no_model_validator(logical_id: str) -> None:
+    """pydantic builds a model's validator when the class is made unless the model defers it
+    (`defer_build`): a cold start would build every record, event and answer model of the domain, most
+    of which its first event never uses."""
+    module = zip_functions()[logical_id]
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILT_PROBE.format(module=module)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    built = set(json.loads(done.stdout.strip().splitlines()[-1])) - BUILT_AT_IMPORT
+    assert built == set(), f"importing {module} builds the validators of {sorted(built)}"
