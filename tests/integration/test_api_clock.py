@@ -4,15 +4,35 @@ asked by a reviewer and decided by an admin; each change is stored, audited and 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from onestop.applications import clock_changes
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
+from onestop.applications.deps import ApplicationDeps
+from onestop.applications.identity import principal_from_claims
 from onestop.applications.models import iso
+from onestop.aws.application_repository import DynamoApplicationRepository
+from onestop.aws.events import EventBridgePublisher
+from onestop.catalogue import load_catalogue
+from onestop.errors import Conflict
 
-from .api_helpers import USCC_A, Aws, Client, catalogued, moto_aws, new_application
+from .api_helpers import (
+    BUS,
+    REGION,
+    TABLE,
+    USCC_A,
+    Aws,
+    Client,
+    catalogued,
+    claims,
+    moto_aws,
+    new_application,
+)
 
 alice = Client("alice-sub")
 reviewer = Client("reviewer-1", ("reviewer",))
@@ -199,7 +219,10 @@ def test_a_special_procedure_pauses_and_its_end_pushes_the_deadline(aws: Aws) ->
     assert reply.body["paused"] is True
     assert reply.body["open_pause"]["procedure_name"] == {"zh": "现场核查", "en": "on-site inspection"}
     assert reply.body["allowed_actions"] == ["end_pause", "request_extension"]
-    # No decision while the inspection holds the clock.
+    # No decision while the inspection holds the clock: the desk is not offered one, and it is refused.
+    offered = reviewer.get(f"/applications/{app['id']}").body["allowed_actions"]
+    assert "approve" not in offered
+    assert "reject" not in offered
     blocked = reviewer.post(f"/applications/{app['id']}/decision", body={"action": "approve"})
     assert blocked.status == 409
     assert blocked.body["code"] == "clock_paused"
@@ -417,3 +440,53 @@ def test_kpis_count_pauses_extensions_and_on_time_against_the_effective_deadline
         "onsite_inspection": 0,
     }
     assert totals["extensions"] == 1
+
+
+class _RacingRepository(DynamoApplicationRepository):
+    """Both callers read the application before either writes (the barrier), as in a real race."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__(TABLE, table=boto3.resource("dynamodb", region_name=REGION).Table(TABLE))
+        self.barrier = barrier
+
+    def transition(self, before: Any, after: Any, event: Any, outbox: Any = None, owed: Any = ()) -> None:
+        self.barrier.wait(timeout=10)
+        super().transition(before, after, event, outbox, owed)
+
+
+def test_two_reviewers_ending_the_same_pause_at_once_push_the_deadline_once(aws: Aws) -> None:
+    app = accepted(aws)
+    at(datetime(2025, 9, 29, 3, 0, tzinfo=UTC))
+    assert pause(app["id"]).status == 200
+    aws.bus_events()
+    ended_at = datetime(2025, 10, 13, 2, 0, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = []
+
+    def end(sub: str) -> None:
+        deps = ApplicationDeps(
+            repository=_RacingRepository(barrier),
+            catalogue=load_catalogue(),
+            uploads=None,  # type: ignore[arg-type]  # not used by the clock
+            publisher=EventBridgePublisher(BUS, "onestop", events=boto3.client("events", region_name=REGION)),
+            clock=WorkingDayClock(),
+            now=lambda: ended_at,
+        )
+        try:
+            outcomes.append(
+                clock_changes.end_pause(deps, principal_from_claims(claims(sub, ("reviewer",))), app["id"], 1)
+            )
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=end, args=(sub,)) for sub in ("reviewer-1", "reviewer-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Application", "Conflict"]
+    view = reviewer.get(f"/applications/{app['id']}/clock").body
+    assert view["pauses"][0]["working_days"] == 5
+    assert view["deadline"]["working_days"] == app["deadline"]["working_days"] + 5
+    assert [e["change"] for e in clock_events(aws)] == ["resumed"]
+    assert len(clock_trail(app["id"])) == 2  # the pause and one resumption

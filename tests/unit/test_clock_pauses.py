@@ -251,3 +251,15 @@ def test_pauses_and_the_extension_add_up_in_either_order() -> None:
     assert a.deadline == b.deadline
     assert a.deadline is not None
     assert a.deadline.working_days == 20 + 5 + 7
+
+
+def test_kpis_see_a_paused_clock_as_late_only_if_it_was_late_before_it_paused() -> None:
+    from onestop.quality.kpis import Period, overdue_in
+
+    app = accepted(days=2)
+    due = app.deadline.due  # type: ignore[union-attr]
+    paused = apply(app, pauses.start_pause(app, "hearing", WHY, "r1", at=due - timedelta(hours=2), now=due))
+    period = Period.of(local(due) - timedelta(days=5), local(due) + timedelta(days=30))
+    later = due + timedelta(days=20)
+    assert overdue_in(app, period, later)  # running: late
+    assert not overdue_in(paused, period, later)  # paused before its due time: not late

@@ -419,6 +419,8 @@ def test_metrics_carry_the_totals() -> None:
     assert added["LicencesIssued"] == 2
     assert added["ReviewsDissatisfied"] == 1
     assert added["ReviewsVeryDissatisfied"] == 0
+    assert added["DeadlineExtensions"] == 0
+    assert added["ClockPausesOnsiteInspection"] == 0
     empty = kpi_report(
         Source(Dataset([], {}, [], [], {}, set())), load_catalogue(), WorkingDayClock(), JUNE, now=NOW
     )

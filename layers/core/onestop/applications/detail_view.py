@@ -14,6 +14,7 @@ from .completeness import check_completeness
 from .deps import ApplicationDeps
 from .identity import Principal
 from .models import EDITABLE_STATUSES, Application, ApplicationStatus, AuditEvent, Evidence, Material
+from .pauses import DECIDED_WHILE_RUNNING, is_paused
 from .ports import ApplicationBundle
 from .state import Action, Actor, allowed_actions
 
@@ -59,7 +60,10 @@ def detail_of(deps: ApplicationDeps, principal: Principal, bundle: ApplicationBu
     if application.owner_sub == principal.sub:
         actions += allowed_actions(status, Actor.OWNER)
     if principal.is_reviewer:
-        actions += allowed_actions(status, Actor.REVIEWER)
+        reviewer_actions = allowed_actions(status, Actor.REVIEWER)
+        if is_paused(application):  # a hearing, expert review or inspection holds the clock (409)
+            reviewer_actions = [a for a in reviewer_actions if a not in DECIDED_WHILE_RUNNING]
+        actions += reviewer_actions
     urls: dict[str, str] = {}
     previews: dict[str, list[str]] = {}
     # A sealed e-licence original goes only to reviewers and accounts bound to its holder (the

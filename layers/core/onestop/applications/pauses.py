@@ -43,6 +43,8 @@ PROCEDURES: dict[str, tuple[str, str]] = {
 }
 PAUSE_PROCEDURES: tuple[Procedure, ...] = ("correction", "hearing", "expert_review", "onsite_inspection")
 SPECIAL_PROCEDURES: tuple[SpecialProcedure, ...] = ("hearing", "expert_review", "onsite_inspection")
+# Not taken while a special procedure holds the clock (`require_running`).
+DECIDED_WHILE_RUNNING = frozenset({"approve", "reject", "request_correction"})
 # Licensing Law art. 42: 20 working days, extendable once by 10.
 MAX_EXTENSION_DAYS = 10
 

@@ -128,7 +128,7 @@ def _clock_change(
 ) -> pauses.ClockChange | None:
     """What `action` does to the decision clock: 补正 after acceptance pauses it, the resubmission
     resumes it; no decision is taken while a special procedure (hearing …) holds it."""
-    if action in (Action.APPROVE, Action.REJECT, Action.REQUEST_CORRECTION):
+    if action.value in pauses.DECIDED_WHILE_RUNNING:
         pauses.require_running(application, action.value)
     status = ApplicationStatus(application.status)
     if action is Action.REQUEST_CORRECTION and status is ApplicationStatus.ACCEPTED:

@@ -468,6 +468,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "SatisfactionRate": ("satisfaction_rate", "Percent"),
     "OnlineShare": ("online_share", "Percent"),
     "FullyOnlineShare": ("fully_online_share", "Percent"),
+    "DeadlineExtensions": ("extensions", "Count"),
 }
 
 
@@ -482,6 +483,10 @@ def emit_metrics(report: KpiReport) -> dict[str, float]:
         number = float(value) * (100 if unit == "Percent" else 1)
         metrics.add_metric(name=name, unit=unit, value=number)
         added[name] = number
+    for procedure, n in report.totals.clock_pauses.items():  # ClockPausesHearing, …
+        name = "ClockPauses" + "".join(part.title() for part in procedure.split("_"))
+        metrics.add_metric(name=name, unit="Count", value=n)
+        added[name] = float(n)
     for level in ReviewLevel:
         name = "Reviews" + "".join(part.title() for part in level.value.split("_"))
         metrics.add_metric(name=name, unit="Count", value=report.totals.reviews[level.value])
