@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -56,6 +57,20 @@ _ALWAYS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _FOR_DATA = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox"}
 
 
+def _build_dependency_trees_once() -> None:
+    """Have Powertools build each route's `Depends()` tree once per container, not on every request.
+
+    Powertools rebuilds it from the route function's type hints on each call, and with postponed
+    annotations `typing.get_type_hints` compiles every annotation anew: 0.25-0.5 ms of CPU a request
+    (a tenth of GET /applications/{id} in the function). The tree depends on the function's signature
+    alone, which does not change; the dependencies themselves are still solved on every request.
+    """
+    from aws_lambda_powertools.event_handler import depends
+
+    if not hasattr(depends.build_dependency_tree, "cache_info"):
+        depends.build_dependency_tree = functools.cache(depends.build_dependency_tree)
+
+
 class HardenedHttpResolver(APIGatewayHttpResolver):
     """The HTTP API resolver whose every answer (errors and not-found included) carries `_ALWAYS`.
 
@@ -64,6 +79,8 @@ class HardenedHttpResolver(APIGatewayHttpResolver):
     """
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        # On the first request rather than at import: Powertools imports `depends` with it too.
+        _build_dependency_trees_once()
         result = super().resolve(event, context)
         headers = result.setdefault("headers", {})
         present = {k.lower() for k in headers}
