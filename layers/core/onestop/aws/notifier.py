@@ -123,7 +123,8 @@ class CognitoAdminDirectory:
                 if not user.get("Enabled", True):
                     continue
                 attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
-                verified = attributes.get("email_verified", "true").lower() == "true"
+                # Never an address the user has not proven to be theirs.
+                verified = attributes.get("email_verified", "false").lower() == "true"
                 out.append(
                     Recipient(
                         # The token's `sub` (what /me/inbox reads by); the username where none is listed.
