@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
-
 from onestop.applications.models import Application
 from onestop.events import (
     ApplicationAccepted,
+    ApplicationClockChanged,
     ApplicationCorrectionRequested,
+    ApplicationEscalated,
     ApplicationRejected,
     EventReason,
     LicenceIssued,
@@ -70,34 +70,6 @@ PROCEDURES: Mapping[str, Text] = {
     "onsite_inspection": Text("现场核查", "on-site inspection"),
     "extension": Text("延期", "extension"),
 }
-
-
-class _ClockChanged(BaseModel):
-    """ApplicationClockChanged as read here (interfaces.md; extra fields ignored)."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    application_id: str
-    change: str
-    procedure: str
-    reason: EventReason
-    at: str
-    due: str | None = None
-    working_days_added: int | None = None
-
-
-class _Escalated(BaseModel):
-    """ApplicationEscalated as read here (interfaces.md; extra fields ignored)."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    application_id: str
-    item_name_zh: str
-    item_name_en: str
-    level: str
-    due: str
-    working_days_left: int
-    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,7 +206,7 @@ def applicant_notices(
             )
         ]
     if detail_type == "ApplicationClockChanged":
-        clock = _ClockChanged.model_validate(dict(detail))
+        clock = ApplicationClockChanged.parse(detail)
         change = CLOCK_CHANGES.get(clock.change, Text(clock.change, clock.change))
         procedure = PROCEDURES.get(clock.procedure, Text(clock.procedure, clock.procedure))
         lines = [
@@ -304,7 +276,7 @@ def admin_notices(detail_type: str, detail: Mapping[str, Any], links: Links) -> 
     """What the bureau's admins are told (escalations of at-risk and overdue applications)."""
     if detail_type != "ApplicationEscalated":
         return []
-    up = _Escalated.model_validate(dict(detail))
+    up = ApplicationEscalated.parse(detail)
     overdue = up.level == "overdue"
     who = Text(up.assignee or "未分配", up.assignee or "unassigned")
     return [
