@@ -99,6 +99,7 @@ def test_the_reported_attack_create_accept_approve_own_application_fails(bureau:
     assert trail(reviewer, app_id) == [
         ("create", "two-hats", "applicant"),
         ("submit", "two-hats", "applicant"),
+        ("claim", "reviewer-1", "reviewer"),  # deciding an unclaimed application claims it (issue 18.5)
         ("accept", "reviewer-1", "reviewer"),
         ("approve", "reviewer-1", "reviewer"),
     ]
