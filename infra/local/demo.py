@@ -27,6 +27,7 @@ from infra import samples
 from .stack import LocalStack, PortInUse, StackConfig
 
 ITEM_CODE = "technology-contract-registration"
+WINDOW_ITEM = "outbound-investment-filing"  # applied for at the service window (issue 18 item 3)
 
 
 class DemoFailure(RuntimeError):
@@ -282,7 +283,10 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
         f"rated 非常满意 (very satisfied); a second rating is refused: {again_review['message']['en']}"
     )
 
-    report.step("9. Deadline sweep (scheduler) and KPIs")
+    report.step("9. At the service window: a clerk applies on the enterprise's behalf")
+    _window_application(stack, applicant, enterprise, report)
+
+    report.step("10. Deadline sweep (scheduler) and KPIs")
     sweep = stack.run_schedule("SchedulerFunctionDailySweep")
     report.say(
         f"daily sweep: examined {sweep['examined']}, at risk {sweep['at_risk']}, overdue {sweep['overdue']}, "
@@ -294,6 +298,44 @@ def scenario(stack: LocalStack, out: Path, report: Report) -> dict[str, str]:
     if stats["totals"]["licences_issued"] < 1:
         raise DemoFailure("the KPI report does not count the licence this demo issued")
     return {"application_id": app_id, "licence_id": str(licence_id), "offline_command": offline}
+
+
+def _window_application(
+    stack: LocalStack, applicant: Client, enterprise: samples.SampleEnterprise, report: Report
+) -> None:
+    """A clerk signed in through the service-window client applies for the enterprise (whose papers the
+    window checked), uploads and submits; the enterprise's own account follows it online."""
+    clerk = Client(stack.api_url, stack.token("demo-clerk", ["clerk"], "窗口 王", client="service_window"))
+    impostor = Client(
+        stack.api_url,
+        stack.token("demo-applicant", ["applicant"], "星河技术 经办人", client="service_window"),
+    )
+    body = {
+        "item_code": WINDOW_ITEM,
+        "applicant": {"kind": "enterprise", "uscc": enterprise.uscc, "name": enterprise.name},
+    }
+    refused = impostor.call("POST", "/applications", (403,), json=body)
+    report.say(f"an applicant's token from the window's client is refused: {refused['message']['en']}")
+    created = clerk.call("POST", "/applications", (201,), json=body)
+    app_id = created["id"]
+    report.say(f"window application {app_id}: channel {created['channel']}, clerk {created['clerk']}")
+    form = samples.application_form_pdf("境外投资备案", enterprise)
+    _upload(clerk, app_id, "application", "申请表.pdf", "application/pdf", form)
+    scan = samples.business_licence_png(enterprise)
+    _upload(clerk, app_id, "business_licence", "营业执照.png", "image/png", scan)
+
+    def processed() -> Any:
+        detail = clerk.call("GET", f"/applications/{app_id}", (200,))
+        done = [m for m in detail["materials"] if m["status"] not in ("awaiting_upload", "processing")]
+        return detail if len(done) == len(detail["materials"]) == 2 else None
+
+    _wait("the window's two materials to be catalogued", processed)
+    submitted = clerk.call("POST", f"/applications/{app_id}/submit", (200,))
+    report.say(f"submitted by the clerk: status {submitted['status']}")
+    followed = applicant.call("GET", "/applications/window", (200,), params={"party": enterprise.uscc})
+    if app_id not in [a["id"] for a in followed["items"]]:
+        raise DemoFailure("the enterprise's account does not see the window's application")
+    report.say(f"the enterprise's own account follows it online ({len(followed['items'])} from the window)")
 
 
 def _verify_offline(anonymous: Client, pdf: Path, out: Path, report: Report) -> str:
