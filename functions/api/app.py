@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import gc
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from onestop.http.resolver import build_api
-from onestop.observability import logger, metrics, tracer
+# Cold start: the import makes every route and model of the API, which live as long as the container; the
+# cyclic collector, paused meanwhile, would traverse them again and again (a seventh of the import). Then
+# frozen: the requests' collections skip them too (docs/decisions.md, "What a cold start imports").
+_collecting = gc.isenabled()
+gc.disable()
+
+from typing import Any  # noqa: E402
+
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
+from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
+from onestop.http.resolver import build_api  # noqa: E402
+from onestop.observability import logger, metrics, tracer  # noqa: E402
 
 app = build_api()
+
+gc.freeze()
+if _collecting:
+    gc.enable()
 
 
 # Each request's log lines carry its request id; nothing a previous request appended survives.
