@@ -242,3 +242,9 @@ def test_stats_report_the_measured_online_rate_per_channel(aws: Aws) -> None:
     # The catalogue's promise is still there, beside the measurement: every item here is online.
     assert reply.body["totals"]["received"] == 6
     assert reply.body["totals"]["online_share"] == 1.0
+
+
+def test_an_anonymous_caller_is_asked_to_sign_in_before_any_channel_check(aws: Aws) -> None:
+    reply = Client(None).post("/applications", body=enterprise_body())
+    assert reply.status == 401
+    assert_bilingual(reply.body, "authentication_required")

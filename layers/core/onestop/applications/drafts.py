@@ -48,7 +48,7 @@ def create(
     """A new draft application; every problem with the input is reported at once. The channel is the
     caller's app client's (`channels`); at the service window a clerk applies on the applicant's behalf
     (`window`), for items of any online depth."""
-    channel = principal.require_channel()
+    channel = principal.require_authenticated().require_channel()  # 401 before 403
     at_window = channel == Channel.SERVICE_WINDOW
     # Acting as the applicant, or as the window's clerk (the audit's role).
     principal = window.require_clerk(principal) if at_window else principal.require_applicant()
