@@ -263,3 +263,14 @@ def test_kpis_see_a_paused_clock_as_late_only_if_it_was_late_before_it_paused() 
     later = due + timedelta(days=20)
     assert overdue_in(app, period, later)  # running: late
     assert not overdue_in(paused, period, later)  # paused before its due time: not late
+
+
+def test_a_correction_asked_after_the_deadline_passed_gives_no_days_back() -> None:
+    app = accepted(days=2)
+    late = app.deadline.due + timedelta(days=1)  # type: ignore[union-attr]
+    reasons = [Reason("r", "缺少营业执照", "Business licence missing")]
+    waiting = apply(app, pauses.pause_for_correction(app, reasons, "r1", late))  # not refused
+    resume = pauses.resume_after_correction(clock, waiting, "alice", late + timedelta(days=14))
+    assert resume is not None
+    assert resume.working_days_added == 0
+    assert apply(waiting, resume).deadline == app.deadline  # as late as it was

@@ -226,7 +226,9 @@ def start_pause(
             f"The clock is already paused for {en} (pause {current.n}); only one pause can be open.",
         )
     _check_moment(application, at, now, "at")
-    if at > application.deadline.due:
+    # A correction may still be asked once the deadline has passed; its pause gives nothing back
+    # (`end_pause`): the time had run out before the clock stopped.
+    if at > application.deadline.due and procedure != "correction":
         raise _conflict(
             application,
             "deadline_passed",
@@ -284,7 +286,10 @@ def end_pause(
             "clock_time_in_future", "时间不能晚于当前时间。", "The time cannot be in the future.", "at"
         )
     before = clock_deadline(clock, application)
-    after: Deadline = clock.extend_for_pause(before, pause.started_at, at)
+    # Paused after the deadline had passed (a late correction request): nothing to give back, the
+    # application stays as late as it was.
+    late = pause.started_at > before.due
+    after: Deadline = before if late else clock.extend_for_pause(before, pause.started_at, at)
     added = after.paused_working_days - before.paused_working_days
     ended = pause.model_copy(
         update={"ended_at": at, "ended_by": actor, "working_days": added, "due_after": after.due}
