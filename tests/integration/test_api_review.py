@@ -221,6 +221,7 @@ def test_approve_publishes_application_approved_after_the_write(aws: Aws) -> Non
         "approved_at": iso(T0 + timedelta(days=1)),
         "approved_by": "reviewer-1",
         "evidence": pinned,
+        "catalogue_version": 1,  # the licence spec is read from the version the application pinned
     }
     assert "pending_events" not in stored
     assert stored["decided_by"] == "reviewer-1"

@@ -275,3 +275,21 @@ def test_add_retire_and_import() -> None:
     assert again == book.at(2)
     with pytest.raises(NotFound):
         retire_item(book, ADMIN, 4, "no-such-item", NOW, None)
+
+
+def test_public_reads_survive_an_unreadable_store_but_pins_do_not() -> None:
+    repository = MemoryRepository()
+    clock = Clock()
+    book = book_with(repository, clock)
+    edit_item(book_with(repository), ADMIN, 1, ITEM, {**item_data(), "fee": "1 元"}, NOW, None)
+    assert book.current_or_last_known().item(ITEM).fee == "1 元"
+
+    def down() -> int | None:
+        raise ConnectionError("table unreachable")
+
+    repository.current_version = down  # type: ignore[method-assign]
+    clock.t = 1000.0
+    assert book.current_or_last_known().item(ITEM).fee == "1 元"  # the last version it knew
+    assert CatalogueBook(repository=repository).current_or_last_known() == load_catalogue()
+    with pytest.raises(ConnectionError):
+        book.current_version_fresh()  # a new application's pin is never guessed

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from onestop.errors import Conflict, NotFound, Reason
+from onestop.observability import logger
 
 from .loader import catalogue_data, load_catalogue, validate_catalogue
 from .models import Catalogue
@@ -229,6 +230,18 @@ class CatalogueBook:
 
     def current(self) -> Catalogue:
         return self.at(self.current_version())
+
+    def current_or_last_known(self) -> Catalogue:
+        """The current version for public reading: if the versions cannot be read (the table is
+        unreachable), the last version this container knew (the shipped one if none), logged. Never
+        used for a pin or a change: those read the table or fail."""
+        try:
+            return self.current()
+        except Exception:  # any failure of the store; the pins and changes still raise
+            logger.warning("catalogue versions unreadable; serving the last known", exc_info=True)
+            pointer = self._pointer
+            known = self._versions.get(pointer[0]) if pointer is not None else None
+            return known if known is not None else self.seed()
 
     def at(self, version: int | None) -> Catalogue:
         """Version `version` (None: an application from before versions, i.e. version 1); cached."""

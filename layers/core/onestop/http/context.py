@@ -40,5 +40,6 @@ def _parsed_clients(text: str) -> ChannelClients:
 
 
 def catalogue() -> Catalogue:
-    """The catalogue's current version (`catalogue.versions`: its number re-read every few seconds)."""
-    return catalogue_book().current()
+    """The catalogue's current version (`catalogue.versions`: its number re-read every few seconds;
+    the last known one while the table cannot be read, so the public pages keep working)."""
+    return catalogue_book().current_or_last_known()
