@@ -490,3 +490,46 @@ def test_two_reviewers_ending_the_same_pause_at_once_push_the_deadline_once(aws:
     assert view["deadline"]["working_days"] == app["deadline"]["working_days"] + 5
     assert [e["change"] for e in clock_events(aws)] == ["resumed"]
     assert len(clock_trail(app["id"])) == 2  # the pause and one resumption
+
+
+def test_a_bus_failure_keeps_the_clock_change_and_its_events_owed_until_the_drain(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onestop.errors import Unavailable
+    from onestop.http.context import application_service
+
+    app = accepted(aws)
+    aws.bus_events()
+
+    class DownBus:
+        def publish(self, detail_type: str, detail: Any) -> None:
+            raise Unavailable("event_not_published", "事件发布失败。", "The event could not be published.")
+
+    service = application_service()
+    working_bus = service.publisher
+    monkeypatch.setattr(service, "publisher", DownBus())
+    at(T0 + timedelta(days=3))
+    assert pause(app["id"]).status == 200
+    at(T0 + timedelta(days=4))
+    assert reviewer.post(f"/applications/{app['id']}/clock/pauses/1/end", body={}).status == 200
+    # Both changes stand, and both events are owed (one per version, neither overwriting the other).
+    assert reviewer.get(f"/applications/{app['id']}/clock").body["pauses"][0]["ended_at"] is not None
+    owed = aws.table.query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": "OUTBOX"})[
+        "Items"
+    ]
+    assert sorted(i["detail_type"] for i in owed) == ["ApplicationClockChanged", "ApplicationClockChanged"]
+    monkeypatch.setattr(service, "publisher", working_bus)
+    assert sweep(T0 + timedelta(days=4))["events_republished"] == 2
+    assert [e["change"] for e in clock_events(aws)] == ["paused", "resumed"]
+    assert sweep(T0 + timedelta(days=4))["events_republished"] == 0  # cleared: no duplicate
+
+
+def test_a_reviewer_may_not_touch_the_clock_of_their_own_application(aws: Aws) -> None:
+    both = Client("alice-sub", ("applicant", "reviewer"))
+    app = accepted(aws)
+    at(T0 + timedelta(days=1))
+    reply = pause(app["id"], client=both)
+    assert reply.status == 403
+    assert reply.body["code"] == "own_application"
+    extension = ask_extension(app["id"], client=both)
+    assert extension.status == 403
