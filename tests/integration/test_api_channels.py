@@ -248,3 +248,23 @@ def test_an_anonymous_caller_is_asked_to_sign_in_before_any_channel_check(aws: A
     reply = Client(None).post("/applications", body=enterprise_body())
     assert reply.status == 401
     assert_bilingual(reply.body, "authentication_required")
+
+
+def test_the_applicant_rates_a_window_application_and_the_clerk_does_not(aws: Aws) -> None:
+    app = new_application(clerk)
+    assert clerk.post(f"/applications/{app['id']}/withdraw").status == 200  # finished: may be rated
+    good = {
+        "overall_satisfaction": 5,
+        "efficiency": 5,
+        "guidance_accuracy": 5,
+        "convenience": 5,
+        "platform_usability": 5,
+    }
+    body = {"level": "very_satisfied", "indicators": good}
+    refused = clerk.post(f"/applications/{app['id']}/review", body=body)
+    assert refused.status == 403
+    assert_bilingual(refused.body, "applicant_only")
+    assert bob.post(f"/applications/{app['id']}/review", body=body).status == 404
+    rated = web.post(f"/applications/{app['id']}/review", body=body)
+    assert rated.status == 201, rated.body
+    assert web.get(f"/applications/{app['id']}/review").status == 200

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from onestop.applications.clock import WorkingDayClock
 from onestop.applications.identity import Principal
-from onestop.applications.models import ApplicationStatus, DeadlineInfo, Page, utcnow
+from onestop.applications.models import Application, ApplicationStatus, DeadlineInfo, Page, utcnow
 from onestop.applications.state import STATUS_NAMES
+from onestop.applications.window import follows, is_window_application
 from onestop.errors import Conflict, Forbidden, InvalidInput, NotFound, Reason
 from onestop.observability import logger, metrics
 
@@ -31,6 +32,11 @@ from .models import (
     ReviewLevel,
 )
 from .ports import ApplicationReader, ReviewStore
+
+
+def _may_read(principal: Principal, application: Application) -> bool:
+    """Reviewers, the owner, and for a window application the accounts bound to its applicant."""
+    return principal.is_reviewer or application.owner_sub == principal.sub or follows(principal, application)
 
 MAX_COMMENT = 1000
 MAX_NOTE = 2000
@@ -112,9 +118,12 @@ class ReviewService:
         principal.require_authenticated()
         assert principal.sub is not None
         application = self.applications.get(application_id)
-        if application is None or not (principal.is_reviewer or application.owner_sub == principal.sub):
+        if application is None or not _may_read(principal, application):
             raise _application_not_found()
-        if application.owner_sub != principal.sub:
+        # The applicant rates: the owner, or for a window application the accounts bound to its
+        # applicant — never the clerk, who would be rating the window's own service.
+        rates = follows(principal, application) if is_window_application(application) else None
+        if not (rates if rates is not None else application.owner_sub == principal.sub):
             raise Forbidden(
                 "applicant_only",
                 "只有申请人本人可以评价该申请的办理服务。",
@@ -190,7 +199,7 @@ class ReviewService:
         """The review of an application (its applicant or a reviewer), with its case."""
         principal.require_authenticated()
         application = self.applications.get(application_id)
-        if application is None or not (principal.is_reviewer or application.owner_sub == principal.sub):
+        if application is None or not _may_read(principal, application):
             raise _application_not_found()
         review = self.store.get_review(application_id)
         if review is None:
