@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.ti
 
 def username_of(admin: Api, name: str) -> str:
     """The reviewer's username in the user pool (locally an e-mail made from the sub)."""
-    reviewers = admin.get("/reviewers").json()["items"]
+    reviewers = admin.get("/review/reviewers").json()["items"]
     return next(r["username"] for r in reviewers if r["name"] == name)
 
 
@@ -60,7 +60,7 @@ def test_claims_decisions_and_reassignment_over_http(stack: LocalStack, applican
         ).status_code
         == 403
     )
-    applicant_username = admin.get("/reviewers").json()["items"]
+    applicant_username = admin.get("/review/reviewers").json()["items"]
     assert all(r["name"] != "applicant-a" for r in applicant_username)
     bad = admin.post(
         f"/applications/{app_id}/assignee", json={"reviewer": "nobody@local.test", "reason": "试"}

@@ -261,10 +261,10 @@ def test_an_admin_reassigns_with_a_reason_and_it_is_audited(aws: Aws) -> None:
     # Now rev-a is refused and rev-b decides.
     assert rev_a.post(f"/applications/{app_id}/decision", body={"action": "accept"}).status == 409
     assert rev_b.post(f"/applications/{app_id}/decision", body={"action": "accept"}).status == 200
-    listed = admin.get("/reviewers")
+    listed = admin.get("/review/reviewers")
     assert listed.status == 200
     assert [r["username"] for r in listed.body["items"]] == ["rev-a", "rev-b"]
-    assert rev_a.get("/reviewers").status == 403
+    assert rev_a.get("/review/reviewers").status == 403
 
 
 def test_release_by_the_owner_only(aws: Aws) -> None:

@@ -93,7 +93,7 @@ export function ownerCell(entry, { done }) {
 }
 
 async function reviewers() {
-  if (!state.reviewers) state.reviewers = (await api("/reviewers").catch(() => ({ items: [] }))).items;
+  if (!state.reviewers) state.reviewers = (await api("/review/reviewers").catch(() => ({ items: [] }))).items;
   return state.reviewers;
 }
 

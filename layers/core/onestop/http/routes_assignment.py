@@ -157,7 +157,7 @@ def reassign(application_id: AppId, body: ReassignIn, caller: Caller) -> Assignm
 
 
 @router.get(
-    "/reviewers",
+    "/review/reviewers",
     summary="The reviewer group (admin): whom an application may be reassigned to",
     tags=["assignment"],
     security=BEARER,
