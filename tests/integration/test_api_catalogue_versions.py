@@ -272,3 +272,31 @@ def _body() -> dict[str, Any]:
     from .api_helpers import enterprise_body
 
     return enterprise_body()
+
+
+# ----------------------------------------------------------------------------- KPI coverage
+
+
+def test_the_kpi_report_shows_coverage_against_the_bureaus_list(aws: Aws) -> None:
+    reply = reviewer.get("/stats")
+    assert reply.status == 200, reply.body
+    coverage = reply.body["coverage"]
+    catalogued = len(load_catalogue().items)
+    assert (coverage["catalogued"], coverage["listed"], coverage["catalogue_version"]) == (catalogued, 116, 1)
+    listed = {c["category"]: (c["listed"], c["name_zh"], c["name_en"]) for c in coverage["by_category"]}
+    assert listed["administrative_licensing"] == (20, "行政许可", "Administrative licensing")
+    assert [listed[c][0] for c in listed] == [20, 3, 1, 87, 14]
+
+    # The bureau's figures are catalogue data: an admin edits them like the rest, validated.
+    text = admin.get("/admin/catalogue/versions/1/export").body["yaml"]
+    edited = text.replace("public_service: 87", "public_service: 88")
+    assert admin.post("/admin/catalogue/import", body={"base_version": 1, "yaml": edited}).status == 201
+    new = item_data()
+    new["code"] = "another-public-service"
+    new["category"] = "public_service"
+    new.pop("licence", None)
+    assert admin.post("/admin/catalogue/items", body={"base_version": 2, "item": new}).status == 201
+    coverage = reviewer.get("/stats").body["coverage"]
+    assert (coverage["catalogued"], coverage["catalogue_version"]) == (catalogued + 1, 3)
+    public = next(c for c in coverage["by_category"] if c["category"] == "public_service")
+    assert public["listed"] == 88
