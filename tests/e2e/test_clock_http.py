@@ -184,6 +184,15 @@ def test_the_portal_shows_the_pause_and_the_desk_approves_the_extension(
     clock_now = applicant.get(f"/applications/{app_id}/clock").json()
     assert portal.get_attribute("#clock-due", "data-due") == clock_now["deadline"]["due"]
     shot(portal, "clock-portal-extended")
+
+    # The KPI page counts the pause and the extension as /stats does.
+    desk.goto(f"{base}/kpi/index.html")
+    desk.wait_for_selector("[data-kpi='extensions']")
+    totals = reviewer.get("/stats").json()["totals"]
+    assert totals["extensions"] >= 1
+    assert totals["clock_pauses"]["onsite_inspection"] >= 1
+    assert desk.inner_text("[data-kpi='extensions']") == str(totals["extensions"])
+    assert desk.inner_text("[data-kpi='clock_pauses']") == str(sum(totals["clock_pauses"].values()))
     for page in (portal, desk):
         assert page.js_errors == []
         assert page.csp_violations == []

@@ -25,6 +25,9 @@ const TILES = [
   ["satisfaction_rate", percent],
   ["open_bad_review_cases", String],
   ["online_share", percent],
+  // The legal clock: pauses begun in the period (all procedures) and extensions approved.
+  ["clock_pauses", (v) => String(Object.values(v || {}).reduce((a, b) => a + b, 0))],
+  ["extensions", String],
 ];
 
 let report = null;

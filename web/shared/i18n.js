@@ -596,6 +596,8 @@ const CLOCK = {
   "clock.done.request_extension": ["延期申请已提交", "Extension asked for"],
   "clock.done.approve": ["延期已批准", "Extension approved"],
   "clock.done.refuse": ["延期未批准", "Extension refused"],
+  "kpi.clock_pauses": ["暂停计时（补正、听证、专家评审、现场核查）", "Clock pauses (correction, hearing, expert review, inspection)"],
+  "kpi.extensions": ["批准延期", "Extensions approved"],
   "audit.clock_pause": ["暂停计时", "paused the clock"],
   "audit.clock_resume": ["恢复计时", "resumed the clock"],
   "audit.extension_request": ["申请延期", "asked for an extension"],
