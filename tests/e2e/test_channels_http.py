@@ -33,7 +33,7 @@ def through(
 
 
 def audience(api: Api) -> str:
-    token = api.session.headers["Authorization"].removeprefix("Bearer ")
+    token = str(api.session.headers["Authorization"]).removeprefix("Bearer ")
     return str(jwt.decode(token, options={"verify_signature": False})["aud"])
 
 

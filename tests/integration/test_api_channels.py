@@ -197,7 +197,7 @@ def test_the_channel_of_an_existing_application_cannot_be_changed(aws: Aws) -> N
     before = repository.get(app["id"])
     assert isinstance(before, Application)
     after = before.model_copy(update={"channel": "service_window", "version": before.version + 1})
-    events = repository.list_events(app["id"])
+    events = repository.list_events(app["id"])  # type: ignore[attr-defined]  # the DynamoDB adapter's
     with pytest.raises(ValueError, match="fixed"):
         repository.transition(before, after, events[-1])
     assert stored(aws, app["id"])["channel"] == "city_app"
