@@ -11,7 +11,9 @@ other tests see the shipped items. Screenshots go to test-artifacts/web-catalogu
 
 from __future__ import annotations
 
+import io
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,6 +119,19 @@ def test_an_admin_edits_an_item_in_the_browser_and_applications_keep_their_versi
         refused = _ticket(applicant, new_app["id"], "business_licence")
         assert refused.status_code == 422
         assert refused.json()["code"] == "unknown_material_slot"
+
+        # The KPI page: the catalogue's coverage of the bureau's 116 listed items.
+        _, now = _current(admin)
+        kpi = new_page(browser)
+        kpi.goto(f"{stack.api_url}/web/kpi/index.html")
+        sign_in(kpi, "指标查看", "admin")
+        total = kpi.wait_for_selector("#coverage tfoot td[data-figure='ratio']")
+        assert total.inner_text() == f"{len(now['items'])} / 116"
+        licensing = kpi.inner_text("#coverage tbody tr[data-category='administrative_licensing']")
+        assert "20" in licensing
+        shot(kpi, "kpi-coverage", "web-catalogue")
+        assert kpi.js_errors == []
+        kpi.context.close()
     finally:
         current, _ = _current(admin)
         retired = admin.post(f"/admin/catalogue/items/{code}/retire", json={"base_version": current})
@@ -138,3 +153,24 @@ def test_export_then_import_over_http_is_the_same_catalogue(admin: Api) -> None:
     )
     assert stale.status_code == 409
     assert stale.json()["current_version"] == base + 1
+
+
+def test_the_cli_exports_and_imports_over_http(stack: LocalStack, admin: Api, tmp_path: Path) -> None:
+    from onestop.cli import main
+
+    token = stack.token("admin-cli", ["admin"], "admin-cli", uscc=())
+    base, catalogue = _current(admin)
+    out = io.StringIO()
+    assert main(["catalogue", "export", "--service", stack.api_url, "--token", token], out) == 0
+    exported = tmp_path / "catalogue.yaml"
+    exported.write_text(out.getvalue(), encoding="utf-8")
+    assert out.getvalue() == admin.get(f"/admin/catalogue/versions/{base}/export").json()["yaml"]
+
+    said = io.StringIO()
+    args = ["catalogue", "import", str(exported), "--service", stack.api_url, "--token", token]
+    assert main([*args, "--comment", "CLI 导入"], said) == 0
+    assert f"version {base + 1} (from {base})" in said.getvalue()
+    assert _current(admin) == (base + 1, catalogue)
+    # From an old base: refused with the current version, nothing written.
+    assert main([*args, "--base", str(base)], io.StringIO()) == 1
+    assert _current(admin)[0] == base + 1

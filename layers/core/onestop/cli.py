@@ -104,7 +104,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PEM",
         help="the bureau's root certificate (repeatable; default: the roots pinned in the cache, or bundled)",
     )
+    _catalogue_parser(commands)
     return parser
+
+
+def _catalogue_parser(commands: Any) -> None:
+    """`onestop catalogue export|import` (onestop.catalogue.cli, imported only when run)."""
+    catalogue = commands.add_parser("catalogue", help="export or import the catalogue as YAML (admins)")
+    verbs = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    for name, text in (("export", "print a catalogue version as YAML"), ("import", "import a YAML file")):
+        verb = verbs.add_parser(name, help=text)
+        verb.add_argument("--service", metavar="URL", help="the API's base URL (default $ONESTOP_API)")
+        verb.add_argument("--token", metavar="JWT", help="an admin's bearer token (default $ONESTOP_TOKEN)")
+        if name == "export":
+            verb.add_argument("--version", type=int, metavar="N", help="the version (default: the current)")
+        else:
+            verb.add_argument("file", type=Path, help="the YAML file (as exported)")
+            verb.add_argument("--base", type=int, metavar="N", help="the version it was made from")
+            verb.add_argument("--comment", help="why (recorded in the version's audit)")
 
 
 def _http_json(url: str) -> Any:
@@ -288,6 +305,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             from onestop.verification import trust_update
 
             return trust_update.command(args, out)
+        if args.command == "catalogue":
+            from onestop.catalogue import cli as catalogue_cli
+
+            return catalogue_cli.command(args, out)
     except UsageError as exc:
         sys.stderr.write(f"onestop {args.command}: {exc}\n")
         return EXIT_USAGE
