@@ -5,6 +5,7 @@ whose e-mail and SMS moto's SES and SNS captured. Another applicant sees none of
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -178,3 +179,71 @@ def test_the_portal_lists_the_inbox(stack: LocalStack, browser: Any, decided: di
     page.click("#lang-switch")
     page.wait_for_selector("#inbox-title:has-text('Messages')")
     shot(page, "portal-inbox")
+
+
+def test_an_escalation_reaches_the_admin_groups_inbox_and_mail(
+    stack: LocalStack, browser: Any, decided: dict[str, Any]
+) -> None:
+    """ApplicationEscalated (the deadline sweep's, engineer G) goes to the pool's admin group. As the
+    federation would, the test puts an admin into the group with a verified e-mail; the admin signs in
+    with the pool's `sub` for them (what a Cognito token carries)."""
+    stack.token("esc-admin", ["admin"])  # the local identity provider creates the pool user
+    cognito = stack.client("cognito-idp")
+    pool = stack.functions["NotifyFunction"].environment["USER_POOL_ID"]
+    (user,) = [
+        u
+        for u in cognito.list_users(UserPoolId=pool)["Users"]
+        if {a["Name"]: a["Value"] for a in u["Attributes"]}.get("name") == "esc-admin"
+    ]
+    attributes = {a["Name"]: a["Value"] for a in user["Attributes"]}
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=user["Username"], GroupName="admin")
+    cognito.admin_update_user_attributes(
+        UserPoolId=pool,
+        Username=user["Username"],
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+    )
+    env = stack.environment_for_clients()
+    detail = {
+        "application_id": decided["app_id"],
+        "item_code": ITEM,
+        "item_name_zh": "技术进出口合同登记",
+        "item_name_en": "Registration of technology import and export contracts",
+        "level": "overdue",
+        "due": "2026-12-02T09:30:00Z",
+        "working_days_left": 0,
+        "escalated_at": "2026-12-03T06:30:00Z",
+    }
+    reply = stack.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": env["EVENT_BUS_NAME"],
+                "Source": "onestop",
+                "DetailType": "ApplicationEscalated",
+                "Detail": json.dumps(detail, ensure_ascii=False),
+            }
+        ]
+    )
+    assert reply["FailedEntryCount"] == 0, reply
+    admin = Api(stack, attributes["sub"], ("admin",))
+    deadline = time.monotonic() + 60
+    items: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not items:
+        stack.wait_idle(30)
+        items = [i for i in _inbox(admin) if i["kind"] == "escalated_overdue"]
+    assert items, "no escalation in the admin's inbox"
+    assert f"/web/desk/index.html#app={decided['app_id']}" in items[0]["link"]
+    assert not [i for i in _inbox(decided["applicant"]) if i["kind"].startswith("escalated")]
+    mails = [
+        m
+        for m in _moto_models(stack)["ses"]["Message"]
+        if attributes["email"] in m["destinations"]["ToAddresses"]
+    ]
+    assert [m["subject"] for m in mails] == ["申请已超期 / Application overdue"]
+    # ... and the desk shows it to them.
+    page = new_page(browser)
+    page.goto(f"{stack.api_url}/web/desk/index.html")
+    page.fill("#signin-name", attributes["sub"])
+    page.check("#signin-form input[name='role'][value='admin']")
+    page.click("#signin-form button[type='submit']")
+    page.wait_for_selector("#inbox-list li[data-kind='escalated_overdue']")
+    shot(page, "desk-inbox")

@@ -13,6 +13,7 @@ import {
   $, announce, badge, el, facts, formatDate, formatDateTime, poller, renewable, showView, statusBadge,
 } from "../shared/ui.js";
 import { renderClock } from "./clock.js";
+import { startInbox } from "../portal/inbox.js";
 import { reviewPanel, typesFor } from "./corrections.js";
 import { assignmentQuery, initAssignment, ownerCell, renderAssignment } from "./assignment.js";
 
@@ -481,6 +482,7 @@ startPage({
   name: "desk",
   role: "reviewer",
   ready: async (who, fresh) => {
+    startInbox(); // escalations to admins (issue 18 item 2)
     $("queue-filter").addEventListener("submit", (event) => {
       event.preventDefault();
       loadQueue();

@@ -1,7 +1,8 @@
-// The applicant's in-portal inbox (issue 18 item 2): every notice sent about their applications —
+// The in-portal inbox (issue 18 item 2): every notice sent about the applicant's applications —
 // material refused or to check, correction asked (the one-time notice), accepted with its deadline,
 // decided, licence issued or its status changed, invitation to rate — newest first, page by page,
-// each marked read when opened; and the notification preferences (SMS, e-mail, language).
+// each marked read when opened; and the notification preferences (SMS, e-mail, language). The desk
+// shows the same module to the bureau's staff, whose inbox holds the escalations sent to admins.
 
 import { api } from "../shared/api.js";
 import { guarded } from "../shared/errors.js";
@@ -22,8 +23,9 @@ export async function startInbox() {
   panel().hidden = false;
   render();
   document.addEventListener("langchange", render);
+  // Back on the view that shows the inbox (the portal's home, the desk's queue): fetch what is new.
   window.addEventListener("hashchange", () => {
-    if (!window.location.hash.slice(1)) load();
+    if (!panel().closest("[hidden]")) load();
   });
   await Promise.all([load(), loadPrefs()]);
 }
