@@ -342,6 +342,10 @@ def test_one_extension_asked_by_a_reviewer_and_approved_by_an_admin(aws: Aws) ->
     assert asked.body["extension"]["status"] == "requested"
     assert due_of(asked.body) == before  # nothing moves until approved
     assert ask_extension(app["id"]).body["code"] == "extension_already_requested"
+    # The desk offers the decision to admins only.
+    assert "decide_extension" in admin.get(f"/applications/{app['id']}/clock").body["allowed_actions"]
+    assert "decide_extension" not in reviewer2.get(f"/applications/{app['id']}/clock").body["allowed_actions"]
+    assert alice.get(f"/applications/{app['id']}/clock").body["allowed_actions"] == []
 
     # A reviewer cannot approve; the admin can.
     refused = reviewer2.post(

@@ -255,7 +255,9 @@ def allowed(a: Application, caller: Principal) -> list[str]:
         if e is None or e.status == "refused":
             out.append("request_extension")
     e = a.extension
-    if caller.is_admin and e is not None and e.status == "requested" and e.requested_by != caller.label:
+    waiting = status in (ApplicationStatus.ACCEPTED, ApplicationStatus.CORRECTION_REQUESTED)
+    asked = e is not None and e.status == "requested" and e.requested_by != caller.label
+    if caller.is_admin and waiting and asked and a.deadline is not None:
         out.append("decide_extension")
     return out
 
