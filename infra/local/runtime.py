@@ -372,10 +372,13 @@ class FunctionPool:
     def warm(self, workers: int = 1) -> None:
         """Have `workers` workers ready (at most the pool's size), started side by side: provisioned
         concurrency, for tests and benchmarks that measure warm invocations only."""
+        wanted = min(workers, self.size)
         with self._cond:
-            missing = min(workers, self.size) - len(self._workers) - self._starting
-        if missing <= 0:
-            return
+            if len(self._workers) + self._starting >= wanted:
+                return
+        # As many leases as workers wanted, all held at once: the idle workers already there take
+        # some of them (a lease per missing worker only would let one take an idle worker rather
+        # than start one), and each of the others has to start a worker of its own.
         started: list[FunctionWorker] = []
         errors: list[BaseException] = []
 
@@ -387,7 +390,7 @@ class FunctionPool:
             else:
                 started.append(worker)
 
-        threads = [threading.Thread(target=start) for _ in range(missing)]
+        threads = [threading.Thread(target=start) for _ in range(wanted)]
         for thread in threads:
             thread.start()
         for thread in threads:

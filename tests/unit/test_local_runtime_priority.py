@@ -93,6 +93,14 @@ def test_the_stack_can_run_background_functions_at_its_own_priority(pools: list[
     assert seen["worker"] == os.nice(0)
 
 
+def test_warming_a_pool_with_a_worker_already_idle_starts_the_missing_ones(pools: list[FunctionPool]) -> None:
+    pool = _pool(pools, _spec("whoami"))
+    pool.warm()  # as the stack warms a function at start
+    pool.warm(3)
+    assert pool.cold_starts == 3
+    assert len({w.pid for w in pool.workers}) == 3
+
+
 def test_each_worker_gets_the_warm_up_in_turn(pools: list[FunctionPool]) -> None:
     pool = _pool(pools, _spec("whoami"))
     pool.warm(pool.size)
