@@ -73,6 +73,7 @@ def test_mine_unassigned_and_claim_in_the_desk(stack: LocalStack, browser: Any, 
     admin.click("#assign-submit")
     admin.wait_for_selector(f"#assign-owner[data-assignee='{target}']")
     shot(admin, "reassigned", prefix="web-assignment")
+    admin.click("details:has(#case-audit) > summary")  # the trail is folded away
     audit = admin.inner_text("#case-audit")
     assert "改派" in audit
     assert "调整分工" in audit
