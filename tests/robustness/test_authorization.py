@@ -102,6 +102,8 @@ MATRIX: list[Row] = [
     # Each for its own enterprise (B: its own; staff have no enterprise of their own here).
     Row("POST", "/applications", _protected(201, 201, 403, 403, 201), body="create_own"),
     Row("GET", "/applications/{application_id}", _protected(200, 404, 200)),
+    # The window's applications of a party: only accounts bound to it (A and D are bound to E).
+    Row("GET", f"/applications/window?party={E.uscc}", _protected(200, 403, 403, 403, 200)),
     Row(
         "POST",
         "/applications/{application_id}/materials/{slot}/uploads",
@@ -176,7 +178,7 @@ MATRIX: list[Row] = [
 
 def _template(path: str) -> str:
     """`/applications/{withdrawable}/withdraw` → `/applications/{}/withdraw` (names do not matter)."""
-    return re.sub(r"\{[^}]+\}", "{}", path)
+    return re.sub(r"\{[^}]+\}", "{}", path.split("?", 1)[0])
 
 
 @dataclass
