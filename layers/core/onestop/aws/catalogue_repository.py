@@ -18,23 +18,19 @@ from botocore.exceptions import ClientError
 
 from onestop.catalogue.versions import Changes, VersionConflict, VersionRecord
 
-from .dynamo import DynamoAdapter, condition_failed
+from .dynamo import (
+    CATALOGUE_PK,
+    CATALOGUE_VERSION_PREFIX,
+    DynamoAdapter,
+    catalogue_current_key,
+    catalogue_version_key,
+    condition_failed,
+)
 
-CATALOGUE_PK = "CATALOGUE"
-CURRENT_SK = "CURRENT"
-VERSION_PREFIX = "V#"
 # Every audit attribute but the data (some are reserved words: all go by name).
 _AUDIT_NAMES = {
     f"#{n}": n for n in ("version", "created_at", "actor", "actor_role", "changes", "base", "comment")
 }
-
-
-def version_key(version: int) -> dict[str, str]:
-    return {"PK": CATALOGUE_PK, "SK": f"{VERSION_PREFIX}{version:010d}"}
-
-
-def current_key() -> dict[str, str]:
-    return {"PK": CATALOGUE_PK, "SK": CURRENT_SK}
 
 
 def _record(item: Mapping[str, Any]) -> VersionRecord:
@@ -53,7 +49,7 @@ def _record(item: Mapping[str, Any]) -> VersionRecord:
 def _item(record: VersionRecord, data: Mapping[str, Any]) -> dict[str, Any]:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     item: dict[str, Any] = {
-        **version_key(record.version),
+        **catalogue_version_key(record.version),
         "version": record.version,
         "created_at": record.created_at.isoformat(),
         "actor": record.actor,
@@ -72,12 +68,12 @@ class DynamoCatalogueRepository(DynamoAdapter):
     """Catalogue versions in the single table."""
 
     def current_version(self) -> int | None:
-        reply = self.table.get_item(Key=current_key(), ConsistentRead=True)
+        reply = self.table.get_item(Key=catalogue_current_key(), ConsistentRead=True)
         item = reply.get("Item")
         return None if item is None else int(item["version"])
 
     def get(self, version: int) -> tuple[VersionRecord, dict[str, Any]] | None:
-        item = self.table.get_item(Key=version_key(version), ConsistentRead=True).get("Item")
+        item = self.table.get_item(Key=catalogue_version_key(version), ConsistentRead=True).get("Item")
         if item is None:
             return None
         raw = item["data"]
@@ -87,7 +83,7 @@ class DynamoCatalogueRepository(DynamoAdapter):
     def records(self) -> list[VersionRecord]:
         items = self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :v)",
-            ExpressionAttributeValues={":pk": CATALOGUE_PK, ":v": VERSION_PREFIX},
+            ExpressionAttributeValues={":pk": CATALOGUE_PK, ":v": CATALOGUE_VERSION_PREFIX},
             ProjectionExpression=", ".join(_AUDIT_NAMES),
             ExpressionAttributeNames=_AUDIT_NAMES,
             ConsistentRead=True,
@@ -129,7 +125,7 @@ class DynamoCatalogueRepository(DynamoAdapter):
             {
                 "Update": {
                     "TableName": name,
-                    "Key": current_key(),
+                    "Key": catalogue_current_key(),
                     "UpdateExpression": "SET #version = :new",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#version": "version"},

@@ -132,6 +132,20 @@ def catalogued_index(application_id: str, slot: str, upload_id: str, at: datetim
     }
 
 
+CATALOGUE_PK = "CATALOGUE"  # the catalogue's versions (catalogue_repository)
+CATALOGUE_VERSION_PREFIX = "V#"
+
+
+def catalogue_current_key() -> dict[str, str]:
+    """The current catalogue version's number."""
+    return {"PK": CATALOGUE_PK, "SK": "CURRENT"}
+
+
+def catalogue_version_key(version: int) -> dict[str, str]:
+    """One immutable catalogue version (its audit and data)."""
+    return {"PK": CATALOGUE_PK, "SK": f"{CATALOGUE_VERSION_PREFIX}{version:010d}"}
+
+
 def case_pk(case_id: str) -> str:
     return f"CASE#{case_id}"
 
