@@ -519,3 +519,24 @@ def test_slot_names_come_from_the_applications_catalogue_version() -> None:
         raise RuntimeError("version store unavailable")
 
     assert slot_names(broken)(app, slot.slot) == Text(slot.slot, slot.slot)
+
+
+def test_the_email_greets_the_contact_and_says_it_is_automatic() -> None:
+    store, sms = MemoryStore(), Provider()
+
+    @dataclass
+    class Mailbox(Provider):
+        texts: list[str] = field(default_factory=list)
+
+        def send_email(self, to: str, subject: str, text: str) -> str:
+            self.texts.append(text)
+            return "m"
+
+    mailbox = Mailbox()
+    notifier(store, sms, mailbox).handle(envelope())
+    (text,) = mailbox.texts
+    assert text.startswith("尊敬的赵：")
+    assert "Dear 赵," in text
+    assert "请勿直接回复" in text
+    (item,) = store.inboxes["owner-1"].values()
+    assert not item.body_zh.startswith("尊敬的")  # the inbox holds the notice itself

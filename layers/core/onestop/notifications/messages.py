@@ -332,9 +332,20 @@ def body(notice: Notice, zh: bool) -> str:
     return "\n".join(_lines(notice, zh))
 
 
-def render(notice: Notice, language: Language) -> Rendered:
+def _letter(notice: Notice, zh: bool, name: str | None) -> str:
+    """The e-mail's text: greeting, the notice, and that it was sent automatically."""
+    if zh:
+        greeting = f"尊敬的{name}：" if name else "您好："
+        footer = f"此邮件由{SITE.zh}系统自动发送，请勿直接回复。"
+    else:
+        greeting = f"Dear {name}," if name else "Hello,"
+        footer = f"This message was sent automatically by {SITE.en}; please do not reply to it."
+    return f"{greeting}\n\n{body(notice, zh)}\n\n{footer}"
+
+
+def render(notice: Notice, language: Language, name: str | None = None) -> Rendered:
     """The e-mail and SMS for a language choice: "both" is Chinese with English below."""
-    zh_text, en_text = body(notice, True), body(notice, False)
+    zh_text, en_text = _letter(notice, True, name), _letter(notice, False, name)
     zh_sms = f"【{SITE.zh}】{notice.headline.zh}" + (f"（{notice.item.zh}）" if notice.item else "")
     en_sms = f"[{SITE.en}] {notice.headline.en}" + (f" ({notice.item.en})" if notice.item else "")
     if notice.deadline is not None:

@@ -61,6 +61,7 @@ class Recipient:
     sub: str
     phone: str | None = None
     email: str | None = None
+    name: str | None = None  # how the e-mail greets them
 
 
 @dataclass(frozen=True)

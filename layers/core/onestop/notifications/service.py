@@ -90,6 +90,7 @@ def applicant_recipient(app: Application) -> Recipient:
         sub=app.owner_sub,
         phone=phone_e164(contact.phone) if contact else None,
         email=contact.email if contact else None,
+        name=(contact.name if contact else None) or app.applicant.name,
     )
 
 
@@ -237,7 +238,7 @@ class Notifier:
         if self.store.add_to_inbox(recipient.sub, inbox_item(event, recipient.sub, notice), event.key):
             outcome.inbox += 1
         preferences = self.store.preferences(recipient.sub) or Preferences()
-        rendered = render(notice, preferences.language)
+        rendered = render(notice, preferences.language, recipient.name)
         for channel in channels_for(notice, recipient, preferences):
             key = DeliveryKey(event.key, recipient.sub, channel, notice.kind)
             label = f"{notice.kind}:{channel.value}"
