@@ -7,7 +7,8 @@
 //
 // AWS: set
 //   cognitoDomain  the stack output HostedUiDomain, e.g. "https://onestop-prod-123456789012.auth.ap-east-1.amazoncognito.com"
-//   clientId       the stack output UserPoolClientId
+//   clientId       the stack output UserPoolClientId (the web portal); the service-centre window's
+//                  terminals use ServiceWindowClientId instead: the client is the channel the API records
 //   apiBase        the stack output ApiUrl when the pages are not served from the API's origin
 //   responseType   "code" (authorization code with PKCE: what the template's UserPoolClient allows) or
 //                  "token" (implicit: the id_token comes back in the URL fragment; the client must
