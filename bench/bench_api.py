@@ -116,21 +116,43 @@ def _stack_processes(stack: Any) -> dict[str, list[int | None]]:
     return parts
 
 
+def cpu_snapshot(stack: Any) -> dict[str, dict[int | None, float]]:
+    """CPU seconds used so far by each process of each part of the stack."""
+    return {part: {pid: _cpu_s(pid) for pid in pids} for part, pids in _stack_processes(stack).items()}
+
+
+def cpu_since(stack: Any, before: dict[str, dict[int | None, float]]) -> dict[str, float]:
+    """CPU seconds each part of the stack used since `before` (workers started since count whole)."""
+    used: dict[str, float] = {}
+    for part, now in cpu_snapshot(stack).items():
+        old = before.get(part, {})
+        seconds = sum(cpu - old.get(pid, 0.0) for pid, cpu in now.items())
+        if seconds > 0:
+            used[part] = seconds
+    return used
+
+
 def cpu_per_request(stack: Any, run: Any) -> tuple[dict[str, float], dict[str, float]]:
     """`run()`'s result, and the CPU milliseconds each part of the stack spent per request on it
     (its n requests), the client's included: on a shared machine the rate follows the others' load,
     the CPU a request costs much less so."""
-    before = {part: [_cpu_s(pid) for pid in pids] for part, pids in _stack_processes(stack).items()}
+    before = cpu_snapshot(stack)
     result = run()
-    after = _stack_processes(stack)
     n = result["n"]
-    spent: dict[str, float] = {"client": result["client_cpu_ms"]}
-    for part, pids in after.items():
-        old = before.get(part, [])
-        used = sum(_cpu_s(pid) - (old[i] if i < len(old) else 0.0) for i, pid in enumerate(pids))
-        if used > 0:
-            spent[part] = used * 1000 / n
+    spent = {part: seconds * 1000 / n for part, seconds in cpu_since(stack, before).items()}
+    spent["client"] = result["client_cpu_ms"]
     return result, spent
+
+
+def _queue_note(pool: Any) -> str:
+    """How long the api function's invocations waited for a free worker (the local cap all busy)."""
+    waits = list(pool.queue_waits_s)
+    if not waits:
+        return "api queue: no invocation"
+    return (
+        f"wait for a free api worker p50 {percentile(waits, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(waits, 0.99) * 1000:.1f} ms ({pool.size} workers)"
+    )
 
 
 def _cpu_note(spent: dict[str, float]) -> str:
@@ -164,9 +186,13 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
         load_before = os.getloadavg()[0]
         gateway = throughput(f"{base}/applications/{app_id}", n, concurrency, 401)
         public = throughput(f"{base}/items/{ITEM}", n, concurrency, 200)
+        assert stack.runtime is not None
+        api_pool = stack.runtime.workers["ApiFunction"]
+        api_pool.queue_waits_s.clear()
         private, spent = cpu_per_request(
             stack, lambda: throughput(f"{base}/applications/{app_id}", n, concurrency, 200, auth)
         )
+        private_queue = _queue_note(api_pool)
         # The others' load on the machine: the 1-minute load average before the runs, less our own.
         load_note = f"machine load average {load_before:.1f} before the run"
         api = stack.runtime.workers["ApiFunction"] if stack.runtime else None
@@ -180,7 +206,7 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             (
                 "GET /applications/{id} (JWT, DynamoDB)",
                 private,
-                f"{_cpu_note(spent)}; {load_note}; {BEFORE_PRIVATE}{workers}",
+                f"{_cpu_note(spent)}; {private_queue}; {load_note}; {BEFORE_PRIVATE}{workers}",
             ),
         ):
             figures.append(
@@ -198,6 +224,8 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             )
         uscc = [samples.SampleEnterprise().uscc]
         load_at_run = os.getloadavg()[0]
+        before_load = cpu_snapshot(stack)
+        api_pool.queue_waits_s.clear()
         load = run_load_apart(
             stack.api_url,
             {sub: stack.token(sub, ["applicant"], sub, uscc=uscc) for sub in applicant_subs(applicants)},
@@ -206,6 +234,10 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             concurrency=min(8, applicants),
             time_limit_s=240,
         )
+        # How busy each part was during the run, in cores (CPU seconds a second): one near 1.0 is a
+        # Python process at the limit of its GIL, the queue every request behind it waits in.
+        busy = {part: s / load.seconds for part, s in cpu_since(stack, before_load).items()}
+        load_queue = _queue_note(api_pool)
         all_api, poll = load.latency_ms["all_api"], load.latency_ms.get("poll", {})
         figures.append(
             Figure(
@@ -226,6 +258,11 @@ def run(n: int, concurrency: int, applicants: int) -> tuple[list[Figure], str]:
             + ", ".join(f"{part} {ms:.2f}" for part, ms in sorted(spent.items(), key=lambda kv: -kv[1]))
         )
         details.append(f"load run: {load.applicants} applicants, {load.uploads} uploads in {load.seconds} s")
+        details.append(
+            "  cores busy during the run (CPU seconds a second, the processes' own): "
+            + ", ".join(f"{part} {cores:.2f}" for part, cores in sorted(busy.items(), key=lambda kv: -kv[1]))
+        )
+        details.append(f"  {load_queue}")
         for kind, lat in load.latency_ms.items():
             details.append(f"  {kind:<14} n={lat['n']:<5} p50 {lat['p50']:7.1f} ms  p99 {lat['p99']:7.1f} ms")
         details.append(

@@ -26,6 +26,7 @@ leave, as it would take none of theirs in AWS, instead of delaying every request
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import multiprocessing as mp
@@ -347,6 +348,9 @@ class FunctionPool:
         self.throttles = 0
         self.peak_concurrency = 0
         self.init_durations_s: list[float] = []
+        # How long recent invocations waited for a worker (all at the local cap busy): the queue in
+        # front of the function, which AWS would have met with more containers. The last 10,000.
+        self.queue_waits_s: collections.deque[float] = collections.deque(maxlen=10_000)
         self._retired_invocations = 0
 
     # What the demo and the stack read (as they did of the one worker a function used to have).
@@ -458,6 +462,7 @@ class FunctionPool:
 
     def _acquire(self, wait: bool) -> FunctionWorker:
         limit = self.spec.reserved_concurrency
+        asked = time.monotonic()
         with self._cond:
             if self._stopped:
                 raise RuntimeStopped(self.spec.logical_id)
@@ -474,11 +479,14 @@ class FunctionPool:
                         worker = self._idle.pop()
                         self._running += 1
                         self.peak_concurrency = max(self.peak_concurrency, self._running)
+                        self.queue_waits_s.append(time.monotonic() - asked)
                         return worker
                     if len(self._workers) + self._starting < self.size:
                         self._starting += 1
                         self._running += 1
                         self.peak_concurrency = max(self.peak_concurrency, self._running)
+                        # The cold start that follows is not counted: it is no wait in the queue.
+                        self.queue_waits_s.append(time.monotonic() - asked)
                         break
                     self._cond.wait()
             finally:

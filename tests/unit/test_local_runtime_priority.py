@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -99,6 +101,27 @@ def test_warming_a_pool_with_a_worker_already_idle_starts_the_missing_ones(pools
     pool.warm(3)
     assert pool.cold_starts == 3
     assert len({w.pid for w in pool.workers}) == 3
+
+
+def sleeper(event: dict[str, Any], context: Any) -> int:
+    time.sleep(float(event["sleep"]))
+    return os.getpid()
+
+
+def test_the_time_invocations_wait_for_a_busy_pool_is_recorded(pools: list[FunctionPool]) -> None:
+    pool = _pool(pools, _spec("sleeper"))
+    pool.warm(pool.size)
+    pool.queue_waits_s.clear()
+    pool.invoke({"sleep": 0})
+    assert len(pool.queue_waits_s) == 1
+    assert pool.queue_waits_s[0] < 0.2  # an idle worker was there
+    with ThreadPoolExecutor(4) as run:
+        # Four at once on three workers: one of them waits for the first to finish (0.6 s).
+        list(run.map(lambda _: pool.invoke({"sleep": 0.6}), range(4)))
+    waits = sorted(pool.queue_waits_s)[1:]
+    assert len(waits) == 4
+    assert waits[-1] >= 0.5
+    assert all(w < 0.2 for w in waits[:-1])
 
 
 def test_each_worker_gets_the_warm_up_in_turn(pools: list[FunctionPool]) -> None:
