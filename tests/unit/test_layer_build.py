@@ -23,12 +23,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = ROOT / "layers" / "core" / "Makefile"
 TAG = sys.implementation.cache_tag  # cpython-311
+MAKE_LAYER_CODE = ("make", "--no-print-directory", "-f", str(MAKEFILE), "layer-code")
 
 
 def build_layer_code(artifacts: Path) -> Path:
     done = subprocess.run(
-        ["make", "--no-print-directory", "-f", str(MAKEFILE), "layer-code", f"ARTIFACTS_DIR={artifacts}"]
-        + [f"PYTHON={sys.executable}"],
+        [*MAKE_LAYER_CODE, f"ARTIFACTS_DIR={artifacts}", f"PYTHON={sys.executable}"],
         capture_output=True,
         text=True,
         check=False,
@@ -60,9 +60,7 @@ def test_the_layer_holds_onestop_under_python_with_a_pyc_for_every_module(layer:
         if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
     }
     shipped_data = {
-        p.relative_to(layer)
-        for p in package.rglob("*")
-        if p.is_file() and p.suffix not in (".py", ".pyc")
+        p.relative_to(layer) for p in package.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
     }
     assert shipped_data == source_data
     assert not list(layer.rglob("*.egg-info")), "packaging metadata of the dev install"
@@ -120,7 +118,7 @@ def test_the_api_function_imports_its_layer_from_bytecode_read_only(layer: Path,
 
 def test_the_layer_refuses_to_build_without_an_artifacts_dir() -> None:
     done = subprocess.run(
-        ["make", "--no-print-directory", "-f", str(MAKEFILE), "layer-code", f"PYTHON={sys.executable}"],
+        [*MAKE_LAYER_CODE, f"PYTHON={sys.executable}"],
         capture_output=True,
         text=True,
         check=False,
