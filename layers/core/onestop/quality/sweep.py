@@ -14,6 +14,10 @@ for that due time yet (an at-risk flag may still be raised to overdue). Only a s
 publishes DeadlineAtRisk / DeadlineOverdue, so a second run flags nothing new and publishes nothing
 new. A new due time (extension, a fresh acceptance) may be flagged again. If the bus fails after the
 flag is written, the flag stays `published: false` and the next run publishes it.
+
+Escalation (issue 18 item 5): each application at risk or overdue is also escalated to the admins by
+`applications.assignment.escalate`, once per due time and level by its own conditional write, with
+ApplicationEscalated owed in the outbox (the drain at the start of every run retries it).
 """
 
 from __future__ import annotations
