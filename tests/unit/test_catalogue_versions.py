@@ -293,3 +293,21 @@ def test_public_reads_survive_an_unreadable_store_but_pins_do_not() -> None:
     assert CatalogueBook(repository=repository).current_or_last_known() == load_catalogue()
     with pytest.raises(ConnectionError):
         book.current_version_fresh()  # a new application's pin is never guessed
+
+
+def test_an_alias_bomb_is_refused_before_validation() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]  # 10^9 values
+    lines.append("items: *a8")
+    with pytest.raises(CatalogueError) as exc:
+        parse_catalogue_yaml("\n".join(lines))
+    assert "aliases" in exc.value.problems[0].message
+
+
+def test_at_most_50_problems_are_listed() -> None:
+    data = catalogue_data(load_catalogue())
+    data["items"] = [{"code": f"Bad Code {n}"} for n in range(100)]
+    with pytest.raises(CatalogueError) as exc:
+        validate_catalogue(data)
+    assert len(exc.value.problems) == 51
+    assert exc.value.problems[-1].where == "(more)"

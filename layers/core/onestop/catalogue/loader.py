@@ -21,6 +21,10 @@ from pydantic import ValidationError
 from .models import Catalogue
 
 ITEMS_FILE = "items.yaml"
+# An imported catalogue: values once aliases are expanded (10 items and the material types: ~5,000), and
+# the problems listed (the rest counted).
+MAX_EXPANDED_NODES = 300_000
+MAX_PROBLEMS = 50
 MATERIAL_TYPES_FILE = "material_types.yaml"
 
 
@@ -124,11 +128,14 @@ def validate_catalogue(
         return Catalogue.model_validate(dict(data))
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors[:MAX_PROBLEMS]:
             loc = tuple(err["loc"])
             got = f" (got {err['input']!r})" if err["type"] in {"literal_error", "enum"} else ""
             message = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(_describe(loc, data), message + got, line_of(loc) if line_of else None))
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(Problem("(more)", f"{len(errors) - MAX_PROBLEMS} more problem(s) not listed"))
         raise CatalogueError(
             f"catalogue data ({source}) is invalid:\n  " + "\n  ".join(map(str, problems)), problems
         ) from None
@@ -160,8 +167,28 @@ def parse_catalogue_yaml(text: str) -> Catalogue:
         raise CatalogueError(
             "the top level must be a mapping", [Problem("(top level)", "must be a mapping", 1)]
         )
+    if _expands_past(root, MAX_EXPANDED_NODES):
+        # Anchors and aliases repeated inside each other ("billion laughs") cost nothing to parse but
+        # every copy is validated: refused before validation.
+        problem = f"more than {MAX_EXPANDED_NODES} values once its aliases (*name) are expanded"
+        raise CatalogueError(f"the YAML is too large: {problem}", [Problem("(YAML)", problem, None)])
     data = {k: v for k, v in doc.items() if not str(k).startswith("x-")}
     return validate_catalogue(data, source="YAML", line_of=lambda loc: _line_of(root, loc))
+
+
+def _expands_past(root: Any, limit: int) -> bool:
+    """Whether the node tree, aliases expanded, holds more than `limit` nodes (stops at the limit)."""
+    stack, seen = [root], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
 
 
 def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
