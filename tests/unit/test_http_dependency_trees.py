@@ -9,7 +9,6 @@ import pytest
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler import depends as powertools_depends
 from aws_lambda_powertools.event_handler.depends import Depends
-
 from onestop.http.middlewares import HardenedHttpResolver
 
 
@@ -56,7 +55,8 @@ def test_the_tree_is_built_once_and_each_request_gets_its_own_caller(monkeypatch
     def whoami(caller: Caller) -> dict[str, str]:
         return {"sub": caller}
 
-    answers = [json.loads(app.resolve(_event(sub), None)["body"]) for sub in ("alice", "bob", "alice", "carol")]
+    subs = ("alice", "bob", "alice", "carol")
+    answers = [json.loads(app.resolve(_event(sub), None)["body"]) for sub in subs]
     assert answers == [{"sub": "alice"}, {"sub": "bob"}, {"sub": "alice"}, {"sub": "carol"}]
     # Once for the route and once for its dependency, not once each per request.
     assert built.count(whoami) == 1
