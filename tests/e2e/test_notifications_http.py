@@ -107,6 +107,10 @@ def decided(stack: LocalStack) -> dict[str, Any]:
 
 
 def test_the_applicants_inbox_holds_each_message_once(decided: dict[str, Any]) -> None:
+    page = decided["applicant"].get("/me/inbox", params={"limit": 2}).json()
+    assert len(page["items"]) == 2
+    assert page["next_cursor"]
+    assert page["unread"] >= len(WANTED)  # the whole inbox's count, beyond this page
     items = [i for i in _inbox(decided["applicant"]) if i["application_id"] == decided["app_id"]]
     kinds = [i["kind"] for i in items]
     assert len(kinds) == len(set(kinds))  # one message per event and kind
@@ -171,11 +175,14 @@ def test_the_portal_lists_the_inbox(stack: LocalStack, browser: Any, decided: di
     page.wait_for_selector("#inbox-list li[data-kind='correction_requested']")
     kinds = page.eval_on_selector_all("#inbox-list li", "els => els.map(e => e.dataset.kind)")
     assert set(kinds) >= WANTED
-    assert "未读" in page.inner_text("#inbox-count")
+    unread = page.inner_text("#inbox-count")
+    assert unread.endswith("条未读")
+    before = int(unread.split()[0])
     first = page.locator("#inbox-list li[data-kind='correction_requested']")
     first.locator("button.link").click()
     assert "合同缺少双方盖章" in first.locator("pre.inbox-body").inner_text()
     page.wait_for_selector("#inbox-list li[data-kind='correction_requested'][data-read='true']")
+    assert page.inner_text("#inbox-count") == f"{before - 1} 条未读"
     page.click("#lang-switch")
     page.wait_for_selector("#inbox-title:has-text('Messages')")
     shot(page, "portal-inbox")

@@ -164,8 +164,12 @@ def test_the_inbox_is_ones_own(aws: Aws) -> None:
     assert stolen.status == 404, stolen.body
     assert stolen.body["code"] == "inbox_item_not_found"
     assert alice.get("/me/inbox").body["items"][0]["read"] is False
+    assert (alice.get("/me/inbox").body["unread"], mallory.get("/me/inbox").body["unread"]) == (1, 0)
     read = alice.post(f"/me/inbox/{item['id']}/read")
     assert (read.status, read.body["read"]) == (200, True)
+    again = alice.post(f"/me/inbox/{item['id']}/read")  # another tab: nothing changes
+    assert (again.status, again.body["read_at"]) == (200, read.body["read_at"])
+    assert alice.get("/me/inbox").body["unread"] == 0
 
 
 def test_preferences_choose_the_channels_and_language(aws: Aws) -> None:

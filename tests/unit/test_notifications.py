@@ -283,6 +283,9 @@ class MemoryStore:
         items = sorted(self.inboxes.get(sub, {}).values(), key=lambda i: i.id, reverse=True)
         return Page[InboxItem](items=items[:limit])
 
+    def unread(self, sub: str) -> int:
+        return sum(1 for i in self.inboxes.get(sub, {}).values() if i.read_at is None)
+
     def mark_read(self, sub: str, item_id: str, at: datetime) -> InboxItem | None:
         return None
 

@@ -10,7 +10,7 @@ import { applyStatic, lang, loc, t } from "../shared/i18n.js";
 import { $, announce, el, formatDateTime } from "../shared/ui.js";
 
 const PAGE = 10;
-const state = { items: [], cursor: null, prefs: null, started: false, open: new Set() };
+const state = { items: [], cursor: null, unread: 0, prefs: null, started: false, open: new Set() };
 
 function panel() {
   return $("inbox-panel");
@@ -36,6 +36,7 @@ async function load({ more = false } = {}) {
   if (!page) return;
   state.items = more ? [...state.items, ...page.items] : page.items;
   state.cursor = page.next_cursor || null;
+  state.unread = page.unread; // the whole inbox's, not only the pages shown
   render();
 }
 
@@ -51,6 +52,7 @@ async function markRead(item) {
   });
   if (!updated) return;
   state.items = state.items.map((i) => (i.id === updated.id ? updated : i));
+  state.unread = Math.max(0, state.unread - 1);
   render();
 }
 
@@ -134,7 +136,7 @@ function prefsForm() {
 function render() {
   const root = panel();
   if (!root) return;
-  const unread = state.items.filter((i) => !i.read).length;
+  const unread = state.unread;
   const list = el("ul", { id: "inbox-list", class: "cards" });
   list.replaceChildren(...(state.items.length ? state.items.map(entry) : [el("li", {}, t("inbox.none"))]));
   const more = el("button", { type: "button", id: "inbox-more", class: "secondary", hidden: !state.cursor }, t("more"));

@@ -37,6 +37,11 @@ def preferences_key(sub: str) -> dict[str, str]:
     return {"PK": f"USER#{sub}", "SK": PREFERENCES_SK}
 
 
+def unread_key(sub: str) -> dict[str, str]:
+    """The count of `sub`'s unread inbox items (kept with each insert and first read)."""
+    return {"PK": f"USER#{sub}", "SK": "NOTIFY#UNREAD"}
+
+
 def inbox_pk(sub: str) -> str:
     return f"INBOX#{sub}"
 
@@ -97,6 +102,14 @@ class DynamoNotificationStore(DynamoAdapter):
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": unread_key(sub),
+                            "UpdateExpression": "ADD unread :one",
+                            "ExpressionAttributeValues": {":one": 1},
+                        }
+                    },
                 ]
             )
         except ClientError as exc:
@@ -121,20 +134,42 @@ class DynamoNotificationStore(DynamoAdapter):
         return Page[InboxItem](items=items, next_cursor=next_cursor(reply))
 
     @traced
+    def unread(self, sub: str) -> int:
+        item = self.table.get_item(Key=unread_key(sub)).get("Item") or {}
+        return max(int(item.get("unread", 0)), 0)
+
+    @traced
     def mark_read(self, sub: str, item_id: str, at: datetime) -> InboxItem | None:
+        # The first read sets read_at and takes one off the unread count, together; a second read
+        # (another tab, a retry) changes neither.
+        key = inbox_key(sub, item_id)
         try:
-            reply = self.table.update_item(
-                Key=inbox_key(sub, item_id),
-                UpdateExpression="SET read_at = if_not_exists(read_at, :at)",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues={":at": at.isoformat()},
-                ReturnValues="ALL_NEW",
+            self.table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": key,
+                            "UpdateExpression": "SET read_at = :at",
+                            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(read_at)",
+                            "ExpressionAttributeValues": {":at": at.isoformat()},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": unread_key(sub),
+                            "UpdateExpression": "ADD unread :minus",
+                            "ExpressionAttributeValues": {":minus": -1},
+                        }
+                    },
+                ]
             )
         except ClientError as exc:
-            if condition_failed(exc):
-                return None
-            raise
-        return InboxItem.model_validate(from_dynamo(reply["Attributes"]))
+            if not condition_failed(exc):
+                raise
+        stored = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return InboxItem.model_validate(from_dynamo(stored)) if stored else None
 
     @traced
     def claim(self, key: DeliveryKey, now: datetime, lease_seconds: int) -> bool:

@@ -99,6 +99,7 @@ class InboxItemOut(_Out):
 class InboxPage(_Out):
     items: list[InboxItemOut]
     next_cursor: str | None = None
+    unread: int = Field(description="unread messages in the whole inbox, not only this page")
 
 
 def _not_found() -> NotFound:
@@ -150,8 +151,13 @@ def inbox(
 ) -> InboxPage:
     who = caller.require_authenticated()
     assert who.sub is not None
-    page = composition.notification_store().inbox(who.sub, limit=limit, cursor=cursor)
-    return InboxPage(items=[InboxItemOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+    store = composition.notification_store()
+    page = store.inbox(who.sub, limit=limit, cursor=cursor)
+    return InboxPage(
+        items=[InboxItemOut.of(i) for i in page.items],
+        next_cursor=page.next_cursor,
+        unread=store.unread(who.sub),
+    )
 
 
 @router.post(

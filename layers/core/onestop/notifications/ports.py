@@ -56,6 +56,10 @@ class NotificationStore(Protocol):
         """Newest first."""
         ...
 
+    def unread(self, sub: str) -> int:
+        """How many of `sub`'s inbox items were never read."""
+        ...
+
     def mark_read(self, sub: str, item_id: str, at: datetime) -> InboxItem | None:
         """The item as read (the first read time kept), or None when `sub` has no such item."""
         ...
