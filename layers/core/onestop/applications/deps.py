@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from onestop.catalogue import Catalogue
 from onestop.catalogue.versions import CatalogueBook
 from onestop.ports import BlobStore, EventPublisher
 
@@ -58,3 +59,8 @@ class ApplicationDeps:
     reviewers: ReviewerDirectory | None = None
     now: Callable[[], datetime] = utcnow
     new_id: Callable[[], str] = random_id
+
+    def __post_init__(self) -> None:
+        # A plain catalogue (tests, tools) is a book of one version: every reader can ask for a pin.
+        if isinstance(self.catalogue, Catalogue):
+            object.__setattr__(self, "catalogue", CatalogueBook.fixed(self.catalogue))
