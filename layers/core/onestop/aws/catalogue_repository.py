@@ -37,7 +37,7 @@ def _record(item: Mapping[str, Any]) -> VersionRecord:
     base = item.get("base")
     return VersionRecord(
         version=int(item["version"]),
-        created_at=datetime.fromisoformat(str(item["created_at"])),
+        created_at=datetime.fromisoformat(str(item["created_at"])) if item.get("created_at") else None,
         actor=str(item["actor"]),
         actor_role=str(item["actor_role"]),
         changes=Changes.from_dict(json.loads(str(item.get("changes") or "{}"))),
@@ -51,12 +51,13 @@ def _item(record: VersionRecord, data: Mapping[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {
         **catalogue_version_key(record.version),
         "version": record.version,
-        "created_at": record.created_at.isoformat(),
         "actor": record.actor,
         "actor_role": record.actor_role,
         "changes": json.dumps(record.changes.as_dict(), ensure_ascii=False),
         "data": zlib.compress(body, 9),
     }
+    if record.created_at is not None:
+        item["created_at"] = record.created_at.isoformat()
     if record.base is not None:
         item["base"] = record.base
     if record.comment:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from onestop.errors import Conflict, NotFound, Reason
@@ -110,7 +110,7 @@ class VersionRecord:
     """The audit of one version: who made it from which base, when, in which role, what changed."""
 
     version: int
-    created_at: datetime
+    created_at: datetime | None  # None: the shipped catalogue (made by no one, at no recorded time)
     actor: str
     actor_role: str
     changes: Changes
@@ -128,7 +128,7 @@ def shipped_record() -> VersionRecord:
     """Version 1's audit: the shipped catalogue, not made by anyone."""
     return VersionRecord(
         version=SHIPPED,
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        created_at=None,
         actor="system",
         actor_role="system",
         changes=Changes(),

@@ -122,7 +122,7 @@ class VersionOut(_Out):
 
     version: int
     base_version: int | None
-    created_at: str
+    created_at: str | None = Field(description="None for version 1, the shipped catalogue")
     actor: str
     actor_role: str
     comment: str | None = None
@@ -136,7 +136,7 @@ class VersionOut(_Out):
         return cls(
             version=record.version,
             base_version=record.base,
-            created_at=record.created_at.isoformat(),
+            created_at=record.created_at.isoformat() if record.created_at else None,
             actor=record.actor,
             actor_role=record.actor_role,
             comment=record.comment,
