@@ -168,6 +168,35 @@ MATRIX: list[Row] = [
         _protected(403, 403, 403, 200, 403),
         body={"action": "reject", "reason": "核对授权矩阵"},
     ),
+    # The catalogue's versions: the admin group's alone. The admin's changes are refused on their
+    # content (422: an invalid item or YAML; 404: no such base version), so the matrix changes nothing.
+    Row("GET", "/admin/catalogue/versions", _protected(403, 403, 403, 200, 403)),
+    Row("GET", "/admin/catalogue/versions/{catalogue_version}", _protected(403, 403, 403, 200, 403)),
+    Row("GET", "/admin/catalogue/versions/{catalogue_version}/export", _protected(403, 403, 403, 200, 403)),
+    Row(
+        "POST",
+        "/admin/catalogue/items",
+        _protected(403, 403, 403, 422, 403),
+        body={"base_version": 1, "item": {"code": "matrix-item"}},
+    ),
+    Row(
+        "PUT",
+        "/admin/catalogue/items/{item}",
+        _protected(403, 403, 403, 422, 403),
+        body={"base_version": 1, "item": {"code": ITEM}},
+    ),
+    Row(
+        "POST",
+        "/admin/catalogue/items/{item}/retire",
+        _protected(403, 403, 403, 404, 403),  # no such version to retire it from
+        body={"base_version": 999999},
+    ),
+    Row(
+        "POST",
+        "/admin/catalogue/import",
+        _protected(403, 403, 403, 422, 403),
+        body={"base_version": 1, "yaml": "items: []"},
+    ),
     Row("POST", "/verify", PUBLIC, raw=b"licence", headers={"Content-Type": "application/pdf"}),
     Row("GET", "/verify/{licence_id}", PUBLIC, headers={"Accept": "application/json"}),
     Row("GET", "/trust", PUBLIC),
@@ -258,6 +287,7 @@ def world(robust_stack: LocalStack) -> World:
     values = {
         "no_list_type": "91440300MA5F000181999",  # well-formed type code, no licence of it
         "item": ITEM,
+        "catalogue_version": "1",
         "application_id": draft,
         "slot": "contract",
         "upload_id": ticket["upload_id"],
