@@ -193,3 +193,52 @@ def test_the_admins_queue_shows_escalated_applications_with_their_assignee(aws: 
     # The applicant's own view of the trail does not show staff escalations.
     owner = Client("alice-sub")
     assert all(e["action"] != "escalate" for e in owner.get(f"/applications/{late}").body["audit_trail"])
+
+
+def test_the_sweeps_escalation_reaches_the_admins_through_the_notify_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole chain: the scheduler's sweep → ApplicationEscalated on the bus → engineer D's notify
+    function → an e-mail to the admin group's members (SES in moto), sent once for a redelivery."""
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    from onestop.aws import composition
+    from onestop.settings import reset_settings
+
+    from functions.notify.app import lambda_handler
+
+    from .api_helpers import LambdaContext
+
+    region = "ap-southeast-1"  # SES and Cognito are not offered in cn-north-1
+    monkeypatch.setenv("NOTIFY_SENDER", "noreply@bureau.gov.cn")
+    monkeypatch.setenv("PORTAL_ORIGIN", "https://portal.example.gov.cn")
+    monkeypatch.setenv("NOTIFY_REGION", region)
+    with moto_aws(monkeypatch) as stack:
+        boto3.client("ses", region_name=region).verify_email_identity(EmailAddress="noreply@bureau.gov.cn")
+        idp = boto3.client("cognito-idp", region_name=region)
+        pool = idp.create_user_pool(PoolName="onestop-test")["UserPool"]["Id"]
+        idp.create_group(GroupName="admin", UserPoolId=pool)
+        idp.admin_create_user(
+            UserPoolId=pool,
+            Username="chief",
+            UserAttributes=[
+                {"Name": "email", "Value": "chief@bureau.gov.cn"},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_add_user_to_group(UserPoolId=pool, Username="chief", GroupName="admin")
+        monkeypatch.setenv("USER_POOL_ID", pool)
+        reset_settings()
+        composition.reset()
+
+        app_id = seed(S.ACCEPTED, end_of(2025, 9, 26))
+        scheduled_runs().run("hourly", NOW)
+        [delivered] = [e for e in stack.bus_events() if e["detail-type"] == "ApplicationEscalated"]
+        assert delivered["detail"]["application_id"] == app_id
+        for _ in range(2):  # EventBridge delivers at least once
+            lambda_handler(delivered, LambdaContext())
+        mails = list(ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages)
+        assert [m.destinations["ToAddresses"] for m in mails] == [["chief@bureau.gov.cn"]]
+        assert f"#app={app_id}" in mails[0].body
