@@ -226,6 +226,12 @@ def test_an_application_keeps_its_version_after_the_item_changes(aws: Aws) -> No
     assert upload_ticket(alice, new_app["id"], "business_licence").body["code"] == "unknown_material_slot"
     assert upload_ticket(alice, new_app["id"], "commitment").status == 201
 
+    # The pages read the item as each application pinned it.
+    pinned = anonymous.get(f"/items/{SMALL_ITEM}", query={"version": str(old_app["catalogue_version"])})
+    assert "business_licence" in [m["slot"] for m in pinned.body["materials"]]
+    assert "commitment" not in [m["slot"] for m in pinned.body["materials"]]
+    assert anonymous.get(f"/items/{SMALL_ITEM}", query={"version": "99"}).status == 404
+
     # The detail view's open issues: the old list for the old application, the new for the new.
     old_detail = alice.get(f"/applications/{old_app['id']}").body
     assert old_detail["item"]["name_zh"] == load_catalogue().item(SMALL_ITEM).name_zh

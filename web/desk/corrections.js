@@ -23,12 +23,14 @@ const itemTypes = new Map();
 
 /** The types a reviewer may set on the materials of `app`: the item's slot types first, then the rest. */
 export async function typesFor(app) {
-  if (!itemTypes.has(app.item_code)) {
-    const item = await api(`/items/${encodeURIComponent(app.item_code)}`).catch(() => null);
-    itemTypes.set(app.item_code, (item?.materials || []).map((m) => m.material_type));
+  const key = `${app.item_code}@${app.catalogue_version}`; // the application's pinned version
+  if (!itemTypes.has(key)) {
+    const query = { version: app.catalogue_version };
+    const item = await api(`/items/${encodeURIComponent(app.item_code)}`, { query }).catch(() => null);
+    itemTypes.set(key, (item?.materials || []).map((m) => m.material_type));
   }
   const current = app.materials.map((m) => m.classification?.material_type).filter(Boolean);
-  return [...new Set([...itemTypes.get(app.item_code), ...current, ...TYPES])];
+  return [...new Set([...itemTypes.get(key), ...current, ...TYPES])];
 }
 
 const typeName = (code) => (t(`type.${code}`) === `type.${code}` ? code : t(`type.${code}`));

@@ -218,7 +218,12 @@ async function openApp(id, focus) {
     state.seen = new Map(app.materials.map((m) => [m.upload_id, m.status]));
   }
   state.app = app;
-  if (state.appItem?.code !== app.item_code) state.appItem = await guarded($("error"), () => api(`/items/${app.item_code}`));
+  // The item as the application pinned it (its catalogue version): its own material list.
+  const pinned = { version: app.catalogue_version };
+  if (state.appItem?.code !== app.item_code || state.appItemVersion !== app.catalogue_version) {
+    state.appItem = await guarded($("error"), () => api(`/items/${app.item_code}`, { query: pinned }));
+    state.appItemVersion = app.catalogue_version;
+  }
   renderSlots();
   await renderApp();
   showView(VIEWS, "app-view", { focus });

@@ -51,8 +51,14 @@ def list_items(
 def get_item(
     code: Annotated[str, Path(max_length=100, pattern=ITEM_CODE)],
     lang: Annotated[Lang, Query(description="language of the `name` fields")] = "zh",
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="a catalogue version (an application's `catalogue_version`)"),
+    ] = None,
 ) -> ItemDetail:
-    return ItemDetail.of_item(catalogue().item(code), lang)
+    # An application's pages ask for the version it pinned: its own material list, not today's.
+    source = catalogue() if version is None else catalogue_book().at(version)
+    return ItemDetail.of_item(source.item(code), lang)
 
 
 # ----------------------------------------------------------------------------- admin: versions
