@@ -361,3 +361,13 @@ def test_a_reviewer_cannot_correct_a_reading_on_an_application_claimed_by_anothe
     assert refused.body["code"] == "claimed_by_other"
     done = rev_a.post(f"/applications/{app_id}/materials/{licence['upload_id']}/corrections", body=body)
     assert done.status == 200, done.body
+
+
+def test_a_reviewer_cannot_pause_the_clock_of_an_application_claimed_by_another(aws: Aws) -> None:
+    app_id = submitted(aws)
+    assert rev_a.post(f"/applications/{app_id}/decision", body={"action": "accept"}).status == 200
+    body = {"procedure": "hearing", "reason": {"zh": "需要听证"}}
+    refused = rev_b.post(f"/applications/{app_id}/clock/pauses", body=body)
+    assert refused.status == 409, refused.body
+    assert refused.body["code"] == "claimed_by_other"
+    assert rev_a.post(f"/applications/{app_id}/clock/pauses", body=body).status == 200

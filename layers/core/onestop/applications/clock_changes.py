@@ -16,7 +16,7 @@ from onestop.errors import Reason
 from onestop.observability import metrics
 from onestop.outbox import OwedEvent, deliver
 
-from . import pauses
+from . import assignment, pauses
 from .access import may_read, not_found
 from .deps import ApplicationDeps
 from .duties import require_may_decide
@@ -121,6 +121,7 @@ def start_pause(
 ) -> Application:
     """A reviewer stops the clock for a hearing, expert review or on-site inspection (art. 45)."""
     reviewer, application = _for_reviewer(deps, principal, application_id, expected_version, "pause")
+    assignment.before_action(deps, reviewer, application, "pause")  # the owner's work (issue 18.5)
     pauses.require_accepted(application, "暂停计时", "have its clock paused")
     now = deps.now()
     change = pauses.start_pause(application, procedure, reason, reviewer.label, at=at or now, now=now)
@@ -139,6 +140,7 @@ def end_pause(
 ) -> Application:
     """A reviewer ends special-procedure pause `n`; the deadline moves by the working days it covered."""
     reviewer, application = _for_reviewer(deps, principal, application_id, expected_version, "end pause")
+    assignment.before_action(deps, reviewer, application, "end pause")
     pause = next((p for p in application.clock_pauses if p.n == n), None)
     if pause is not None and pause.procedure == "correction" and pause.ended_at is None:
         raise pauses.correction_ends_on_resubmission(application)
@@ -160,6 +162,7 @@ def request_extension(
     reviewer, application = _for_reviewer(
         deps, principal, application_id, expected_version, "request extension"
     )
+    assignment.before_action(deps, reviewer, application, "request extension")
     now = deps.now()
     change = pauses.request_extension(application, days, reason, reviewer.label, now=now)
     return _record(deps, reviewer, application, change, now)
