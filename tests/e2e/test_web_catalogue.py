@@ -120,6 +120,23 @@ def test_an_admin_edits_an_item_in_the_browser_and_applications_keep_their_versi
         assert refused.status_code == 422
         assert refused.json()["code"] == "unknown_material_slot"
 
+        # In the portal each application shows its own material list (the item as it pinned it).
+        portal = new_page(browser)
+        portal.goto(f"{stack.api_url}/web/portal/index.html")
+        token = stack.token("applicant-a", ["applicant"], "applicant-a", uscc=E2E_ENTERPRISES)
+        portal.evaluate("t => sessionStorage.setItem('onestop.id_token', t)", token)
+        portal.goto(f"{stack.api_url}/web/portal/index.html#app={old_app['id']}")
+        portal.reload()  # the page starts with the token now in place
+        portal.wait_for_selector("#file-application", state="attached")
+        assert portal.query_selector("#file-business_licence") is not None
+        portal.goto(f"{stack.api_url}/web/portal/index.html#app={new_app['id']}")
+        portal.reload()
+        portal.wait_for_selector("#file-application", state="attached")
+        assert portal.query_selector("#file-business_licence") is None
+        shot(portal, "portal-pinned", "web-catalogue")
+        assert portal.js_errors == []
+        portal.context.close()
+
         # The KPI page: the catalogue's coverage of the bureau's 116 listed items.
         _, now = _current(admin)
         kpi = new_page(browser)
