@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from onestop.applications.channels import Channel
 from onestop.applications.clock import WorkingDayClock
 from onestop.applications.identity import principal_from_claims
 from onestop.applications.quotas import Quotas
@@ -134,7 +135,9 @@ def test_parallel_creates_cannot_overshoot_the_cap(aws: Aws) -> None:
             clock=WorkingDayClock(),
             config=ServiceConfig(quotas=Quotas(open_drafts=OPEN_DRAFTS)),
         )
-        principal = principal_from_claims({**claims("racer"), "custom:uscc": USCC_A})
+        principal = principal_from_claims(
+            {**claims("racer"), "custom:uscc": USCC_A}, {"portal-client": Channel.WEB_PORTAL}
+        )
         try:
             result: Any = service.create(
                 principal,

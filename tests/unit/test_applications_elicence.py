@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from onestop.applications.channels import Channel
 from onestop.applications.elicence import (
     ElicenceSource,
     catalogued_material,
@@ -238,7 +239,11 @@ def world() -> World:
 def applicant(sub: str = "alice") -> Principal:
     """An applicant the federation binds to the test enterprise and person (as the API's tests do)."""
     return Principal(
-        sub=sub, roles=frozenset({Role.APPLICANT}), id_number=PERSON_ID, usccs=frozenset({HOLDER_USCC})
+        sub=sub,
+        roles=frozenset({Role.APPLICANT}),
+        id_number=PERSON_ID,
+        usccs=frozenset({HOLDER_USCC}),
+        channel=Channel.WEB_PORTAL,
     )
 
 
