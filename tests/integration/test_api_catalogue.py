@@ -117,6 +117,25 @@ def test_openapi_document_lists_every_route() -> None:
         ("PUT", "/admin/catalogue/items/{code}"),
         ("POST", "/admin/catalogue/items/{code}/retire"),
         ("POST", "/admin/catalogue/import"),
+        # Channels: the service window's applications a party follows (issue 18.3).
+        ("GET", "/applications/window"),
+        # Notifications: one's own preferences and inbox (issue 18.2).
+        ("GET", "/me/notification-preferences"),
+        ("PUT", "/me/notification-preferences"),
+        ("GET", "/me/inbox"),
+        ("POST", "/me/inbox/{item_id}/read"),
+        # The legal clock (issue 18.4).
+        ("GET", "/applications/{application_id}/clock"),
+        ("POST", "/applications/{application_id}/clock/pauses"),
+        ("POST", "/applications/{application_id}/clock/pauses/{n}/end"),
+        ("POST", "/applications/{application_id}/clock/extension"),
+        ("POST", "/applications/{application_id}/clock/extension/decision"),
+        # Work assignment (issue 18.5).
+        ("GET", "/applications/{application_id}/assignment"),
+        ("POST", "/applications/{application_id}/claim"),
+        ("POST", "/applications/{application_id}/release"),
+        ("POST", "/applications/{application_id}/assignee"),
+        ("GET", "/review/reviewers"),
         # The verify function's routes, declared in the same document (onestop.http.contract).
         ("POST", "/verify"),
         ("GET", "/verify/{licence_id}"),

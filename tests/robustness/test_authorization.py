@@ -197,6 +197,58 @@ MATRIX: list[Row] = [
         _protected(403, 403, 403, 422, 403),
         body={"base_version": 1, "yaml": "items: []"},
     ),
+    # Work assignment (issue 18.5): reviewers claim and release (a draft is not in the queue: 409);
+    # reassigning is the admin's; the reviewer list is the admin's to pick from.
+    # Y (decided) is no longer claimable: 409 for those allowed to try.
+    Row("GET", "/applications/{reviewed}/assignment", _protected(403, 403, 200)),
+    Row("POST", "/applications/{reviewed}/claim", _protected(403, 403, THROUGH, THROUGH, 403)),
+    # Releasing is no decision: D (bound to E) is told there is nothing to release, like any reviewer.
+    Row("POST", "/applications/{reviewed}/release", _protected(403, 403, THROUGH)),
+    Row(
+        "POST",
+        "/applications/{reviewed}/assignee",
+        _protected(403, 403, 403, THROUGH, 403),
+        body={"reviewer": "matrix-reviewer", "reason": "核对授权矩阵"},
+    ),
+    Row("GET", "/review/reviewers", _protected(403, 403, 403, 200, 403)),
+    # The legal clock (issue 18.4): the owner and reviewers read it; reviewers pause and ask for the
+    # extension, the admin decides it (a draft's clock does not run: 409).
+    Row("GET", "/applications/{application_id}/clock", _protected(200, 404, 200)),
+    Row(
+        "POST",
+        "/applications/{application_id}/clock/pauses",
+        _protected(403, 403, THROUGH, THROUGH, 403),
+        body={"procedure": "hearing", "reason": {"zh": "核对授权矩阵", "en": "authorization matrix"}},
+    ),
+    Row(
+        "POST",
+        "/applications/{application_id}/clock/pauses/{pause}/end",
+        _protected(403, 403, (*THROUGH, 404), (*THROUGH, 404), 403),
+        body={},
+    ),
+    Row(
+        "POST",
+        "/applications/{application_id}/clock/extension",
+        _protected(403, 403, THROUGH, THROUGH, 403),
+        body={"days": 5, "reason": {"zh": "核对授权矩阵", "en": "authorization matrix"}},
+    ),
+    Row(
+        "POST",
+        "/applications/{application_id}/clock/extension/decision",
+        _protected(403, 403, 403, (*THROUGH, 404), 403),
+        body={"decision": "refuse", "reason": {"zh": "核对授权矩阵", "en": "authorization matrix"}},
+    ),
+    # Notifications (issue 18.2): one's own preferences and inbox, whoever one is.
+    Row("GET", "/me/notification-preferences", _protected(200, 200, 200)),
+    Row(
+        "PUT",
+        "/me/notification-preferences",
+        _protected(200, 200, 200),
+        body={"channels": ["email"], "language": "zh"},
+    ),
+    Row("GET", "/me/inbox", _protected(200, 200, 200)),
+    # A's own inbox item: nobody else's to mark (404, as for one that does not exist).
+    Row("POST", "/me/inbox/{inbox_item}/read", _protected(200, 404, 404)),
     Row("POST", "/verify", PUBLIC, raw=b"licence", headers={"Content-Type": "application/pdf"}),
     Row("GET", "/verify/{licence_id}", PUBLIC, headers={"Accept": "application/json"}),
     Row("GET", "/trust", PUBLIC),
@@ -297,6 +349,9 @@ def world(robust_stack: LocalStack) -> World:
         "licence_id": licence_id,
         "case_id": case_id,
         "binding_id": binding.json()["request"]["id"],
+        # The notify function told A of Y's acceptance, approval and licence (asynchronously).
+        "inbox_item": _wait("A's inbox", lambda: a.request("x", "GET", "/me/inbox").json()["items"])[0]["id"],
+        "pause": "1",  # Y has no pause: the number is refused on its content
     }
     return World(portals, values, pdf)
 
@@ -376,6 +431,7 @@ def test_route_answers_each_caller_as_the_rules_say(world: World, row: Row) -> N
         missing = dict(world.values)
         for key in ("application_id", "withdrawable", "finished", "reviewed", "upload_id", "binding_id"):
             missing[key] = "0" * 32
+        missing["inbox_item"] = "20000101T000000Z-" + "0" * 16
         ghost = World(world.portals, missing, world.licence_pdf)
         as_b, as_missing = _call(world, B, row), _call(ghost, A, row)
         assert as_missing.status_code == 404

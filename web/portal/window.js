@@ -15,6 +15,8 @@ function parties() {
   return [...codes, c["custom:id_number"] || ""].map((s) => s.trim()).filter(Boolean);
 }
 
+let shown = []; // the last fetched applications, redrawn when the language changes
+
 /** Fill the "applied for at the window" panel; hidden when there is nothing to follow. */
 export async function loadWindowApps() {
   const panel = $("window-apps-panel");
@@ -28,10 +30,17 @@ export async function loadWindowApps() {
       // A party the API no longer binds to this account (a binding withdrawn): nothing to follow there.
     }
   }
-  panel.hidden = !found.length;
   found.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  shown = found;
+  render();
+}
+
+function render() {
+  const panel = $("window-apps-panel");
+  if (!panel) return;
+  panel.hidden = !shown.length;
   $("window-apps").replaceChildren(
-    ...found.map((a) =>
+    ...shown.map((a) =>
       el(
         "li",
         { dataset: { id: a.id } },
@@ -51,3 +60,5 @@ export async function loadWindowApps() {
     ),
   );
 }
+
+document.addEventListener("langchange", render);

@@ -356,7 +356,6 @@ def ingest_records() -> IngestRecords:
 
 @cache
 def scheduled_runs() -> ScheduledRuns:
-    from onestop.catalogue import load_catalogue
     from onestop.quality.schedule import ScheduledRuns
 
     from .assignment_store import DynamoAssignmentStore
@@ -365,7 +364,7 @@ def scheduled_runs() -> ScheduledRuns:
         quality=quality_repository(),
         outbox=application_repository(),
         publisher=event_publisher(),
-        catalogue=load_catalogue(),
+        catalogue=catalogue_book().current_or_last_known,
         escalations=DynamoAssignmentStore(get_settings().table_name),
     )
 

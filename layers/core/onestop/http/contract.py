@@ -306,6 +306,16 @@ def _either() -> dict[str, Any]:
     return {"application/json": {"schema": {"anyOf": [copy.deepcopy(ERROR_REF), copy.deepcopy(GATEWAY_REF)]}}}
 
 
+def answer_validation_in_the_error_shape(operation: dict[str, Any]) -> None:
+    """Powertools declares its own `HTTPValidationError` for a 422 a route did not list; the error
+    handlers answer every validation failure in the one error shape, so the document says that."""
+    entry = operation.get("responses", {}).get("422")
+    if entry is None or "HTTPValidationError" not in json.dumps(entry):
+        return
+    entry["description"] = "The request is not valid: one detail per field (zh/en)"
+    entry["content"] = {"application/json": {"schema": copy.deepcopy(ERROR_REF)}}
+
+
 def add_gateway_answers(operation: dict[str, Any]) -> None:
     """Declare the gateway's own answers where they can occur on `operation` (in place)."""
     codes = [429, 500, 503]
@@ -393,6 +403,7 @@ def complete(api_document: str) -> str:
     for item in document["paths"].values():
         for method in METHODS:
             if method in item:
+                answer_validation_in_the_error_shape(item[method])
                 add_gateway_answers(item[method])
     add_links(document)
     return json.dumps(document, ensure_ascii=False)

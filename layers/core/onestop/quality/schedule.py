@@ -3,6 +3,7 @@ deadline sweep; daily also yesterday's KPI report (Asia/Shanghai), emitted as me
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -47,7 +48,9 @@ class ScheduledRuns:
     quality: QualityStore
     outbox: Outbox
     publisher: EventPublisher
-    catalogue: Catalogue
+    # The current catalogue version, read at each daily report (an admin's edit shows the next day
+    # without a new container).
+    catalogue: Callable[[], Catalogue]
     clock: WorkingDayClock = field(default_factory=WorkingDayClock)
     escalations: AssignmentStore | None = None  # escalates at-risk applications to the admins
 
@@ -74,7 +77,7 @@ class ScheduledRuns:
     def _yesterdays_kpis(self, now: datetime) -> dict[str, Any]:
         yesterday = now.astimezone(SHANGHAI).date() - timedelta(days=1)
         report = kpi_report(
-            self.quality, self.catalogue, self.clock, Period.of(yesterday, yesterday), now=now
+            self.quality, self.catalogue(), self.clock, Period.of(yesterday, yesterday), now=now
         )
         emit_metrics(report)
         totals = report.totals.model_dump()
