@@ -42,6 +42,7 @@ HEAVY = (
     "jwt",
     "lxml",
     "aiohttp",
+    "yaml",  # the catalogue's YAML: the shipped files or an admin's import (onestop.catalogue.yaml_text)
 )
 # Per function, parts of onestop that only some of its requests need.
 NOT_AT_START = {

@@ -15,7 +15,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .models import Catalogue
@@ -49,49 +48,16 @@ class CatalogueError(ValueError):
         self.problems: list[Problem] = problems or [Problem("(top level)", message)]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (plain YAML would silently keep the last one)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue  # "<<" merges are allowed to be overridden by explicit keys
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node, deep=deep))
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-# Parsed by libyaml when PyYAML has it, with the same refusal of duplicate keys: the shipped files in
-# 72 ms instead of 442 ms on the first catalogue read of a container, an import of a whole catalogue
-# in 0.1 s instead of 1 s.
-_FastBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _FastStrictLoader(_FastBase):
-    """`_StrictLoader`'s rules on libyaml's parser."""
-
-
-_FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _read_yaml(source: Traversable, name: str) -> dict[str, Any]:
     try:
         text = source.joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CatalogueError(f"{name}: file missing") from None
+    from . import yaml_text  # PyYAML only where YAML is read (the shipped files, an import)
+
     try:
-        doc = yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
+        doc = yaml_text.load(text)
+    except yaml_text.YAMLError as exc:
         raise CatalogueError(f"{name}: not valid YAML: {exc}") from None
     if not isinstance(doc, dict):
         raise CatalogueError(f"{name}: the top level must be a mapping")
@@ -149,15 +115,11 @@ def parse_catalogue(items_doc: Mapping[str, Any], types_doc: Mapping[str, Any]) 
 def parse_catalogue_yaml(text: str) -> Catalogue:
     """A whole catalogue from one YAML document (an export, or an admin's import): the same checks as
     at load; each problem names its line."""
+    from . import yaml_text
+
     try:
-        # One parse: the node tree (for the lines) is also what the document is built from.
-        loader = _FastStrictLoader(text)
-        try:
-            root = loader.get_single_node()
-            doc = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
+        root, doc = yaml_text.load_with_nodes(text)
+    except yaml_text.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise CatalogueError(
@@ -167,43 +129,13 @@ def parse_catalogue_yaml(text: str) -> Catalogue:
         raise CatalogueError(
             "the top level must be a mapping", [Problem("(top level)", "must be a mapping", 1)]
         )
-    if _expands_past(root, MAX_EXPANDED_NODES):
+    if yaml_text.expands_past(root, MAX_EXPANDED_NODES):
         # Anchors and aliases repeated inside each other ("billion laughs") cost nothing to parse but
         # every copy is validated: refused before validation.
         problem = f"more than {MAX_EXPANDED_NODES} values once its aliases (*name) are expanded"
         raise CatalogueError(f"the YAML is too large: {problem}", [Problem("(YAML)", problem, None)])
     data = {k: v for k, v in doc.items() if not str(k).startswith("x-")}
-    return validate_catalogue(data, source="YAML", line_of=lambda loc: _line_of(root, loc))
-
-
-def _expands_past(root: Any, limit: int) -> bool:
-    """Whether the node tree, aliases expanded, holds more than `limit` nodes (stops at the limit)."""
-    stack, seen = [root], 0
-    while stack:
-        node = stack.pop()
-        seen += 1
-        if seen > limit:
-            return True
-        if isinstance(node, yaml.MappingNode):
-            stack.extend(v for pair in node.value for v in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return False
-
-
-def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the deepest node of the YAML tree that `loc` reaches."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for step in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-            child = node.value[step]
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
+    return validate_catalogue(data, source="YAML", line_of=lambda loc: yaml_text.line_of(root, loc))
 
 
 def catalogue_data(catalogue: Catalogue) -> dict[str, Any]:
@@ -220,7 +152,9 @@ def catalogue_yaml(catalogue: Catalogue) -> str:
         "# onestop service catalogue: authority, material types, service items, blank words.\n"
         "# Import it back with POST /admin/catalogue/import (validated as at load).\n"
     )
-    body = yaml.safe_dump(catalogue_data(catalogue), allow_unicode=True, sort_keys=False, width=110)
+    from . import yaml_text
+
+    body = yaml_text.dump(catalogue_data(catalogue))
     return header + body
 
 
