@@ -7,12 +7,10 @@ desk's admin approves an extension. Screenshots go to test-artifacts/web-clock-*
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 import pytest
-import requests
 from onestop.applications.clock import SHANGHAI, WorkingDayClock
 
 from infra import samples
@@ -20,6 +18,7 @@ from infra.local import LocalStack
 
 from .browser import new_page, shot
 from .conftest import Api
+from .flows import contract_files, upload_files, wait_processed
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -39,30 +38,8 @@ def accepted(applicant: Api, reviewer: Api) -> dict[str, Any]:
     )
     assert reply.status_code == 201, reply.text
     app_id = reply.json()["id"]
-    files = {
-        "application": (
-            "a.pdf",
-            samples.application_form_pdf("技术进出口合同登记", enterprise),
-            "application/pdf",
-        ),
-        "contract": ("c.pdf", samples.contract_pdf(enterprise), "application/pdf"),
-        "business_licence": ("b.png", samples.business_licence_png(enterprise), "image/png"),
-    }
-    for slot, (name, data, ctype) in files.items():
-        ticket = applicant.post(
-            f"/applications/{app_id}/materials/{slot}/uploads",
-            json={"filename": name, "content_type": ctype, "size": len(data)},
-        ).json()
-        sent = requests.post(
-            ticket["url"], data=ticket["fields"], files={"file": (name, data, ctype)}, timeout=30
-        )
-        assert sent.status_code in (200, 204), sent.text
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        detail = applicant.get(f"/applications/{app_id}").json()
-        if all(m["status"] not in ("awaiting_upload", "processing") for m in detail["materials"]):
-            break
-        time.sleep(1)
+    upload_files(applicant, app_id, contract_files(enterprise))
+    wait_processed(applicant, app_id, 3)
     assert applicant.post(f"/applications/{app_id}/submit").status_code == 200
     reply = reviewer.post(f"/applications/{app_id}/decision", json={"action": "accept"})
     assert reply.status_code == 200, reply.text

@@ -17,6 +17,7 @@ from infra.local import LocalStack
 
 from .browser import new_page, shot
 from .conftest import Api
+from .flows import contract_files, upload_files, wait_processed
 
 pytestmark = [pytest.mark.xdist_group("stack"), pytest.mark.timeout(600)]
 
@@ -24,17 +25,6 @@ ITEM = "technology-contract-registration"
 SUB = "通知测试 经办人"
 EMAIL = "notify-e2e@example.cn"
 WANTED = {"correction_requested", "accepted", "approved", "rate_invitation"}
-
-
-def _wait_processed(api: Api, app_id: str, count: int, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        detail = api.get(f"/applications/{app_id}").json()
-        done = [m for m in detail["materials"] if m["status"] not in ("awaiting_upload", "processing")]
-        if len(detail["materials"]) == len(done) == count:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"materials not processed in {timeout_s} s")
 
 
 def _inbox(api: Api) -> list[dict[str, Any]]:
@@ -66,22 +56,8 @@ def decided(stack: LocalStack) -> dict[str, Any]:
     )
     assert created.status_code == 201, created.text
     app_id = created.json()["id"]
-    files = {
-        "application": (
-            "a.pdf",
-            samples.application_form_pdf("技术进出口合同登记", enterprise),
-            "application/pdf",
-        ),
-        "contract": ("c.pdf", samples.contract_pdf(enterprise), "application/pdf"),
-        "business_licence": ("b.png", samples.business_licence_png(enterprise), "image/png"),
-    }
-    for slot, (name, data, ctype) in files.items():
-        ticket = applicant.post(
-            f"/applications/{app_id}/materials/{slot}/uploads",
-            json={"filename": name, "content_type": ctype, "size": len(data)},
-        ).json()
-        requests.post(ticket["url"], data=ticket["fields"], files={"file": (name, data, ctype)}, timeout=30)
-    _wait_processed(applicant, app_id, 3)
+    upload_files(applicant, app_id, contract_files(enterprise))
+    wait_processed(applicant, app_id, 3)
     assert applicant.post(f"/applications/{app_id}/submit").status_code == 200
     correction = reviewer.post(
         f"/applications/{app_id}/decision",

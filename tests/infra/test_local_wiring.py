@@ -148,7 +148,8 @@ def test_data_is_encrypted_and_logged_with_the_templates_keys(stack: LocalStack)
         assert attributes.get("KmsMasterKeyId") in key_ids, url
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix="/onestop/")["logGroups"]
     assert {g["logGroupName"] for g in groups} == {
-        f"/onestop/dev/{name}" for name in ("http-api", "api", "ingest", "issue", "verify", "scheduler", "notify")
+        f"/onestop/dev/{name}"
+        for name in ("http-api", "api", "ingest", "issue", "verify", "scheduler", "notify")
     }
     for group in groups:
         assert (group["kmsKeyId"] in key_ids, group["retentionInDays"]) == (True, 365), group["logGroupName"]

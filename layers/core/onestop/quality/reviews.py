@@ -38,6 +38,7 @@ def _may_read(principal: Principal, application: Application) -> bool:
     """Reviewers, the owner, and for a window application the accounts bound to its applicant."""
     return principal.is_reviewer or application.owner_sub == principal.sub or follows(principal, application)
 
+
 MAX_COMMENT = 1000
 MAX_NOTE = 2000
 
