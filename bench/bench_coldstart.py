@@ -66,6 +66,8 @@ MAKE_LAYER_CODE = (
     str(ROOT / "layers" / "core" / "Makefile"),
     "layer-code",
 )
+# The api function's first request in the bench: the applicant's most frequent (bench_api's too).
+FIRST_REQUEST_PATH = "/applications/a1b2c3"
 HEAVY = ("aws_xray_sdk.core", "pyhanko", "pyhanko_certvalidator", "reportlab", "pypdf", "numpy", "PIL")
 
 # Runs in the probe interpreter: hide what the function does not ship, import, report.
@@ -85,7 +87,13 @@ imported, cpu = time.perf_counter() - started, time.process_time() - cpu
 onestop = sys.modules.get("onestop")
 origin = getattr(onestop, "__file__", None)
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
-client = extra = None
+client = extra = routes = None
+if {first_path!r}:
+    # The api function loads a route module on the first request for its paths (onestop.http.route_table).
+    from onestop.http.route_table import route_modules_for
+    t = time.perf_counter()
+    sys.modules[{module!r}].app.load_routes(route_modules_for({first_path!r}))
+    routes = time.perf_counter() - t
 if {first_client}:
     t = time.perf_counter()
     from onestop.aws.clients import dynamodb_table
@@ -98,7 +106,7 @@ if {engine}:
     get_rapid_engine().recognise(np.full((64, 256, 3), 255, dtype=np.uint8))
     extra = time.perf_counter() - t
 out = {{"import_s": imported, "cpu_s": cpu, "heavy": heavy, "client_s": client, "engine_s": extra,
-       "onestop": origin}}
+       "routes_s": routes, "onestop": origin}}
 print(json.dumps(out))
 """
 
@@ -272,9 +280,15 @@ def probe(
     blocked: set[str],
     engine: bool = False,
     first_client: bool = False,
+    first_path: str = "",
 ) -> dict[str, Any]:
     source = _PROBE.format(
-        module=module, engine=engine, first_client=first_client, blocked=sorted(blocked), heavy=HEAVY
+        module=module,
+        engine=engine,
+        first_client=first_client,
+        first_path=first_path,
+        blocked=sorted(blocked),
+        heavy=HEAVY,
     )
     out = subprocess.run(
         [sys.executable, "-c", source],
@@ -369,13 +383,14 @@ def side_by_side(
     repeat: int,
     engine: bool,
     first_client: bool,
+    first_path: str = "",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`repeat` imports of `module` and of the anchor, alternating, so that a change of load on the
     machine weighs on both."""
     own: list[dict[str, Any]] = []
     anchor: list[dict[str, Any]] = []
     for _ in range(repeat):
-        own.append(probe(module, code, env.variables, blocked, engine, first_client))
+        own.append(probe(module, code, env.variables, blocked, engine, first_client, first_path))
         anchor.append(probe(ANCHOR_MODULE, code, env.variables, anchor_blocked))
     return own, anchor
 
@@ -397,9 +412,10 @@ def _function_figures(
         how = "container image, from source" if is_image else code.label
         figure = f"{logical_id}: import {module} ({env.label}; {how})"
         label = f"minimal Powertools app ({env.label})"
+        first_path = FIRST_REQUEST_PATH if logical_id == "ApiFunction" else ""
         try:
             own, anchor = side_by_side(
-                module, code, env, blocked, anchor_blocked, repeat, engine, first_client
+                module, code, env, blocked, anchor_blocked, repeat, engine, first_client, first_path
             )
         except RuntimeError as exc:  # one function that does not import: the others still count
             figures.append(Figure("cold start", figure, None, "ms", label, None, str(exc)))
@@ -424,6 +440,23 @@ def _function_figures(
                 "cold start", figure, _median(own, "import_s"), "ms", label, _median(anchor, "import_s"), note
             )
         )
+        if first_path:
+            # What the import left to the first request: its path's route modules. Beside the anchor's
+            # import, which has its only route already.
+            first = statistics.median(o["import_s"] + o["routes_s"] for o in own) * 1000
+            figures.append(
+                Figure(
+                    "cold start",
+                    f"{logical_id}: import + the route modules of a first GET /applications/{{id}} "
+                    f"({env.label}; {how})",
+                    first,
+                    "ms",
+                    label,
+                    _median(anchor, "import_s"),
+                    f"no target: what the import leaves to the first request (onestop.http.route_table); "
+                    f"the routes alone {_median(own, 'routes_s'):.0f} ms",
+                )
+            )
         if engine:
             figures.append(
                 Figure(

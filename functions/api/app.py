@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 
-# Cold start: the import makes every route and model of the API, which live as long as the container; the
-# cyclic collector, paused meanwhile, would traverse them again and again (a seventh of the import). Then
-# frozen: the requests' collections skip them too (docs/decisions.md, "What a cold start imports").
+# Cold start: the import makes the resolver, its middlewares and error mappings, which live as long as the
+# container (the route modules follow on the first request for their paths: onestop.http.route_table);
+# the cyclic collector, paused meanwhile, would traverse them again and again. Then frozen: the requests'
+# collections skip them too (docs/decisions.md, "What a cold start imports").
 _collecting = gc.isenabled()
 gc.disable()
 

@@ -1,19 +1,13 @@
-"""好差评, rectification cases and /stats through the api function (HTTP API events) against moto.
-
-Until the lead includes `routes_quality.router` in the api's resolver, the same events go to a
-resolver built here with the router included; afterwards they go to `functions.api.app.lambda_handler`.
-"""
+"""好差评, rectification cases and /stats through the api function (HTTP API events) against moto."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from onestop.applications.clock import SHANGHAI
 from onestop.applications.models import AuditEvent, iso
 from onestop.aws.application_repository import DynamoApplicationRepository
@@ -47,23 +41,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 T0 = datetime(2025, 9, 26, 10, 0, tzinfo=SHANGHAI)
 
 
-@cache
-def _own_api() -> APIGatewayHttpResolver:
-    from onestop.http.resolver import build_api
-
-    api = build_api()
-    api.include_router(routes_quality.router)
-    return api
-
-
 def call(event: dict[str, Any]) -> Reply:
-    from functions.api.app import app as api_app
     from functions.api.app import lambda_handler
 
-    if "GET/stats" in api_app._route_keys:  # the router is included in the api function
-        result = lambda_handler(event, LambdaContext())
-    else:
-        result = _own_api().resolve(event, LambdaContext())  # type: ignore[arg-type]
+    result = lambda_handler(event, LambdaContext())
     raw = result.get("body") or ""
     body = json.loads(raw) if raw else None
     return Reply(result["statusCode"], body, {}, raw)

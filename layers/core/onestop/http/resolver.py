@@ -3,39 +3,33 @@
 CORS is the HttpApi's (template.yaml, CorsConfiguration): with it configured API Gateway answers
 preflights itself and ignores CORS headers from the function, so the function sends none.
 
-The OpenAPI side (Powertools' OpenAPI models, the document, the Swagger UI page) is built on the first
-GET /openapi.json or /docs, not when the function starts: the models alone were a sixth of its cold
-start, and almost no request needs them (docs/decisions.md, "What a cold start imports").
+Not built when the function starts (docs/decisions.md, "What a cold start imports"):
+- the route modules: each is imported and included on the first request for one of its paths
+  (onestop.http.route_table), so a container pays only for the parts of the API its requests use;
+- the OpenAPI side (Powertools' OpenAPI models, the document, the Swagger UI page): on the first
+  GET /openapi.json or /docs, which load every route module first.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from onestop import __version__
 
-from . import (
-    routes_applications,
-    routes_assignment,
-    routes_bindings,
-    routes_catalogue,
-    routes_channels,
-    routes_clock,
-    routes_corrections,
-    routes_licences,
-    routes_notifications,
-    routes_quality,
-    routes_review,
-)
 from .bodies import body_limit, json_body
 from .errors import register_error_handlers
 from .middlewares import HardenedHttpResolver, log_with_route_ids, reject_unknown_query_parameters
+from .route_table import ROUTE_MODULES, route_modules_for
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.api_gateway import Route
     from aws_lambda_powertools.event_handler.openapi.models import Tag
 
 TITLE = "onestop API"
@@ -90,34 +84,69 @@ def swagger_page(document: str) -> str:
     return generate_swagger_html(document.replace("</", "<\\/"), script, style, "", None)
 
 
-def build_api() -> APIGatewayHttpResolver:
-    """A fresh resolver with every route; the Lambda builds it once at import."""
-    app = HardenedHttpResolver(
+class ApiResolver(HardenedHttpResolver):
+    """The API's resolver: a route module is imported and included before the first request for one of
+    its paths is resolved (onestop.http.route_table says which), once per container."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.loaded_route_modules: set[str] = set()
+
+    def load_routes(self, modules: Iterable[str]) -> None:
+        """Include the routers of `modules` (names in route_table.ROUTE_MODULES) not yet included."""
+        missing = [name for name in modules if name not in self.loaded_route_modules]
+        if not missing:
+            return
+        # As at the function's start (functions/api/app.py): no collection while the modules' routes and
+        # models are made, then frozen, since they live as long as the container.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for name in missing:
+                self.include_router(importlib.import_module(f"{__package__}.{name}").router)
+                self.loaded_route_modules.add(name)
+            # The precedence among overlapping rules is the registration order; loading on demand
+            # must not change it (route_table.ROUTE_MODULES, then the resolver's own routes).
+            self._static_routes.sort(key=_registration_rank)
+            self._dynamic_routes.sort(key=_registration_rank)
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
+
+    def load_all_routes(self) -> None:
+        self.load_routes(ROUTE_MODULES)
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.load_routes(route_modules_for(str(event.get("rawPath") or event.get("path") or "/")))
+        return super().resolve(event, context)
+
+
+_RANK = {f"{__package__}.{name}": rank for rank, name in enumerate(ROUTE_MODULES)}
+
+
+def _registration_rank(route: Route) -> int:
+    return _RANK.get(getattr(route.func, "__module__", ""), len(_RANK))
+
+
+def build_api() -> ApiResolver:
+    """A fresh resolver, its route modules loaded on demand; the Lambda builds it once at import."""
+    app = ApiResolver(
         enable_validation=True,
         # The body's size limit is the route's (bodies.LARGER_BODIES: a catalogue import), else 64 KiB.
         json_body_deserializer=lambda text: json_body(text, body_limit(app.current_event.raw_path)),
     )
-    app.include_router(routes_catalogue.router)
-    app.include_router(routes_applications.router)
-    app.include_router(routes_review.router)
-    app.include_router(routes_clock.router)
-    app.include_router(routes_assignment.router)
-    app.include_router(routes_corrections.router)
-    app.include_router(routes_licences.router)
-    app.include_router(routes_quality.router)
-    app.include_router(routes_bindings.router)
-    app.include_router(routes_notifications.router)
-    app.include_router(routes_channels.router)
     app.use(middlewares=[log_with_route_ids, reject_unknown_query_parameters])
     register_error_handlers(app)
 
     @cache
     def spec() -> str:
-        # Routes are fixed once built, so the document is generated once per container, on the first
-        # request for it. Completed with the verify routes, the gateway's own answers and the links
-        # (onestop.http.contract, whose own models are built with it).
+        # Every route module loaded first, and then the routes are fixed: the document is generated once
+        # per container, on the first request for it. Completed with the verify routes, the gateway's
+        # own answers and the links (onestop.http.contract, whose own models are built with it).
         from .contract import complete
 
+        app.load_all_routes()
         configure_openapi(app)
         return complete(app.get_openapi_json_schema())
 
