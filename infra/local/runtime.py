@@ -339,6 +339,11 @@ class FunctionPool:
         self.size = max(1, min(cap, limit) if limit is not None else cap)
         self._cond = threading.Condition()
         self._idle: list[FunctionWorker] = []  # a stack: the last one released is used first
+        # Invocations waiting for a worker, first come first served: Lambda's containers do not make an
+        # invocation wait, so the local queue standing in for them must at least not let a newcomer
+        # overtake one that has waited (a notified waiter re-queues behind new arrivals otherwise, and
+        # a few requests wait many turns: the tail of the latency).
+        self._queue: collections.deque[object] = collections.deque()
         self._workers: list[FunctionWorker] = []
         self._starting = 0
         self._running = 0  # invocations holding a worker
@@ -427,7 +432,7 @@ class FunctionPool:
                 with self._cond:
                     self._running -= 1
                     self._idle.append(worker)
-                    self._cond.notify()
+                    self._cond.notify_all()
                 try:
                     run(worker)
                 finally:
@@ -471,25 +476,31 @@ class FunctionPool:
                 raise TooManyRequests(self.spec.logical_id, limit)
             if not wait:
                 self._sync_waiting += 1
+            ticket = object()
+            self._queue.append(ticket)
             try:
                 while True:
                     if self._stopped:
                         raise RuntimeStopped(self.spec.logical_id)
-                    if self._idle:
-                        worker = self._idle.pop()
-                        self._running += 1
-                        self.peak_concurrency = max(self.peak_concurrency, self._running)
-                        self.queue_waits_s.append(time.monotonic() - asked)
-                        return worker
-                    if len(self._workers) + self._starting < self.size:
-                        self._starting += 1
-                        self._running += 1
-                        self.peak_concurrency = max(self.peak_concurrency, self._running)
-                        # The cold start that follows is not counted: it is no wait in the queue.
-                        self.queue_waits_s.append(time.monotonic() - asked)
-                        break
+                    if self._queue[0] is ticket:  # only the longest waiting may take a worker
+                        if self._idle:
+                            worker = self._idle.pop()
+                            self._running += 1
+                            self.peak_concurrency = max(self.peak_concurrency, self._running)
+                            self.queue_waits_s.append(time.monotonic() - asked)
+                            return worker
+                        if len(self._workers) + self._starting < self.size:
+                            self._starting += 1
+                            self._running += 1
+                            self.peak_concurrency = max(self.peak_concurrency, self._running)
+                            # The cold start that follows is not counted: it is no wait in the queue.
+                            self.queue_waits_s.append(time.monotonic() - asked)
+                            break
                     self._cond.wait()
             finally:
+                self._queue.remove(ticket)
+                if self._queue:
+                    self._cond.notify_all()  # the next in line may find a worker (or room) too
                 if not wait:
                     self._sync_waiting -= 1
             index = self._next_index
@@ -502,7 +513,7 @@ class FunctionPool:
             with self._cond:
                 self._starting -= 1
                 self._running -= 1
-                self._cond.notify()
+                self._cond.notify_all()
             raise
         with self._cond:
             self._starting -= 1
@@ -524,7 +535,7 @@ class FunctionPool:
                 # Killed (timeout, crash): gone like its container; the next scale-out replaces it.
                 self._workers.remove(worker)
                 self._retired_invocations += worker.invocations
-            self._cond.notify()
+            self._cond.notify_all()  # the head of the queue is one of the waiters, not any
 
     def stop(self) -> None:
         self.wait_stopped(self.request_stop(), time.monotonic() + 5)

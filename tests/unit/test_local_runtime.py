@@ -200,6 +200,34 @@ def test_beyond_the_local_cap_requests_wait_for_a_worker(pools: list[FunctionPoo
     assert pool.throttles == 0
 
 
+def test_a_waiting_invocation_is_not_overtaken_by_a_newcomer(pools: list[FunctionPool]) -> None:
+    """First come, first served: the worker freed goes to the invocation that waited, even when a
+    newcomer reaches the pool before the waiter has woken up (which made a few requests wait turn
+    after turn: the p99 of bench_api)."""
+    pool = _pool(pools, _spec(), max_workers=1)
+    held = pool._acquire(wait=True)  # the only worker, busy
+    order: list[str] = []
+
+    def waiter() -> None:
+        worker = pool._acquire(wait=True)
+        order.append("waited")
+        pool._release(worker)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(pool._queue) < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(pool._queue) == 1
+    with pool._cond:  # the waiter cannot wake before the newcomer has asked
+        pool._release(held)
+        newcomer = pool._acquire(wait=True)
+        order.append("newcomer")
+    pool._release(newcomer)
+    thread.join(10)
+    assert order == ["waited", "newcomer"]
+
+
 def test_a_timeout_kills_only_that_worker(pools: list[FunctionPool]) -> None:
     pool = _pool(pools, _spec(timeout_s=1))
     pool.warm()
