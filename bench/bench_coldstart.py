@@ -317,7 +317,7 @@ def import_profile(
 ) -> str:
     """`python -X importtime` of the module, summed per top-level package and its largest imports."""
     source = _PROBE.format(
-        module=module, engine=False, first_client=False, blocked=sorted(blocked), heavy=HEAVY
+        module=module, engine=False, first_client=False, first_path="", blocked=sorted(blocked), heavy=HEAVY
     )
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", source],
