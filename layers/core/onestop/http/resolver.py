@@ -131,7 +131,7 @@ def _registration_rank(route: Route) -> int:
 
 def build_api() -> ApiResolver:
     """A fresh resolver, its route modules loaded on demand; the Lambda builds it once at import."""
-    app = ApiResolver(
+    app: ApiResolver = ApiResolver(
         enable_validation=True,
         # The body's size limit is the route's (bodies.LARGER_BODIES: a catalogue import), else 64 KiB.
         json_body_deserializer=lambda text: json_body(text, body_limit(app.current_event.raw_path)),
