@@ -121,8 +121,21 @@ def test_the_demo_leaves_what_an_offline_verifier_needs(flow: dict[str, str]) ->
     assert Path(argv[-1]).is_file()
     printed = io.StringIO()
     code = cli.main(argv, printed)
-    assert code == cli.EXIT_UNCHECKED, printed.getvalue()  # offline: only the registered status is unknown
+    # Every check passes offline, the status too: from the signed status list the demo left beside it.
+    assert code == cli.EXIT_OK, printed.getvalue()
     assert "✗" not in printed.getvalue()
+    assert "状态列表" in printed.getvalue()
+    assert "status list" in printed.getvalue()
+    # Without the status lists, the status is what cannot be checked offline (exit 3), nothing fails.
+    lists = Path(argv[-1]).with_name("status-lists")
+    aside = lists.with_name("status-lists-aside")
+    lists.rename(aside)
+    try:
+        without = io.StringIO()
+        assert cli.main(argv, without) == cli.EXIT_UNCHECKED, without.getvalue()
+        assert "✗" not in without.getvalue()
+    finally:
+        aside.rename(lists)
     # The same command with a byte of the licence changed fails.
     tampered = Path(argv[1]).with_name("tampered.pdf")
     data = bytearray(Path(argv[1]).read_bytes())

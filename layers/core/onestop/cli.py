@@ -43,9 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         help="verify an e-licence PDF",
         description=(
             "Check that an e-licence PDF is unaltered and sealed by the bureau (offline, against the "
-            "bundled or given trust anchors), and with --service also its registered status. "
+            "bundled or given trust anchors), and with --service also its registered status; offline, "
+            "the status comes from the licence type's signed status list when one is at hand (--cache, "
+            "or a status-lists folder beside --trust-bundle). "
             "Exit 0: every check passed; 1: a check failed; 2: usage error; 3: nothing failed but a "
-            "check could not be made (offline: the status)."
+            "check could not be made (offline without a fresh status list: the status)."
         ),
     )
     verify.add_argument(
@@ -58,14 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         "--cache",
         type=Path,
         metavar="DIR",
-        help="for a picture: the trust bundle and status lists `onestop trust update` stored "
-        "(default: $ONESTOP_CACHE or ~/.cache/onestop when it holds them)",
+        help="the trust bundle and status lists `onestop trust update` stored (for a picture, by "
+        "default: $ONESTOP_CACHE or ~/.cache/onestop when it holds them)",
     )
     verify.add_argument(
         "--trust-bundle",
         type=Path,
         metavar="JSON",
-        help="the trust bundle (the service's GET /trust document): roots, published seals, TSA anchors",
+        help="the trust bundle (the service's GET /trust document): roots, published seals, TSA anchors; "
+        "status lists (GET /status-lists/{type}) in a status-lists folder beside it are used offline",
     )
     verify.add_argument(
         "--trust",
@@ -280,9 +283,20 @@ def verify_command(args: argparse.Namespace, out: TextIO) -> int:
         return photo_cli.command(args, data, out)
     quiet_pyhanko()
     service = _check_url(args.service) if args.service else None
-    anchors = _anchors(args.trust, service, args.trust_bundle)
+    lists: Any = None
+    if service is None and args.cache is not None:
+        from onestop.verification.photo_cli import load_cached
+
+        anchors, lists = load_cached(args.cache)
+    else:
+        anchors = _anchors(args.trust, service, args.trust_bundle)
+        if service is None and args.trust_bundle is not None:
+            from onestop.verification.photo_cli import CACHE_LISTS, lists_in
+
+            lists = lists_in(args.trust_bundle.parent / CACHE_LISTS)
+    # Offline, the signed status lists at hand give the status (the registry is not asked).
     lookup = _service_lookup(service) if service else None
-    report = verify_pdf(data, trust=anchors, registry_lookup=lookup)
+    report = verify_pdf(data, trust=anchors, registry_lookup=lookup, status_lists=lists)
     if args.json:
         json.dump(report.as_dict(), out, ensure_ascii=False, indent=2)
         out.write("\n")

@@ -408,6 +408,30 @@ def _draw_qr(c: Canvas, text: str, x: float, centre_y: float) -> tuple[float, fl
     return y, size
 
 
+# The QR's signed credential is also written to the document information, under this key, where a
+# verifier of the PDF reads it without drawing the page: with the licence type's signed status list at
+# hand, an offline check of the PDF learns the status as a check of its picture does (verification/
+# status.py, status_from_credential). The seal covers it like every byte of the first revision.
+CREDENTIAL_INFO_KEY = "LicenceCredential"
+CREDENTIAL_INFO_PREFIX = "OS1:"  # licences/credential.py's CREDENTIAL_PREFIX (not imported: cbor2, cose)
+
+
+def _with_credential_info(c: Canvas, credential: str) -> None:
+    """Add `credential` to the canvas's document information (reportlab writes a fixed set of keys)."""
+    from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFInfo, PDFString
+
+    class LicenceInfo(PDFInfo):
+        def format(self, document: object) -> bytes:
+            text: bytes = super().format(document)
+            extra = PDFDictionary({CREDENTIAL_INFO_KEY: PDFString(credential)}).format(document)
+            # Both are "<< … >>" dictionaries: ours joins reportlab's before its closing ">>".
+            return text[: text.rindex(b">>")] + extra.strip()[2:-2] + b">>"
+
+    info = LicenceInfo()
+    info.__dict__.update(c._doc.info.__dict__)
+    c._doc.info = info
+
+
 def render_licence(meta: LicenceMetadata, *, verify_url: str, qr_text: str | None = None) -> RenderedLicence:
     """Draw the licence for `meta`; the QR code carries `qr_text` (e.g. a signed credential) or, by
     default, `verify_url`, which is printed under the footer note either way."""
@@ -421,6 +445,8 @@ def render_licence(meta: LicenceMetadata, *, verify_url: str, qr_text: str | Non
     c.setSubject(meta.licence_id)
     c.setCreator("onestop e-licence")
     c.setKeywords([meta.licence_id, meta.number, meta.holder_code])
+    if qr_text is not None and qr_text.startswith(CREDENTIAL_INFO_PREFIX):
+        _with_credential_info(c, qr_text)
     _draw_frame(c)
     for item in tpl.under:
         _draw(c, item)

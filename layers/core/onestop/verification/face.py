@@ -12,6 +12,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from onestop.identifiers.licence_id import ROOT as LICENCE_ID_ROOT
 
 MAX_INFO_CHARS = 500
+# The QR's signed credential as the licence's document information repeats it (licences/render.py):
+# a credential is some 500-1,000 characters; a longer value is no credential of ours and is ignored.
+CREDENTIAL_KEY = "/LicenceCredential"
+MAX_CREDENTIAL_CHARS = 4096
 FACE_KEYS = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
 
 
@@ -86,4 +90,18 @@ def face_from_info(info: Any) -> dict[str, Any]:
         face["name_zh"] = title[: -len(number)].strip() if number and title.endswith(number) else title
     if author:
         face["issuer_name"] = author
+    credential = _credential(info.get(CREDENTIAL_KEY))
+    if credential is not None:
+        face["credential"] = credential
     return face
+
+
+def _credential(value: Any) -> str | None:
+    """The credential text of the information dictionary's entry (None when absent or not one)."""
+    if isinstance(value, generic.IndirectObject) or value is None:
+        return None
+    try:
+        text = str(value).strip()
+    except Exception:
+        return None
+    return text if text.startswith("OS1:") and len(text) <= MAX_CREDENTIAL_CHARS else None

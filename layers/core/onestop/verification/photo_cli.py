@@ -166,6 +166,26 @@ def base_url_of(document: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
+def load_cached(cache: Path) -> tuple[TrustAnchors, dict[str, StatusList]]:
+    """The trust anchors and status lists `onestop trust update` stored in `cache`, verified again
+    against the pinned roots (cli.UsageError, exit 2, when they do not or cannot be read)."""
+    from onestop import cli
+    from onestop.licences.trust_list import TrustListError, load_cache
+
+    try:
+        cached_document(cache)
+        return load_cache(cache)
+    except TrustListError as exc:  # the cached list no longer verifies against the pinned roots
+        raise cli.UsageError(
+            f"{exc.message_zh} {exc.message_en} (the trust cache {cache} was altered or damaged: "
+            "fill it again with `onestop trust update`)"
+        ) from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise cli.UsageError(
+            f"cannot read the trust cache {cache}: {exc} (fill it with `onestop trust update`)"
+        ) from exc
+
+
 def cached_document(folder: Path) -> dict[str, Any]:
     """The cached trust document of `folder` (raises OSError / ValueError when unreadable)."""
     loaded = json.loads((folder / CACHE_TRUST).read_text("utf-8"))
@@ -198,20 +218,8 @@ def command(args: Any, data: bytes, out: TextIO) -> int:
         cache = fallback if (fallback / CACHE_TRUST).is_file() else None
     lists: Mapping[str, StatusList]
     if cache is not None:
-        from onestop.licences.trust_list import TrustListError, load_cache
-
-        try:
-            anchors, lists = load_cache(cache)
-            base = base or base_url_of(cached_document(cache))
-        except TrustListError as exc:  # the cached list no longer verifies against the pinned roots
-            raise cli.UsageError(
-                f"{exc.message_zh} {exc.message_en} (the trust cache {cache} was altered or damaged: "
-                "fill it again with `onestop trust update`)"
-            ) from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise cli.UsageError(
-                f"cannot read the trust cache {cache}: {exc} (fill it with `onestop trust update`)"
-            ) from exc
+        anchors, lists = load_cached(cache)
+        base = base or base_url_of(cached_document(cache))
     else:
         anchors = cli._anchors(args.trust, service, args.trust_bundle)
         if service:

@@ -8,8 +8,10 @@ answers a look-up by number: identifier and status only.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from onestop.errors import InvalidInput, Reason
 from onestop.identifiers.licence_id import parse_licence_id
@@ -17,6 +19,9 @@ from onestop.licences.trust import PkiTrust
 from onestop.sandbox import Sandbox, SandboxCrashed, SandboxTimeout, close_shared, shared_sandbox
 
 from .anchors import TrustAnchors
+
+if TYPE_CHECKING:
+    from onestop.licences.status_list import StatusList
 from .facts import PdfFacts
 from .report import Check, CheckResult, StatusReport, VerificationReport, failed, unknown
 from .status import (
@@ -27,6 +32,7 @@ from .status import (
     lookup_entry,
     registry_unavailable,
     status_check,
+    status_from_credential,
     status_offline,
     status_unreadable,
 )
@@ -152,8 +158,11 @@ def verify_pdf(
     registry_lookup: RegistryLookup | None,
     now: datetime | None = None,
     limits: VerifyLimits = DEFAULT_LIMITS,
+    status_lists: Mapping[str, StatusList] | None = None,
 ) -> VerificationReport:
-    """Every check on a licence PDF. `registry_lookup` None means offline: status is `unknown`.
+    """Every check on a licence PDF. `registry_lookup` None means offline: the status is `unknown`,
+    unless `status_lists` (the signed lists a verifier keeps, `onestop trust update`) give the status
+    of the credential the sealed file carries.
 
     Never raises for anything about the file; a registry that fails makes the status `unknown`.
     """
@@ -165,10 +174,15 @@ def verify_pdf(
     licence_id = facts.licence_id
     identifier = identifier_unreadable() if facts.unreadable else identifier_check(licence_id)
     face = dict(facts.face) if facts.face else {"source": "pdf", "licence_id": licence_id}
+    credential = face.pop("credential", None)  # repeated by the QR; not face data to show
     if facts.unreadable:
         status = status_unreadable()
     elif registry_lookup is None:
-        status = status_offline()
+        sealed = facts.integrity.passed and facts.issuer.passed
+        if status_lists is not None and credential is not None and sealed:
+            status = status_from_credential(credential, licence_id, _anchors(trust), status_lists, at)
+        else:
+            status = status_offline()
     elif not licence_id:
         status = status_check(None, None, digest)
     else:

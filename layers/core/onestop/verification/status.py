@@ -269,6 +269,47 @@ def status_offline() -> CheckResult:
     )
 
 
+def status_from_credential(
+    credential: str,
+    licence_id: str | None,
+    trust: Any,
+    status_lists: Mapping[str, Any],
+    at: datetime,
+) -> CheckResult:
+    """Offline, the status of a sealed PDF by the signed status list of its licence type, read for the
+    credential the PDF carries (its document information repeats the QR's: licences/render.py). The
+    judgement is the one for a picture of the licence (credential_check.check_credential): the
+    credential's own signature by a published seal key, the list's signature and freshness, the
+    entry at the credential's index. Only called when the PDF's seal passed, so the credential is the
+    bureau's; one naming another licence, or not verifying, leaves the status unknown."""
+    from .credential_check import check_credential
+
+    verdict = check_credential(credential, trust=trust, status_lists=status_lists, at=at)
+    cred = verdict.credential
+    online_zh, online_en = "如需确认，请联网核验（--service）。", "To confirm it, verify online (--service)."
+    if cred is None or verdict.verdict in ("invalid", "unknown_issuer") or cred.licence_id != licence_id:
+        return unknown(
+            Check.STATUS,
+            "status_credential_unusable",
+            f"文件所载的状态凭证无法用于核对状态。{online_zh}",
+            f"The status credential the file carries cannot be used to check the status. {online_en}",
+        )
+    tick = verdict.tick("status")
+    details: dict[str, Any] = {"source": "status_list", "status_list": cred.status_list}
+    if verdict.verdict == "valid" and tick is not None and tick.ok:
+        return passed(Check.STATUS, "valid_per_status_list", tick.reason_zh, tick.reason_en, **details)
+    if verdict.verdict in ("revoked", "suspended", "superseded", "expired"):
+        return failed(
+            Check.STATUS,
+            f"{verdict.verdict}_per_status_list",
+            verdict.message_zh,
+            verdict.message_en,
+            **details,
+        )
+    zh, en = (tick.reason_zh, tick.reason_en) if tick else (verdict.message_zh, verdict.message_en)
+    return unknown(Check.STATUS, "status_list_unusable", f"{zh}{online_zh}", f"{en} {online_en}", **details)
+
+
 FACE_COMPARED = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
 
 
