@@ -342,28 +342,37 @@ def _window_application(
 def _verify_offline(anonymous: Client, pdf: Path, out: Path, report: Report) -> str:
     """Leave the bureau's trust bundle beside the licence and check the licence with the offline CLI,
     as a third party would once the stack is gone. Returns the command to run it again."""
-    trust = anonymous.call("GET", "/trust", (200,))
     bundle = out / "trust.json"
-    bundle.write_text(json.dumps(trust, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    # The licence types' signed status lists beside it (what `onestop trust update` caches): offline,
-    # the CLI reads the licence's status from them rather than leaving it unknown.
     lists = out / "status-lists"
-    lists.mkdir(exist_ok=True)
-    for name in trust.get("status_lists") or []:
-        status_list = anonymous.call("GET", f"/status-lists/{quote(name, safe='')}", (200,))
-        (lists / f"{quote(name, safe='')}.json").write_text(json.dumps(status_list) + "\n", encoding="utf-8")
     argv = ["verify", str(pdf), "--trust-bundle", str(bundle)]
-    printed = io.StringIO()
-    code = cli.main(argv, printed)
-    # Every check passes offline, the status too (from the signed status list).
-    if code != cli.EXIT_OK:
-        found = printed.getvalue()
-        raise DemoFailure(f"the offline verifier did not pass the licence (exit {code}): {found}")
+    last: list[tuple[int, str]] = []
+
+    def fetch_and_check() -> tuple[int, str] | None:
+        trust = anonymous.call("GET", "/trust", (200,))
+        bundle.write_text(json.dumps(trust, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        # The licence types' signed status lists beside it (what `onestop trust update` caches): offline,
+        # the CLI reads the licence's status from them rather than leaving it unknown.
+        shutil.rmtree(lists, ignore_errors=True)
+        lists.mkdir()
+        for name in trust.get("status_lists") or []:
+            found = anonymous.call("GET", f"/status-lists/{quote(name, safe='')}", (200,))
+            (lists / f"{quote(name, safe='')}.json").write_text(json.dumps(found) + "\n", encoding="utf-8")
+        printed = io.StringIO()
+        last[:] = [(cli.main(argv, printed), printed.getvalue())]
+        return last[0] if last[0][0] == cli.EXIT_OK else None
+
+    # The issue function publishes the type's list after the licence is issued (LicenceIssued): wait
+    # for it. Every check must pass offline, the status too (from the signed status list).
+    try:
+        code, printed = _wait("the licence type's status list to name the licence", fetch_and_check, 60)
+    except DemoFailure:
+        code, output = last[0] if last else (None, "")
+        raise DemoFailure(f"the offline verifier did not pass the licence (exit {code}): {output}") from None
     report.say(
         f"trust bundle (GET /trust) and status lists written to {bundle} and {lists}/; "
         f"offline check with the CLI, exit {code}:"
     )
-    for line in printed.getvalue().splitlines():
+    for line in printed.splitlines():
         if line.strip():
             report.say(f"  {line}")
     return "onestop " + " ".join(argv)
