@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .models import LicenceMetadata
 
 CREDENTIAL_PREFIX = "OS1:"
+# The PDF's document information entry that repeats the QR's credential (licences/render.py), where an
+# offline verifier of the PDF reads it (verification/face.py).
+CREDENTIAL_INFO_KEY = "LicenceCredential"
 ID_ROOT = "1.2.156.3005.2."
 COSE_SIGN1_TAG = 18
 ALG_ES256 = -7

@@ -37,6 +37,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from .credential import CREDENTIAL_INFO_KEY, looks_like_credential
 from .models import LicenceMetadata
 
 FONT = "OnestopCJK"
@@ -408,14 +409,10 @@ def _draw_qr(c: Canvas, text: str, x: float, centre_y: float) -> tuple[float, fl
     return y, size
 
 
-# The QR's signed credential is also written to the document information, under this key, where a
+# The QR's signed credential is also written to the document information (CREDENTIAL_INFO_KEY), where a
 # verifier of the PDF reads it without drawing the page: with the licence type's signed status list at
 # hand, an offline check of the PDF learns the status as a check of its picture does (verification/
 # status.py, status_from_credential). The seal covers it like every byte of the first revision.
-CREDENTIAL_INFO_KEY = "LicenceCredential"
-CREDENTIAL_INFO_PREFIX = "OS1:"  # licences/credential.py's CREDENTIAL_PREFIX (not imported: cbor2, cose)
-
-
 def _with_credential_info(c: Canvas, credential: str) -> None:
     """Add `credential` to the canvas's document information (reportlab writes a fixed set of keys)."""
     from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFInfo, PDFString
@@ -445,7 +442,7 @@ def render_licence(meta: LicenceMetadata, *, verify_url: str, qr_text: str | Non
     c.setSubject(meta.licence_id)
     c.setCreator("onestop e-licence")
     c.setKeywords([meta.licence_id, meta.number, meta.holder_code])
-    if qr_text is not None and qr_text.startswith(CREDENTIAL_INFO_PREFIX):
+    if qr_text is not None and looks_like_credential(qr_text):
         _with_credential_info(c, qr_text)
     _draw_frame(c)
     for item in tpl.under:

@@ -10,11 +10,12 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from onestop.identifiers.licence_id import ROOT as LICENCE_ID_ROOT
+from onestop.licences.credential import CREDENTIAL_INFO_KEY, looks_like_credential
 
 MAX_INFO_CHARS = 500
 # The QR's signed credential as the licence's document information repeats it (licences/render.py):
 # a credential is some 500-1,000 characters; a longer value is no credential of ours and is ignored.
-CREDENTIAL_KEY = "/LicenceCredential"
+CREDENTIAL_KEY = f"/{CREDENTIAL_INFO_KEY}"
 MAX_CREDENTIAL_CHARS = 4096
 FACE_KEYS = ("licence_id", "number", "holder_code", "name_zh", "issuer_name")
 
@@ -104,4 +105,4 @@ def _credential(value: Any) -> str | None:
         text = str(value).strip()
     except Exception:
         return None
-    return text if text.startswith("OS1:") and len(text) <= MAX_CREDENTIAL_CHARS else None
+    return text if looks_like_credential(text) and len(text) <= MAX_CREDENTIAL_CHARS else None
